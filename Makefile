@@ -1,0 +1,41 @@
+# Two commands for a newcomer (README): `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint typecheck pytest venv bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+# Installs, migrates, loads demo data and starts web + Celery worker with beat. Embedded SQLite and a
+# filesystem broker under var/ unless DATABASE_URL / REDIS_URL are set.
+run: $(STAMP)
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py load_demo
+	$(BIN)/python manage.py run_platform
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy .
+
+pytest: $(STAMP)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Lint, types and the whole suite against PostgreSQL 127.0.0.1:5432 and Redis 127.0.0.1:6379.
+test: lint typecheck pytest
+
+bench: $(STAMP)
+	$(BIN)/python bench/payments_v4.py
+
+clean:
+	rm -rf $(VENV) var/opusof.sqlite3 var/celery var/cache

@@ -1,0 +1,1 @@
+"""Staff views for this app; arrive with its issue."""

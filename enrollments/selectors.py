@@ -1,0 +1,1 @@
+"""Read operations for this app, scoped by caller; arrive with its issue."""

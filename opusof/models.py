@@ -1,0 +1,61 @@
+"""Cross-cutting records: the TPP client registry, access tokens and idempotency records."""
+
+import uuid
+
+from django.db import models
+
+
+class TppClient(models.Model):
+    """A TPP (payment initiator) registered with the bank, as the OFB Directory describes it."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "ACTIVE", "Active"
+        INACTIVE = "INACTIVE", "Inactive"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    client_id = models.CharField(max_length=255, unique=True)
+    organisation_id = models.CharField(max_length=255, db_index=True)
+    organisation_name = models.CharField(max_length=255, blank=True)
+    software_statement_id = models.CharField(max_length=255, blank=True, db_index=True)
+    name = models.CharField(max_length=255)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    redirect_uris = models.JSONField(default=list, blank=True)
+    webhook_uris = models.JSONField(default=list, blank=True)
+    jwks = models.JSONField(null=True, blank=True, help_text="Inline JWKS; used when no JWKS URI is set.")
+    jwks_uri = models.URLField(max_length=1024, blank=True)
+    scopes = models.JSONField(default=list, blank=True)
+    roles = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.client_id})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == self.Status.ACTIVE
+
+
+class AccessToken(models.Model):
+    """An issued bearer token. Only its SHA-256 is stored, so a database leak yields no usable token."""
+
+    class GrantType(models.TextChoices):
+        CLIENT_CREDENTIALS = "client_credentials", "client_credentials"
+        AUTHORIZATION_CODE = "authorization_code", "authorization_code"
+        REFRESH_TOKEN = "refresh_token", "refresh_token"
+
+    token_hash = models.CharField(max_length=64, unique=True)
+    client = models.ForeignKey(TppClient, on_delete=models.CASCADE, related_name="access_tokens")
+    grant_type = models.CharField(max_length=32, choices=GrantType.choices)
+    scopes = models.JSONField(default=list)
+    consent_id = models.CharField(max_length=256, blank=True, db_index=True)
+    cert_thumbprint = models.CharField(max_length=128, blank=True)
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.grant_type} token of {self.client_id} until {self.expires_at:%Y-%m-%d %H:%M}"

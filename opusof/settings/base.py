@@ -1,0 +1,191 @@
+"""Settings shared by every environment; each value comes from the environment (see README)."""
+
+from pathlib import Path
+
+import dj_database_url
+
+from opusof.settings.env import env_bool, env_int, env_list, env_str
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+VAR_DIR = Path(env_str("OPUSOF_VAR_DIR", str(BASE_DIR / "var")))
+
+SECRET_KEY = env_str("SECRET_KEY", "insecure-local-only-secret-key-change-me")
+DEBUG = env_bool("DEBUG", False)
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "django_fsm",
+    "opusof",
+    "connectors",
+    "consents",
+    "payments",
+    "recurring",
+    "enrollments",
+]
+
+MIDDLEWARE = [
+    "opusof.middleware.InteractionIdMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "opusof.urls"
+WSGI_APPLICATION = "opusof.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# Embedded default: a SQLite file under var/ when DATABASE_URL is unset, so `make run` needs no server.
+DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'opusof.sqlite3'}")
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60))}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE"}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = env_str("REDIS_URL", "")
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(VAR_DIR / "cache"),
+        }
+    }
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+]
+
+LANGUAGE_CODE = "pt-br"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+# Business dates (scheduling, D+1, cancellation deadlines) follow Brasilia time (payments v4 info.description).
+OPUSOF_BUSINESS_TIME_ZONE = "America/Sao_Paulo"
+
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+
+# --- Celery -------------------------------------------------------------------------------------------------
+# Without REDIS_URL the broker is kombu's filesystem transport under var/, which needs no server.
+if REDIS_URL:
+    CELERY_BROKER_URL = REDIS_URL
+    CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {"visibility_timeout": 3600}
+else:
+    _celery_dir = VAR_DIR / "celery"
+    CELERY_BROKER_URL = "filesystem://"
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_celery_dir / "queue"),
+        "data_folder_out": str(_celery_dir / "queue"),
+        "processed_folder": str(_celery_dir / "processed"),
+        "store_processed": False,
+    }
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_ACKS_LATE = False
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TIMEZONE = "UTC"
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
+    "worker-heartbeat": {"task": "opusof.tasks.worker_heartbeat", "schedule": 15.0},
+}
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+
+# --- API ----------------------------------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_AUTHENTICATION_CLASSES": [],
+    "DEFAULT_PERMISSION_CLASSES": [],
+    "EXCEPTION_HANDLER": "opusof.api.errors.exception_handler",
+    "UNAUTHENTICATED_USER": None,
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "opusof",
+    "DESCRIPTION": "Open Finance Brasil payment APIs served by the account holder.",
+    "VERSION": "0.1.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+# --- opusof -------------------------------------------------------------------------------------------------
+# Public base URL the TPPs call: request JWS `aud` is checked against it, never against the socket address.
+OPUSOF_BASE_URL = env_str("OPUSOF_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+# Our organisation id in the OFB Directory: `iss` of every signed response.
+OPUSOF_ORGANISATION_ID = env_str("OPUSOF_ORGANISATION_ID", "74e929d9-33b6-4d85-8ba7-c146c867a817")
+OPUSOF_ISPB = env_str("OPUSOF_ISPB", "99999004")
+OPUSOF_SIGNING_KEY_PATH = env_str("OPUSOF_SIGNING_KEY_PATH", str(VAR_DIR / "keys" / "holder-signing.pem"))
+OPUSOF_SIGNING_KEY_ID = env_str("OPUSOF_SIGNING_KEY_ID", "")
+# Local and test runs create the holder key on first use; production refuses to start without one.
+OPUSOF_SIGNING_KEY_AUTOCREATE = True
+# mTLS is terminated upstream; the client certificate arrives (URL-encoded PEM) in this header.
+OPUSOF_MTLS_REQUIRED = env_bool("OPUSOF_MTLS_REQUIRED", False)
+OPUSOF_CLIENT_CERT_HEADER = env_str("OPUSOF_CLIENT_CERT_HEADER", "X-SSL-Client-Cert")
+OPUSOF_JWS_IAT_TOLERANCE_SECONDS = 60
+OPUSOF_JTI_TTL_SECONDS = 86_400
+OPUSOF_IDEMPOTENCY_TTL_SECONDS = 86_400
+OPUSOF_JWKS_CACHE_SECONDS = env_int("OPUSOF_JWKS_CACHE_SECONDS", 900)
+OPUSOF_HEALTH_WORKER_MAX_AGE_SECONDS = 60
+
+# Core-bank connectors, one implementation per capability of the Opus connector contract.
+_SANDBOX = "connectors.sandbox.SandboxBank"
+OPUSOF_CONNECTORS = {
+    "validate_payment_data": env_str("OPUSOF_CONNECTOR_VALIDATE", _SANDBOX),
+    "discover_accounts": env_str("OPUSOF_CONNECTOR_DISCOVERY", _SANDBOX),
+    "initiate_payment": env_str("OPUSOF_CONNECTOR_INITIATE", _SANDBOX),
+    "get_payment_status": env_str("OPUSOF_CONNECTOR_STATUS", _SANDBOX),
+    "cancel_payment": env_str("OPUSOF_CONNECTOR_CANCEL", _SANDBOX),
+}
+# Conformance-suite scenario amounts in the sandbox bank (ARCHITECTURE.md); never on in production.
+OPUSOF_SANDBOX_SCENARIOS = env_bool("OPUSOF_SANDBOX_SCENARIOS", True)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"interaction_id": {"()": "opusof.logging.InteractionIdFilter"}},
+    "formatters": {
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(interaction_id)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        }
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "json", "filters": ["interaction_id"]},
+    },
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "loggers": {"django.server": {"level": "WARNING"}},
+}

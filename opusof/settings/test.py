@@ -1,0 +1,14 @@
+"""pytest: the machine's real PostgreSQL and Redis (README), fast password hashing."""
+
+import os
+
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/opusof")
+os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
+
+from opusof.settings.base import *  # noqa: E402, F403
+
+DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+OPUSOF_SIGNING_KEY_PATH = str(VAR_DIR / "keys" / "test-holder-signing.pem")  # noqa: F405
+CELERY_TASK_ALWAYS_EAGER = False
+LOGGING["root"]["level"] = "WARNING"  # type: ignore[index]  # noqa: F405

@@ -1,0 +1,1 @@
+"""Recurring consents and payments (automatic payments v2); models arrive with that issue."""

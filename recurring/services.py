@@ -1,0 +1,1 @@
+"""Write operations for this app; arrive with its issue."""
