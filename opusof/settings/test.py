@@ -12,3 +12,5 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 OPUSOF_SIGNING_KEY_PATH = str(VAR_DIR / "keys" / "test-holder-signing.pem")  # noqa: F405
 CELERY_TASK_ALWAYS_EAGER = False
 LOGGING["root"]["level"] = "WARNING"  # type: ignore[index]  # noqa: F405
+# links.self must match the spec's LinkSingle pattern (https, a dotted host with a 2-6 letter TLD).
+OPUSOF_BASE_URL = "https://api.opusof.test"
