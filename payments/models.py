@@ -1,0 +1,189 @@
+"""Pix payments (payments v4 §1.5): one row per payment, immediate or one occurrence of a schedule."""
+
+import uuid
+
+from django.db import models
+from django_fsm import FSMField, FSMModelMixin, transition
+
+from connectors.interfaces import AccountRef, AccountType
+from consents.models import LocalInstrument, PaymentConsent
+from opusof.models import TppClient
+
+
+def new_payment_id() -> str:
+    return str(uuid.uuid4())
+
+
+class PaymentStatus(models.TextChoices):
+    RCVD = "RCVD"
+    PDNG = "PDNG"
+    SCHD = "SCHD"
+    ACCP = "ACCP"
+    ACPD = "ACPD"
+    ACSC = "ACSC"
+    RJCT = "RJCT"
+    CANC = "CANC"
+
+
+class PaymentRejectionReason(models.TextChoices):
+    SALDO_INSUFICIENTE = "SALDO_INSUFICIENTE"
+    VALOR_ACIMA_LIMITE = "VALOR_ACIMA_LIMITE"
+    VALOR_INVALIDO = "VALOR_INVALIDO"
+    COBRANCA_INVALIDA = "COBRANCA_INVALIDA"
+    NAO_INFORMADO = "NAO_INFORMADO"
+    PAGAMENTO_DIVERGENTE_CONSENTIMENTO = "PAGAMENTO_DIVERGENTE_CONSENTIMENTO"
+    DETALHE_PAGAMENTO_INVALIDO = "DETALHE_PAGAMENTO_INVALIDO"
+    PAGAMENTO_RECUSADO_DETENTORA = "PAGAMENTO_RECUSADO_DETENTORA"
+    PAGAMENTO_RECUSADO_SPI = "PAGAMENTO_RECUSADO_SPI"
+    FALHA_INFRAESTRUTURA = "FALHA_INFRAESTRUTURA"
+    FALHA_INFRAESTRUTURA_SPI = "FALHA_INFRAESTRUTURA_SPI"
+    FALHA_INFRAESTRUTURA_DICT = "FALHA_INFRAESTRUTURA_DICT"
+    FALHA_INFRAESTRUTURA_ICP = "FALHA_INFRAESTRUTURA_ICP"
+    FALHA_INFRAESTRUTURA_PSP_RECEBEDOR = "FALHA_INFRAESTRUTURA_PSP_RECEBEDOR"
+    FALHA_INFRAESTRUTURA_DETENTORA = "FALHA_INFRAESTRUTURA_DETENTORA"
+    CONTAS_ORIGEM_DESTINO_IGUAIS = "CONTAS_ORIGEM_DESTINO_IGUAIS"
+    FALHA_AGENDAMENTO_PAGAMENTOS = "FALHA_AGENDAMENTO_PAGAMENTOS"
+
+
+class CancellationReason(models.TextChoices):
+    CANCELADO_PENDENCIA = "CANCELADO_PENDENCIA"
+    CANCELADO_AGENDAMENTO = "CANCELADO_AGENDAMENTO"
+    CANCELADO_MULTIPLAS_ALCADAS = "CANCELADO_MULTIPLAS_ALCADAS"
+
+
+class CancelledFrom(models.TextChoices):
+    INICIADORA = "INICIADORA"
+    DETENTORA = "DETENTORA"
+
+
+class AuthorisationFlow(models.TextChoices):
+    HYBRID_FLOW = "HYBRID_FLOW"
+    CIBA_FLOW = "CIBA_FLOW"
+    FIDO_FLOW = "FIDO_FLOW"
+
+
+FINAL_PAYMENT_STATUSES = (PaymentStatus.ACSC, PaymentStatus.RJCT, PaymentStatus.CANC)
+CANCELLABLE_STATUSES = (PaymentStatus.SCHD, PaymentStatus.PDNG)
+_OPEN = [PaymentStatus.RCVD, PaymentStatus.PDNG, PaymentStatus.SCHD, PaymentStatus.ACCP, PaymentStatus.ACPD]
+
+
+class PixPayment(FSMModelMixin, models.Model):
+    payment_id = models.CharField(max_length=100, unique=True, default=new_payment_id, editable=False)
+    consent = models.ForeignKey(PaymentConsent, on_delete=models.PROTECT, related_name="payments")
+    client = models.ForeignKey(TppClient, on_delete=models.PROTECT, related_name="pix_payments")
+    # Payments created by one POST share a batch: a failed schedule rejects all of them (payments v4 §Validações).
+    batch_id = models.UUIDField(db_index=True)
+    end_to_end_id = models.CharField(max_length=32, unique=True)
+    status = FSMField(max_length=4, choices=PaymentStatus.choices, default=PaymentStatus.RCVD, protected=True)
+    created_at = models.DateTimeField()
+    status_updated_at = models.DateTimeField()
+    scheduled_date = models.DateField(null=True, blank=True, db_index=True)
+
+    local_instrument = models.CharField(max_length=4, choices=LocalInstrument.choices)
+    amount = models.DecimalField(max_digits=19, decimal_places=2)
+    currency = models.CharField(max_length=3, default="BRL")
+    creditor_ispb = models.CharField(max_length=8)
+    creditor_issuer = models.CharField(max_length=4, blank=True)
+    creditor_number = models.CharField(max_length=20)
+    creditor_account_type = models.CharField(max_length=4)
+    debtor_ispb = models.CharField(max_length=8)
+    debtor_issuer = models.CharField(max_length=4, blank=True)
+    debtor_number = models.CharField(max_length=20)
+    debtor_account_type = models.CharField(max_length=4)
+    proxy = models.CharField(max_length=77, blank=True)
+    qr_code = models.CharField(max_length=512, blank=True)
+    remittance_information = models.CharField(max_length=140, blank=True)
+    cnpj_initiator = models.CharField(max_length=14, db_index=True)
+    transaction_identification = models.CharField(max_length=35, blank=True)
+    ibge_town_code = models.CharField(max_length=7, blank=True)
+    authorisation_flow = models.CharField(max_length=16, choices=AuthorisationFlow.choices, blank=True)
+
+    rejection_reason = models.CharField(max_length=40, choices=PaymentRejectionReason.choices, blank=True)
+    rejection_detail = models.CharField(max_length=2048, blank=True)
+    cancellation_reason = models.CharField(max_length=32, choices=CancellationReason.choices, blank=True)
+    cancelled_from = models.CharField(max_length=16, choices=CancelledFrom.choices, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    cancelled_by_document = models.CharField(max_length=11, blank=True)
+    cancelled_by_rel = models.CharField(max_length=3, blank=True)
+    bank_reference = models.CharField(max_length=100, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "scheduled_date"]
+        indexes = [models.Index(fields=["status", "scheduled_date"])]
+
+    def __str__(self) -> str:
+        return self.payment_id
+
+    @property
+    def creditor_account(self) -> AccountRef:
+        return AccountRef(
+            ispb=self.creditor_ispb,
+            issuer=self.creditor_issuer or None,
+            number=self.creditor_number,
+            account_type=AccountType(self.creditor_account_type),
+        )
+
+    @property
+    def debtor_account(self) -> AccountRef:
+        return AccountRef(
+            ispb=self.debtor_ispb,
+            issuer=self.debtor_issuer or None,
+            number=self.debtor_number,
+            account_type=AccountType(self.debtor_account_type),
+        )
+
+    # Pure transitions (payments v4 §1.5 status table); the service records history and timestamps.
+    @transition(field=status, source=[PaymentStatus.RCVD, PaymentStatus.SCHD], target=PaymentStatus.PDNG)
+    def hold(self) -> None:
+        pass
+
+    @transition(field=status, source=PaymentStatus.RCVD, target=PaymentStatus.SCHD)
+    def schedule(self) -> None:
+        pass
+
+    @transition(
+        field=status, source=[PaymentStatus.RCVD, PaymentStatus.PDNG, PaymentStatus.SCHD], target=PaymentStatus.ACCP
+    )
+    def accept(self) -> None:
+        pass
+
+    @transition(
+        field=status,
+        source=[PaymentStatus.RCVD, PaymentStatus.PDNG, PaymentStatus.SCHD, PaymentStatus.ACCP],
+        target=PaymentStatus.ACPD,
+    )
+    def send_to_settlement(self) -> None:
+        pass
+
+    @transition(field=status, source=_OPEN, target=PaymentStatus.ACSC)
+    def settle(self) -> None:
+        pass
+
+    @transition(field=status, source=_OPEN, target=PaymentStatus.RJCT)
+    def reject(self, *, reason: str, detail: str) -> None:
+        self.rejection_reason = reason
+        self.rejection_detail = detail
+
+    @transition(field=status, source=list(CANCELLABLE_STATUSES), target=PaymentStatus.CANC)
+    def cancel(self, *, reason: str, cancelled_from: str, document: str, rel: str) -> None:
+        self.cancellation_reason = reason
+        self.cancelled_from = cancelled_from
+        self.cancelled_by_document = document
+        self.cancelled_by_rel = rel
+
+
+class PaymentStatusChange(models.Model):
+    """Audit trail: every payment transition with who caused it and why."""
+
+    payment = models.ForeignKey(PixPayment, on_delete=models.CASCADE, related_name="history")
+    from_status = models.CharField(max_length=4, blank=True)
+    to_status = models.CharField(max_length=4)
+    actor = models.CharField(max_length=255)
+    reason = models.CharField(max_length=2048, blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.from_status or '∅'} → {self.to_status} by {self.actor}"
