@@ -1,0 +1,85 @@
+"""Staff views of the sandbox bank. Money moves only through the bank (ledger rows and payments are read-only);
+staff set balances, limits and behaviours to stage a scenario."""
+
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+from connectors.models import (
+    SandboxAccount,
+    SandboxCustomer,
+    SandboxLedgerEntry,
+    SandboxPayment,
+    SandboxPixKey,
+    SandboxQrCode,
+)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class SandboxAccountInline(admin.TabularInline):
+    model = SandboxAccount
+    extra = 0
+    fields = ["ispb", "issuer", "number", "account_type", "balance", "may_pay", "behaviour"]
+
+
+@admin.register(SandboxCustomer)
+class SandboxCustomerAdmin(admin.ModelAdmin):
+    list_display = ["name", "document", "kind", "transaction_limit", "daily_limit"]
+    list_filter = ["kind"]
+    search_fields = ["name", "document", "authorised_people__document"]
+    filter_horizontal = ["authorised_people"]
+    readonly_fields = ["password"]  # a hash; demo passwords are set by the demo loader
+    inlines = [SandboxAccountInline]
+
+
+@admin.register(SandboxAccount)
+class SandboxAccountAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "owner", "balance", "may_pay", "behaviour"]
+    list_filter = ["ispb", "account_type", "may_pay", "behaviour"]
+    search_fields = ["number", "owner__name", "owner__document", "pix_keys__key"]
+    list_select_related = ["owner"]
+    autocomplete_fields = ["owner"]
+
+
+@admin.register(SandboxPixKey)
+class SandboxPixKeyAdmin(admin.ModelAdmin):
+    list_display = ["key", "key_type", "account"]
+    list_filter = ["key_type"]
+    search_fields = ["key", "account__number", "account__owner__name", "account__owner__document"]
+    list_select_related = ["account"]
+    autocomplete_fields = ["account"]
+
+
+@admin.register(SandboxQrCode)
+class SandboxQrCodeAdmin(admin.ModelAdmin):
+    list_display = ["txid", "kind", "status", "amount", "pix_key", "expires_at"]
+    list_filter = ["kind", "status"]
+    search_fields = ["txid", "location", "pix_key__key"]
+    readonly_fields = ["txid", "kind", "payload", "pix_key", "creditor_account", "location", "created_at"]
+
+
+@admin.register(SandboxPayment)
+class SandboxPaymentAdmin(ReadOnlyAdmin):
+    list_display = ["payment_id", "amount", "status", "scheduled_date", "rejection_code", "created_at"]
+    list_filter = ["status", "local_instrument", "rejection_code"]
+    search_fields = ["payment_id", "end_to_end_id", "idempotency_key", "debtor_account__number", "proxy"]
+    date_hierarchy = "created_at"
+
+
+@admin.register(SandboxLedgerEntry)
+class SandboxLedgerEntryAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "account", "direction", "amount", "balance_after", "payment"]
+    list_filter = ["direction"]
+    search_fields = ["account__number", "payment__payment_id", "payment__end_to_end_id"]
+    list_select_related = ["account", "payment"]

@@ -1,0 +1,10 @@
+from celery import shared_task
+
+from connectors.sandbox import SandboxBank
+
+
+@shared_task(name="connectors.tasks.sandbox_settle_due", ignore_result=True)
+def sandbox_settle_due() -> int:
+    """The sandbox bank's settlement run (Celery beat): due scheduled payments and ripe pending ones settle.
+    Idempotent: locked rows are skipped and settled ones are no longer due."""
+    return len(SandboxBank().settle_due())
