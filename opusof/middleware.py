@@ -4,6 +4,9 @@ from django.http import HttpRequest, HttpResponse
 
 from opusof.context import interaction_id_var
 
+# The spec's x-fapi-interaction-id is a UUID; a longer value is not one, and is not copied into every log line.
+_MAX_INTERACTION_ID_LENGTH = 100
+
 
 class InteractionIdMiddleware:
     """Binds the incoming x-fapi-interaction-id to the logging context for the request's lifetime."""
@@ -12,7 +15,10 @@ class InteractionIdMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        token = interaction_id_var.set(request.headers.get("x-fapi-interaction-id"))
+        interaction_id = request.headers.get("x-fapi-interaction-id")
+        if interaction_id is not None:
+            interaction_id = interaction_id[:_MAX_INTERACTION_ID_LENGTH]
+        token = interaction_id_var.set(interaction_id)
         try:
             return self.get_response(request)
         finally:

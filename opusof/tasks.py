@@ -1,5 +1,9 @@
+from typing import Any
+
 from celery import shared_task
+from django.contrib.auth import get_user_model
 from django.core.cache import cache
+from django.db import connection
 from django.utils import timezone
 
 WORKER_HEARTBEAT_KEY = "opusof:worker-heartbeat"
@@ -9,3 +13,18 @@ WORKER_HEARTBEAT_KEY = "opusof:worker-heartbeat"
 def worker_heartbeat() -> None:
     """Beat sends this every few seconds; the health endpoint reads its age to tell whether workers run."""
     cache.set(WORKER_HEARTBEAT_KEY, timezone.now().timestamp(), timeout=3600)
+
+
+@shared_task(name="opusof.tasks.probe", ignore_result=True)
+def probe(key: str) -> None:
+    """Writes what the worker sees (database, user count) under ``key`` in the cache, for ten minutes.
+
+    Harmless by design: it only reads. The ops tests use it to prove ``delay_on_commit`` publishes after the
+    commit; an operator can use it to check a deployment (``celery -A opusof call opusof.tasks.probe -a '["k"]'``).
+    """
+    seen: dict[str, Any] = {
+        "database": str(connection.settings_dict["NAME"]),
+        "users": get_user_model().objects.count(),
+        "ranAt": timezone.now().timestamp(),
+    }
+    cache.set(key, seen, timeout=600)

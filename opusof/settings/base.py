@@ -7,7 +7,8 @@ import dj_database_url
 from opusof.settings.env import env_bool, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
-VAR_DIR = Path(env_str("OPUSOF_VAR_DIR", str(BASE_DIR / "var")))
+# Local state of the embedded run (SQLite, broker files, cache, keys, static files); git-ignored.
+VAR_DIR = Path(env_str("OPUSOF_VAR_DIR", str(BASE_DIR / "var"))).resolve()
 
 SECRET_KEY = env_str("SECRET_KEY", "insecure-local-only-secret-key-change-me")
 DEBUG = env_bool("DEBUG", False)
@@ -35,6 +36,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "opusof.middleware.InteractionIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Serves the admin's and the offline Swagger/Redoc assets (drf-spectacular-sidecar) from the web process.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -63,15 +66,33 @@ TEMPLATES = [
 
 # Embedded default: a SQLite file under var/ when DATABASE_URL is unset, so `make run` needs no server.
 DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'opusof.sqlite3'}")
-DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60))}
+DATABASES = {
+    "default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60), conn_health_checks=True)
+}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    DATABASES["default"]["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE"}
+    Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
+    # Web, worker and beat write the same file. WAL lets readers run beside the one writer; IMMEDIATE takes the
+    # write lock when `atomic` starts, so a transaction that read first cannot fail with "database is locked" on
+    # its first write (a deferred lock upgrade is not retried by the busy timeout); `timeout` is that busy wait.
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": 20,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_str("REDIS_URL", "")
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            # A stalled Redis must fail a request (and /health) quickly instead of hanging a web worker.
+            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 5},
+        }
+    }
 else:
+    # The file cache is shared by web, worker and beat processes (the worker heartbeat lives in it).
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
@@ -95,18 +116,29 @@ STATIC_ROOT = VAR_DIR / "static"
 
 # --- Celery -------------------------------------------------------------------------------------------------
 # Without REDIS_URL the broker is kombu's filesystem transport under var/, which needs no server.
+CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object]
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
-    CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {"visibility_timeout": 3600}
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600, "socket_connect_timeout": 2}
 else:
-    _celery_dir = VAR_DIR / "celery"
-    CELERY_BROKER_URL = "filesystem://"
+    CELERY_BROKER_DIR = VAR_DIR / "celery"
+    # The host part means nothing to this transport; naming one keeps kombu from warning about its absence.
+    CELERY_BROKER_URL = "filesystem://localhost/"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(_celery_dir / "queue"),
-        "data_folder_out": str(_celery_dir / "queue"),
-        "processed_folder": str(_celery_dir / "processed"),
+        "data_folder_in": str(CELERY_BROKER_DIR / "queue"),
+        "data_folder_out": str(CELERY_BROKER_DIR / "queue"),
+        "processed_folder": str(CELERY_BROKER_DIR / "processed"),
         "store_processed": False,
+        # Exchange bindings; kombu's default is "control" relative to the current directory.
+        "control_folder": str(CELERY_BROKER_DIR / "control"),
+        "polling_interval": 0.5,
     }
+    # kombu's filesystem transport does not create its folders, and the web process publishes before any worker.
+    for _folder in ("queue", "processed", "control"):
+        (CELERY_BROKER_DIR / _folder).mkdir(parents=True, exist_ok=True)
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Worker log lines go through LOGGING (JSON with interaction_id) instead of Celery's own root handler.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = False
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -114,8 +146,15 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
+# Every periodic task lives here (not in code), so operations can read and change the whole schedule in one place.
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
-    "worker-heartbeat": {"task": "opusof.tasks.worker_heartbeat", "schedule": 15.0},
+    # /health reads the heartbeat's age: proves beat schedules and a worker consumes. A heartbeat that waited
+    # longer than its period is stale news, so it expires instead of piling up behind a stopped worker.
+    "worker-heartbeat": {
+        "task": "opusof.tasks.worker_heartbeat",
+        "schedule": 15.0,
+        "options": {"expires": 15.0},
+    },
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
@@ -158,7 +197,8 @@ OPUSOF_JWS_IAT_TOLERANCE_SECONDS = 60
 OPUSOF_JTI_TTL_SECONDS = 86_400
 OPUSOF_IDEMPOTENCY_TTL_SECONDS = 86_400
 OPUSOF_JWKS_CACHE_SECONDS = env_int("OPUSOF_JWKS_CACHE_SECONDS", 900)
-OPUSOF_HEALTH_WORKER_MAX_AGE_SECONDS = 60
+# Four missed heartbeats (CELERY_BEAT_SCHEDULE) before /health calls the worker down.
+OPUSOF_HEALTH_WORKER_MAX_AGE_SECONDS = env_int("OPUSOF_HEALTH_WORKER_MAX_AGE_SECONDS", 60)
 
 # Core-bank connectors, one implementation per capability of the Opus connector contract.
 _SANDBOX = "connectors.sandbox.SandboxBank"

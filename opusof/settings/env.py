@@ -1,15 +1,32 @@
-"""Typed access to the environment; settings read configuration only through here."""
+"""Typed access to the environment; settings read configuration only through here.
+
+An empty variable counts as unset, so ``FOO= make run`` falls back to the default instead of producing ``""``.
+"""
 
 import os
 
+from django.core.exceptions import ImproperlyConfigured
 
-class ImproperlyConfiguredEnv(RuntimeError):
-    pass
+
+class ImproperlyConfiguredEnv(ImproperlyConfigured):
+    """A required variable is missing or a value cannot be parsed; raised at settings import."""
+
+
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"0", "false", "no", "off"})
+
+
+def _raw(name: str) -> str | None:
+    value = os.environ.get(name)
+    if value is None or not value.strip():
+        return None
+    return value.strip()
 
 
 def env_str(name: str, default: str | None = None) -> str:
-    value = os.environ.get(name)
-    if value is None or value == "":
+    """The variable's value; ``default=None`` makes it required."""
+    value = _raw(name)
+    if value is None:
         if default is None:
             raise ImproperlyConfiguredEnv(f"environment variable {name} is required")
         return default
@@ -17,20 +34,22 @@ def env_str(name: str, default: str | None = None) -> str:
 
 
 def env_bool(name: str, default: bool) -> bool:
-    value = os.environ.get(name)
-    if value is None or value == "":
+    value = _raw(name)
+    if value is None:
         return default
-    lowered = value.strip().lower()
-    if lowered in {"1", "true", "yes", "on"}:
+    lowered = value.lower()
+    if lowered in _TRUE:
         return True
-    if lowered in {"0", "false", "no", "off"}:
+    if lowered in _FALSE:
         return False
-    raise ImproperlyConfiguredEnv(f"environment variable {name} must be a boolean, got {value!r}")
+    raise ImproperlyConfiguredEnv(
+        f"environment variable {name} must be a boolean (1/0, true/false, yes/no, on/off), got {value!r}"
+    )
 
 
 def env_int(name: str, default: int) -> int:
-    value = os.environ.get(name)
-    if value is None or value == "":
+    value = _raw(name)
+    if value is None:
         return default
     try:
         return int(value)
@@ -39,7 +58,8 @@ def env_int(name: str, default: int) -> int:
 
 
 def env_list(name: str, default: list[str]) -> list[str]:
-    value = os.environ.get(name)
-    if value is None or value == "":
-        return default
+    """Comma-separated values, blanks dropped."""
+    value = _raw(name)
+    if value is None:
+        return list(default)
     return [item.strip() for item in value.split(",") if item.strip()]

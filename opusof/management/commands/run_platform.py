@@ -1,0 +1,210 @@
+"""Runs the whole platform in the foreground: a Celery worker with embedded beat, and the web server.
+
+``make run`` calls this after ``migrate`` and ``load_demo``. Both children run in their own process group, so a
+Ctrl-C reaches only this command, which then stops them in order and waits for them (SIGTERM: Celery finishes the
+running tasks, gunicorn the running requests).
+"""
+
+import ctypes
+import importlib.metadata
+import importlib.util
+import os
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Callable
+from types import FrameType
+from typing import Any
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from opusof.settings.env import env_str
+
+DEFAULT_BIND = "127.0.0.1:8000"
+STOP_TIMEOUT_SECONDS = 30
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> Callable[[], None] | None:
+    """On Linux, a child receives SIGTERM if this command is killed outright, so no worker outlives a `kill -9`."""
+    if not sys.platform.startswith("linux"):
+        return None
+    libc = ctypes.CDLL(None, use_errno=True)
+
+    def preexec() -> None:
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+    return preexec
+
+
+def _gunicorn_major() -> int:
+    major = importlib.metadata.version("gunicorn").split(".", 1)[0]
+    return int(major) if major.isdigit() else 0
+
+
+def _split_bind(bind: str) -> tuple[str, int]:
+    host, sep, port = bind.rpartition(":")
+    if not sep or not host or not port.isdigit():
+        raise CommandError(f"--bind must be HOST:PORT, got {bind!r}")
+    return host, int(port)
+
+
+class Command(BaseCommand):
+    help = "Start a Celery worker with beat and the web server (gunicorn, else runserver); Ctrl-C stops both."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--bind",
+            default=env_str("OPUSOF_BIND", DEFAULT_BIND),
+            help=f"HOST:PORT for the web server (env OPUSOF_BIND, default {DEFAULT_BIND}).",
+        )
+        parser.add_argument(
+            "--runserver",
+            action="store_true",
+            help="Use Django's runserver even when gunicorn is installed.",
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        bind: str = options["bind"]
+        host, port = _split_bind(bind)
+        shown_host = "127.0.0.1" if host in {"0.0.0.0", "::", "[::]"} else host  # noqa: S104 - display only
+        base_url = f"http://{shown_host}:{port}"
+
+        settings.VAR_DIR.mkdir(parents=True, exist_ok=True)
+        # The admin's and Swagger/Redoc's assets (drf-spectacular-sidecar) are served by WhiteNoise from here.
+        call_command("collectstatic", interactive=False, verbosity=0)
+
+        env = os.environ.copy()
+        env.setdefault("DJANGO_SETTINGS_MODULE", settings.SETTINGS_MODULE)
+        # JWS `aud` is checked against OPUSOF_BASE_URL; on a local run that is the address we bind.
+        env.setdefault("OPUSOF_BASE_URL", base_url)
+        env["PYTHONUNBUFFERED"] = "1"
+
+        worker_cmd = [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "opusof",
+            "worker",
+            "--beat",
+            "--schedule",
+            settings.CELERY_BEAT_SCHEDULE_FILENAME,
+            "--concurrency",
+            "2",
+            "--loglevel",
+            "INFO",
+            "--hostname",
+            "opusof@%h",
+            # One worker: nobody to synchronise with or gossip to. On the filesystem broker, fanout messages to
+            # a crashed worker's queues would otherwise pile up in var/celery forever.
+            "--without-mingle",
+            "--without-gossip",
+            "--without-heartbeat",
+        ]
+        if importlib.util.find_spec("gunicorn") is not None and not options["runserver"]:
+            web_name = "gunicorn"
+            web_cmd = [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "opusof.wsgi:application",
+                "--bind",
+                bind,
+                "--workers",
+                "2",
+                "--graceful-timeout",
+                "20",
+                "--access-logfile",
+                "-",
+            ]
+            if _gunicorn_major() >= 27:
+                # Its default control socket is one per user (~/.gunicorn); a second local run would take it over.
+                web_cmd += ["--control-socket", str(settings.VAR_DIR / "gunicorn.ctl")]
+        else:
+            web_name = "runserver"
+            web_cmd = [sys.executable, "-m", "django", "runserver", bind, "--noreload"]
+
+        stop = threading.Event()
+        received: list[int] = []
+
+        def on_signal(signum: int, frame: FrameType | None) -> None:
+            received.append(signum)
+            stop.set()
+
+        previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+        children: list[tuple[str, subprocess.Popen[bytes]]] = []
+        try:
+            for name, cmd in (("celery worker + beat", worker_cmd), (web_name, web_cmd)):
+                children.append(
+                    (
+                        name,
+                        subprocess.Popen(  # noqa: S603 - fixed argv built above
+                            cmd,
+                            env=env,
+                            cwd=settings.BASE_DIR,
+                            start_new_session=True,
+                            preexec_fn=_die_with_parent(),
+                        ),
+                    )
+                )
+            self._print_urls(base_url, web_name, children)
+
+            failed: str | None = None
+            while not stop.is_set():
+                for name, proc in children:
+                    if proc.poll() is not None:
+                        failed = f"{name} exited with status {proc.returncode}"
+                        stop.set()
+                        break
+                stop.wait(0.5)
+        finally:
+            self._stop(children)
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+        if failed is not None and not received:
+            raise CommandError(f"{failed}; the platform was stopped")
+        self.stdout.write("opusof stopped.")
+
+    def _print_urls(self, base_url: str, web_name: str, children: list[tuple[str, subprocess.Popen[bytes]]]) -> None:
+        database = settings.DATABASES["default"]
+        lines = [
+            "",
+            "opusof is starting:",
+            *(f"  {name:<22} pid {proc.pid}" for name, proc in children),
+            f"  database               {database['ENGINE'].rsplit('.', 1)[-1]} {database['NAME']}",
+            f"  broker                 {settings.CELERY_BROKER_URL}",
+            "",
+            f"  API (payments v4)      {base_url}/open-banking/payments/v4/",
+            f"  OpenAPI schema         {base_url}/api/schema/",
+            f"  Swagger UI             {base_url}/api/docs/",
+            f"  Redoc                  {base_url}/api/redoc/",
+            f"  Admin                  {base_url}/admin/   (admin / admin, from manage.py load_demo)",
+            f"  Health                 {base_url}/health",
+            f"  Published JWKS         {base_url}/.well-known/jwks.json",
+            "",
+            f"Web server: {web_name}. /health turns 200 once beat's first heartbeat ran (about 15 s). Ctrl-C stops.",
+            "",
+        ]
+        self.stdout.write("\n".join(lines))
+        self.stdout.flush()
+
+    def _stop(self, children: list[tuple[str, subprocess.Popen[bytes]]]) -> None:
+        running = [(name, proc) for name, proc in children if proc.poll() is None]
+        if not running:
+            return
+        self.stdout.write("Stopping " + ", ".join(name for name, _ in running) + " ...")
+        # Web first, so no new work is accepted while the worker finishes what it holds.
+        for _name, proc in reversed(running):
+            proc.send_signal(signal.SIGTERM)
+        for name, proc in reversed(running):
+            try:
+                proc.wait(timeout=STOP_TIMEOUT_SECONDS)
+            except subprocess.TimeoutExpired:
+                self.stderr.write(f"{name} did not stop within {STOP_TIMEOUT_SECONDS} s; killing it")
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
