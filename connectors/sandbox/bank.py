@@ -130,14 +130,17 @@ class SandboxBank:
             existing = SandboxPayment.objects.filter(idempotency_key=initiation.idempotency_key).first()
             if existing is not None:
                 return self._result(existing)
+            if debtor is None:
+                raise ConnectorRejected("PAGAMENTO_RECUSADO_DETENTORA", "Conta de origem não encontrada.")
+            payment, created = self._claim(initiation, debtor)
+            if not created:
+                return self._result(payment)
+            # Checked only once the key is ours: a concurrent twin that already paid must not turn our answer
+            # into SALDO_INSUFICIENTE; we answer with its result instead.
             issues = dict(self._issues(data, debtor))
             for code, raised in _INITIATION_REFUSALS:
                 if code in issues:
                     raise ConnectorRejected(raised, issues[code])
-            assert debtor is not None  # a missing debtor account is CONTA_NAO_PERMITE_PAGAMENTO above
-            payment, created = self._claim(initiation, debtor)
-            if not created:
-                return self._result(payment)
             self._decide(payment, data, debtor)
             payment.save()
             return self._result(payment)

@@ -14,7 +14,8 @@ from connectors.sandbox import SandboxBank
 
 @pytest.mark.django_db(transaction=True)
 def test_ten_threads_one_key_one_debit(debtor, local_creditor):
-    request = initiation(payment_data(debtor, local_creditor, "100.00"))
+    # The whole balance: a twin that checked the balance after the first debit would wrongly see no money.
+    request = initiation(payment_data(debtor, local_creditor, "1000.00"))
     bank = SandboxBank()
     barrier = threading.Barrier(10)
     results: list[PaymentStatusResult] = []
@@ -43,7 +44,7 @@ def test_ten_threads_one_key_one_debit(debtor, local_creditor):
     assert SandboxLedgerEntry.objects.filter(direction="DEBIT").count() == 1
     debtor.refresh_from_db()
     local_creditor.refresh_from_db()
-    assert (debtor.balance, local_creditor.balance) == (Decimal("900.00"), Decimal("100.00"))
+    assert (debtor.balance, local_creditor.balance) == (Decimal("0.00"), Decimal("1000.00"))
 
 
 @pytest.mark.django_db(transaction=True)
