@@ -262,7 +262,9 @@ class SandboxBank:
                 "expiracao": expiry,
             },
             "txid": qr.txid,
-            "valor": {"original": f"{qr.amount:.2f}"},
+            "valor": {"original": f"{qr.amount:.2f}"}
+            if qr.amount is not None
+            else {"original": "0.00", "modalidadeAlteracao": 1},
             "chave": qr.pix_key.key,
             "status": "ATIVA" if qr.status == SandboxQrCode.Status.ACTIVE else "CONCLUIDA",
         }

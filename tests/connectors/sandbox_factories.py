@@ -24,6 +24,7 @@ from connectors.models import (
     SandboxQrCode,
 )
 from opusof.brcode import build_static
+from opusof.timeutil import business_date
 
 PASSWORD = "secret123"
 
@@ -134,7 +135,7 @@ class SandboxPaymentFactory(factory.django.DjangoModelFactory[SandboxPayment]):
     creditor_account_type = "CACC"
     local_instrument = "MANU"
     status = "SCHD"
-    scheduled_date = factory.LazyFunction(lambda: timezone.localdate() + dt.timedelta(days=1))
+    scheduled_date = factory.LazyFunction(lambda: business_date() + dt.timedelta(days=1))
 
 
 class SandboxLedgerEntryFactory(factory.django.DjangoModelFactory[SandboxLedgerEntry]):

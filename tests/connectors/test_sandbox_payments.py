@@ -7,6 +7,7 @@ from sandbox_factories import SandboxPaymentFactory, initiation, payment_data
 
 from connectors.interfaces import BankPaymentStatus, ConnectorError, ConnectorRejected, ConnectorUnavailable
 from connectors.models import SandboxAccount, SandboxLedgerEntry, SandboxPayment, SandboxQrCode
+from connectors.tasks import sandbox_settle_due
 from opusof.timeutil import business_date
 
 pytestmark = pytest.mark.django_db
@@ -252,3 +253,12 @@ def test_settled_payment_cannot_be_cancelled(bank, debtor, creditor):
         bank.cancel_payment(payment_id=request.payment_id, end_to_end_id=request.end_to_end_id)
     assert raised.value.code == "PAGAMENTO_NAO_PERMITE_CANCELAMENTO"
     assert SandboxPayment.objects.get().status == "ACSC"
+
+
+def test_beat_task_runs_the_settlement(debtor):
+    due = SandboxPaymentFactory.create(debtor_account=debtor, amount=Decimal("25.00"), scheduled_date=business_date())
+    SandboxPaymentFactory.create(debtor_account=debtor, amount=Decimal("25.00"))  # tomorrow: not yet
+    assert sandbox_settle_due() == 1
+    due.refresh_from_db()
+    assert due.status == "ACSC"
+    assert balance(debtor) == Decimal("975.00")
