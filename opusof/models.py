@@ -2,7 +2,9 @@
 
 import uuid
 
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
+from django.utils import timezone
 
 
 class TppClient(models.Model):
@@ -38,6 +40,11 @@ class TppClient(models.Model):
     def is_active(self) -> bool:
         return self.status == self.Status.ACTIVE
 
+    # The client is DRF's request.user on the regulated APIs; these let user-oriented code (IsAuthenticated,
+    # throttles, logging) treat it as an authenticated principal.
+    is_authenticated = True
+    is_anonymous = False
+
 
 class AccessToken(models.Model):
     """An issued bearer token. Only its SHA-256 is stored, so a database leak yields no usable token."""
@@ -59,3 +66,29 @@ class AccessToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.grant_type} token of {self.client_id} until {self.expires_at:%Y-%m-%d %H:%M}"
+
+
+class IdempotencyRecord(models.Model):
+    """The outcome of one ``x-idempotency-key`` of one client on one endpoint.
+
+    A retry with the same ``data`` claim gets the stored status and payload back (re-signed); a different ``data``
+    gets 422 ERRO_IDEMPOTENCIA (payments v4 1.3.2.5 / 2.2.2.10). ``response_status`` is empty while the first
+    request still runs under the row lock.
+    """
+
+    client = models.ForeignKey(TppClient, on_delete=models.CASCADE, related_name="idempotency_records")
+    endpoint = models.CharField(max_length=100)
+    key = models.CharField(max_length=40)
+    data_hash = models.CharField(max_length=64)
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_payload = models.JSONField(null=True, blank=True, encoder=DjangoJSONEncoder)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["client", "endpoint", "key"], name="opusof_idempotency_client_endpoint_key")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.endpoint} {self.key} ({self.response_status or 'running'})"

@@ -6,6 +6,7 @@ from opusof.health import health
 
 urlpatterns = [
     path("health", health, name="health"),
+    path(".well-known/", include("opusof.api.urls")),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),

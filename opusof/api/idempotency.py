@@ -1,0 +1,131 @@
+"""``x-idempotency-key`` semantics for the state-changing endpoints (payments v4 1.3.2.5 / 2.2.2.10; DIGEST 0.3).
+
+Scope is (client, endpoint, key); the comparison is on the JWS ``data`` claim (``jti``/``iat`` change on every
+retry). The first request takes the row lock and runs the view inside that transaction; identical requests wait on
+the lock and then replay the stored status and payload, re-signed with a fresh ``jti``/``iat``.
+"""
+
+import datetime as dt
+import functools
+import hashlib
+import json
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
+
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import transaction
+from django.http.response import HttpResponseBase
+from django.utils import timezone
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from opusof.api.errors import error_body, error_response
+from opusof.api.headers import IDEMPOTENCY_KEY_HEADER
+from opusof.errors import IdempotencyConflict, RegulatedError
+from opusof.models import IdempotencyRecord, TppClient
+
+# 422ResponseErrorCreateConsent.errors.detail, ERRO_IDEMPOTENCIA (spelled as the spec spells it).
+IDEMPOTENCY_CONFLICT_DETAIL = (
+    "Conteúdo da mensagem (claim data) diverge do conteúdo associado a esta chave de idempotência (x-idempotency-key)."
+)
+
+ViewMethod = TypeVar("ViewMethod", bound=Callable[..., HttpResponseBase])
+
+
+def data_hash(data: Any) -> str:
+    """SHA-256 of the canonical JSON of a ``data`` claim: key order and whitespace do not make it differ."""
+    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, cls=DjangoJSONEncoder)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def _lock_record(*, client: TppClient, endpoint: str, key: str, digest: str) -> IdempotencyRecord:
+    """Inserts the record if absent, then locks it (INSERT … ON CONFLICT DO NOTHING; SELECT … FOR UPDATE).
+
+    Concurrent duplicates block on the conflicting insert or on the row lock until the first one commits, so
+    exactly one of them runs the view. An expired record is reset and treated as new.
+    """
+    now = timezone.now()
+    expires_at = now + dt.timedelta(seconds=settings.OPUSOF_IDEMPOTENCY_TTL_SECONDS)
+    IdempotencyRecord.objects.bulk_create(
+        [
+            IdempotencyRecord(
+                client=client, endpoint=endpoint, key=key, data_hash=digest, created_at=now, expires_at=expires_at
+            )
+        ],
+        ignore_conflicts=True,
+    )
+    record = IdempotencyRecord.objects.select_for_update().get(client=client, endpoint=endpoint, key=key)
+    if record.response_status is None or record.expires_at <= now:
+        record.data_hash = digest
+        record.response_status = None
+        record.response_payload = None
+        record.created_at = now
+        record.expires_at = expires_at
+    return record
+
+
+def _store(record: IdempotencyRecord, status: int, payload: Any) -> None:
+    record.response_status = status
+    record.response_payload = payload
+    record.save(update_fields=["data_hash", "response_status", "response_payload", "created_at", "expires_at"])
+
+
+def _replay(record: IdempotencyRecord, request: Request) -> HttpResponseBase:
+    status = cast(int, record.response_status)
+    if status >= 400:
+        return error_response(status, cast(dict[str, Any], record.response_payload), request)
+    # A Response is rendered (signed) again by the view's renderer: same payload, fresh jti and iat.
+    return Response(record.response_payload, status=status)
+
+
+def idempotent(endpoint: str) -> Callable[[ViewMethod], ViewMethod]:
+    """Decorates an OfbApiView handler (``post``/``patch``) with the idempotency semantics above.
+
+    ``endpoint`` names the operation (``"payments-v4:consents-create"``); keys of different operations never
+    collide. Without an ``x-idempotency-key`` (allowed only where the view does not require one) the handler just
+    runs. What is stored: 2xx responses and regulated 4xx errors raised by the handler — the transaction then
+    commits with whatever the handler's services committed alongside the error (e.g. a consent consumed with a
+    422, payments v4 2.3). Never stored: 5xx, and unexpected exceptions, which roll the whole transaction back.
+    """
+
+    def decorator(method: ViewMethod) -> ViewMethod:
+        @functools.wraps(method)
+        def wrapper(view: Any, request: Request, *args: Any, **kwargs: Any) -> HttpResponseBase:
+            key = request._request.headers.get(IDEMPOTENCY_KEY_HEADER)
+            if not key:
+                return method(view, request, *args, **kwargs)
+            claims = request.data
+            digest = data_hash(claims.get("data") if isinstance(claims, dict) else None)
+            client = cast(TppClient, request.user)
+            with transaction.atomic():
+                record = _lock_record(client=client, endpoint=endpoint, key=key, digest=digest)
+                if record.response_status is not None:
+                    if record.data_hash != digest:
+                        raise IdempotencyConflict(IDEMPOTENCY_CONFLICT_DETAIL)
+                    return _replay(record, request)
+                try:
+                    response = method(view, request, *args, **kwargs)
+                except RegulatedError as exc:
+                    if exc.status_code >= 500:
+                        raise
+                    body = error_body(exc)
+                    _store(record, exc.status_code, body)
+                    return error_response(exc.status_code, body, request)
+                if response.status_code >= 500:
+                    transaction.set_rollback(True)
+                    return response
+                if not isinstance(response, Response):
+                    raise TypeError(f"@idempotent handler {method.__qualname__} must return a DRF Response")
+                _store(record, response.status_code, response.data)
+                return response
+
+        return cast(ViewMethod, wrapper)
+
+    return decorator
+
+
+def idempotency_records_purge(*, now: dt.datetime | None = None) -> int:
+    """Deletes expired records (a periodic task should call this); returns how many went."""
+    deleted, _ = IdempotencyRecord.objects.filter(expires_at__lte=now or timezone.now()).delete()
+    return deleted

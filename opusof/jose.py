@@ -1,0 +1,254 @@
+"""The one JWS choke point: PS256 signing of our bodies and verification of the TPPs' (payments v4 "Assinatura de
+payloads"; DIGEST 0.2, from the OFB security guide).
+
+Keys are kept in-process: our key via opusof.keys, the TPPs' parsed JWKS here (inline JWKS keyed by the client row
+version, JWKS URIs shared across processes through the Django cache for OPUSOF_JWKS_CACHE_SECONDS). A request never
+reads a file or fetches a JWKS, except the one refetch a rotated ``kid`` calls for.
+"""
+
+import hashlib
+import json
+import logging
+import threading
+import time
+import uuid
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import jwt
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
+from django.conf import settings
+from django.core.cache import cache
+from django.core.serializers.json import DjangoJSONEncoder
+from jwt.algorithms import RSAAlgorithm
+
+from opusof.api.errors import BadSignature, InvalidClient, MalformedClaims
+from opusof.keys import holder_kid, holder_private_key
+from opusof.models import TppClient
+
+logger = logging.getLogger(__name__)
+
+ALGORITHM = "PS256"
+JWKS_FETCH_TIMEOUT_SECONDS = 5.0
+# A JWKS URI is refetched on an unknown kid at most this often, so forged kids cannot make us hammer the keystore.
+JWKS_REFRESH_MIN_SECONDS_DEFAULT = 10
+_PROCESS_CACHE_SIZE = 1024
+
+_jws = jwt.PyJWS(algorithms=[ALGORITHM])
+
+
+# --- Signing ---------------------------------------------------------------------------------------------------------
+
+
+def sign_payload(payload: dict[str, Any], *, audience: str) -> str:
+    """``payload`` as a compact PS256 JWS from us: ``iss`` our organisation, ``aud`` the TPP's organisation,
+    ``iat`` now and a fresh ``jti`` (a TPP rejects a reused one, so replays are re-signed, never copied)."""
+    claims = {
+        **payload,
+        "iss": settings.OPUSOF_ORGANISATION_ID,
+        "aud": audience,
+        "iat": int(time.time()),
+        "jti": str(uuid.uuid4()),
+    }
+    return jwt.encode(
+        claims,
+        holder_private_key(),
+        algorithm=ALGORITHM,
+        headers={"kid": holder_kid(), "typ": "JWT"},
+        json_encoder=DjangoJSONEncoder,
+    )
+
+
+# --- TPP keys --------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _KeySet:
+    keys: dict[str, RSAPublicKey]
+    fetched_at: float  # wall clock, comparable across processes
+    expires_at: float  # wall clock
+
+
+class _Lru:
+    def __init__(self, size: int) -> None:
+        self._items: OrderedDict[Any, _KeySet] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def get(self, key: Any) -> _KeySet | None:
+        with self._lock:
+            value = self._items.get(key)
+            if value is not None:
+                self._items.move_to_end(key)
+            return value
+
+    def put(self, key: Any, value: _KeySet) -> None:
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
+_inline_keys = _Lru(_PROCESS_CACHE_SIZE)
+_uri_keys = _Lru(_PROCESS_CACHE_SIZE)
+_fetch_lock = threading.Lock()
+
+
+def clear_key_caches() -> None:
+    """Forget every parsed TPP key in this process (tests, or after a registry change)."""
+    _inline_keys.clear()
+    _uri_keys.clear()
+
+
+def parse_jwks(jwks: Any) -> dict[str, RSAPublicKey]:
+    """The RSA signing keys of a JWKS by ``kid``. Encryption keys and other key types are not signing keys."""
+    if not isinstance(jwks, dict) or not isinstance(jwks.get("keys"), list):
+        raise ValueError("a JWKS is an object with a 'keys' array")
+    keys: dict[str, RSAPublicKey] = {}
+    for jwk in jwks["keys"]:
+        if not isinstance(jwk, dict) or jwk.get("kty") != "RSA" or not isinstance(jwk.get("kid"), str):
+            continue
+        if jwk.get("use", "sig") != "sig" or jwk.get("alg", ALGORITHM) != ALGORITHM:
+            continue
+        public = {name: jwk[name] for name in ("kty", "n", "e") if name in jwk}
+        key = RSAAlgorithm.from_jwk(public)
+        if isinstance(key, RSAPublicKey):
+            keys[jwk["kid"]] = key
+    return keys
+
+
+def _jwks_cache_key(uri: str) -> str:
+    return "opusof:jwks:" + hashlib.sha256(uri.encode("utf-8")).hexdigest()
+
+
+def _fetch_jwks(uri: str) -> _KeySet:
+    try:
+        response = httpx.get(uri, timeout=JWKS_FETCH_TIMEOUT_SECONDS, follow_redirects=False)
+        response.raise_for_status()
+        document = response.json()
+        keys = parse_jwks(document)
+    except (httpx.HTTPError, ValueError) as exc:
+        logger.warning("JWKS %s could not be fetched: %s", uri, exc)
+        raise BadSignature("Não foi possível obter as chaves públicas (JWKS) do cliente.") from exc
+    now = time.time()
+    ttl = settings.OPUSOF_JWKS_CACHE_SECONDS
+    cache.set(_jwks_cache_key(uri), {"jwks": document, "fetchedAt": now}, timeout=ttl)
+    key_set = _KeySet(keys=keys, fetched_at=now, expires_at=now + ttl)
+    _uri_keys.put(uri, key_set)
+    return key_set
+
+
+def _uri_key_set(uri: str) -> _KeySet:
+    now = time.time()
+    key_set = _uri_keys.get(uri)
+    if key_set is not None and key_set.expires_at > now:
+        return key_set
+    shared = cache.get(_jwks_cache_key(uri))
+    if shared is not None:
+        fetched_at = float(shared["fetchedAt"])
+        key_set = _KeySet(
+            keys=parse_jwks(shared["jwks"]),
+            fetched_at=fetched_at,
+            expires_at=fetched_at + settings.OPUSOF_JWKS_CACHE_SECONDS,
+        )
+        _uri_keys.put(uri, key_set)
+        return key_set
+    with _fetch_lock:
+        key_set = _uri_keys.get(uri)
+        if key_set is not None and key_set.expires_at > time.time():
+            return key_set
+        return _fetch_jwks(uri)
+
+
+def _refresh_min_seconds() -> float:
+    return float(getattr(settings, "OPUSOF_JWKS_REFRESH_MIN_SECONDS", JWKS_REFRESH_MIN_SECONDS_DEFAULT))
+
+
+def _client_key(client: TppClient, kid: str) -> RSAPublicKey | None:
+    if client.jwks_uri:
+        key_set = _uri_key_set(client.jwks_uri)
+        key = key_set.keys.get(kid)
+        if key is None and time.time() - key_set.fetched_at >= _refresh_min_seconds():
+            # A kid we do not know yet is how a key rotation shows: refetch once (OFB security guide, JWKS cache).
+            with _fetch_lock:
+                current = _uri_keys.get(client.jwks_uri) or key_set
+                if kid in current.keys:
+                    return current.keys[kid]
+                if time.time() - current.fetched_at < _refresh_min_seconds():
+                    return None
+                key = _fetch_jwks(client.jwks_uri).keys.get(kid)
+        return key
+    version = (client.pk, client.updated_at)
+    inline = _inline_keys.get(version)
+    if inline is None:
+        try:
+            keys = parse_jwks(client.jwks) if client.jwks else {}
+        except ValueError:
+            keys = {}
+        inline = _KeySet(keys=keys, fetched_at=0.0, expires_at=float("inf"))
+        _inline_keys.put(version, inline)
+    return inline.keys.get(kid)
+
+
+# --- Verification ----------------------------------------------------------------------------------------------------
+
+
+def _jti_cache_key(organisation_id: str, jti: str) -> str:
+    digest = hashlib.sha256(f"{organisation_id}\x00{jti}".encode()).hexdigest()
+    return f"opusof:jti:{digest}"
+
+
+def verify_request(token: str, *, client: TppClient, expected_audience: str) -> dict[str, Any]:
+    """The claims of a TPP's signed request body, or the regulated error the spec names.
+
+    Signature problems are 400 BAD_SIGNATURE and claim problems 403 INVALID_CLIENT (payments v4 "Validações"
+    1.2.3, 1.2.4.1, 1.2.4.2). ``expected_audience`` is the full public URL the TPP called.
+    """
+    try:
+        header = _jws.get_unverified_header(token)
+    except jwt.InvalidTokenError as exc:
+        raise BadSignature("JWS malformado.") from exc
+    if header.get("alg") != ALGORITHM:
+        raise BadSignature(f"Algoritmo de assinatura não suportado; use {ALGORITHM}.")
+    kid = header.get("kid")
+    if not isinstance(kid, str) or not kid:
+        raise BadSignature("Cabeçalho JOSE sem kid.")
+    key = _client_key(client, kid)
+    if key is None:
+        raise BadSignature("kid não encontrado no JWKS do cliente.")
+    try:
+        payload = _jws.decode_complete(token, key, algorithms=[ALGORITHM])["payload"]
+    except jwt.InvalidTokenError as exc:
+        raise BadSignature("Assinatura da mensagem inválida.") from exc
+
+    try:
+        claims = json.loads(payload)
+    except ValueError as exc:
+        raise MalformedClaims("O payload do JWS não é um objeto JSON.") from exc
+    if not isinstance(claims, dict):
+        raise MalformedClaims("O payload do JWS não é um objeto JSON.")
+
+    if claims.get("iss") != client.organisation_id:
+        raise InvalidClient("Claim iss inválida.")
+    aud = claims.get("aud")
+    if not (aud == expected_audience or (isinstance(aud, list) and expected_audience in aud)):
+        raise InvalidClient("Claim aud inválida.")
+    iat = claims.get("iat")
+    if isinstance(iat, bool) or not isinstance(iat, int | float):
+        raise InvalidClient("Claim iat inválida.")
+    if abs(time.time() - iat) > settings.OPUSOF_JWS_IAT_TOLERANCE_SECONDS:
+        raise InvalidClient("Claim iat fora da janela de tolerância.")
+    jti = claims.get("jti")
+    if not isinstance(jti, str) or not jti or len(jti) > 256:
+        raise InvalidClient("Claim jti inválida.")
+    # SET NX: atomic across processes, so two concurrent requests with one jti cannot both pass (1.2.4.2).
+    if not cache.add(_jti_cache_key(client.organisation_id, jti), 1, timeout=settings.OPUSOF_JTI_TTL_SECONDS):
+        raise InvalidClient("Claim jti já utilizada.")
+    return claims

@@ -1,0 +1,92 @@
+"""Fixtures every test package shares: registered TPPs with their keys, tokens, and a clean cache.
+
+    def test_x(tpp, client_credentials_token):
+        response = tpp.post("/open-banking/payments/v4/consents", {"data": {...}}, token=client_credentials_token)
+
+``tpp``/``other_tpp`` are ``tests.support.tpp.TppActor`` (``.client`` is the TppClient row, ``.key`` its RSA key).
+"""
+
+import sys
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))  # `tests.support` importable whatever pytest's rootdir handling
+
+from django.core.cache import cache  # noqa: E402
+
+from opusof.jose import clear_key_caches  # noqa: E402
+from opusof.services import tpp_client_register  # noqa: E402
+from opusof.tokens import access_token_mint  # noqa: E402
+from tests.support.tpp import TppActor, public_jwk  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def rsa_keys() -> list[rsa.RSAPrivateKey]:
+    """Four RSA keys generated once per session (generation is slow): tpp, other_tpp, and two spares."""
+    return [rsa.generate_private_key(public_exponent=65537, key_size=2048) for _ in range(4)]
+
+
+@pytest.fixture(autouse=True)
+def _clean_cache() -> Iterator[None]:
+    """Each test starts with an empty Django cache (jti replay keys, JWKS) and no parsed TPP keys in-process."""
+    cache.clear()
+    clear_key_caches()
+    yield
+    clear_key_caches()
+
+
+def make_tpp(key: rsa.RSAPrivateKey, *, name: str, scopes: list[str] | None = None) -> TppActor:
+    jwk = public_jwk(key)
+    suffix = uuid.uuid4().hex[:8]
+    client = tpp_client_register(
+        client_id=f"{name}-{suffix}",
+        organisation_id=str(uuid.uuid4()),
+        name=name,
+        organisation_name=f"{name} Ltda",
+        software_statement_id=str(uuid.uuid4()),
+        redirect_uris=[f"https://{name}.example.com/callback"],
+        webhook_uris=[f"https://{name}.example.com/webhooks"],
+        jwks={"keys": [jwk]},
+        scopes=scopes or ["openid", "payments", "consents"],
+        roles=["PAGTO"],
+    )
+    return TppActor(client=client, key=key, kid=jwk["kid"])
+
+
+@pytest.fixture
+def tpp(db: None, rsa_keys: list[rsa.RSAPrivateKey]) -> TppActor:
+    return make_tpp(rsa_keys[0], name="tpp-one")
+
+
+@pytest.fixture
+def other_tpp(db: None, rsa_keys: list[rsa.RSAPrivateKey]) -> TppActor:
+    return make_tpp(rsa_keys[1], name="tpp-two")
+
+
+@pytest.fixture
+def client_credentials_token(tpp: TppActor) -> str:
+    """A client_credentials token of ``tpp`` with scope ``payments`` (consents, GETs, cancellations)."""
+    return access_token_mint(client=tpp.client, grant_type="client_credentials", scopes=["payments"])
+
+
+@pytest.fixture
+def consent_token(tpp: TppActor) -> Callable[..., str]:
+    """``consent_token(consent_id)``: an authorization_code token of ``tpp`` bound to the consent, scopes
+    ``openid payments consent:<id>`` (POST /pix/payments). ``actor=other_tpp`` issues it to another TPP."""
+
+    def mint(consent_id: str, *, actor: TppActor | None = None, ttl_seconds: int = 900) -> str:
+        return access_token_mint(
+            client=(actor or tpp).client,
+            grant_type="authorization_code",
+            scopes=["openid", "payments", f"consent:{consent_id}"],
+            consent_id=consent_id,
+            ttl_seconds=ttl_seconds,
+        )
+
+    return mint
