@@ -1,0 +1,290 @@
+"""Environment parsing, production's refusal to start half-configured, and the local embedded defaults.
+
+Settings modules are imported in a subprocess with a controlled environment, so this process's settings stay as
+pytest-django loaded them.
+"""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from opusof.settings.env import ImproperlyConfiguredEnv, env_bool, env_int, env_list, env_str
+
+ROOT = Path(__file__).resolve().parent.parent
+
+PROBE = """
+import importlib, json, sys
+try:
+    module = importlib.import_module(sys.argv[1])
+except Exception as exc:
+    print(json.dumps({"error": type(exc).__name__, "message": str(exc)}))
+    sys.exit(0)
+print(json.dumps({
+    "DEBUG": module.DEBUG,
+    "ENGINE": module.DATABASES["default"]["ENGINE"],
+    "DB_NAME": str(module.DATABASES["default"]["NAME"]),
+    "CACHE": module.CACHES["default"]["BACKEND"],
+    "BROKER": module.CELERY_BROKER_URL,
+    "BROKER_OPTIONS": {k: str(v) for k, v in module.CELERY_BROKER_TRANSPORT_OPTIONS.items()},
+    "ALLOWED_HOSTS": module.ALLOWED_HOSTS,
+    "SANDBOX": module.OPUSOF_SANDBOX_SCENARIOS,
+}))
+"""
+
+# Everything settings read; cleared so the developer's or CI's environment cannot leak into a case.
+SETTINGS_VARIABLES = [
+    "SECRET_KEY",
+    "DEBUG",
+    "ALLOWED_HOSTS",
+    "CSRF_TRUSTED_ORIGINS",
+    "DATABASE_URL",
+    "DB_CONN_MAX_AGE",
+    "REDIS_URL",
+    "LOG_LEVEL",
+    "OPUSOF_VAR_DIR",
+    "OPUSOF_BASE_URL",
+    "OPUSOF_ORGANISATION_ID",
+    "OPUSOF_ISPB",
+    "OPUSOF_SIGNING_KEY_PATH",
+    "OPUSOF_SIGNING_KEY_ID",
+    "OPUSOF_MTLS_REQUIRED",
+    "OPUSOF_CLIENT_CERT_HEADER",
+    "OPUSOF_JWKS_CACHE_SECONDS",
+    "OPUSOF_HEALTH_WORKER_MAX_AGE_SECONDS",
+    "OPUSOF_SANDBOX_SCENARIOS",
+    "SECURE_HSTS_SECONDS",
+    "DJANGO_SETTINGS_MODULE",
+]
+CONNECTOR_VARIABLES = [
+    "OPUSOF_CONNECTOR_VALIDATE",
+    "OPUSOF_CONNECTOR_DISCOVERY",
+    "OPUSOF_CONNECTOR_INITIATE",
+    "OPUSOF_CONNECTOR_STATUS",
+    "OPUSOF_CONNECTOR_CANCEL",
+]
+GOOD_SECRET = "k3J9x!q2Lm8#Rt5vWz0@pY7sDf4&Hg6nBc1^Ae9*Ui3%Oo2-Pl8"
+
+
+def import_settings(module: str, env: dict[str, str]) -> dict:
+    base_env = {k: v for k, v in os.environ.items() if k not in SETTINGS_VARIABLES + CONNECTOR_VARIABLES}
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE, module],
+        env={**base_env, **env},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture
+def production_env(tmp_path: Path) -> dict[str, str]:
+    key = tmp_path / "holder-signing.pem"
+    key.write_text("-----BEGIN PRIVATE KEY-----\n(the file only has to exist at import)\n")
+    return {
+        "SECRET_KEY": GOOD_SECRET,
+        "DATABASE_URL": "postgres://opusof:secret@db.internal:5432/opusof",
+        "REDIS_URL": "redis://cache.internal:6379/0",
+        "ALLOWED_HOSTS": "api.bank.example, admin.bank.example",
+        "OPUSOF_BASE_URL": "https://api.bank.example/",
+        "OPUSOF_SIGNING_KEY_PATH": str(key),
+        "OPUSOF_SIGNING_KEY_ID": "holder-2026",
+        "OPUSOF_VAR_DIR": str(tmp_path / "var"),
+        **{name: "bank_connectors.http.CoreBank" for name in CONNECTOR_VARIABLES},
+    }
+
+
+# --- env.py ----------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("raw", ["1", "true", "TRUE", " yes ", "on"])
+def test_env_bool_true_spellings(monkeypatch: pytest.MonkeyPatch, raw: str) -> None:
+    monkeypatch.setenv("OPUSOF_T", raw)
+    assert env_bool("OPUSOF_T", False) is True
+
+
+@pytest.mark.parametrize("raw", ["0", "false", "No", "off"])
+def test_env_bool_false_spellings(monkeypatch: pytest.MonkeyPatch, raw: str) -> None:
+    monkeypatch.setenv("OPUSOF_T", raw)
+    assert env_bool("OPUSOF_T", True) is False
+
+
+@pytest.mark.parametrize("raw", [None, "", "   "])
+def test_unset_or_blank_means_default(monkeypatch: pytest.MonkeyPatch, raw: str | None) -> None:
+    if raw is None:
+        monkeypatch.delenv("OPUSOF_T", raising=False)
+    else:
+        monkeypatch.setenv("OPUSOF_T", raw)
+    assert env_bool("OPUSOF_T", True) is True
+    assert env_int("OPUSOF_T", 7) == 7
+    assert env_list("OPUSOF_T", ["a"]) == ["a"]
+    assert env_str("OPUSOF_T", "d") == "d"
+
+
+def test_env_bool_rejects_anything_else(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPUSOF_T", "maybe")
+    with pytest.raises(ImproperlyConfiguredEnv, match="OPUSOF_T must be a boolean"):
+        env_bool("OPUSOF_T", False)
+
+
+def test_env_int_parses_and_rejects(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPUSOF_T", " 42 ")
+    assert env_int("OPUSOF_T", 0) == 42
+    monkeypatch.setenv("OPUSOF_T", "4.2")
+    with pytest.raises(ImproperlyConfiguredEnv, match="OPUSOF_T must be an integer"):
+        env_int("OPUSOF_T", 0)
+
+
+def test_env_list_splits_on_commas_and_drops_blanks(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPUSOF_T", " a.example , ,b.example,")
+    assert env_list("OPUSOF_T", []) == ["a.example", "b.example"]
+
+
+def test_env_list_default_is_not_shared(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("OPUSOF_T", raising=False)
+    default = ["x"]
+    env_list("OPUSOF_T", default).append("y")
+    assert default == ["x"]
+
+
+def test_env_str_without_default_is_required(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("OPUSOF_T", raising=False)
+    with pytest.raises(ImproperlyConfiguredEnv, match="OPUSOF_T is required"):
+        env_str("OPUSOF_T")
+    monkeypatch.setenv("OPUSOF_T", "value")
+    assert env_str("OPUSOF_T") == "value"
+
+
+# --- production.py ---------------------------------------------------------------------------------------------
+
+
+def test_production_starts_with_everything_set(production_env: dict[str, str]) -> None:
+    loaded = import_settings("opusof.settings.production", production_env)
+
+    assert "error" not in loaded, loaded
+    assert loaded["DEBUG"] is False
+    assert loaded["ENGINE"] == "django.db.backends.postgresql"
+    assert loaded["BROKER"] == "redis://cache.internal:6379/0"
+    assert loaded["CACHE"] == "django.core.cache.backends.redis.RedisCache"
+    assert loaded["ALLOWED_HOSTS"] == ["api.bank.example", "admin.bank.example"]
+    assert loaded["SANDBOX"] is False
+
+
+@pytest.mark.parametrize(
+    "missing",
+    [
+        "SECRET_KEY",
+        "DATABASE_URL",
+        "REDIS_URL",
+        "ALLOWED_HOSTS",
+        "OPUSOF_BASE_URL",
+        "OPUSOF_SIGNING_KEY_PATH",
+        "OPUSOF_SIGNING_KEY_ID",
+    ],
+)
+def test_production_refuses_to_start_without(production_env: dict[str, str], missing: str) -> None:
+    del production_env[missing]
+
+    loaded = import_settings("opusof.settings.production", production_env)
+
+    assert loaded.get("error") == "ImproperlyConfiguredEnv", loaded
+    assert missing in loaded["message"]
+
+
+@pytest.mark.parametrize(
+    "secret",
+    [
+        "insecure-local-only-secret-key-change-me-insecure-local-only-secret",
+        "django-insecure-8c0b1f5a9e3d4c7b2a6f0e9d8c7b6a5f4e3d2c1b0a9f8e7d6c5",
+        "too-short-but-random-9f8e7d6c5b4a",
+        "a" * 40 + "b" * 20,
+    ],
+    ids=["insecure-prefix", "django-insecure-prefix", "short", "low-entropy"],
+)
+def test_production_refuses_a_weak_secret_key(production_env: dict[str, str], secret: str) -> None:
+    production_env["SECRET_KEY"] = secret
+
+    loaded = import_settings("opusof.settings.production", production_env)
+
+    assert loaded.get("error") == "ImproperlyConfiguredEnv", loaded
+    assert "SECRET_KEY" in loaded["message"]
+
+
+def test_production_refuses_a_missing_signing_key_file(production_env: dict[str, str], tmp_path: Path) -> None:
+    production_env["OPUSOF_SIGNING_KEY_PATH"] = str(tmp_path / "absent.pem")
+
+    loaded = import_settings("opusof.settings.production", production_env)
+
+    assert loaded.get("error") == "ImproperlyConfiguredEnv", loaded
+    assert "absent.pem" in loaded["message"]
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "fragment"),
+    [
+        ("DATABASE_URL", "sqlite:////tmp/opusof.sqlite3", "PostgreSQL"),
+        ("OPUSOF_BASE_URL", "http://api.bank.example", "https"),
+        ("ALLOWED_HOSTS", " , ", "ALLOWED_HOSTS"),
+        ("OPUSOF_CONNECTOR_INITIATE", "connectors.sandbox.SandboxBank", "initiate_payment"),
+    ],
+)
+def test_production_refuses_embedded_or_insecure_choices(
+    production_env: dict[str, str], name: str, value: str, fragment: str
+) -> None:
+    production_env[name] = value
+
+    loaded = import_settings("opusof.settings.production", production_env)
+
+    assert loaded.get("error") == "ImproperlyConfiguredEnv", loaded
+    assert fragment in loaded["message"]
+
+
+# --- local.py --------------------------------------------------------------------------------------------------
+
+
+def test_local_defaults_to_embedded_sqlite_and_filesystem_broker(tmp_path: Path) -> None:
+    var = tmp_path / "var"
+
+    loaded = import_settings("opusof.settings.local", {"OPUSOF_VAR_DIR": str(var)})
+
+    assert loaded["DEBUG"] is True
+    assert loaded["ENGINE"] == "django.db.backends.sqlite3"
+    assert loaded["DB_NAME"] == str(var / "opusof.sqlite3")
+    assert loaded["BROKER"].startswith("filesystem://")
+    assert loaded["CACHE"] == "django.core.cache.backends.filebased.FileBasedCache"
+    assert loaded["SANDBOX"] is True
+    # kombu's filesystem transport needs its folders before the first publish.
+    for option in ("data_folder_in", "data_folder_out", "control_folder"):
+        folder = Path(loaded["BROKER_OPTIONS"][option])
+        assert folder.is_dir()
+        assert var in folder.parents
+
+
+def test_local_uses_postgresql_and_redis_when_set(tmp_path: Path) -> None:
+    loaded = import_settings(
+        "opusof.settings.local",
+        {
+            "OPUSOF_VAR_DIR": str(tmp_path / "var"),
+            "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/opusof_demo",
+            "REDIS_URL": "redis://127.0.0.1:6379/14",
+        },
+    )
+
+    assert loaded["ENGINE"] == "django.db.backends.postgresql"
+    assert loaded["DB_NAME"] == "opusof_demo"
+    assert loaded["BROKER"] == "redis://127.0.0.1:6379/14"
+    assert loaded["CACHE"] == "django.core.cache.backends.redis.RedisCache"
+    assert not (tmp_path / "var" / "celery").exists()
+
+
+def test_local_rejects_a_malformed_boolean(tmp_path: Path) -> None:
+    loaded = import_settings("opusof.settings.local", {"OPUSOF_VAR_DIR": str(tmp_path), "DEBUG": "sometimes"})
+
+    assert loaded.get("error") == "ImproperlyConfiguredEnv"
+    assert "DEBUG" in loaded["message"]
