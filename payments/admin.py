@@ -1,1 +1,71 @@
-"""Staff views; arriving."""
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from opusof.errors import RegulatedError
+from payments.models import CancelledFrom, PaymentStatusChange, PixPayment
+from payments.services import payment_cancel
+
+
+class PaymentStatusChangeInline(admin.TabularInline):
+    model = PaymentStatusChange
+    extra = 0
+    can_delete = False
+    readonly_fields = ("created_at", "from_status", "to_status", "actor", "reason")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(PixPayment)
+class PixPaymentAdmin(admin.ModelAdmin):
+    list_display = ("payment_id", "status", "client", "amount", "scheduled_date", "end_to_end_id", "created_at")
+    list_filter = (
+        "status",
+        "client",
+        "local_instrument",
+        "rejection_reason",
+        ("created_at", admin.DateFieldListFilter),
+    )
+    search_fields = (
+        "payment_id",
+        "end_to_end_id",
+        "consent__consent_id",
+        "consent__logged_user_document",
+        "consent__business_entity_document",
+        "consent__creditor_document",
+    )
+    date_hierarchy = "created_at"
+    inlines = [PaymentStatusChangeInline]
+    actions = ["cancel_scheduled"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [field.name for field in self.model._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description="Cancelar pagamentos agendados/pendentes (detentora)")
+    def cancel_scheduled(self, request: HttpRequest, queryset: QuerySet[PixPayment]) -> None:
+        cancelled, refused = 0, []
+        for payment in queryset.select_related("consent"):
+            try:
+                payment_cancel(
+                    payment_id=payment.payment_id,
+                    client=None,
+                    cancelled_from=CancelledFrom.DETENTORA,
+                    # The staff member acts for the account holder, whose CPF the spec's cancelledBy requires.
+                    document=payment.consent.logged_user_document,
+                    rel="CPF",
+                    actor=f"staff:{request.user.get_username()}",
+                )
+                cancelled += 1
+            except RegulatedError as exc:
+                refused.append(f"{payment.payment_id}: {exc.detail}")
+        if cancelled:
+            self.message_user(request, f"{cancelled} pagamento(s) cancelado(s).", messages.SUCCESS)
+        for line in refused:
+            self.message_user(request, line, messages.WARNING)

@@ -1,4 +1,5 @@
 import datetime as dt
+from itertools import pairwise
 
 import pytest
 from hypothesis import given
@@ -15,7 +16,7 @@ def test_daily_is_consecutive_days(start, quantity):
     dates = expand_schedule({"daily": {"startDate": start.isoformat(), "quantity": quantity}})
     assert len(dates) == quantity
     assert dates[0] == start
-    assert all((b - a).days == 1 for a, b in zip(dates, dates[1:], strict=False))
+    assert all((b - a).days == 1 for a, b in pairwise(dates))
 
 
 @given(start=starts, quantity=st.integers(2, 60), day=st.sampled_from(sorted(WEEKDAYS)))
@@ -24,7 +25,7 @@ def test_weekly_falls_on_the_day_a_week_apart(start, quantity, day):
     assert len(dates) == quantity
     assert all(d.weekday() == WEEKDAYS[day] for d in dates)
     assert start <= dates[0] < start + dt.timedelta(days=7)
-    assert all((b - a).days == 7 for a, b in zip(dates, dates[1:], strict=False))
+    assert all((b - a).days == 7 for a, b in pairwise(dates))
 
 
 @given(start=starts, quantity=st.integers(2, 24), day=st.integers(1, 31))
@@ -66,7 +67,10 @@ def test_single_bounds():
 def test_two_years_bound_for_recurrences():
     with pytest.raises(ScheduleError) as error:
         validate_schedule({"monthly": {"dayOfMonth": 5, "startDate": "2028-06-01", "quantity": 24}}, today=TODAY)
-    assert (error.value.code, error.value.detail) == ("PARAMETRO_INVALIDO", "Quantidade permitida de pagamentos excedida")
+    assert (error.value.code, error.value.detail) == (
+        "PARAMETRO_INVALIDO",
+        "Quantidade permitida de pagamentos excedida",
+    )
 
 
 def test_more_than_sixty_custom_dates_rejected():
@@ -78,7 +82,9 @@ def test_more_than_sixty_custom_dates_rejected():
 
 def test_custom_duplicates_rejected():
     with pytest.raises(ScheduleError) as error:
-        validate_schedule({"custom": {"dates": ["2026-12-01", "2026-12-01"], "additionalInformation": "x"}}, today=TODAY)
+        validate_schedule(
+            {"custom": {"dates": ["2026-12-01", "2026-12-01"], "additionalInformation": "x"}}, today=TODAY
+        )
     assert error.value.code == "PARAMETRO_INVALIDO"
 
 

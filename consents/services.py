@@ -1,0 +1,267 @@
+"""Writes on payment consents. Every status change goes through ``_transition`` (history + timestamps)."""
+
+import datetime as dt
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from connectors.interfaces import AccountRef, ConnectorUnavailable, PaymentData
+from connectors.registry import payment_data_validator
+from consents.errors import ConsentNotFound
+from consents.models import (
+    ConsentRejectionReason,
+    ConsentStatus,
+    ConsentStatusChange,
+    PaymentConsent,
+    consent_created_window,
+    consumption_window,
+)
+from consents.validation import validate_consent_request
+from opusof.errors import RegulatedError
+from opusof.models import TppClient
+from opusof.timeutil import business_date, end_of_business_day
+
+# Payments v4 §5.2, stage "Autorização do cliente": the first present reason wins.
+AUTHORISATION_PRIORITY = [
+    ConsentRejectionReason.CONTA_NAO_PERMITE_PAGAMENTO,
+    ConsentRejectionReason.CONTAS_ORIGEM_DESTINO_IGUAIS,
+    ConsentRejectionReason.VALOR_INVALIDO,
+    ConsentRejectionReason.QRCODE_INVALIDO,
+    ConsentRejectionReason.VALOR_ACIMA_LIMITE,
+    ConsentRejectionReason.SALDO_INSUFICIENTE,
+    ConsentRejectionReason.FALHA_INFRAESTRUTURA,
+    ConsentRejectionReason.NAO_INFORMADO,
+]
+# Bank validation codes that have no consent rejection reason of their own.
+_BANK_CODE_TO_REASON = {"COBRANCA_INVALIDA": "QRCODE_INVALIDO", "DETALHE_PAGAMENTO_INVALIDO": "NAO_INFORMADO"}
+
+
+class ConsentNotAuthorisable(RegulatedError):
+    """The customer tried to act on a consent that can no longer be authorised (consent pages render it)."""
+
+    code = "CONSENTIMENTO_INVALIDO"
+    title = "Consentimento não pode ser autorizado."
+
+
+def _transition(
+    consent: PaymentConsent, apply: Callable[[], None], *, actor: str, reason: str = "", now: dt.datetime
+) -> None:
+    """The only writer of consent status: runs the FSM transition, stamps it and leaves a history row."""
+    from_status = consent.status
+    apply()
+    consent.status_updated_at = now
+    consent.save()
+    ConsentStatusChange.objects.create(
+        consent=consent, from_status=from_status, to_status=consent.status, actor=actor, reason=reason, created_at=now
+    )
+
+
+def _expiry_due(consent: PaymentConsent, now: dt.datetime) -> str | None:
+    if now <= consent.expires_at:
+        return None
+    if consent.status in (ConsentStatus.AWAITING_AUTHORISATION, ConsentStatus.PARTIALLY_ACCEPTED):
+        return ConsentRejectionReason.TEMPO_EXPIRADO_AUTORIZACAO
+    if consent.status == ConsentStatus.AUTHORISED:
+        return ConsentRejectionReason.TEMPO_EXPIRADO_CONSUMO
+    return None
+
+
+def expire_if_due(consent: PaymentConsent, *, now: dt.datetime) -> bool:
+    """Rejects a consent whose window has passed (§1.3 expirationDateTime). Caller holds the row lock."""
+    reason = _expiry_due(consent, now)
+    if reason is None:
+        return False
+    detail = (
+        "Consentimento expirou antes da autorização."
+        if reason == ConsentRejectionReason.TEMPO_EXPIRADO_AUTORIZACAO
+        else "Consentimento autorizado expirou antes do consumo."
+    )
+    _transition(
+        consent, lambda: consent.reject(reason=reason, detail=detail), actor="system:expiry", reason=reason, now=now
+    )
+    return True
+
+
+def lock_consent(*, consent_id: str, client: TppClient | None = None) -> PaymentConsent:
+    """Loads and row-locks a consent (scoped to ``client`` when given), applying a due expiry first."""
+    queryset = PaymentConsent.objects.select_for_update()
+    if client is not None:
+        queryset = queryset.filter(client=client)
+    try:
+        consent = queryset.get(consent_id=consent_id)
+    except PaymentConsent.DoesNotExist as exc:
+        raise ConsentNotFound(f"Consentimento {consent_id} não encontrado.") from exc
+    expire_if_due(consent, now=timezone.now())
+    return consent
+
+
+def consent_refresh(*, consent: PaymentConsent) -> PaymentConsent:
+    """Lazy expiry on read, so a GET is right even when no worker sweeps (the sweep is a Celery job)."""
+    if _expiry_due(consent, timezone.now()) is None:
+        return consent
+    with transaction.atomic():
+        return lock_consent(consent_id=consent.consent_id)
+
+
+def consent_create(*, client: TppClient, data: dict[str, Any]) -> PaymentConsent:
+    """POST /consents: validates the business rules and stores the consent AWAITING_AUTHORISATION."""
+    now = timezone.now()
+    scheduled_dates = validate_consent_request(data, today=business_date(now))
+    payment = data["payment"]
+    details = payment["details"]
+    creditor_account = details["creditorAccount"]
+    consent = PaymentConsent(
+        client=client,
+        created_at=now,
+        status_updated_at=now,
+        expires_at=consent_created_window(now),
+        logged_user_document=data["loggedUser"]["document"]["identification"],
+        business_entity_document=(data.get("businessEntity") or {}).get("document", {}).get("identification", ""),
+        creditor_document=data["creditor"]["cpfCnpj"],
+        creditor_name=data["creditor"]["name"],
+        amount=Decimal(payment["amount"]),
+        currency=payment["currency"],
+        local_instrument=details["localInstrument"],
+        proxy=details.get("proxy", ""),
+        qr_code=details.get("qrCode", ""),
+        creditor_ispb=creditor_account["ispb"],
+        creditor_issuer=creditor_account.get("issuer", ""),
+        creditor_number=creditor_account["number"],
+        creditor_account_type=creditor_account["accountType"],
+        payment_date=dt.date.fromisoformat(payment["date"]) if payment.get("date") else None,
+        schedule=payment.get("schedule"),
+        scheduled_dates=[day.isoformat() for day in scheduled_dates],
+        request_data=data,
+    )
+    if debtor := data.get("debtorAccount"):
+        consent.set_debtor_account(
+            AccountRef(
+                ispb=debtor["ispb"],
+                issuer=debtor.get("issuer"),
+                number=debtor["number"],
+                account_type=debtor["accountType"],
+            )
+        )
+    with transaction.atomic():
+        consent.save()
+        ConsentStatusChange.objects.create(
+            consent=consent, to_status=consent.status, actor=f"tpp:{client.client_id}", reason="created", created_at=now
+        )
+    return consent
+
+
+def _payment_data(consent: PaymentConsent, debtor_account: AccountRef) -> PaymentData:
+    first_date = dt.date.fromisoformat(consent.scheduled_dates[0]) if consent.scheduled_dates else None
+    return PaymentData(
+        amount=consent.amount,
+        currency=consent.currency,
+        local_instrument=consent.local_instrument,
+        creditor_account=consent.creditor_account,
+        creditor_document=consent.creditor_document,
+        creditor_name=consent.creditor_name,
+        customer_document=consent.logged_user_document,
+        business_document=consent.business_entity_document or None,
+        debtor_account=debtor_account,
+        proxy=consent.proxy or None,
+        qr_code=consent.qr_code or None,
+        payment_date=first_date,
+    )
+
+
+def _approval_deadline(consent: PaymentConsent) -> dt.datetime:
+    """Multi-approval deadline (payments v4 "Aprovações de múltipla alçada")."""
+    if consent.scheduled_dates:
+        first = dt.date.fromisoformat(consent.scheduled_dates[0])
+        return end_of_business_day(first - dt.timedelta(days=1))
+    return end_of_business_day(business_date(consent.created_at))
+
+
+def consent_authorise(
+    *, consent_id: str, debtor_account: AccountRef, actor: str, approvals_required: int = 1
+) -> PaymentConsent:
+    """The customer approved at the bank: checks the payment with the bank, then AUTHORISED, PARTIALLY_ACCEPTED
+    (more approvers needed) or REJECTED with the reason the §5.2 priority table picks."""
+    with transaction.atomic():
+        consent = lock_consent(consent_id=consent_id)
+        now = timezone.now()
+        if consent.status != ConsentStatus.AWAITING_AUTHORISATION:
+            raise ConsentNotAuthorisable(f"Consentimento está {consent.status}.")
+        if consent.debtor_account is not None and consent.debtor_account != debtor_account:
+            # The TPP fixed the debtor account in the consent; the customer may not pick another.
+            raise ConsentNotAuthorisable("A conta escolhida difere da conta de débito informada no consentimento.")
+        try:
+            result = payment_data_validator().validate_payment_data(_payment_data(consent, debtor_account))
+            codes = {_BANK_CODE_TO_REASON.get(issue.code, issue.code) for issue in result.issues}
+            details = {issue.code: issue.detail for issue in result.issues}
+        except ConnectorUnavailable as exc:
+            codes, details = {ConsentRejectionReason.FALHA_INFRAESTRUTURA.value}, {"FALHA_INFRAESTRUTURA": str(exc)}
+        if codes:
+            reason = next((r for r in AUTHORISATION_PRIORITY if r in codes), ConsentRejectionReason.NAO_INFORMADO)
+            detail = details.get(reason) or next(iter(details.values()), "") or reason.label
+            _transition(
+                consent, lambda: consent.reject(reason=reason, detail=detail), actor=actor, reason=reason, now=now
+            )
+            return consent
+        # Only an account the bank accepted becomes the consent's debtorAccount (its enum excludes e.g. SLRY).
+        consent.set_debtor_account(debtor_account)
+        if approvals_required > 1:
+            consent.expires_at = _approval_deadline(consent)
+            _transition(
+                consent,
+                lambda: consent.accept_partially(pending_approvals=approvals_required - 1),
+                actor=actor,
+                reason=f"{approvals_required - 1} aprovação(ões) pendente(s)",
+                now=now,
+            )
+        else:
+            consent.expires_at = consumption_window(now)
+            _transition(consent, consent.authorise, actor=actor, now=now)
+        return consent
+
+
+def consent_approve(*, consent_id: str, actor: str) -> PaymentConsent:
+    """One more approver of a PARTIALLY_ACCEPTED consent; the last one makes it AUTHORISED."""
+    with transaction.atomic():
+        consent = lock_consent(consent_id=consent_id)
+        now = timezone.now()
+        if consent.status != ConsentStatus.PARTIALLY_ACCEPTED:
+            raise ConsentNotAuthorisable(f"Consentimento está {consent.status}.")
+        if consent.pending_approvals > 1:
+            consent.pending_approvals -= 1
+            consent.save(update_fields=["pending_approvals"])
+            ConsentStatusChange.objects.create(
+                consent=consent,
+                from_status=consent.status,
+                to_status=consent.status,
+                actor=actor,
+                reason=f"aprovação registrada; {consent.pending_approvals} pendente(s)",
+                created_at=now,
+            )
+            return consent
+        consent.expires_at = consumption_window(now)
+        _transition(consent, consent.authorise, actor=actor, now=now)
+        return consent
+
+
+def consent_reject(*, consent_id: str, reason: str, detail: str, actor: str) -> PaymentConsent:
+    """The customer (REJEITADO_USUARIO) or the bank rejects a consent that is not final yet."""
+    with transaction.atomic():
+        consent = lock_consent(consent_id=consent_id)
+        if consent.status in (ConsentStatus.CONSUMED, ConsentStatus.REJECTED):
+            raise ConsentNotAuthorisable(f"Consentimento está {consent.status}.")
+        _transition(
+            consent,
+            lambda: consent.reject(reason=reason, detail=detail),
+            actor=actor,
+            reason=reason,
+            now=timezone.now(),
+        )
+        return consent
+
+
+def consent_consume(consent: PaymentConsent, *, actor: str) -> None:
+    """A payment was attempted with this AUTHORISED consent (§1.3); caller holds the row lock."""
+    _transition(consent, consent.consume, actor=actor, now=timezone.now())

@@ -1,0 +1,93 @@
+from typing import Any
+
+from django.urls import reverse
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from opusof.api.caller import caller, caller_actor, caller_token
+from opusof.api.idempotency import idempotent
+from opusof.api.responses import meta, self_link
+from opusof.api.views import OfbApiView
+from opusof.errors import ParameterInvalid, RegulatedError
+from opusof.specs import request_body_validator
+from opusof.timeutil import rfc3339
+from payments.api.serializers import payment_to_wire
+from payments.models import CancelledFrom
+from payments.selectors import payment_get_for_client
+from payments.services import payment_cancel, payment_create, payments_cancel_for_consent
+
+SPEC = "payments-4.0.0.yml"
+
+
+def _cancellation_request(request: Request, operation_id: str) -> tuple[str, str]:
+    """The PATCH body's canceller. Its 422 only admits PAGAMENTO_NAO_PERMITE_CANCELAMENTO, so a malformed body
+    is answered 400 with the regulated error body."""
+    try:
+        request_body_validator(SPEC, operation_id)(request.data)
+    except RegulatedError as exc:
+        exc.status_code = 400
+        raise
+    data: dict[str, Any] = request.data["data"]
+    if data["status"] != "CANC":
+        raise ParameterInvalid("data.status deve ser CANC.")
+    document = data["cancellation"]["cancelledBy"]["document"]
+    return document["identification"], document["rel"]
+
+
+class PixPaymentCreateApi(OfbApiView):
+    """POST /pix/payments (paymentsPostPixPayments): only an authorization_code token bound to the consent."""
+
+    allowed_grant_types = frozenset({"authorization_code"})
+    required_scopes = frozenset({"openid", "payments"})
+    idempotency_key_required = True
+
+    @idempotent("payments-v4:pix-payments-create")
+    def post(self, request: Request) -> Response:
+        request_body_validator(SPEC, "paymentsPostPixPayments")(request.data)
+        payments = payment_create(
+            client=caller(request), consent_id=caller_token(request).consent_id, items=request.data["data"]
+        )
+        path = reverse("payments-v4:pix-payment-detail", kwargs={"payment_id": payments[0].payment_id})
+        return Response(
+            {"data": [payment_to_wire(p) for p in payments], "links": self_link(request, path), "meta": meta()},
+            status=201,
+        )
+
+
+class PixPaymentDetailApi(OfbApiView):
+    """GET and PATCH (cancel) /pix/payments/{paymentId}."""
+
+    def get(self, request: Request, payment_id: str) -> Response:
+        payment = payment_get_for_client(client=caller(request), payment_id=payment_id)
+        return Response({"data": payment_to_wire(payment), "links": self_link(request), "meta": meta()})
+
+    def patch(self, request: Request, payment_id: str) -> Response:
+        document, rel = _cancellation_request(request, "paymentsPatchPixPaymentsPaymentId")
+        payment = payment_cancel(
+            payment_id=payment_id,
+            client=caller(request),
+            cancelled_from=CancelledFrom.INICIADORA,
+            document=document,
+            rel=rel,
+            actor=caller_actor(request),
+        )
+        return Response({"data": payment_to_wire(payment), "links": self_link(request), "meta": meta()})
+
+
+class PixPaymentsConsentCancelApi(OfbApiView):
+    """PATCH /pix/payments/consents/{consentId}: cancels every SCHD/PDNG payment of the consent."""
+
+    idempotency_key_required = True
+
+    @idempotent("payments-v4:pix-payments-cancel-consent")
+    def patch(self, request: Request, consent_id: str) -> Response:
+        document, rel = _cancellation_request(request, "paymentsPatchPixPaymentsConsentId")
+        payments = payments_cancel_for_consent(
+            client=caller(request),
+            consent_id=consent_id,
+            document=document,
+            rel=rel,
+            actor=caller_actor(request),
+        )
+        data = [{"paymentId": p.payment_id, "statusUpdateDateTime": rfc3339(p.status_updated_at)} for p in payments]
+        return Response({"data": data, "links": self_link(request), "meta": meta()})

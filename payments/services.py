@@ -1,0 +1,395 @@
+"""Writes on Pix payments. Every status change goes through ``_transition`` (history + timestamps)."""
+
+import contextlib
+import datetime as dt
+import uuid
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from connectors.interfaces import (
+    BankPaymentStatus,
+    ConnectorRejected,
+    ConnectorUnavailable,
+    PaymentData,
+    PaymentInitiation,
+    PaymentStatusResult,
+)
+from connectors.registry import payment_canceller, payment_data_validator, payment_initiator, payment_status_reader
+from consents.errors import ConsentNotFound
+from consents.models import ConsentStatus, PaymentConsent
+from consents.services import consent_consume, lock_consent
+from opusof.errors import RegulatedError
+from opusof.models import TppClient
+from opusof.timeutil import business_date, end_of_business_day
+from payments.errors import (
+    BANK_REFUSALS,
+    CancellationNotAllowed,
+    ConsentInvalid,
+    ConsentPendingAuthorisation,
+    PaymentDetailInvalid,
+    PaymentNotFound,
+    RefusedByHolder,
+)
+from payments.models import (
+    CANCELLABLE_STATUSES,
+    CancellationReason,
+    CancelledFrom,
+    PaymentRejectionReason,
+    PaymentStatus,
+    PaymentStatusChange,
+    PixPayment,
+)
+
+# The multi-item schedule answer is asynchronous; all items must reach SCHD within 60 minutes (v4 recurring rules).
+BATCH_SCHEDULING_WINDOW = dt.timedelta(minutes=60)
+# DICT/business refusals found before the bank is asked (§2.3): no payment, consent CONSUMED.
+_DICT_CODES = {"DETALHE_PAGAMENTO_INVALIDO", "NAO_INFORMADO"}
+
+
+def _transition(payment: PixPayment, apply: Callable[[], None], *, actor: str, reason: str = "") -> None:
+    """The only writer of payment status: runs the FSM transition, stamps it and leaves a history row."""
+    now = timezone.now()
+    from_status = payment.status
+    apply()
+    payment.status_updated_at = now
+    payment.save()
+    PaymentStatusChange.objects.create(
+        payment=payment, from_status=from_status, to_status=payment.status, actor=actor, reason=reason, created_at=now
+    )
+
+
+def apply_bank_status(payment: PixPayment, result: PaymentStatusResult, *, actor: str) -> bool:
+    """Moves the payment to what the bank reports; False when there is nothing to change."""
+    if result.status == payment.status:
+        return False
+    if result.bank_reference:
+        payment.bank_reference = result.bank_reference
+    moves: dict[str, Callable[[], None]] = {
+        BankPaymentStatus.ACSC: payment.settle,
+        BankPaymentStatus.ACCP: payment.accept,
+        BankPaymentStatus.ACPD: payment.send_to_settlement,
+        BankPaymentStatus.PDNG: payment.hold,
+        BankPaymentStatus.SCHD: payment.schedule,
+        BankPaymentStatus.RJCT: lambda: payment.reject(
+            reason=result.rejection_code or PaymentRejectionReason.PAGAMENTO_RECUSADO_DETENTORA,
+            detail=result.rejection_detail or "Pagamento recusado pela detentora.",
+        ),
+        BankPaymentStatus.CANC: lambda: payment.cancel(
+            reason=CancellationReason.CANCELADO_AGENDAMENTO
+            if payment.status == PaymentStatus.SCHD
+            else CancellationReason.CANCELADO_PENDENCIA,
+            cancelled_from=CancelledFrom.DETENTORA,
+            document=payment.consent.logged_user_document,
+            rel="CPF",
+        ),
+    }
+    if result.status == BankPaymentStatus.CANC:
+        payment.cancelled_at = timezone.now()
+    _transition(payment, moves[result.status], actor=actor, reason=result.rejection_code or "")
+    return True
+
+
+def _payment_data(payment: PixPayment, consent: PaymentConsent) -> PaymentData:
+    return PaymentData(
+        amount=payment.amount,
+        currency=payment.currency,
+        local_instrument=payment.local_instrument,
+        creditor_account=payment.creditor_account,
+        creditor_document=consent.creditor_document,
+        creditor_name=consent.creditor_name,
+        customer_document=consent.logged_user_document,
+        business_document=consent.business_entity_document or None,
+        debtor_account=payment.debtor_account,
+        proxy=payment.proxy or None,
+        qr_code=payment.qr_code or None,
+        transaction_identification=payment.transaction_identification or None,
+        payment_date=payment.scheduled_date,
+    )
+
+
+def _submit(payment: PixPayment, consent: PaymentConsent) -> PaymentStatusResult:
+    return payment_initiator().initiate_payment(
+        PaymentInitiation(
+            payment_id=payment.payment_id,
+            end_to_end_id=payment.end_to_end_id,
+            idempotency_key=payment.payment_id,
+            data=_payment_data(payment, consent),
+            remittance_information=payment.remittance_information or None,
+        )
+    )
+
+
+def _build_payment(
+    item: dict[str, Any], *, consent: PaymentConsent, batch_id: uuid.UUID, scheduled_date: dt.date | None
+) -> PixPayment:
+    now = timezone.now()
+    creditor = item["creditorAccount"]
+    debtor = consent.debtor_account
+    assert debtor is not None  # an AUTHORISED consent always has the account the customer chose
+    return PixPayment(
+        consent=consent,
+        client=consent.client,
+        batch_id=batch_id,
+        end_to_end_id=item["endToEndId"],
+        created_at=now,
+        status_updated_at=now,
+        scheduled_date=scheduled_date,
+        local_instrument=item["localInstrument"],
+        amount=Decimal(item["payment"]["amount"]),
+        currency=item["payment"]["currency"],
+        creditor_ispb=creditor["ispb"],
+        creditor_issuer=creditor.get("issuer", ""),
+        creditor_number=creditor["number"],
+        creditor_account_type=creditor["accountType"],
+        debtor_ispb=debtor.ispb,
+        debtor_issuer=debtor.issuer or "",
+        debtor_number=debtor.number,
+        debtor_account_type=str(debtor.account_type),
+        proxy=item.get("proxy", ""),
+        qr_code=item.get("qrCode", ""),
+        remittance_information=item.get("remittanceInformation", ""),
+        cnpj_initiator=item["cnpjInitiator"],
+        transaction_identification=item.get("transactionIdentification", ""),
+        ibge_town_code=item.get("ibgeTownCode", ""),
+        authorisation_flow=item.get("authorisationFlow", ""),
+    )
+
+
+def _usable_consent(*, client: TppClient, consent_id: str) -> PaymentConsent:
+    try:
+        consent = lock_consent(consent_id=consent_id, client=client)
+    except ConsentNotFound as exc:
+        raise ConsentInvalid(f"Consentimento {consent_id} não encontrado para este cliente.") from exc
+    if consent.status == ConsentStatus.PARTIALLY_ACCEPTED:
+        # §2.2.2.11: answered without consuming or invalidating the consent.
+        raise ConsentPendingAuthorisation("Consentimento aguardando aprovação de múltiplas alçadas.")
+    if consent.status != ConsentStatus.AUTHORISED:
+        raise ConsentInvalid(f"Consentimento em estado {consent.status}.")
+    return consent
+
+
+def payment_create(*, client: TppClient, consent_id: str, items: list[dict[str, Any]]) -> list[PixPayment]:
+    """POST /pix/payments (§2): checks the items against the consent, runs the DICT check, consumes the consent
+    and hands the payments to the bank. Errors before the bank is asked leave the consent untouched; a DICT or
+    bank refusal consumes it and creates no payment (§2.3)."""
+    from payments.checks import check_items
+
+    actor = f"tpp:{client.client_id}"
+    refusal: RegulatedError | None = None
+    with transaction.atomic():
+        consent = _usable_consent(client=client, consent_id=consent_id)
+        dates = check_items(consent, items, today=business_date())
+        batch_id = uuid.uuid4()
+        payments = [
+            _build_payment(item, consent=consent, batch_id=batch_id, scheduled_date=day)
+            for item, day in zip(items, dates, strict=True)
+        ]
+        refusal = _dict_refusal(payments[0], consent)
+        if refusal is None:
+            refusal = _create_and_submit(payments, consent, actor=actor)
+        consent_consume(consent, actor=actor)
+    if refusal is not None:
+        raise refusal
+    return payments
+
+
+def _dict_refusal(payment: PixPayment, consent: PaymentConsent) -> RegulatedError | None:
+    """Synchronous DICT validation of the key and creditor account (§2.3)."""
+    if not payment.proxy:
+        return None
+    try:
+        result = payment_data_validator().validate_payment_data(_payment_data(payment, consent))
+    except ConnectorUnavailable:
+        return None  # the bank re-checks at initiation; an unavailable DICT is not the TPP's fault
+    for issue in result.issues:
+        if issue.code in _DICT_CODES:
+            return PaymentDetailInvalid(issue.detail)
+    return None
+
+
+def _create_and_submit(payments: list[PixPayment], consent: PaymentConsent, *, actor: str) -> RegulatedError | None:
+    with transaction.atomic():
+        for payment in payments:
+            payment.save()
+            PaymentStatusChange.objects.create(
+                payment=payment, to_status=payment.status, actor=actor, reason="created", created_at=payment.created_at
+            )
+    if len(payments) > 1:
+        from payments.tasks import submit_payment_batch
+
+        batch_id = str(payments[0].batch_id)
+        transaction.on_commit(lambda: submit_payment_batch.delay(batch_id))
+        return None
+    payment = payments[0]
+    try:
+        with transaction.atomic():
+            result = _submit(payment, consent)
+    except ConnectorRejected as exc:
+        # A synchronous refusal is the §2.2.2 422 of the same code; the payment row goes with the savepoint.
+        PixPayment.objects.filter(pk=payment.pk).delete()
+        payment.pk = None
+        error = BANK_REFUSALS.get(exc.code, RefusedByHolder)
+        return error(exc.detail or exc.code)
+    except ConnectorUnavailable as exc:
+        detail = f"Detentora indisponível: {exc}"
+        _transition(
+            payment,
+            lambda: payment.reject(reason=PaymentRejectionReason.FALHA_INFRAESTRUTURA_DETENTORA, detail=detail),
+            actor="system:bank",
+            reason=PaymentRejectionReason.FALHA_INFRAESTRUTURA_DETENTORA,
+        )
+        return None
+    apply_bank_status(payment, result, actor="system:bank")
+    return None
+
+
+def payment_batch_submit(*, batch_id: str) -> list[PixPayment]:
+    """Schedules every occurrence of a multi-item POST with the bank; if one fails, all are RJCT with
+    FALHA_AGENDAMENTO_PAGAMENTOS and the ones already scheduled are cancelled at the bank (v4 recurring rules)."""
+    with transaction.atomic():
+        payments = list(
+            PixPayment.objects.select_for_update()
+            .select_related("consent")
+            .filter(batch_id=batch_id)
+            .order_by("scheduled_date")
+        )
+        pending = [payment for payment in payments if payment.status == PaymentStatus.RCVD]
+        if not pending:
+            return payments
+        results: list[tuple[PixPayment, PaymentStatusResult]] = []
+        failure = ""
+        for payment in pending:
+            try:
+                result = _submit(payment, payment.consent)
+            except (ConnectorRejected, ConnectorUnavailable) as exc:
+                failure = str(exc)
+                break
+            if result.status != BankPaymentStatus.SCHD:
+                failure = f"{payment.payment_id}: {result.status} {result.rejection_code or ''}".strip()
+                break
+            results.append((payment, result))
+        if not failure:
+            for payment, result in results:
+                apply_bank_status(payment, result, actor="system:bank")
+            return payments
+        for payment, _ in results:
+            # Best effort: the poll reconciles what the bank kept; the RJCT below is what the TPP sees.
+            with contextlib.suppress(ConnectorRejected, ConnectorUnavailable):
+                payment_canceller().cancel_payment(payment_id=payment.payment_id, end_to_end_id=payment.end_to_end_id)
+        for payment in pending:
+            _reject_batch_item(payment, failure)
+        return payments
+
+
+def _reject_batch_item(payment: PixPayment, detail: str) -> None:
+    _transition(
+        payment,
+        lambda: payment.reject(
+            reason=PaymentRejectionReason.FALHA_AGENDAMENTO_PAGAMENTOS,
+            detail=f"Falha ao agendar os pagamentos: {detail}"[:2048],
+        ),
+        actor="system:scheduler",
+        reason=PaymentRejectionReason.FALHA_AGENDAMENTO_PAGAMENTOS,
+    )
+
+
+def payment_refresh(*, payment: PixPayment) -> PixPayment:
+    """Safety net on read: a batch still RCVD past its 60-minute window is rejected (the worker normally acts)."""
+    if payment.status != PaymentStatus.RCVD or timezone.now() - payment.created_at <= BATCH_SCHEDULING_WINDOW:
+        return payment
+    with transaction.atomic():
+        locked = PixPayment.objects.select_for_update().filter(batch_id=payment.batch_id, status=PaymentStatus.RCVD)
+        for item in locked:
+            _reject_batch_item(item, "prazo de 60 minutos para agendamento excedido")
+    payment.refresh_from_db()
+    return payment
+
+
+def payment_poll_status(*, payment_id: str) -> PixPayment:
+    """Asks the bank for the current status of a payment it still holds open (ACCP/ACPD/PDNG/SCHD)."""
+    with transaction.atomic():
+        payment = PixPayment.objects.select_for_update().get(payment_id=payment_id)
+        if payment.status in (PaymentStatus.RCVD, PaymentStatus.ACSC, PaymentStatus.RJCT, PaymentStatus.CANC):
+            return payment
+        result = payment_status_reader().get_payment_status(
+            payment_id=payment.payment_id, end_to_end_id=payment.end_to_end_id
+        )
+        apply_bank_status(payment, result, actor="system:poll")
+        return payment
+
+
+def payment_cancel(
+    *,
+    payment_id: str,
+    client: TppClient | None,
+    cancelled_from: str,
+    document: str,
+    rel: str,
+    actor: str,
+) -> PixPayment:
+    """Cancels one SCHD/PDNG payment (§1.9): SCHD until 23:59 Brasilia of the day before its date."""
+    with transaction.atomic():
+        queryset = PixPayment.objects.select_for_update()
+        if client is not None:
+            queryset = queryset.filter(client=client)
+        try:
+            payment = queryset.get(payment_id=payment_id)
+        except PixPayment.DoesNotExist as exc:
+            raise PaymentNotFound(f"Pagamento {payment_id} não encontrado.") from exc
+        _cancel(payment, cancelled_from=cancelled_from, document=document, rel=rel, actor=actor)
+        return payment
+
+
+def _cancel(payment: PixPayment, *, cancelled_from: str, document: str, rel: str, actor: str) -> None:
+    if payment.status not in CANCELLABLE_STATUSES:
+        raise CancellationNotAllowed(f"Pagamento em estado {payment.status} não permite cancelamento.")
+    if payment.status == PaymentStatus.SCHD and not _before_cancel_deadline(payment):
+        raise CancellationNotAllowed("Prazo para cancelamento do agendamento encerrado (23:59 do dia anterior).")
+    reason = (
+        CancellationReason.CANCELADO_AGENDAMENTO
+        if payment.status == PaymentStatus.SCHD
+        else CancellationReason.CANCELADO_PENDENCIA
+    )
+    try:
+        payment_canceller().cancel_payment(payment_id=payment.payment_id, end_to_end_id=payment.end_to_end_id)
+    except ConnectorRejected as exc:
+        raise CancellationNotAllowed(exc.detail or exc.code) from exc
+    except ConnectorUnavailable as exc:
+        raise CancellationNotAllowed("Detentora indisponível no momento; tente novamente.") from exc
+    payment.cancelled_at = timezone.now()
+    _transition(
+        payment,
+        lambda: payment.cancel(reason=reason, cancelled_from=cancelled_from, document=document, rel=rel),
+        actor=actor,
+        reason=reason,
+    )
+
+
+def _before_cancel_deadline(payment: PixPayment) -> bool:
+    if payment.scheduled_date is None:
+        return True
+    return timezone.now() <= end_of_business_day(payment.scheduled_date - dt.timedelta(days=1))
+
+
+def payments_cancel_for_consent(
+    *, client: TppClient, consent_id: str, document: str, rel: str, actor: str
+) -> list[PixPayment]:
+    """PATCH /pix/payments/consents/{consentId}: cancels every SCHD/PDNG payment still cancellable."""
+    with transaction.atomic():
+        if not PaymentConsent.objects.filter(client=client, consent_id=consent_id).exists():
+            raise ConsentNotFound(f"Consentimento {consent_id} não encontrado.")
+        candidates = list(
+            PixPayment.objects.select_for_update()
+            .filter(consent__consent_id=consent_id, client=client, status__in=CANCELLABLE_STATUSES)
+            .order_by("scheduled_date")
+        )
+        cancellable = [p for p in candidates if p.status == PaymentStatus.PDNG or _before_cancel_deadline(p)]
+        if not cancellable:
+            raise CancellationNotAllowed("Nenhum pagamento do consentimento permite cancelamento.")
+        for payment in cancellable:
+            _cancel(payment, cancelled_from=CancelledFrom.INICIADORA, document=document, rel=rel, actor=actor)
+        return cancellable
