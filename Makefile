@@ -6,6 +6,7 @@ STAMP := $(VENV)/.installed
 
 .PHONY: run test lint typecheck pytest venv bench clean
 
+# Reinstalls when pyproject.toml changes (new dependency); otherwise a no-op.
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
@@ -15,7 +16,7 @@ $(STAMP): pyproject.toml
 venv: $(STAMP)
 
 # Installs, migrates, loads demo data and starts web + Celery worker with beat. Embedded SQLite and a
-# filesystem broker under var/ unless DATABASE_URL / REDIS_URL are set.
+# filesystem broker under var/ unless DATABASE_URL / REDIS_URL are set; OPUSOF_BIND picks the address.
 run: $(STAMP)
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py load_demo
@@ -37,5 +38,7 @@ test: lint typecheck pytest
 bench: $(STAMP)
 	$(BIN)/python bench/payments_v4.py
 
+# Forgets the embedded run's state (database, broker, cache, static, beat schedule); keys in var/ are kept.
 clean:
-	rm -rf $(VENV) var/opusof.sqlite3 var/celery var/cache
+	rm -rf $(VENV) var/opusof.sqlite3 var/opusof.sqlite3-wal var/opusof.sqlite3-shm var/celery var/cache \
+		var/static var/celerybeat-schedule* var/gunicorn.ctl var/junit.xml

@@ -162,3 +162,12 @@ def test_delay_on_commit_never_runs_after_a_rollback(worker: subprocess.Popen[by
     seen = wait_for(sentinel, worker, worker_log)
     assert seen["users"] == users
     assert cache.get(key) is None
+
+
+def test_every_beat_entry_names_a_task_autodiscovery_registers() -> None:
+    app.loader.import_default_modules()
+
+    scheduled = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+
+    assert "opusof.tasks.worker_heartbeat" in scheduled
+    assert scheduled <= set(app.tasks), scheduled - set(app.tasks)

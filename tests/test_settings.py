@@ -32,6 +32,8 @@ print(json.dumps({
     "BROKER_OPTIONS": {k: str(v) for k, v in module.CELERY_BROKER_TRANSPORT_OPTIONS.items()},
     "ALLOWED_HOSTS": module.ALLOWED_HOSTS,
     "SANDBOX": module.OPUSOF_SANDBOX_SCENARIOS,
+    "BASE_URL": module.OPUSOF_BASE_URL,
+    "BEAT": sorted(module.CELERY_BEAT_SCHEDULE),
 }))
 """
 
@@ -46,6 +48,7 @@ SETTINGS_VARIABLES = [
     "REDIS_URL",
     "LOG_LEVEL",
     "OPUSOF_VAR_DIR",
+    "OPUSOF_BIND",
     "OPUSOF_BASE_URL",
     "OPUSOF_ORGANISATION_ID",
     "OPUSOF_ISPB",
@@ -174,6 +177,8 @@ def test_production_starts_with_everything_set(production_env: dict[str, str]) -
     assert loaded["CACHE"] == "django.core.cache.backends.redis.RedisCache"
     assert loaded["ALLOWED_HOSTS"] == ["api.bank.example", "admin.bank.example"]
     assert loaded["SANDBOX"] is False
+    assert loaded["BASE_URL"] == "https://api.bank.example"
+    assert loaded["BEAT"] == ["worker-heartbeat"], "no sandbox settlement run in production"
 
 
 @pytest.mark.parametrize(
@@ -259,6 +264,8 @@ def test_local_defaults_to_embedded_sqlite_and_filesystem_broker(tmp_path: Path)
     assert loaded["BROKER"].startswith("filesystem://")
     assert loaded["CACHE"] == "django.core.cache.backends.filebased.FileBasedCache"
     assert loaded["SANDBOX"] is True
+    assert loaded["BASE_URL"] == "http://127.0.0.1:8000"
+    assert loaded["BEAT"] == ["sandbox-settle-due", "worker-heartbeat"]
     # kombu's filesystem transport needs its folders before the first publish.
     for option in ("data_folder_in", "data_folder_out", "control_folder"):
         folder = Path(loaded["BROKER_OPTIONS"][option])
@@ -288,3 +295,22 @@ def test_local_rejects_a_malformed_boolean(tmp_path: Path) -> None:
 
     assert loaded.get("error") == "ImproperlyConfiguredEnv"
     assert "DEBUG" in loaded["message"]
+
+
+@pytest.mark.parametrize(
+    ("bind", "base_url"),
+    [("127.0.0.1:8100", "http://127.0.0.1:8100"), ("0.0.0.0:9000", "http://127.0.0.1:9000")],
+)
+def test_local_base_url_follows_the_bind(tmp_path: Path, bind: str, base_url: str) -> None:
+    loaded = import_settings("opusof.settings.local", {"OPUSOF_VAR_DIR": str(tmp_path), "OPUSOF_BIND": bind})
+
+    assert loaded["BASE_URL"] == base_url
+
+
+def test_an_explicit_base_url_wins_over_the_bind(tmp_path: Path) -> None:
+    loaded = import_settings(
+        "opusof.settings.local",
+        {"OPUSOF_VAR_DIR": str(tmp_path), "OPUSOF_BIND": "0.0.0.0:9000", "OPUSOF_BASE_URL": "https://x.example/"},
+    )
+
+    assert loaded["BASE_URL"] == "https://x.example"

@@ -181,8 +181,13 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- opusof -------------------------------------------------------------------------------------------------
+# HOST:PORT the web server of `manage.py run_platform` binds to.
+OPUSOF_BIND = env_str("OPUSOF_BIND", "127.0.0.1:8000")
+_bind_host, _, _bind_port = OPUSOF_BIND.rpartition(":")
+_bind_host = "127.0.0.1" if _bind_host in {"0.0.0.0", "::", "[::]"} else _bind_host  # noqa: S104 - a URL to call
 # Public base URL the TPPs call: request JWS `aud` is checked against it, never against the socket address.
-OPUSOF_BASE_URL = env_str("OPUSOF_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+# A local run defaults to the address it binds, so every process (web, worker, load_demo) agrees on it.
+OPUSOF_BASE_URL = env_str("OPUSOF_BASE_URL", f"http://{_bind_host}:{_bind_port}").rstrip("/")
 # Our organisation id in the OFB Directory: `iss` of every signed response.
 OPUSOF_ORGANISATION_ID = env_str("OPUSOF_ORGANISATION_ID", "74e929d9-33b6-4d85-8ba7-c146c867a817")
 OPUSOF_ISPB = env_str("OPUSOF_ISPB", "99999004")
@@ -211,6 +216,13 @@ OPUSOF_CONNECTORS = {
 }
 # Conformance-suite scenario amounts in the sandbox bank (ARCHITECTURE.md); never on in production.
 OPUSOF_SANDBOX_SCENARIOS = env_bool("OPUSOF_SANDBOX_SCENARIOS", True)
+if any(path.startswith("connectors.sandbox") for path in OPUSOF_CONNECTORS.values()):
+    # The sandbox bank's own settlement run: scheduled payments due today and pending ones past their delay.
+    CELERY_BEAT_SCHEDULE["sandbox-settle-due"] = {
+        "task": "connectors.tasks.sandbox_settle_due",
+        "schedule": 10.0,
+        "options": {"expires": 10.0},
+    }
 
 LOGGING = {
     "version": 1,

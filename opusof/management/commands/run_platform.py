@@ -21,9 +21,6 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from opusof.settings.env import env_str
-
-DEFAULT_BIND = "127.0.0.1:8000"
 STOP_TIMEOUT_SECONDS = 30
 _PR_SET_PDEATHSIG = 1
 
@@ -58,8 +55,8 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
             "--bind",
-            default=env_str("OPUSOF_BIND", DEFAULT_BIND),
-            help=f"HOST:PORT for the web server (env OPUSOF_BIND, default {DEFAULT_BIND}).",
+            default=settings.OPUSOF_BIND,
+            help="HOST:PORT for the web server (default: settings.OPUSOF_BIND, env OPUSOF_BIND, 127.0.0.1:8000).",
         )
         parser.add_argument(
             "--runserver",
@@ -79,8 +76,8 @@ class Command(BaseCommand):
 
         env = os.environ.copy()
         env.setdefault("DJANGO_SETTINGS_MODULE", settings.SETTINGS_MODULE)
-        # JWS `aud` is checked against OPUSOF_BASE_URL; on a local run that is the address we bind.
-        env.setdefault("OPUSOF_BASE_URL", base_url)
+        # Children read settings afresh: hand them the bind (and so the default OPUSOF_BASE_URL) chosen here.
+        env["OPUSOF_BIND"] = bind
         env["PYTHONUNBUFFERED"] = "1"
 
         worker_cmd = [
