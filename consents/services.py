@@ -36,7 +36,9 @@ AUTHORISATION_PRIORITY = [
     ConsentRejectionReason.NAO_INFORMADO,
 ]
 # Bank validation codes that have no consent rejection reason of their own.
-_BANK_CODE_TO_REASON = {"COBRANCA_INVALIDA": "QRCODE_INVALIDO", "DETALHE_PAGAMENTO_INVALIDO": "NAO_INFORMADO"}
+_BANK_CODE_TO_REASON = {"COBRANCA_INVALIDA": "QRCODE_INVALIDO"}
+# DICT results (key unknown, key of another account) may only be acted on at payment creation (§1.1.2, §2.3).
+_DICT_CODES = {"DETALHE_PAGAMENTO_INVALIDO"}
 
 
 class ConsentNotAuthorisable(RegulatedError):
@@ -194,8 +196,9 @@ def consent_authorise(
             raise ConsentNotAuthorisable("A conta escolhida difere da conta de débito informada no consentimento.")
         try:
             result = payment_data_validator().validate_payment_data(_payment_data(consent, debtor_account))
-            codes = {_BANK_CODE_TO_REASON.get(issue.code, issue.code) for issue in result.issues}
-            details = {issue.code: issue.detail for issue in result.issues}
+            issues = [issue for issue in result.issues if issue.code not in _DICT_CODES]
+            codes = {_BANK_CODE_TO_REASON.get(issue.code, issue.code) for issue in issues}
+            details = {_BANK_CODE_TO_REASON.get(issue.code, issue.code): issue.detail for issue in issues}
         except ConnectorUnavailable as exc:
             codes, details = {ConsentRejectionReason.FALHA_INFRAESTRUTURA.value}, {"FALHA_INFRAESTRUTURA": str(exc)}
         if codes:

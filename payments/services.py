@@ -25,6 +25,7 @@ from consents.services import consent_consume, lock_consent
 from opusof.errors import RegulatedError
 from opusof.models import TppClient
 from opusof.timeutil import business_date, end_of_business_day
+from payments.checks import check_items
 from payments.errors import (
     BANK_REFUSALS,
     CancellationNotAllowed,
@@ -159,39 +160,38 @@ def _build_payment(
     )
 
 
-def _usable_consent(*, client: TppClient, consent_id: str) -> PaymentConsent:
-    try:
-        consent = lock_consent(consent_id=consent_id, client=client)
-    except ConsentNotFound as exc:
-        raise ConsentInvalid(f"Consentimento {consent_id} não encontrado para este cliente.") from exc
+def _consent_refusal(consent: PaymentConsent) -> RegulatedError | None:
     if consent.status == ConsentStatus.PARTIALLY_ACCEPTED:
         # §2.2.2.11: answered without consuming or invalidating the consent.
-        raise ConsentPendingAuthorisation("Consentimento aguardando aprovação de múltiplas alçadas.")
+        return ConsentPendingAuthorisation("Consentimento aguardando aprovação de múltiplas alçadas.")
     if consent.status != ConsentStatus.AUTHORISED:
-        raise ConsentInvalid(f"Consentimento em estado {consent.status}.")
-    return consent
+        return ConsentInvalid(f"Consentimento em estado {consent.status}.")
+    return None
 
 
 def payment_create(*, client: TppClient, consent_id: str, items: list[dict[str, Any]]) -> list[PixPayment]:
     """POST /pix/payments (§2): checks the items against the consent, runs the DICT check, consumes the consent
     and hands the payments to the bank. Errors before the bank is asked leave the consent untouched; a DICT or
     bank refusal consumes it and creates no payment (§2.3)."""
-    from payments.checks import check_items
-
     actor = f"tpp:{client.client_id}"
-    refusal: RegulatedError | None = None
     with transaction.atomic():
-        consent = _usable_consent(client=client, consent_id=consent_id)
-        dates = check_items(consent, items, today=business_date())
-        batch_id = uuid.uuid4()
-        payments = [
-            _build_payment(item, consent=consent, batch_id=batch_id, scheduled_date=day)
-            for item, day in zip(items, dates, strict=True)
-        ]
-        refusal = _dict_refusal(payments[0], consent)
+        try:
+            consent = lock_consent(consent_id=consent_id, client=client)
+        except ConsentNotFound as exc:
+            raise ConsentInvalid(f"Consentimento {consent_id} não encontrado para este cliente.") from exc
+        # Raised after the block so that an expiry found by lock_consent is kept.
+        refusal = _consent_refusal(consent)
         if refusal is None:
-            refusal = _create_and_submit(payments, consent, actor=actor)
-        consent_consume(consent, actor=actor)
+            dates = check_items(consent, items, today=business_date())
+            batch_id = uuid.uuid4()
+            payments = [
+                _build_payment(item, consent=consent, batch_id=batch_id, scheduled_date=day)
+                for item, day in zip(items, dates, strict=True)
+            ]
+            refusal = _dict_refusal(payments[0], consent)
+            if refusal is None:
+                refusal = _create_and_submit(payments, consent, actor=actor)
+            consent_consume(consent, actor=actor)
     if refusal is not None:
         raise refusal
     return payments
