@@ -41,7 +41,7 @@ class TppClientForm(ModelForm):
             return cleaned
         # Validate as the service will, so errors show on the form rather than as a 500.
         fields = {field: cleaned.get(field) for field in _REGISTER_FIELDS}
-        if self.instance.pk is not None:
+        if not self.instance._state.adding:  # client_id is read-only on change
             fields["client_id"] = self.instance.client_id
         tpp_client_validate(**{key: value for key, value in fields.items() if value is not None})
         return cleaned

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import SuspiciousOperation
 from django.http import Http404, HttpRequest, HttpResponse
 from rest_framework import exceptions as drf
 from rest_framework.request import Request
@@ -226,6 +227,8 @@ def to_regulated(exc: BaseException) -> RegulatedError:
         return UnsupportedMediaType("O Content-Type deve ser application/jwt.")
     if isinstance(exc, drf.ParseError):
         return MalformedRequest(str(exc.detail))
+    if isinstance(exc, SuspiciousOperation):
+        return MalformedRequest("Requisição recusada.")
     if isinstance(exc, drf.Throttled):
         return TooManyRequests()
     if isinstance(exc, drf.APIException) and exc.status_code < 500:

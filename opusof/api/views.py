@@ -2,11 +2,13 @@
 handler runs, in the order a TPP can act on (interaction id, Accept, token, grant/scope, Content-Type, headers,
 signature and claims)."""
 
+import logging
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.http import require_GET
 from rest_framework.request import Request
+from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from opusof.api import headers as h
@@ -16,15 +18,20 @@ from opusof.api.errors import (
     Forbidden,
     InteractionIdInvalid,
     InteractionIdMissing,
+    InternalError,
     ParameterInvalid,
     ParameterMissing,
     UnsupportedMediaType,
+    error_body,
+    error_response,
 )
 from opusof.api.parsers import JwsParser
 from opusof.api.renderers import JwsRenderer
 from opusof.context import interaction_id_var
 from opusof.keys import holder_public_jwks
 from opusof.models import AccessToken
+
+logger = logging.getLogger(__name__)
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 # x-idempotency-key is a header of state-changing operations only (components.parameters.XIdempotencyKey).
@@ -111,8 +118,17 @@ class OfbApiView(APIView):
         request.data  # noqa: B018 - parse now: signature and claims are checked before the handler runs
 
     def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Any:
-        # Every response, success or error, echoes the interaction id (components.responses.*.headers).
         response = super().finalize_response(request, response, *args, **kwargs)
+        if isinstance(response, Response) and not response.is_rendered:
+            # Render (sign) here rather than lazily in Django's handler, so a failure still ends as the regulated
+            # 500 instead of a traceback page.
+            try:
+                response.render()
+            except Exception as exc:  # anything at all must become the regulated 500
+                logger.error("response of %s could not be rendered", type(self).__name__, exc_info=exc)
+                error = InternalError("Erro inesperado; tente novamente.")
+                response = error_response(error.status_code, error_body(error), request)
+        # Every response, success or error, echoes the interaction id (components.responses.*.headers).
         response[h.INTERACTION_ID_HEADER] = h.interaction_id_for(request._request)
         return response
 

@@ -73,6 +73,8 @@ class EchoDetailApi(OfbApiView):
     def get(self, request: Request, item_id: str) -> Response:
         if item_id == "boom":
             raise RuntimeError("a bug")
+        if item_id == "unrenderable":
+            return Response({"data": object()})
         client = request.user
         assert isinstance(client, TppClient)
         body = {"data": {"itemId": item_id, "clientId": client.client_id}, "links": self_link(request), "meta": meta()}
@@ -516,6 +518,12 @@ def test_unexpected_exception_is_the_regulated_500(tpp, client_credentials_token
 
     body = assert_error(response, 500, "INTERNAL_ERROR", spec_path="/consents/{consentId}", method="get")
     assert "Traceback" not in json.dumps(body) and "a bug" not in json.dumps(body)
+
+
+def test_a_response_that_cannot_be_signed_is_the_regulated_500(tpp, client_credentials_token):
+    response = tpp.get(f"{ECHO}/unrenderable", token=client_credentials_token)
+
+    assert_error(response, 500, "INTERNAL_ERROR", spec_path="/consents/{consentId}", method="get")
 
 
 # --- Idempotency ----------------------------------------------------------------------------------------------------
