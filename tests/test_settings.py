@@ -28,6 +28,7 @@ print(json.dumps({
     "ENGINE": module.DATABASES["default"]["ENGINE"],
     "DB_NAME": str(module.DATABASES["default"]["NAME"]),
     "CACHE": module.CACHES["default"]["BACKEND"],
+    "CACHE_OPTIONS": module.CACHES["default"].get("OPTIONS", {}),
     "BROKER": module.CELERY_BROKER_URL,
     "BROKER_OPTIONS": {k: str(v) for k, v in module.CELERY_BROKER_TRANSPORT_OPTIONS.items()},
     "ALLOWED_HOSTS": module.ALLOWED_HOSTS,
@@ -263,6 +264,8 @@ def test_local_defaults_to_embedded_sqlite_and_filesystem_broker(tmp_path: Path)
     assert loaded["DB_NAME"] == str(var / "opusof.sqlite3")
     assert loaded["BROKER"].startswith("filesystem://")
     assert loaded["CACHE"] == "django.core.cache.backends.filebased.FileBasedCache"
+    # Django's default of 300 entries would cull the heartbeat and jti replay keys.
+    assert loaded["CACHE_OPTIONS"]["MAX_ENTRIES"] >= 100_000
     assert loaded["SANDBOX"] is True
     assert loaded["BASE_URL"] == "http://127.0.0.1:8000"
     assert loaded["BEAT"] == ["sandbox-settle-due", "worker-heartbeat"]

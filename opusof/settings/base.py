@@ -92,11 +92,13 @@ if REDIS_URL:
         }
     }
 else:
-    # The file cache is shared by web, worker and beat processes (the worker heartbeat lives in it).
+    # The file cache is shared by web, worker and beat processes (the worker heartbeat lives in it). Its default
+    # of 300 entries would cull live keys at random, the heartbeat and 24 h JWS `jti` replay records included.
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
             "LOCATION": str(VAR_DIR / "cache"),
+            "OPTIONS": {"MAX_ENTRIES": 100_000},
         }
     }
 
