@@ -65,6 +65,10 @@ class EchoCreateApi(OfbApiView):
         body = {"data": {"effectId": effect.pk, "echo": data}, "links": self_link(request), "meta": meta()}
         return Response(body, status=201)
 
+    @idempotent("test:echo-patch")
+    def patch(self, request: Request) -> Response:
+        return Response({"data": request.data["data"], "links": self_link(request), "meta": meta()})
+
     def delete(self, request: Request) -> Response:
         return Response(status=204)
 
@@ -424,6 +428,17 @@ def test_malformed_idempotency_key_is_422(key, tpp, client_credentials_token):
 
     assert_error(response, 422, "PARAMETRO_INVALIDO", tpp=tpp)
     assert_nothing_written()
+
+
+def test_header_errors_on_patch_are_400(tpp, client_credentials_token):
+    """The PATCHes' 422 admits only PAGAMENTO_NAO_PERMITE_CANCELAMENTO, so their syntax errors are 400."""
+    missing = tpp.patch(ECHO, {"data": {}}, token=client_credentials_token, idempotency_key=None)
+    ok = tpp.patch(ECHO, {"data": {"status": "CANC"}}, token=client_credentials_token)
+
+    spec_path = "/pix/payments/consents/{consentId}"
+    assert_error(missing, 400, "PARAMETRO_NAO_INFORMADO", spec_path=spec_path, method="patch")
+    assert ok.status_code == 200
+    assert tpp.decode(ok)["data"] == {"status": "CANC"}
 
 
 def test_idempotency_key_of_40_characters_is_accepted(tpp, client_credentials_token):
