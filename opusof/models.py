@@ -2,7 +2,6 @@
 
 import uuid
 
-from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.utils import timezone
 
@@ -81,7 +80,8 @@ class IdempotencyRecord(models.Model):
     key = models.CharField(max_length=40)
     data_hash = models.CharField(max_length=64)
     response_status = models.PositiveSmallIntegerField(null=True, blank=True)
-    response_payload = models.JSONField(null=True, blank=True, encoder=DjangoJSONEncoder)
+    # JSON text, not jsonb: jsonb reorders keys and a replay must return the body as first sent.
+    response_body = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField(db_index=True)
 

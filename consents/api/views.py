@@ -5,7 +5,7 @@ from rest_framework.response import Response
 from consents.api.serializers import consent_to_wire
 from consents.selectors import consent_get_for_client
 from consents.services import consent_create
-from opusof.api.caller import caller
+from opusof.api.authentication import request_client
 from opusof.api.idempotency import idempotent
 from opusof.api.responses import meta, self_link
 from opusof.api.views import OfbApiView
@@ -22,7 +22,7 @@ class PaymentConsentCreateApi(OfbApiView):
     @idempotent("payments-v4:consents-create")
     def post(self, request: Request) -> Response:
         request_body_validator(SPEC, "paymentsPostConsents")(request.data)
-        consent = consent_create(client=caller(request), data=request.data["data"])
+        consent = consent_create(client=request_client(request), data=request.data["data"])
         path = reverse("payments-v4:consent-detail", kwargs={"consent_id": consent.consent_id})
         return Response(
             {"data": consent_to_wire(consent), "links": self_link(request, path), "meta": meta()}, status=201
@@ -33,5 +33,5 @@ class PaymentConsentDetailApi(OfbApiView):
     """GET /consents/{consentId} (paymentsGetConsentsConsentId)."""
 
     def get(self, request: Request, consent_id: str) -> Response:
-        consent = consent_get_for_client(client=caller(request), consent_id=consent_id)
+        consent = consent_get_for_client(client=request_client(request), consent_id=consent_id)
         return Response({"data": consent_to_wire(consent), "links": self_link(request), "meta": meta()})

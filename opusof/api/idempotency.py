@@ -59,7 +59,7 @@ def _lock_record(*, client: TppClient, endpoint: str, key: str, digest: str) -> 
     if record.response_status is None or record.expires_at <= now:
         record.data_hash = digest
         record.response_status = None
-        record.response_payload = None
+        record.response_body = ""
         record.created_at = now
         record.expires_at = expires_at
     return record
@@ -67,16 +67,17 @@ def _lock_record(*, client: TppClient, endpoint: str, key: str, digest: str) -> 
 
 def _store(record: IdempotencyRecord, status: int, payload: Any) -> None:
     record.response_status = status
-    record.response_payload = payload
-    record.save(update_fields=["data_hash", "response_status", "response_payload", "created_at", "expires_at"])
+    record.response_body = json.dumps(payload, cls=DjangoJSONEncoder, ensure_ascii=False)
+    record.save(update_fields=["data_hash", "response_status", "response_body", "created_at", "expires_at"])
 
 
 def _replay(record: IdempotencyRecord, request: Request) -> HttpResponseBase:
     status = cast(int, record.response_status)
+    payload = json.loads(record.response_body)
     if status >= 400:
-        return error_response(status, cast(dict[str, Any], record.response_payload), request)
+        return error_response(status, payload, request)
     # A Response is rendered (signed) again by the view's renderer: same payload, fresh jti and iat.
-    return Response(record.response_payload, status=status)
+    return Response(payload, status=status)
 
 
 def idempotent(endpoint: str) -> Callable[[ViewMethod], ViewMethod]:

@@ -4,7 +4,7 @@ from django.urls import reverse
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from opusof.api.caller import caller, caller_actor, caller_token
+from opusof.api.authentication import request_client, request_token
 from opusof.api.idempotency import idempotent
 from opusof.api.responses import meta, self_link
 from opusof.api.views import OfbApiView
@@ -45,7 +45,7 @@ class PixPaymentCreateApi(OfbApiView):
     def post(self, request: Request) -> Response:
         request_body_validator(SPEC, "paymentsPostPixPayments")(request.data)
         payments = payment_create(
-            client=caller(request), consent_id=caller_token(request).consent_id, items=request.data["data"]
+            client=request_client(request), consent_id=request_token(request).consent_id, items=request.data["data"]
         )
         path = reverse("payments-v4:pix-payment-detail", kwargs={"payment_id": payments[0].payment_id})
         return Response(
@@ -58,18 +58,18 @@ class PixPaymentDetailApi(OfbApiView):
     """GET and PATCH (cancel) /pix/payments/{paymentId}."""
 
     def get(self, request: Request, payment_id: str) -> Response:
-        payment = payment_get_for_client(client=caller(request), payment_id=payment_id)
+        payment = payment_get_for_client(client=request_client(request), payment_id=payment_id)
         return Response({"data": payment_to_wire(payment), "links": self_link(request), "meta": meta()})
 
     def patch(self, request: Request, payment_id: str) -> Response:
         document, rel = _cancellation_request(request, "paymentsPatchPixPaymentsPaymentId")
         payment = payment_cancel(
             payment_id=payment_id,
-            client=caller(request),
+            client=request_client(request),
             cancelled_from=CancelledFrom.INICIADORA,
             document=document,
             rel=rel,
-            actor=caller_actor(request),
+            actor=f"tpp:{request_client(request).client_id}",
         )
         return Response({"data": payment_to_wire(payment), "links": self_link(request), "meta": meta()})
 
@@ -83,11 +83,11 @@ class PixPaymentsConsentCancelApi(OfbApiView):
     def patch(self, request: Request, consent_id: str) -> Response:
         document, rel = _cancellation_request(request, "paymentsPatchPixPaymentsConsentId")
         payments = payments_cancel_for_consent(
-            client=caller(request),
+            client=request_client(request),
             consent_id=consent_id,
             document=document,
             rel=rel,
-            actor=caller_actor(request),
+            actor=f"tpp:{request_client(request).client_id}",
         )
         data = [{"paymentId": p.payment_id, "statusUpdateDateTime": rfc3339(p.status_updated_at)} for p in payments]
         return Response({"data": data, "links": self_link(request), "meta": meta()})
