@@ -32,8 +32,14 @@ typecheck: $(STAMP)
 pytest: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# Lint, types and the whole suite against PostgreSQL 127.0.0.1:5432 and Redis 127.0.0.1:6379.
-test: lint typecheck pytest
+# Lint, types and the whole suite against PostgreSQL 127.0.0.1:5432 and Redis 127.0.0.1:6379. All three run
+# even when one fails, so one CI run reports every problem; the target fails if any did.
+test: $(STAMP)
+	@failed=""; \
+	$(MAKE) --no-print-directory lint || failed="$$failed lint"; \
+	$(MAKE) --no-print-directory typecheck || failed="$$failed typecheck"; \
+	$(MAKE) --no-print-directory pytest || failed="$$failed pytest"; \
+	if [ -n "$$failed" ]; then echo "make test failed:$$failed" >&2; exit 1; fi
 
 bench: $(STAMP)
 	$(BIN)/python bench/payments_v4.py

@@ -226,6 +226,7 @@ if any(path.startswith("connectors.sandbox") for path in OPUSOF_CONNECTORS.value
         "options": {"expires": 10.0},
     }
 
+# One JSON object per line on stderr, for web, worker and beat alike; `time` is UTC ISO 8601.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -233,13 +234,19 @@ LOGGING = {
     "formatters": {
         "json": {
             "()": "pythonjsonlogger.json.JsonFormatter",
-            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(interaction_id)s",
-            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+            "fmt": "%(levelname)s %(name)s %(message)s %(interaction_id)s",
+            "rename_fields": {"levelname": "level", "name": "logger"},
+            "timestamp": "time",
         }
     },
     "handlers": {
         "console": {"class": "logging.StreamHandler", "formatter": "json", "filters": ["interaction_id"]},
     },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django.server": {"level": "WARNING"}},
+    # Django's defaults print "django" (when DEBUG) and "django.server" lines in plain text of their own; send
+    # them through the JSON handler instead of twice.
+    "loggers": {
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+        "django.server": {"handlers": [], "level": "WARNING", "propagate": True},
+    },
 }
