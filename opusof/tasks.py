@@ -7,6 +7,8 @@ from django.core.cache import cache
 from django.db import connection
 from django.utils import timezone
 
+from opusof.context import interaction_id_var
+
 WORKER_HEARTBEAT_KEY = "opusof:worker-heartbeat"
 
 
@@ -19,12 +21,13 @@ def worker_heartbeat() -> None:
 # base=DjangoTask is what the Django fixup installs anyway; spelled out so the type checker knows delay_on_commit.
 @shared_task(name="opusof.tasks.probe", ignore_result=True, base=DjangoTask)
 def probe(key: str) -> None:
-    """Writes what the worker sees (database, user count) under ``key`` in the cache, for ten minutes.
+    """Writes what the worker sees (interaction id, database, user count) under ``key`` in the cache, for 10 min.
 
     Harmless by design: it only reads. The ops tests use it to prove ``delay_on_commit`` publishes after the
     commit; an operator can use it to check a deployment (``celery -A opusof call opusof.tasks.probe -a '["k"]'``).
     """
     seen: dict[str, Any] = {
+        "interactionId": interaction_id_var.get(),
         "database": str(connection.settings_dict["NAME"]),
         "users": get_user_model().objects.count(),
         "ranAt": timezone.now().timestamp(),

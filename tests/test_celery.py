@@ -25,6 +25,7 @@ from django.db import connection, transaction
 from kombu import Queue
 
 from opusof.celery import app
+from opusof.context import interaction_id_var
 from opusof.tasks import probe
 
 pytestmark = [pytest.mark.celery_worker, pytest.mark.django_db(transaction=True)]
@@ -162,6 +163,26 @@ def test_delay_on_commit_never_runs_after_a_rollback(worker: subprocess.Popen[by
     seen = wait_for(sentinel, worker, worker_log)
     assert seen["users"] == users
     assert cache.get(key) is None
+
+
+def test_a_task_runs_with_the_interaction_id_of_the_request_that_enqueued_it(
+    worker: subprocess.Popen[bytes], worker_log: Path
+) -> None:
+    key = f"opusof:test-probe:{uuid.uuid4()}"
+    interaction_id = str(uuid.uuid4())
+
+    token = interaction_id_var.set(interaction_id)  # what InteractionIdMiddleware does for a request
+    try:
+        with transaction.atomic():
+            probe.delay_on_commit(key)
+    finally:
+        interaction_id_var.reset(token)
+    untraced = f"opusof:test-probe:{uuid.uuid4()}"
+    probe.delay(untraced)
+
+    assert wait_for(key, worker, worker_log)["interactionId"] == interaction_id
+    # The worker's context does not leak into the next task.
+    assert wait_for(untraced, worker, worker_log)["interactionId"] is None
 
 
 def test_every_beat_entry_names_a_task_autodiscovery_registers() -> None:
