@@ -1,10 +1,11 @@
 """Runs the whole platform in the foreground: a Celery worker with embedded beat, and the web server.
 
 ``make run`` calls this after ``migrate`` and ``load_demo``. Both children run in their own process group, so a
-Ctrl-C reaches only this command, which then stops them in order and waits for them (SIGTERM: Celery finishes the
-running tasks, gunicorn the running requests).
+Ctrl-C (SIGINT) or SIGTERM reaches only this command, which forwards one SIGTERM to each and waits: Celery finishes
+the running tasks, gunicorn the running requests. A second Ctrl-C while waiting kills them at once.
 """
 
+import contextlib
 import ctypes
 import importlib.metadata
 import importlib.util
@@ -13,6 +14,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable
 from types import FrameType
 from typing import Any
@@ -134,6 +136,7 @@ class Command(BaseCommand):
 
         previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
         children: list[tuple[str, subprocess.Popen[bytes]]] = []
+        failed: str | None = None
         try:
             for name, cmd in (("celery worker + beat", worker_cmd), (web_name, web_cmd)):
                 children.append(
@@ -150,7 +153,6 @@ class Command(BaseCommand):
                 )
             self._print_urls(base_url, web_name, children)
 
-            failed: str | None = None
             while not stop.is_set():
                 for name, proc in children:
                     if proc.poll() is not None:
@@ -159,7 +161,7 @@ class Command(BaseCommand):
                         break
                 stop.wait(0.5)
         finally:
-            self._stop(children)
+            self._stop(children, received)
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
 
@@ -190,18 +192,24 @@ class Command(BaseCommand):
         self.stdout.write("\n".join(lines))
         self.stdout.flush()
 
-    def _stop(self, children: list[tuple[str, subprocess.Popen[bytes]]]) -> None:
+    def _stop(self, children: list[tuple[str, subprocess.Popen[bytes]]], received: list[int]) -> None:
         running = [(name, proc) for name, proc in children if proc.poll() is None]
         if not running:
             return
-        self.stdout.write("Stopping " + ", ".join(name for name, _ in running) + " ...")
+        self.stdout.write("Stopping " + ", ".join(name for name, _ in running) + " ... (Ctrl-C again to kill)")
+        self.stdout.flush()
+        signals_before = len(received)
         # Web first, so no new work is accepted while the worker finishes what it holds.
         for _name, proc in reversed(running):
             proc.send_signal(signal.SIGTERM)
-        for name, proc in reversed(running):
-            try:
-                proc.wait(timeout=STOP_TIMEOUT_SECONDS)
-            except subprocess.TimeoutExpired:
-                self.stderr.write(f"{name} did not stop within {STOP_TIMEOUT_SECONDS} s; killing it")
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
+        deadline = time.monotonic() + STOP_TIMEOUT_SECONDS
+        while any(proc.poll() is None for _, proc in running):
+            if len(received) > signals_before or time.monotonic() > deadline:
+                for name, proc in running:
+                    if proc.poll() is None:
+                        self.stderr.write(f"killing {name}")
+                        with contextlib.suppress(ProcessLookupError):  # it exited meanwhile
+                            os.killpg(proc.pid, signal.SIGKILL)
+                        proc.wait()
+                break
+            time.sleep(0.1)
