@@ -47,6 +47,7 @@ from payments.models import (
 
 # The multi-item schedule answer is asynchronous; all items must reach SCHD within 60 minutes (v4 recurring rules).
 BATCH_SCHEDULING_WINDOW = dt.timedelta(minutes=60)
+_PAYMENT_ID_NAMESPACE = uuid.UUID("6f1c1d2e-4f0a-4d5e-9a43-0b7c2f1e9d10")
 # DICT/business refusals found before the bank is asked (§2.3): no payment, consent CONSUMED.
 _DICT_CODES = {"DETALHE_PAGAMENTO_INVALIDO", "NAO_INFORMADO"}
 
@@ -124,6 +125,12 @@ def _submit(payment: PixPayment, consent: PaymentConsent) -> PaymentStatusResult
     )
 
 
+def payment_id_for(consent_id: str, end_to_end_id: str) -> str:
+    """Deterministic, so a request retried after a crash between the bank's answer and our commit asks the bank
+    again with the same idempotency key (the payment id) and is never paid twice."""
+    return str(uuid.uuid5(_PAYMENT_ID_NAMESPACE, f"{consent_id}|{end_to_end_id}"))
+
+
 def _build_payment(
     item: dict[str, Any], *, consent: PaymentConsent, batch_id: uuid.UUID, scheduled_date: dt.date | None
 ) -> PixPayment:
@@ -132,8 +139,9 @@ def _build_payment(
     debtor = consent.debtor_account
     assert debtor is not None  # an AUTHORISED consent always has the account the customer chose
     return PixPayment(
+        payment_id=payment_id_for(consent.consent_id, item["endToEndId"]),
         consent=consent,
-        client=consent.client,
+        client_id=consent.client_id,
         batch_id=batch_id,
         end_to_end_id=item["endToEndId"],
         created_at=now,
@@ -211,30 +219,30 @@ def _dict_refusal(payment: PixPayment, consent: PaymentConsent) -> RegulatedErro
     return None
 
 
+def _save_received(payments: list[PixPayment], *, actor: str) -> None:
+    for payment in payments:
+        payment.save(force_insert=True)
+        PaymentStatusChange.objects.create(
+            payment=payment, to_status=payment.status, actor=actor, reason="created", created_at=payment.created_at
+        )
+
+
 def _create_and_submit(payments: list[PixPayment], consent: PaymentConsent, *, actor: str) -> RegulatedError | None:
-    with transaction.atomic():
-        for payment in payments:
-            payment.save()
-            PaymentStatusChange.objects.create(
-                payment=payment, to_status=payment.status, actor=actor, reason="created", created_at=payment.created_at
-            )
     if len(payments) > 1:
         from payments.tasks import submit_payment_batch
 
+        _save_received(payments, actor=actor)
         batch_id = str(payments[0].batch_id)
         transaction.on_commit(lambda: submit_payment_batch.delay(batch_id))
         return None
     payment = payments[0]
     try:
-        with transaction.atomic():
-            result = _submit(payment, consent)
+        result = _submit(payment, consent)
     except ConnectorRejected as exc:
-        # A synchronous refusal is the §2.2.2 422 of the same code; the payment row goes with the savepoint.
-        PixPayment.objects.filter(pk=payment.pk).delete()
-        payment.pk = None
-        error = BANK_REFUSALS.get(exc.code, RefusedByHolder)
-        return error(exc.detail or exc.code)
+        # A synchronous refusal is the §2.2.2 422 of the same code, and no payment is created.
+        return BANK_REFUSALS.get(exc.code, RefusedByHolder)(exc.detail or exc.code)
     except ConnectorUnavailable as exc:
+        _save_received(payments, actor=actor)
         detail = f"Detentora indisponível: {exc}"
         _transition(
             payment,
@@ -243,6 +251,7 @@ def _create_and_submit(payments: list[PixPayment], consent: PaymentConsent, *, a
             reason=PaymentRejectionReason.FALHA_INFRAESTRUTURA_DETENTORA,
         )
         return None
+    _save_received(payments, actor=actor)
     apply_bank_status(payment, result, actor="system:bank")
     return None
 

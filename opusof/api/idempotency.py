@@ -14,7 +14,7 @@ from typing import Any, TypeVar, cast
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import transaction
+from django.db import connection, transaction
 from django.http.response import HttpResponseBase
 from django.utils import timezone
 from rest_framework.request import Request
@@ -39,22 +39,43 @@ def data_hash(data: Any) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
-def _lock_record(*, client: TppClient, endpoint: str, key: str, digest: str) -> IdempotencyRecord:
-    """Inserts the record if absent, then locks it (INSERT … ON CONFLICT DO NOTHING; SELECT … FOR UPDATE).
+_INSERTED = ("client", "endpoint", "key", "data_hash", "created_at", "expires_at")
 
-    Concurrent duplicates block on the conflicting insert or on the row lock until the first one commits, so
-    exactly one of them runs the view. An expired record is reset and treated as new.
+
+def _insert_values(record: IdempotencyRecord) -> list[tuple[str, Any]]:
+    return [(name, getattr(record, IdempotencyRecord._meta.get_field(name).attname)) for name in _INSERTED]
+
+
+def _db_value(name: str, value: Any) -> Any:
+    """Adapts like the ORM would (UUIDs and datetimes differ between PostgreSQL and the embedded SQLite)."""
+    return IdempotencyRecord._meta.get_field(name).get_db_prep_value(value, connection)
+
+
+def _lock_record(*, client: TppClient, endpoint: str, key: str, digest: str) -> IdempotencyRecord:
+    """Inserts the record if absent (INSERT … ON CONFLICT DO NOTHING RETURNING), else locks the existing one
+    (SELECT … FOR UPDATE).
+
+    A freshly inserted row is already ours until commit; concurrent duplicates block on the conflicting insert or
+    on the row lock until the first one commits, so exactly one of them runs the view. An expired record is reset
+    and treated as new.
     """
     now = timezone.now()
     expires_at = now + dt.timedelta(seconds=settings.OPUSOF_IDEMPOTENCY_TTL_SECONDS)
-    IdempotencyRecord.objects.bulk_create(
-        [
-            IdempotencyRecord(
-                client=client, endpoint=endpoint, key=key, data_hash=digest, created_at=now, expires_at=expires_at
-            )
-        ],
-        ignore_conflicts=True,
+    fresh = IdempotencyRecord(
+        client=client, endpoint=endpoint, key=key, data_hash=digest, created_at=now, expires_at=expires_at
     )
+    table = IdempotencyRecord._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (client_id, endpoint, key, data_hash, created_at, expires_at, response_body) "  # noqa: S608 - table name from the model
+            "VALUES (%s, %s, %s, %s, %s, %s, '') ON CONFLICT (client_id, endpoint, key) DO NOTHING RETURNING id",
+            [_db_value(name, value) for name, value in _insert_values(fresh)],
+        )
+        inserted = cursor.fetchone()
+    if inserted is not None:
+        fresh.pk = inserted[0]
+        fresh._state.adding = False
+        return fresh
     record = IdempotencyRecord.objects.select_for_update().get(client=client, endpoint=endpoint, key=key)
     if record.response_status is None or record.expires_at <= now:
         record.data_hash = digest
