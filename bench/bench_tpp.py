@@ -27,7 +27,11 @@ CREDITOR = {"ispb": "12345678", "issuer": "0001", "number": "90000001", "account
 def consent_payload() -> dict[str, Any]:
     return {
         "loggedUser": {"document": {"identification": "12345678909", "rel": "CPF"}},
-        "creditor": {"personType": "PESSOA_JURIDICA", "cpfCnpj": "12345678000195", "name": "Loja Exemplo Comercio Ltda"},
+        "creditor": {
+            "personType": "PESSOA_JURIDICA",
+            "cpfCnpj": "12345678000195",
+            "name": "Loja Exemplo Comercio Ltda",
+        },
         "payment": {
             "type": "PIX",
             "currency": "BRL",
@@ -69,7 +73,13 @@ class BenchTpp:
         return cls(client=client, key=key, kid=kid, token=token)
 
     def _signed(self, path: str, body: dict[str, Any]) -> bytes:
-        claims = {**body, "aud": f"{BASE}{path}", "iss": self.client.organisation_id, "iat": int(time.time()), "jti": str(uuid.uuid4())}
+        claims = {
+            **body,
+            "aud": f"{BASE}{path}",
+            "iss": self.client.organisation_id,
+            "iat": int(time.time()),
+            "jti": str(uuid.uuid4()),
+        }
         return jwt.encode(claims, self.key, algorithm="PS256", headers={"kid": self.kid, "typ": "JWT"}).encode()
 
     def _headers(self, token: str, *, body: bool) -> dict[str, str]:
@@ -83,7 +93,9 @@ class BenchTpp:
         return headers
 
     def create_consent_request(self, path: str) -> PreparedRequest:
-        return PreparedRequest("POST", path, self._headers(self.token, body=True), self._signed(path, {"data": consent_payload()}))
+        return PreparedRequest(
+            "POST", path, self._headers(self.token, body=True), self._signed(path, {"data": consent_payload()})
+        )
 
     def authorise(self, consent_ids: list[str]) -> list[str]:
         tokens = []

@@ -15,6 +15,7 @@ from typing import Any, TypeVar, cast
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
+from django.db.models import Field
 from django.http.response import HttpResponseBase
 from django.utils import timezone
 from rest_framework.request import Request
@@ -42,13 +43,17 @@ def data_hash(data: Any) -> str:
 _INSERTED = ("client", "endpoint", "key", "data_hash", "created_at", "expires_at")
 
 
+def _field(name: str) -> "Field[Any, Any]":
+    return cast("Field[Any, Any]", IdempotencyRecord._meta.get_field(name))
+
+
 def _insert_values(record: IdempotencyRecord) -> list[tuple[str, Any]]:
-    return [(name, getattr(record, IdempotencyRecord._meta.get_field(name).attname)) for name in _INSERTED]
+    return [(name, getattr(record, _field(name).attname)) for name in _INSERTED]
 
 
 def _db_value(name: str, value: Any) -> Any:
     """Adapts like the ORM would (UUIDs and datetimes differ between PostgreSQL and the embedded SQLite)."""
-    return IdempotencyRecord._meta.get_field(name).get_db_prep_value(value, connection)
+    return _field(name).get_db_prep_value(value, connection)
 
 
 def _lock_record(*, client: TppClient, endpoint: str, key: str, digest: str) -> IdempotencyRecord:

@@ -195,10 +195,9 @@ def test_two_year_bound_detail(v4):
 @pytest.mark.parametrize("instrument", ["QRDN", "INIC"])
 def test_recurring_schedule_refuses_other_instruments(v4, instrument):
     schedule = {"daily": {"startDate": (business_date() + dt.timedelta(days=2)).isoformat(), "quantity": 3}}
-    extra = {"proxy": "loja@example.com"}
-    if instrument == "QRDN":
-        extra["qr_code"] = DYNAMIC_QR
-    response, body = v4.post_consent(consent_data(instrument=instrument, schedule=schedule, **extra))
+    qr_code = DYNAMIC_QR if instrument == "QRDN" else None
+    data = consent_data(instrument=instrument, schedule=schedule, proxy="loja@example.com", qr_code=qr_code)
+    response, body = v4.post_consent(data)
     assert response.status_code == 422
     assert error_codes(body) == ["FORMA_PAGAMENTO_INVALIDA"]
     assert f"localInstrument - {instrument}" in body["errors"][0]["detail"]
@@ -212,7 +211,10 @@ def test_consent_expires_for_authorisation_after_five_minutes(v4):
     data = v4.get_consent(consent_id)
     assert data["status"] == "REJECTED"
     assert data["rejectionReason"]["code"] == "TEMPO_EXPIRADO_AUTORIZACAO"
-    assert PaymentConsent.objects.get(consent_id=consent_id).history.last().actor == "system:expiry"
+    assert (
+        PaymentConsent.objects.get(consent_id=consent_id).history.values_list("actor", flat=True).last()
+        == "system:expiry"
+    )
 
 
 def test_authorised_consent_expires_for_consumption_after_sixty_minutes(v4):
@@ -317,4 +319,4 @@ def test_status_after_authorisation_is_recorded(v4):
     consent_authorise(consent_id=consent_id, debtor_account=account_ref(own(ANA_ACCOUNT)), actor="customer:ana")
     consent = PaymentConsent.objects.get(consent_id=consent_id)
     assert consent.status == ConsentStatus.AUTHORISED
-    assert consent.history.last().actor == "customer:ana"
+    assert consent.history.values_list("actor", flat=True).last() == "customer:ana"

@@ -7,13 +7,12 @@ import pytest
 from django.utils import timezone
 
 from connectors.models import SandboxAccount, SandboxCustomer, SandboxQrCode
-from connectors.sandbox import SandboxBank
 from connectors.sandbox.demo import DEMO_EVP, DYNAMIC_TXID
 from consents.models import PaymentConsent
 from opusof.brcode import build_static
 from opusof.timeutil import business_date
 from payments.models import PixPayment
-from payments.services import payment_poll_status
+from payments.services import _submit, payment_id_for, payment_poll_status
 from tests.payments.builders import ANA_ACCOUNT, BRUNO_ACCOUNT, consent_data, end_to_end_id, own, payment_item
 from tests.payments.v4 import error_codes
 
@@ -355,8 +354,12 @@ def test_payment_idempotent_replay(v4):
     assert PixPayment.objects.count() == 1
 
 
-def test_bank_keeps_only_one_payment_per_initiation(v4):
+def test_retried_initiation_never_pays_twice(v4):
+    """A request retried after a crash re-derives the same payment id, the bank's idempotency key."""
     before = ana_balance()
-    pay(v4)
+    consent_id, _, body = pay(v4)
+    payment = PixPayment.objects.select_related("consent").get(payment_id=body["data"][0]["paymentId"])
+    assert payment.payment_id == payment_id_for(consent_id, payment.end_to_end_id)
+    again = _submit(payment, payment.consent)
+    assert again.status == "ACSC"
     assert ana_balance() == before - Decimal("100.00")
-    assert SandboxBank().get_payment_status

@@ -50,7 +50,7 @@ class PaymentsV4:
 
     def get_consent(self, consent_id: str) -> Any:
         response = self.tpp.get(f"{API}/consents/{consent_id}", token=self.token)
-        assert response.status_code == 200, response.content
+        assert response.status_code == 200, getattr(response, "content", b"")
         return self.checked(response, "consent", "get")["data"]
 
     def authorised_consent(self, data: dict[str, Any], *, debtor: dict[str, Any], approvals: int = 1) -> str:
@@ -80,7 +80,7 @@ class PaymentsV4:
 
     def get_payment(self, payment_id: str) -> Any:
         response = self.tpp.get(f"{API}/pix/payments/{payment_id}", token=self.token)
-        assert response.status_code == 200, response.content
+        assert response.status_code == 200, getattr(response, "content", b"")
         return self.checked(response, "payment", "get")["data"]
 
     def cancel_payment(self, payment_id: str, cpf: str = "12345678909", **kwargs: Any) -> tuple[HttpResponseBase, Any]:
