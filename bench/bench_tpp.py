@@ -3,15 +3,17 @@ service (standing in for the customer's consent page)."""
 
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 from loadgen import PreparedRequest
+from validate_docbr import CPF
 
-from connectors.interfaces import AccountRef, AccountType
+from connectors.interfaces import AccountRef
 from consents.services import consent_authorise
 from opusof.keys import holder_public_jwks
 from opusof.services import tpp_client_register
@@ -20,13 +22,35 @@ from opusof.tokens import access_token_mint
 
 BASE = "http://127.0.0.1:8765"
 ISPB = "99999004"
-DEBTOR = AccountRef(ispb=ISPB, issuer="0001", number="10000001", account_type=AccountType.CACC)
+CUSTOMERS = 200
 CREDITOR = {"ispb": "12345678", "issuer": "0001", "number": "90000001", "accountType": "CACC"}
 
 
-def consent_payload() -> dict[str, Any]:
+def bench_customers(count: int = CUSTOMERS) -> list[tuple[str, AccountRef]]:
+    """Real load spreads over many payers; one shared debtor account would only measure its row lock."""
+    from connectors.models import SandboxAccount, SandboxCustomer
+
+    generator = CPF()
+    customers = []
+    for index in range(count):
+        customer = SandboxCustomer.objects.create(
+            document=generator.generate(), kind=SandboxCustomer.Kind.INDIVIDUAL, name=f"Cliente Bench {index}"
+        )
+        account = SandboxAccount.objects.create(
+            owner=customer,
+            ispb=ISPB,
+            issuer="0001",
+            number=f"7{index:07d}",
+            account_type="CACC",
+            balance=Decimal("1000000.00"),
+        )
+        customers.append((customer.document, account.ref))
+    return customers
+
+
+def consent_payload(cpf: str) -> dict[str, Any]:
     return {
-        "loggedUser": {"document": {"identification": "12345678909", "rel": "CPF"}},
+        "loggedUser": {"document": {"identification": cpf, "rel": "CPF"}},
         "creditor": {
             "personType": "PESSOA_JURIDICA",
             "cpfCnpj": "12345678000195",
@@ -55,6 +79,8 @@ class BenchTpp:
     key: rsa.RSAPrivateKey
     kid: str
     token: str
+    customers: list[tuple[str, AccountRef]]
+    debtors: dict[str, AccountRef] = field(default_factory=dict)
 
     @classmethod
     def register(cls) -> "BenchTpp":
@@ -70,7 +96,7 @@ class BenchTpp:
             roles=["PAGTO"],
         )
         token = access_token_mint(client=client, grant_type="client_credentials", scopes=["payments"], ttl_seconds=3600)
-        return cls(client=client, key=key, kid=kid, token=token)
+        return cls(client=client, key=key, kid=kid, token=token, customers=bench_customers())
 
     def _signed(self, path: str, body: dict[str, Any]) -> bytes:
         claims = {
@@ -92,15 +118,21 @@ class BenchTpp:
             headers |= {"Content-Type": "application/jwt", "x-idempotency-key": str(uuid.uuid4())}
         return headers
 
-    def create_consent_request(self, path: str) -> PreparedRequest:
-        return PreparedRequest(
-            "POST", path, self._headers(self.token, body=True), self._signed(path, {"data": consent_payload()})
-        )
+    def create_consent_request(self, path: str, index: int = 0) -> PreparedRequest:
+        cpf, _ = self.customers[index % len(self.customers)]
+        body = {"data": consent_payload(cpf)}
+        return PreparedRequest("POST", path, self._headers(self.token, body=True), self._signed(path, body))
 
     def authorise(self, consent_ids: list[str]) -> list[str]:
         tokens = []
+        from consents.models import PaymentConsent
+
+        accounts = dict(self.customers)
+        owners = dict(
+            PaymentConsent.objects.filter(consent_id__in=consent_ids).values_list("consent_id", "logged_user_document")
+        )
         for consent_id in consent_ids:
-            consent_authorise(consent_id=consent_id, debtor_account=DEBTOR, actor="bench")
+            consent_authorise(consent_id=consent_id, debtor_account=accounts[owners[consent_id]], actor="bench")
             tokens.append(
                 access_token_mint(
                     client=self.client,

@@ -100,7 +100,7 @@ def main() -> None:
 
         consents = run(
             "POST /consents",
-            [tpp.create_consent_request(f"{API}/consents") for _ in range(args.n)],
+            [tpp.create_consent_request(f"{API}/consents", i) for i in range(args.n)],
             host=HOST,
             port=PORT,
             concurrency=args.concurrency,
