@@ -100,6 +100,21 @@ def lock_consent(*, consent_id: str, client: TppClient | None = None) -> Payment
     return consent
 
 
+def consents_expire_due(*, limit: int = 500) -> int:
+    """The periodic sweep behind the lazy expiry on read: rejects every consent whose window has passed."""
+    due = PaymentConsent.objects.filter(
+        status__in=[ConsentStatus.AWAITING_AUTHORISATION, ConsentStatus.PARTIALLY_ACCEPTED, ConsentStatus.AUTHORISED],
+        expires_at__lt=timezone.now(),
+    ).values_list("consent_id", flat=True)[:limit]
+    expired = 0
+    for consent_id in due:
+        with transaction.atomic():
+            consent = PaymentConsent.objects.select_for_update(skip_locked=True).filter(consent_id=consent_id).first()
+            if consent is not None and expire_if_due(consent, now=timezone.now()):
+                expired += 1
+    return expired
+
+
 def consent_refresh(*, consent: PaymentConsent) -> PaymentConsent:
     """Lazy expiry on read, so a GET is right even when no worker sweeps (the sweep is a Celery job)."""
     if _expiry_due(consent, timezone.now()) is None:

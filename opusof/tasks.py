@@ -33,3 +33,11 @@ def probe(key: str) -> None:
         "ranAt": timezone.now().timestamp(),
     }
     cache.set(key, seen, timeout=600)
+
+
+@shared_task(name="opusof.tasks.purge_idempotency_records", ignore_result=True)
+def purge_idempotency_records() -> int:
+    """Beat: idempotency keys are kept 24 h (OPUSOF_IDEMPOTENCY_TTL_SECONDS), then deleted."""
+    from opusof.api.idempotency import idempotency_records_purge
+
+    return idempotency_records_purge()

@@ -269,6 +269,10 @@ def payment_batch_submit(*, batch_id: str) -> list[PixPayment]:
         pending = [payment for payment in payments if payment.status == PaymentStatus.RCVD]
         if not pending:
             return payments
+        if timezone.now() - pending[0].created_at > BATCH_SCHEDULING_WINDOW:
+            for payment in pending:
+                _reject_batch_item(payment, "prazo de 60 minutos para agendamento excedido")
+            return payments
         results: list[tuple[PixPayment, PaymentStatusResult]] = []
         failure = ""
         for payment in pending:
@@ -310,12 +314,32 @@ def payment_refresh(*, payment: PixPayment) -> PixPayment:
     """Safety net on read: a batch still RCVD past its 60-minute window is rejected (the worker normally acts)."""
     if payment.status != PaymentStatus.RCVD or timezone.now() - payment.created_at <= BATCH_SCHEDULING_WINDOW:
         return payment
-    with transaction.atomic():
-        locked = PixPayment.objects.select_for_update().filter(batch_id=payment.batch_id, status=PaymentStatus.RCVD)
-        for item in locked:
-            _reject_batch_item(item, "prazo de 60 minutos para agendamento excedido")
+    payment_batch_submit(batch_id=str(payment.batch_id))
     payment.refresh_from_db()
     return payment
+
+
+# Statuses the bank still owes us a final answer on; SCHD counts once its date has come.
+POLLED_STATUSES = (PaymentStatus.ACCP, PaymentStatus.ACPD, PaymentStatus.PDNG)
+# A batch the worker has not scheduled after this long is resubmitted by the sweep (its own task may be lost).
+BATCH_RESUBMIT_AFTER = dt.timedelta(minutes=2)
+
+
+def payments_due_for_poll(*, limit: int = 500) -> list[str]:
+    """Payment ids to ask the bank about, least recently updated first."""
+    due = PixPayment.objects.filter(status__in=POLLED_STATUSES) | PixPayment.objects.filter(
+        status=PaymentStatus.SCHD, scheduled_date__lte=business_date()
+    )
+    return list(due.order_by("status_updated_at").values_list("payment_id", flat=True)[:limit])
+
+
+def payment_batches_stalled() -> list[str]:
+    """Batches still RCVD after BATCH_RESUBMIT_AFTER: resubmitted, or rejected past their 60-minute window."""
+    cutoff = timezone.now() - BATCH_RESUBMIT_AFTER
+    batches = PixPayment.objects.filter(status=PaymentStatus.RCVD, created_at__lt=cutoff).values_list(
+        "batch_id", flat=True
+    )
+    return [str(batch) for batch in batches.order_by().distinct()]
 
 
 def payment_poll_status(*, payment_id: str) -> PixPayment:

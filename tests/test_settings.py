@@ -72,6 +72,15 @@ CONNECTOR_VARIABLES = [
 ]
 GOOD_SECRET = "k3J9x!q2Lm8#Rt5vWz0@pY7sDf4&Hg6nBc1^Ae9*Ui3%Oo2-Pl8"
 
+# Beat entries every deployment runs (opusof/settings/base.py CELERY_BEAT_SCHEDULE).
+PLATFORM_BEAT = (
+    "worker-heartbeat",
+    "payments-poll-open",
+    "payments-resubmit-stalled-batches",
+    "consents-expire-due",
+    "idempotency-purge",
+)
+
 
 def import_settings(module: str, env: dict[str, str]) -> dict:
     base_env = {k: v for k, v in os.environ.items() if k not in SETTINGS_VARIABLES + CONNECTOR_VARIABLES}
@@ -179,7 +188,8 @@ def test_production_starts_with_everything_set(production_env: dict[str, str]) -
     assert loaded["ALLOWED_HOSTS"] == ["api.bank.example", "admin.bank.example"]
     assert loaded["SANDBOX"] is False
     assert loaded["BASE_URL"] == "https://api.bank.example"
-    assert loaded["BEAT"] == ["worker-heartbeat"], "no sandbox settlement run in production"
+    assert "sandbox-settle-due" not in loaded["BEAT"], "no sandbox settlement run in production"
+    assert set(loaded["BEAT"]) == set(PLATFORM_BEAT)
 
 
 @pytest.mark.parametrize(
@@ -268,7 +278,7 @@ def test_local_defaults_to_embedded_sqlite_and_filesystem_broker(tmp_path: Path)
     assert loaded["CACHE_OPTIONS"]["MAX_ENTRIES"] >= 100_000
     assert loaded["SANDBOX"] is True
     assert loaded["BASE_URL"] == "http://127.0.0.1:8000"
-    assert loaded["BEAT"] == ["sandbox-settle-due", "worker-heartbeat"]
+    assert set(loaded["BEAT"]) == {"sandbox-settle-due", *PLATFORM_BEAT}
     # kombu's filesystem transport needs its folders before the first publish.
     for option in ("data_folder_in", "data_folder_out", "control_folder"):
         folder = Path(loaded["BROKER_OPTIONS"][option])

@@ -161,6 +161,17 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "schedule": 15.0,
         "options": {"expires": 15.0},
     },
+    # Payments the bank left open (ACCP/ACPD/PDNG, SCHD on its date) are polled until final.
+    "payments-poll-open": {"task": "payments.poll_open_payments", "schedule": 30.0, "options": {"expires": 30.0}},
+    # Multi-item schedules whose own task was lost are resubmitted, or rejected after 60 minutes (payments v4).
+    "payments-resubmit-stalled-batches": {
+        "task": "payments.resubmit_stalled_batches",
+        "schedule": 60.0,
+        "options": {"expires": 60.0},
+    },
+    # Consents past their authorisation or consumption window become REJECTED even if nobody reads them.
+    "consents-expire-due": {"task": "consents.expire_due_consents", "schedule": 30.0, "options": {"expires": 30.0}},
+    "idempotency-purge": {"task": "opusof.tasks.purge_idempotency_records", "schedule": 3600.0},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
