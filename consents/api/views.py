@@ -8,6 +8,7 @@ from consents.services import consent_create
 from opusof.api.authentication import request_client
 from opusof.api.idempotency import idempotent
 from opusof.api.responses import meta, self_link
+from opusof.api.schema import regulated_operation
 from opusof.api.views import OfbApiView
 from opusof.specs import request_body_validator
 
@@ -19,6 +20,7 @@ class PaymentConsentCreateApi(OfbApiView):
 
     idempotency_key_required = True
 
+    @regulated_operation(SPEC, "paymentsPostConsents")
     @idempotent("payments-v4:consents-create")
     def post(self, request: Request) -> Response:
         request_body_validator(SPEC, "paymentsPostConsents")(request.data)
@@ -32,6 +34,7 @@ class PaymentConsentCreateApi(OfbApiView):
 class PaymentConsentDetailApi(OfbApiView):
     """GET /consents/{consentId} (paymentsGetConsentsConsentId)."""
 
+    @regulated_operation(SPEC, "paymentsGetConsentsConsentId")
     def get(self, request: Request, consent_id: str) -> Response:
         consent = consent_get_for_client(client=request_client(request), consent_id=consent_id)
         return Response({"data": consent_to_wire(consent), "links": self_link(request), "meta": meta()})

@@ -7,6 +7,7 @@ from rest_framework.response import Response
 from opusof.api.authentication import request_client, request_token
 from opusof.api.idempotency import idempotent
 from opusof.api.responses import meta, self_link
+from opusof.api.schema import regulated_operation
 from opusof.api.views import OfbApiView
 from opusof.errors import ParameterInvalid, RegulatedError
 from opusof.specs import request_body_validator
@@ -41,6 +42,7 @@ class PixPaymentCreateApi(OfbApiView):
     required_scopes = frozenset({"openid", "payments"})
     idempotency_key_required = True
 
+    @regulated_operation(SPEC, "paymentsPostPixPayments")
     @idempotent("payments-v4:pix-payments-create")
     def post(self, request: Request) -> Response:
         request_body_validator(SPEC, "paymentsPostPixPayments")(request.data)
@@ -57,10 +59,12 @@ class PixPaymentCreateApi(OfbApiView):
 class PixPaymentDetailApi(OfbApiView):
     """GET and PATCH (cancel) /pix/payments/{paymentId}."""
 
+    @regulated_operation(SPEC, "paymentsGetPixPaymentsPaymentId")
     def get(self, request: Request, payment_id: str) -> Response:
         payment = payment_get_for_client(client=request_client(request), payment_id=payment_id)
         return Response({"data": payment_to_wire(payment), "links": self_link(request), "meta": meta()})
 
+    @regulated_operation(SPEC, "paymentsPatchPixPaymentsPaymentId")
     def patch(self, request: Request, payment_id: str) -> Response:
         document, rel = _cancellation_request(request, "paymentsPatchPixPaymentsPaymentId")
         payment = payment_cancel(
@@ -79,6 +83,7 @@ class PixPaymentsConsentCancelApi(OfbApiView):
 
     idempotency_key_required = True
 
+    @regulated_operation(SPEC, "paymentsPatchPixPaymentsConsentId")
     @idempotent("payments-v4:pix-payments-cancel-consent")
     def patch(self, request: Request, consent_id: str) -> Response:
         document, rel = _cancellation_request(request, "paymentsPatchPixPaymentsConsentId")
