@@ -70,6 +70,9 @@ class OfbApiView(APIView):
             raise InteractionIdMissing(f"Cabeçalho {h.INTERACTION_ID_HEADER} obrigatório não informado.")
         if problem == "invalid":
             raise InteractionIdInvalid(f"Cabeçalho {h.INTERACTION_ID_HEADER} deve ser um UUID (RFC 4122).")
+        if not hasattr(self, (request.method or "").lower()):
+            # Before any header check: an unsupported method is 405 whatever else the request gets wrong.
+            self.http_method_not_allowed(request, *args, **kwargs)
         super().initial(request, *args, **kwargs)  # 406, then authentication (401)
         self.check_grant(request)
         try:

@@ -102,3 +102,13 @@ def test_get_without_payments_scope_is_forbidden(v4):
     response = v4.tpp.get(f"{CONSENTS}/{consent_id}", token=token)
     v4.checked(response, "consent", "get")
     assert response.status_code == 403
+
+
+def test_unsupported_method_is_405(v4):
+    response = v4.tpp.api.delete(
+        CONSENTS, headers={"Authorization": f"Bearer {v4.token}", "x-fapi-interaction-id": str(uuid.uuid4())}
+    )
+    assert response.status_code == 405
+    assert response["Content-Type"] == "application/json; charset=utf-8"
+    assert response.json()["errors"][0]["code"]
+    assert response["x-fapi-interaction-id"]
