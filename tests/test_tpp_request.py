@@ -2,6 +2,7 @@
 
 import json
 from io import StringIO
+from typing import Any
 
 import pytest
 from django.core.management import call_command
@@ -10,7 +11,7 @@ from django.test import override_settings
 from opusof.timeutil import business_date
 
 
-def call(*args: str) -> tuple[str, dict]:
+def call(*args: str) -> tuple[str, Any]:
     out = StringIO()
     call_command("tpp_request", *args, stdout=out)
     status_line, _, body = out.getvalue().partition("\n")
