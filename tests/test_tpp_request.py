@@ -21,7 +21,8 @@ def call(*args: str) -> tuple[str, Any]:
 @pytest.mark.django_db(transaction=True)
 def test_demo_tpp_pays_through_the_live_api(live_server, tmp_path):
     call_command("load_demo", stdout=StringIO())
-    consent = {
+    creditor_account = {"ispb": "12345678", "issuer": "0001", "number": "90000001", "accountType": "CACC"}
+    consent: dict[str, Any] = {
         "data": {
             "loggedUser": {"document": {"identification": "12345678909", "rel": "CPF"}},
             "creditor": {"personType": "PESSOA_JURIDICA", "cpfCnpj": "12345678000195", "name": "Loja Exemplo"},
@@ -55,7 +56,7 @@ def test_demo_tpp_pays_through_the_live_api(live_server, tmp_path):
             "localInstrument": "DICT",
             "proxy": "loja@example.com",
             "payment": {"amount": "12.34", "currency": "BRL"},
-            "creditorAccount": consent["data"]["payment"]["details"]["creditorAccount"],
+            "creditorAccount": creditor_account,
             "cnpjInitiator": "11222333000181",
         }
         status, paid = call(
