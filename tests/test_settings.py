@@ -27,6 +27,7 @@ print(json.dumps({
     "DEBUG": module.DEBUG,
     "ENGINE": module.DATABASES["default"]["ENGINE"],
     "DB_NAME": str(module.DATABASES["default"]["NAME"]),
+    "DB_OPTIONS": {k: v for k, v in module.DATABASES["default"].get("OPTIONS", {}).items() if k != "init_command"},
     "CACHE": module.CACHES["default"]["BACKEND"],
     "CACHE_OPTIONS": module.CACHES["default"].get("OPTIONS", {}),
     "BROKER": module.CELERY_BROKER_URL,
@@ -46,6 +47,7 @@ SETTINGS_VARIABLES = [
     "CSRF_TRUSTED_ORIGINS",
     "DATABASE_URL",
     "DB_CONN_MAX_AGE",
+    "DB_PREPARED_STATEMENTS",
     "REDIS_URL",
     "LOG_LEVEL",
     "OPUSOF_VAR_DIR",
@@ -327,3 +329,18 @@ def test_an_explicit_base_url_wins_over_the_bind(tmp_path: Path) -> None:
     )
 
     assert loaded["BASE_URL"] == "https://x.example"
+
+
+@pytest.mark.parametrize(
+    ("flag", "options"), [("", {"server_side_binding": True, "prepare_threshold": 1}), ("false", {})]
+)
+def test_postgresql_prepared_statements_can_be_turned_off(tmp_path: Path, flag: str, options: dict) -> None:
+    loaded = import_settings(
+        "opusof.settings.local",
+        {
+            "OPUSOF_VAR_DIR": str(tmp_path),
+            "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/x",
+            "DB_PREPARED_STATEMENTS": flag,
+        },
+    )
+    assert loaded["DB_OPTIONS"] == options
