@@ -1,10 +1,7 @@
 """Staff views of the sandbox bank. Money moves only through the bank (ledger rows and payments are read-only);
 staff set balances, limits and behaviours to stage a scenario."""
 
-from typing import Any
-
 from django.contrib import admin
-from django.http import HttpRequest
 
 from connectors.models import (
     SandboxAccount,
@@ -14,17 +11,7 @@ from connectors.models import (
     SandboxPixKey,
     SandboxQrCode,
 )
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+from opusof.admin_base import ReadOnlyAdmin
 
 
 class SandboxAccountInline(admin.TabularInline):

@@ -1,20 +1,15 @@
 from django.contrib import admin
 
 from consents.models import ConsentStatusChange, PaymentConsent
+from opusof.admin_base import ReadOnlyAdmin, StatusHistoryInline
 
 
-class ConsentStatusChangeInline(admin.TabularInline):
+class ConsentStatusChangeInline(StatusHistoryInline):
     model = ConsentStatusChange
-    extra = 0
-    can_delete = False
-    readonly_fields = ("created_at", "from_status", "to_status", "actor", "reason")
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(PaymentConsent)
-class PaymentConsentAdmin(admin.ModelAdmin):
+class PaymentConsentAdmin(ReadOnlyAdmin):
     list_display = ("consent_id", "status", "client", "amount", "local_instrument", "created_at", "expires_at")
     list_filter = (
         "status",
@@ -26,13 +21,3 @@ class PaymentConsentAdmin(admin.ModelAdmin):
     search_fields = ("consent_id", "logged_user_document", "business_entity_document", "creditor_document")
     date_hierarchy = "created_at"
     inlines = [ConsentStatusChangeInline]
-
-    # Regulated records: staff read them; changes go through services (FSM + history), never a form.
-    def get_readonly_fields(self, request, obj=None):
-        return [field.name for field in self.model._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

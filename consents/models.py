@@ -6,8 +6,9 @@ import uuid
 from django.db import models
 from django_fsm import FSMField, FSMModelMixin, transition
 
-from connectors.interfaces import AccountRef, AccountType
-from opusof.models import TppClient
+from connectors.interfaces import AccountRef
+from opusof.models import StatusChange, TppClient
+from opusof.ofb import account_ref
 
 
 def new_consent_id() -> str:
@@ -100,23 +101,13 @@ class PaymentConsent(FSMModelMixin, models.Model):
 
     @property
     def creditor_account(self) -> AccountRef:
-        return AccountRef(
-            ispb=self.creditor_ispb,
-            issuer=self.creditor_issuer or None,
-            number=self.creditor_number,
-            account_type=AccountType(self.creditor_account_type),
-        )
+        return account_ref(self.creditor_ispb, self.creditor_issuer, self.creditor_number, self.creditor_account_type)
 
     @property
     def debtor_account(self) -> AccountRef | None:
         if not self.debtor_number:
             return None
-        return AccountRef(
-            ispb=self.debtor_ispb,
-            issuer=self.debtor_issuer or None,
-            number=self.debtor_number,
-            account_type=AccountType(self.debtor_account_type),
-        )
+        return account_ref(self.debtor_ispb, self.debtor_issuer, self.debtor_number, self.debtor_account_type)
 
     def set_debtor_account(self, account: AccountRef) -> None:
         self.debtor_ispb = account.ispb
@@ -151,21 +142,11 @@ class PaymentConsent(FSMModelMixin, models.Model):
         self.rejection_detail = detail
 
 
-class ConsentStatusChange(models.Model):
-    """Audit trail: every consent transition with who caused it and why."""
-
+class ConsentStatusChange(StatusChange):
     consent = models.ForeignKey(PaymentConsent, on_delete=models.CASCADE, related_name="history")
-    from_status = models.CharField(max_length=32, blank=True)
-    to_status = models.CharField(max_length=32)
-    actor = models.CharField(max_length=255)
-    reason = models.CharField(max_length=2048, blank=True)
-    created_at = models.DateTimeField()
 
-    class Meta:
-        ordering = ["created_at", "id"]
-
-    def __str__(self) -> str:
-        return f"{self.from_status or '∅'} → {self.to_status} by {self.actor}"
+    class Meta(StatusChange.Meta):
+        pass
 
 
 def consent_created_window(created_at: dt.datetime) -> dt.datetime:

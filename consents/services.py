@@ -22,6 +22,7 @@ from consents.models import (
 from consents.validation import validate_consent_request
 from opusof.errors import RegulatedError
 from opusof.models import TppClient
+from opusof.ofb import account_from_wire
 from opusof.timeutil import business_date, end_of_business_day
 
 # Payments v4 §5.2, stage "Autorização do cliente": the first present reason wins.
@@ -154,14 +155,7 @@ def consent_create(*, client: TppClient, data: dict[str, Any]) -> PaymentConsent
         request_data=data,
     )
     if debtor := data.get("debtorAccount"):
-        consent.set_debtor_account(
-            AccountRef(
-                ispb=debtor["ispb"],
-                issuer=debtor.get("issuer"),
-                number=debtor["number"],
-                account_type=debtor["accountType"],
-            )
-        )
+        consent.set_debtor_account(account_from_wire(debtor))
     with transaction.atomic():
         consent.save()
         ConsentStatusChange.objects.create(

@@ -8,6 +8,7 @@ from django.db.models import QuerySet
 from django.forms import ModelForm
 from django.http import HttpRequest
 
+from opusof.admin_base import ReadOnlyAdmin
 from opusof.models import AccessToken, IdempotencyRecord, TppClient
 from opusof.services import tpp_client_register, tpp_client_set_status, tpp_client_validate
 from opusof.tokens import access_token_revoke
@@ -80,19 +81,8 @@ class TppClientAdmin(admin.ModelAdmin):
         self.message_user(request, f"{queryset.count()} client(s) enabled.", messages.SUCCESS)
 
 
-class _ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
 @admin.register(AccessToken)
-class AccessTokenAdmin(_ReadOnlyAdmin):
+class AccessTokenAdmin(ReadOnlyAdmin):
     # token_hash is never shown: it is the lookup key of a live token.
     fields = (
         "client",
@@ -118,7 +108,7 @@ class AccessTokenAdmin(_ReadOnlyAdmin):
 
 
 @admin.register(IdempotencyRecord)
-class IdempotencyRecordAdmin(_ReadOnlyAdmin):
+class IdempotencyRecordAdmin(ReadOnlyAdmin):
     list_display = ("endpoint", "key", "client", "response_status", "created_at", "expires_at")
     list_filter = ("endpoint", "response_status")
     search_fields = ("key", "client__client_id", "client__organisation_id")

@@ -92,3 +92,20 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.endpoint} {self.key} ({self.response_status or 'running'})"
+
+
+class StatusChange(models.Model):
+    """Audit trail of one FSM transition of a regulated record: who or what caused it, from, to, why, when."""
+
+    from_status = models.CharField(max_length=40, blank=True)
+    to_status = models.CharField(max_length=40)
+    actor = models.CharField(max_length=255)
+    reason = models.CharField(max_length=2048, blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        abstract = True
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.from_status or '∅'} → {self.to_status} by {self.actor}"

@@ -13,13 +13,13 @@ def money(value: Decimal) -> str:
     return f"{value.quantize(Decimal('0.01')):f}"
 
 
+def account_ref(ispb: str, issuer: str | None, number: str, account_type: str) -> AccountRef:
+    """An account as the connectors see it; an empty issuer (branch) is no issuer."""
+    return AccountRef(ispb=ispb, issuer=issuer or None, number=number, account_type=AccountType(account_type))
+
+
 def account_from_wire(block: dict[str, Any]) -> AccountRef:
-    return AccountRef(
-        ispb=block["ispb"],
-        issuer=block.get("issuer"),
-        number=block["number"],
-        account_type=AccountType(block["accountType"]),
-    )
+    return account_ref(block["ispb"], block.get("issuer"), block["number"], block["accountType"])
 
 
 def account_to_wire(account: AccountRef) -> dict[str, str]:

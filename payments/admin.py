@@ -2,23 +2,18 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from opusof.admin_base import ReadOnlyAdmin, StatusHistoryInline
 from opusof.errors import RegulatedError
 from payments.models import CancelledFrom, PaymentStatusChange, PixPayment
 from payments.services import payment_cancel
 
 
-class PaymentStatusChangeInline(admin.TabularInline):
+class PaymentStatusChangeInline(StatusHistoryInline):
     model = PaymentStatusChange
-    extra = 0
-    can_delete = False
-    readonly_fields = ("created_at", "from_status", "to_status", "actor", "reason")
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(PixPayment)
-class PixPaymentAdmin(admin.ModelAdmin):
+class PixPaymentAdmin(ReadOnlyAdmin):
     list_display = ("payment_id", "status", "client", "amount", "scheduled_date", "end_to_end_id", "created_at")
     list_filter = (
         "status",
@@ -38,15 +33,6 @@ class PixPaymentAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     inlines = [PaymentStatusChangeInline]
     actions = ["cancel_scheduled"]
-
-    def get_readonly_fields(self, request, obj=None):
-        return [field.name for field in self.model._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.action(description="Cancelar pagamentos agendados/pendentes (detentora)")
     def cancel_scheduled(self, request: HttpRequest, queryset: QuerySet[PixPayment]) -> None:

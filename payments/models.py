@@ -5,9 +5,10 @@ import uuid
 from django.db import models
 from django_fsm import FSMField, FSMModelMixin, transition
 
-from connectors.interfaces import AccountRef, AccountType
+from connectors.interfaces import AccountRef
 from consents.models import LocalInstrument, PaymentConsent
-from opusof.models import TppClient
+from opusof.models import StatusChange, TppClient
+from opusof.ofb import account_ref
 
 
 def new_payment_id() -> str:
@@ -116,21 +117,11 @@ class PixPayment(FSMModelMixin, models.Model):
 
     @property
     def creditor_account(self) -> AccountRef:
-        return AccountRef(
-            ispb=self.creditor_ispb,
-            issuer=self.creditor_issuer or None,
-            number=self.creditor_number,
-            account_type=AccountType(self.creditor_account_type),
-        )
+        return account_ref(self.creditor_ispb, self.creditor_issuer, self.creditor_number, self.creditor_account_type)
 
     @property
     def debtor_account(self) -> AccountRef:
-        return AccountRef(
-            ispb=self.debtor_ispb,
-            issuer=self.debtor_issuer or None,
-            number=self.debtor_number,
-            account_type=AccountType(self.debtor_account_type),
-        )
+        return account_ref(self.debtor_ispb, self.debtor_issuer, self.debtor_number, self.debtor_account_type)
 
     # Pure transitions (payments v4 §1.5 status table); the service records history and timestamps.
     @transition(field=status, source=[PaymentStatus.RCVD, PaymentStatus.SCHD], target=PaymentStatus.PDNG)
@@ -172,18 +163,8 @@ class PixPayment(FSMModelMixin, models.Model):
         self.cancelled_by_rel = rel
 
 
-class PaymentStatusChange(models.Model):
-    """Audit trail: every payment transition with who caused it and why."""
-
+class PaymentStatusChange(StatusChange):
     payment = models.ForeignKey(PixPayment, on_delete=models.CASCADE, related_name="history")
-    from_status = models.CharField(max_length=4, blank=True)
-    to_status = models.CharField(max_length=4)
-    actor = models.CharField(max_length=255)
-    reason = models.CharField(max_length=2048, blank=True)
-    created_at = models.DateTimeField()
 
-    class Meta:
-        ordering = ["created_at", "id"]
-
-    def __str__(self) -> str:
-        return f"{self.from_status or '∅'} → {self.to_status} by {self.actor}"
+    class Meta(StatusChange.Meta):
+        pass

@@ -10,6 +10,7 @@ import sys
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -20,9 +21,12 @@ if str(ROOT) not in sys.path:
 
 from django.core.cache import cache  # noqa: E402
 
+from connectors.registry import reset_connectors  # noqa: E402
+from connectors.sandbox.demo import load_sandbox_demo  # noqa: E402
 from opusof.jose import clear_key_caches  # noqa: E402
 from opusof.services import tpp_client_register  # noqa: E402
 from opusof.tokens import access_token_mint  # noqa: E402
+from tests.payments.v4 import PaymentsV4  # noqa: E402
 from tests.support.tpp import TppActor, public_jwk  # noqa: E402
 
 
@@ -90,3 +94,16 @@ def consent_token(tpp: TppActor) -> Callable[..., str]:
         )
 
     return mint
+
+
+@pytest.fixture
+def demo_bank(db: None) -> dict[str, Any]:
+    """The sandbox bank's demo customers, accounts, keys and QR codes (connectors/sandbox/demo.py)."""
+    reset_connectors()
+    return load_sandbox_demo()
+
+
+@pytest.fixture
+def v4(tpp: TppActor, client_credentials_token: str, demo_bank: dict[str, Any]) -> PaymentsV4:
+    """Payments v4 driven as ``tpp``, every response checked against the regulator's spec."""
+    return PaymentsV4(tpp=tpp, token=client_credentials_token)

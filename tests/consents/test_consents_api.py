@@ -10,9 +10,10 @@ from connectors.sandbox.demo import DEMO_EVP
 from consents.models import ConsentStatus, PaymentConsent
 from consents.services import consent_authorise
 from opusof.brcode import build_dynamic, build_static
+from opusof.ofb import account_from_wire
 from opusof.timeutil import business_date
 from tests.payments.builders import ANA_ACCOUNT, ANA_SALARY, MERCHANT_ACCOUNT, consent_data, own
-from tests.payments.v4 import account_ref, error_codes
+from tests.payments.v4 import error_codes
 
 STATIC_QR = build_static(DEMO_EVP, Decimal("100.00"), "LOJA EXEMPLO", "SAO PAULO", txid="DEMOSTATIC0001")
 DYNAMIC_QR = build_dynamic("pix.example.com/qr/v2/abc", "LOJA EXEMPLO", "SAO PAULO")
@@ -316,7 +317,7 @@ def test_idempotency_key_required(v4):
 
 def test_status_after_authorisation_is_recorded(v4):
     consent_id = v4.create_consent(consent_data())
-    consent_authorise(consent_id=consent_id, debtor_account=account_ref(own(ANA_ACCOUNT)), actor="customer:ana")
+    consent_authorise(consent_id=consent_id, debtor_account=account_from_wire(own(ANA_ACCOUNT)), actor="customer:ana")
     consent = PaymentConsent.objects.get(consent_id=consent_id)
     assert consent.status == ConsentStatus.AUTHORISED
     assert consent.history.values_list("actor", flat=True).last() == "customer:ana"

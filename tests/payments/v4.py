@@ -5,8 +5,8 @@ from typing import Any
 
 from django.http.response import HttpResponseBase
 
-from connectors.interfaces import AccountRef, AccountType
 from consents.services import consent_authorise
+from opusof.ofb import account_from_wire
 from opusof.tokens import access_token_mint
 from tests.support.spec import assert_response_matches_spec
 from tests.support.tpp import TppActor
@@ -19,15 +19,6 @@ SPEC_PATHS = {
     "payment": "/pix/payments/{paymentId}",
     "consent-payments": "/pix/payments/consents/{consentId}",
 }
-
-
-def account_ref(block: dict[str, Any]) -> AccountRef:
-    return AccountRef(
-        ispb=block["ispb"],
-        issuer=block.get("issuer"),
-        number=block["number"],
-        account_type=AccountType(block["accountType"]),
-    )
 
 
 @dataclass
@@ -57,7 +48,7 @@ class PaymentsV4:
         consent_id = self.create_consent(data)
         consent_authorise(
             consent_id=consent_id,
-            debtor_account=account_ref(debtor),
+            debtor_account=account_from_wire(debtor),
             actor="customer:test",
             approvals_required=approvals,
         )
