@@ -27,3 +27,10 @@ class ConsentNotFound(RegulatedError):
     status_code = 404
     code = "NAO_ENCONTRADO"
     title = "Consentimento não encontrado."
+
+
+class ConsentNotAuthorisable(RegulatedError):
+    """The customer tried to act on a consent that can no longer be authorised (consent pages render it)."""
+
+    code = "CONSENTIMENTO_INVALIDO"
+    title = "Consentimento não pode ser autorizado."

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from connectors.interfaces import AccountRef, ConnectorUnavailable, PaymentData
 from connectors.registry import payment_data_validator
-from consents.errors import ConsentNotFound
+from consents.errors import ConsentNotAuthorisable, ConsentNotFound
 from consents.models import (
     ConsentRejectionReason,
     ConsentStatus,
@@ -20,7 +20,6 @@ from consents.models import (
     consumption_window,
 )
 from consents.validation import validate_consent_request
-from opusof.errors import RegulatedError
 from opusof.models import TppClient
 from opusof.ofb import account_from_wire
 from opusof.timeutil import business_date, end_of_business_day
@@ -40,13 +39,6 @@ AUTHORISATION_PRIORITY = [
 _BANK_CODE_TO_REASON = {"COBRANCA_INVALIDA": "QRCODE_INVALIDO"}
 # DICT results (key unknown, key of another account) may only be acted on at payment creation (§1.1.2, §2.3).
 _DICT_CODES = {"DETALHE_PAGAMENTO_INVALIDO"}
-
-
-class ConsentNotAuthorisable(RegulatedError):
-    """The customer tried to act on a consent that can no longer be authorised (consent pages render it)."""
-
-    code = "CONSENTIMENTO_INVALIDO"
-    title = "Consentimento não pode ser autorizado."
 
 
 def _transition(

@@ -1,6 +1,9 @@
 """Regulated errors of the Pix payment endpoints (payments v4 §2.2, EnumErrorsCreatePayment)."""
 
+from consents.errors import NotInformed, PaymentDetailInvalid
 from opusof.errors import RegulatedError
+
+__all__ = ["NotInformed", "PaymentDetailInvalid"]  # the same regulated codes as at consent creation
 
 
 class InsufficientFunds(RegulatedError):
@@ -38,19 +41,9 @@ class PaymentDiffersFromConsent(RegulatedError):
     title = "Divergência entre pagamento e consentimento."
 
 
-class PaymentDetailInvalid(RegulatedError):
-    code = "DETALHE_PAGAMENTO_INVALIDO"
-    title = "Detalhe do pagamento inválido."
-
-
 class RefusedByHolder(RegulatedError):
     code = "PAGAMENTO_RECUSADO_DETENTORA"
     title = "Pagamento recusado pela detentora."
-
-
-class NotInformed(RegulatedError):
-    code = "NAO_INFORMADO"
-    title = "Não informado."
 
 
 class CancellationNotAllowed(RegulatedError):
