@@ -321,3 +321,12 @@ def test_status_after_authorisation_is_recorded(v4):
     consent = PaymentConsent.objects.get(consent_id=consent_id)
     assert consent.status == ConsentStatus.AUTHORISED
     assert consent.history.values_list("actor", flat=True).last() == "customer:ana"
+
+
+def test_dynamic_qr_of_another_amount_is_rejected_at_authorisation(v4, demo_bank):
+    dynamic = demo_bank["qr_codes"]["dynamic"]
+    data = consent_data(instrument="QRDN", proxy=dynamic["key"], qr_code=dynamic["payload"], amount="99.00")
+    # The BR Code of a dynamic charge carries no amount; the bank learns it from the charge's payload (§5.1.9).
+    consent_id = v4.authorised_consent(data, debtor=own(ANA_ACCOUNT))
+    data = v4.get_consent(consent_id)
+    assert (data["status"], data["rejectionReason"]["code"]) == ("REJECTED", "VALOR_INVALIDO")
