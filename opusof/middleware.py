@@ -9,7 +9,7 @@ _MAX_INTERACTION_ID_LENGTH = 100
 
 
 class InteractionIdMiddleware:
-    """Binds the incoming x-fapi-interaction-id to the logging context for the request's lifetime."""
+    """Binds the incoming x-fapi-interaction-id to the logging context for the request's lifetime, and echoes it."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -20,6 +20,10 @@ class InteractionIdMiddleware:
             interaction_id = interaction_id[:_MAX_INTERACTION_ID_LENGTH]
         token = interaction_id_var.set(interaction_id)
         try:
-            return self.get_response(request)
+            response = self.get_response(request)
         finally:
             interaction_id_var.reset(token)
+        # Regulated views set it themselves; this covers Django's own answers (unknown URL 404s) too.
+        if interaction_id and "x-fapi-interaction-id" not in response:
+            response["x-fapi-interaction-id"] = interaction_id
+        return response

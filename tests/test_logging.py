@@ -96,3 +96,9 @@ def test_djangos_own_4xx_line_carries_the_interaction_id(client: Client, json_li
     (line,) = records(json_lines, "django.request")
     assert line["level"] == "WARNING"
     assert line["interaction_id"] == INTERACTION_ID
+
+
+def test_unknown_url_still_echoes_the_interaction_id(client, db):
+    response = client.get("/open-banking/payments/v4/nowhere/at/all", headers={"x-fapi-interaction-id": "abc-123"})
+    assert response.status_code == 404
+    assert response["x-fapi-interaction-id"] == "abc-123"
