@@ -231,6 +231,18 @@ OPUSOF_CONNECTORS = {
     "get_payment_status": env_str("OPUSOF_CONNECTOR_STATUS", _SANDBOX),
     "cancel_payment": env_str("OPUSOF_CONNECTOR_CANCEL", _SANDBOX),
 }
+# HTTP connector (connectors.http.HttpBank) speaking the Opus connector routes: the bank's base URL and, per route,
+# connect/read timeouts in seconds (validate and discovery sit in the customer's consent page, so they are short).
+OPUSOF_CONNECTOR_HTTP_BASE_URL = env_str("OPUSOF_CONNECTOR_HTTP_BASE_URL", "")
+OPUSOF_CONNECTOR_HTTP_CONNECT_TIMEOUT = float(env_str("OPUSOF_CONNECTOR_HTTP_CONNECT_TIMEOUT", "2"))
+OPUSOF_CONNECTOR_HTTP_READ_TIMEOUTS = {
+    "validate": float(env_str("OPUSOF_CONNECTOR_HTTP_TIMEOUT_VALIDATE", "5")),
+    "discovery": float(env_str("OPUSOF_CONNECTOR_HTTP_TIMEOUT_DISCOVERY", "5")),
+    "initiate": float(env_str("OPUSOF_CONNECTOR_HTTP_TIMEOUT_INITIATE", "10")),
+    "status": float(env_str("OPUSOF_CONNECTOR_HTTP_TIMEOUT_STATUS", "5")),
+    "cancel": float(env_str("OPUSOF_CONNECTOR_HTTP_TIMEOUT_CANCEL", "10")),
+}
+OPUSOF_CONNECTOR_HTTP_BRAND_ID = env_str("OPUSOF_CONNECTOR_HTTP_BRAND_ID", "opusof")
 # Conformance-suite scenario amounts in the sandbox bank (ARCHITECTURE.md); never on in production.
 OPUSOF_SANDBOX_SCENARIOS = env_bool("OPUSOF_SANDBOX_SCENARIOS", True)
 if any(path.startswith("connectors.sandbox") for path in OPUSOF_CONNECTORS.values()):
