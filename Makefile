@@ -30,6 +30,8 @@ typecheck: $(STAMP)
 	$(BIN)/mypy .
 
 pytest: $(STAMP)
+	# The consent pages' browser tests drive Debian's chromium through Playwright (tests/authserver).
+	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium chromium-driver)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # Lint, types and the whole suite against PostgreSQL 127.0.0.1:5432 and Redis 127.0.0.1:6379. All three run
