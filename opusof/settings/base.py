@@ -26,6 +26,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_fsm",
     "opusof",
+    "opusof.authserver",
     "connectors",
     "consents",
     "payments",
@@ -221,6 +222,14 @@ OPUSOF_IDEMPOTENCY_TTL_SECONDS = 86_400
 OPUSOF_JWKS_CACHE_SECONDS = env_int("OPUSOF_JWKS_CACHE_SECONDS", 900)
 # Four missed heartbeats (CELERY_BEAT_SCHEDULE) before /health calls the worker down.
 OPUSOF_HEALTH_WORKER_MAX_AGE_SECONDS = env_int("OPUSOF_HEALTH_WORKER_MAX_AGE_SECONDS", 60)
+
+# Authorisation server (opusof/authserver): who may log in on the consent pages, and the OFB Directory key that
+# signs software statements for dynamic client registration (a local stand-in key in var/ outside production).
+OPUSOF_CUSTOMER_AUTHENTICATOR = env_str(
+    "OPUSOF_CUSTOMER_AUTHENTICATOR", "opusof.authserver.customers.sandbox_authenticate"
+)
+OPUSOF_DIRECTORY_JWKS_PATH = env_str("OPUSOF_DIRECTORY_JWKS_PATH", str(VAR_DIR / "directory" / "jwks.json"))
+OPUSOF_DIRECTORY_ISSUER = env_str("OPUSOF_DIRECTORY_ISSUER", "Open Banking Brasil prod SSA issuer")
 
 # Core-bank connectors, one implementation per capability of the Opus connector contract.
 _SANDBOX = "connectors.sandbox.SandboxBank"
