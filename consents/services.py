@@ -22,6 +22,8 @@ from consents.models import (
 from consents.validation import validate_consent_request
 from opusof.models import TppClient
 from opusof.ofb import account_from_wire
+from opusof.outbox.models import EventKind
+from opusof.outbox.services import outbox_record_status_change
 from opusof.timeutil import business_date, end_of_business_day
 
 # Payments v4 §5.2, stage "Autorização do cliente": the first present reason wins.
@@ -51,6 +53,15 @@ def _transition(
     consent.save()
     ConsentStatusChange.objects.create(
         consent=consent, from_status=from_status, to_status=consent.status, actor=actor, reason=reason, created_at=now
+    )
+    # Transactional outbox: the webhook event commits or rolls back with the change (webhook 1.2.0).
+    outbox_record_status_change(
+        client_id=consent.client_id,
+        kind=EventKind.PAYMENT_CONSENT,
+        resource_id=consent.consent_id,
+        from_status=from_status,
+        to_status=consent.status,
+        occurred_at=now,
     )
 
 

@@ -24,6 +24,8 @@ from consents.models import ConsentStatus, PaymentConsent
 from consents.services import consent_consume, lock_consent
 from opusof.errors import RegulatedError
 from opusof.models import TppClient
+from opusof.outbox.models import EventKind
+from opusof.outbox.services import outbox_record_status_change
 from opusof.timeutil import business_date, end_of_business_day
 from payments.checks import check_items
 from payments.errors import (
@@ -61,6 +63,15 @@ def _transition(payment: PixPayment, apply: Callable[[], None], *, actor: str, r
     payment.save()
     PaymentStatusChange.objects.create(
         payment=payment, from_status=from_status, to_status=payment.status, actor=actor, reason=reason, created_at=now
+    )
+    # Transactional outbox: the webhook event commits or rolls back with the change (webhook 1.2.0).
+    outbox_record_status_change(
+        client_id=payment.client_id,
+        kind=EventKind.PIX_PAYMENT,
+        resource_id=payment.payment_id,
+        from_status=from_status,
+        to_status=payment.status,
+        occurred_at=now,
     )
 
 

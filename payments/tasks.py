@@ -1,24 +1,57 @@
-"""Celery doors onto payment services. Every task is idempotent: state guards under row locks."""
+"""Celery doors onto payment services. Every task is idempotent: state guards under row locks.
 
-from celery import shared_task
+Scheduled payments (payments v4, ``SCHD``): the Opus connector contract has the bank keep the schedule, so a
+scheduled payment was handed to the bank at creation (``initiate_payment`` with ``payment_date``, answered
+``SCHD``). On its date the bank executes it; "running the due payments" is therefore asking the bank, through the
+status route, for the outcome of every ``SCHD`` payment whose date has come and applying it with
+``apply_bank_status`` (``ACSC``, ``RJCT`` ``SALDO_INSUFICIENTE`` when the money was not there at settlement,
+``PDNG``/``ACCP``/``ACPD`` when the bank is still working on it, ``CANC``). Due rows are found by a query and
+claimed in batches with ``SELECT ... FOR UPDATE SKIP LOCKED``, so several workers (or two beats) share the work and
+each payment changes state once: the row lock plus the FSM's source guard make a second pass a no-op.
+"""
 
+import datetime as dt
+import logging
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from celery import Task, shared_task
+from django.conf import settings
+from django.db import transaction
+from django.db.models import QuerySet
+
+from connectors.interfaces import ConnectorRejected, ConnectorUnavailable
+from connectors.registry import payment_status_reader
+from opusof.timeutil import business_date
+from payments.models import PaymentStatus, PixPayment
 from payments.services import (
+    apply_bank_status,
     payment_batch_submit,
     payment_batches_stalled,
     payment_poll_status,
     payments_due_for_poll,
 )
 
+logger = logging.getLogger(__name__)
 
-@shared_task(name="payments.submit_payment_batch", acks_late=True, ignore_result=True)
+DUE_BATCH_SIZE = 200
+# Retries of a sweep that found the bank unavailable: 5 s, 10 s, 20 s, ... capped at 5 min, then beat's next run.
+DUE_MAX_RETRIES = 8
+
+
+@shared_task(name="payments.submit_payment_batch", acks_late=True, reject_on_worker_lost=True, ignore_result=True)
 def submit_payment_batch(batch_id: str) -> None:
     """Only RCVD items of the batch are submitted, under row locks, so a redelivery changes nothing."""
     payment_batch_submit(batch_id=batch_id)
 
 
-@shared_task(name="payments.poll_payment_status", acks_late=True, ignore_result=True)
+@shared_task(name="payments.poll_payment_status", acks_late=True, reject_on_worker_lost=True, ignore_result=True)
 def poll_payment_status(payment_id: str) -> None:
-    payment_poll_status(payment_id=payment_id)
+    try:
+        payment_poll_status(payment_id=payment_id)
+    except ConnectorUnavailable:
+        logger.warning("bank unavailable while polling", extra={"payment_id": payment_id})
 
 
 @shared_task(name="payments.poll_open_payments", ignore_result=True)
@@ -37,3 +70,118 @@ def resubmit_stalled_batches() -> int:
     for batch_id in stalled:
         submit_payment_batch.delay(batch_id)
     return len(stalled)
+
+
+# --- scheduled payments whose date has come -------------------------------------------------------------------
+
+
+def payments_due(day: dt.date) -> QuerySet[PixPayment]:
+    """SCHD payments dated on or before ``day`` (a business date, America/Sao_Paulo)."""
+    return PixPayment.objects.filter(status=PaymentStatus.SCHD, scheduled_date__lte=day)
+
+
+@dataclass
+class DueSweep:
+    """What one sweep did. ``executed`` counts payments whose status changed (each exactly once)."""
+
+    executed: int = 0
+    still_scheduled: int = 0
+    unavailable: int = 0
+    unknown: int = 0
+    outcomes: dict[str, int] = field(default_factory=dict)
+    # Rows this sweep looked at without a change: skipped by its later batches so the loop ends.
+    seen: set[int] = field(default_factory=set)
+
+    @property
+    def claimed(self) -> int:
+        return self.executed + self.still_scheduled + self.unavailable + self.unknown
+
+
+def payments_execute_due_batch(*, day: dt.date, sweep: DueSweep, batch_size: int = DUE_BATCH_SIZE) -> int:
+    """Claims up to ``batch_size`` due payments (rows locked by another worker are skipped), asks the bank for
+    each one's outcome and applies it, all in one transaction per batch. Returns how many rows it claimed."""
+    reader = payment_status_reader()
+    with transaction.atomic():
+        batch = list(
+            payments_due(day)
+            .select_for_update(skip_locked=True)
+            .exclude(pk__in=sweep.seen)
+            .order_by("scheduled_date", "pk")[:batch_size]
+        )
+        for payment in batch:
+            try:
+                result = reader.get_payment_status(payment_id=payment.payment_id, end_to_end_id=payment.end_to_end_id)
+            except ConnectorUnavailable:
+                sweep.unavailable += 1
+                sweep.seen.add(payment.pk)
+                continue
+            except ConnectorRejected as exc:
+                # The bank does not know the payment: nothing to apply; staff see it in the log and the poll list.
+                logger.error("bank does not know a due payment", extra={"payment_id": payment.payment_id})
+                sweep.unknown += 1
+                sweep.seen.add(payment.pk)
+                del exc
+                continue
+            if apply_bank_status(payment, result, actor="system:scheduler"):
+                sweep.executed += 1
+                sweep.outcomes[payment.status] = sweep.outcomes.get(payment.status, 0) + 1
+            else:
+                sweep.still_scheduled += 1
+                sweep.seen.add(payment.pk)
+    return len(batch)
+
+
+def payments_run_due(
+    *,
+    day: dt.date | None = None,
+    batch_size: int = DUE_BATCH_SIZE,
+    dry_run: bool = False,
+    progress: Callable[[DueSweep], None] | None = None,
+) -> DueSweep:
+    """Runs batches until no due payment is left that this sweep has not seen. Safe beside other sweeps."""
+    day = day or business_date()
+    if day > business_date():
+        raise ValueError(f"{day} is in the future: a scheduled payment runs on or after its date.")
+    sweep = DueSweep()
+    if dry_run:
+        sweep.still_scheduled = payments_due(day).count()
+        return sweep
+    while payments_execute_due_batch(day=day, sweep=sweep, batch_size=batch_size):
+        if progress is not None:
+            progress(sweep)
+    return sweep
+
+
+@shared_task(
+    name="payments.execute_due_payments",
+    bind=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    ignore_result=True,
+    max_retries=DUE_MAX_RETRIES,
+)
+def execute_due_payments(self: Task, day: str | None = None) -> int:
+    """One sweeper. Redelivered after a worker dies (acks_late): the rows it had not committed are still SCHD and
+    are claimed again; the ones it committed are no longer due. A bank that cannot be reached is retried with
+    exponential backoff, then left to beat's next run."""
+    sweep = payments_run_due(day=dt.date.fromisoformat(day) if day else None)
+    if sweep.unavailable:
+        countdown = min(300, 5 * 2**self.request.retries)
+        logger.warning("bank unavailable for due payments", extra={"count": sweep.unavailable})
+        if self.request.retries < DUE_MAX_RETRIES:
+            raise self.retry(countdown=countdown)
+    return sweep.executed
+
+
+@shared_task(name="payments.run_due_payments", ignore_result=True)
+def run_due_payments(day: str | None = None) -> int:
+    """Beat: starts as many sweepers as the due work needs, up to OPUSOF_DUE_SWEEPERS; they share it through SKIP
+    LOCKED, so a second beat (or a manual run) starting more only makes some find nothing to do."""
+    target = dt.date.fromisoformat(day) if day else business_date()
+    due = payments_due(target).count()
+    if not due:
+        return 0
+    sweepers = min(int(getattr(settings, "OPUSOF_DUE_SWEEPERS", 4)), math.ceil(due / DUE_BATCH_SIZE))
+    for _ in range(sweepers):
+        execute_due_payments.apply_async((target.isoformat(),), expires=3600)
+    return sweepers

@@ -81,6 +81,8 @@ PLATFORM_BEAT = (
     "payments-resubmit-stalled-batches",
     "consents-expire-due",
     "idempotency-purge",
+    "outbox-dispatch",
+    "payments-run-due",
 )
 
 

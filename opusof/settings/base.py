@@ -32,6 +32,7 @@ INSTALLED_APPS = [
     "payments",
     "recurring",
     "enrollments",
+    "opusof.outbox",
 ]
 
 MIDDLEWARE = [
@@ -173,6 +174,10 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     # Consents past their authorisation or consumption window become REJECTED even if nobody reads them.
     "consents-expire-due": {"task": "consents.expire_due_consents", "schedule": 30.0, "options": {"expires": 30.0}},
     "idempotency-purge": {"task": "opusof.tasks.purge_idempotency_records", "schedule": 3600.0},
+    # Webhooks to TPPs: the outbox dispatcher leases due events with SKIP LOCKED (safe with two beats).
+    "outbox-dispatch": {"task": "outbox.dispatch_pending", "schedule": 10.0, "options": {"expires": 10.0}},
+    # Scheduled payments whose date has come: claimed in SKIP LOCKED batches and settled through the connector.
+    "payments-run-due": {"task": "payments.run_due_payments", "schedule": 60.0, "options": {"expires": 60.0}},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
@@ -222,6 +227,11 @@ OPUSOF_IDEMPOTENCY_TTL_SECONDS = 86_400
 OPUSOF_JWKS_CACHE_SECONDS = env_int("OPUSOF_JWKS_CACHE_SECONDS", 900)
 # Four missed heartbeats (CELERY_BEAT_SCHEDULE) before /health calls the worker down.
 OPUSOF_HEALTH_WORKER_MAX_AGE_SECONDS = env_int("OPUSOF_HEALTH_WORKER_MAX_AGE_SECONDS", 60)
+# Webhooks to TPPs (opusof/outbox): attempts per event, backoff base/ceiling and per-attempt HTTP timeout.
+OPUSOF_WEBHOOK_MAX_ATTEMPTS = env_int("OPUSOF_WEBHOOK_MAX_ATTEMPTS", 10)
+OPUSOF_WEBHOOK_RETRY_BASE_SECONDS = env_int("OPUSOF_WEBHOOK_RETRY_BASE_SECONDS", 10)
+OPUSOF_WEBHOOK_RETRY_MAX_SECONDS = env_int("OPUSOF_WEBHOOK_RETRY_MAX_SECONDS", 3600)
+OPUSOF_WEBHOOK_TIMEOUT_SECONDS = env_int("OPUSOF_WEBHOOK_TIMEOUT_SECONDS", 10)
 
 # Authorisation server (opusof/authserver): who may log in on the consent pages, and the OFB Directory key that
 # signs software statements for dynamic client registration (a local stand-in key in var/ outside production).
