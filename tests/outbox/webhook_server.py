@@ -101,6 +101,7 @@ def assert_webhook_matches_spec(request: Received, *, base_path: str) -> str:
     assert request.path.startswith(base_path + PREFIX), request.path
     template, values, operation = _operation(request.path[len(base_path + PREFIX) :])
     for parameter in operation["parameters"]:
+        value: str | None
         if parameter["in"] == "path":
             value = values[parameter["name"]]
         elif parameter["in"] == "header":
