@@ -1,0 +1,416 @@
+"""The bank customer's pages: log in, review a consent, choose the debtor account, approve or deny, then back to the
+TPP; and "Minhas autorizações" (consents and scheduled payments, with cancellation).
+
+Session cookie + CSRF on every form; X-Frame-Options/CSP frame-ancestors against clickjacking; the only external
+redirect goes to a redirect URI the TPP registered and pushed in its signed request (no open redirect).
+"""
+
+import contextlib
+import datetime as dt
+import secrets
+from collections.abc import Callable
+from decimal import Decimal
+from functools import wraps
+from typing import Any
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from connectors.interfaces import AccountRef, ConnectorUnavailable, DiscoveredAccount
+from connectors.registry import account_discovery
+from consents.errors import ConsentNotAuthorisable
+from consents.models import ConsentStatus, LocalInstrument, PaymentConsent
+from consents.services import consent_authorise, consent_refresh, consent_reject
+from opusof.authserver import services
+from opusof.authserver.customers import customer_authenticate
+from opusof.authserver.models import PushedAuthorisationRequest
+from opusof.documents import mask_document
+from opusof.errors import RegulatedError
+from opusof.timeutil import business_tz
+from payments.models import PaymentStatus, PixPayment
+from payments.services import payment_cancel
+
+CUSTOMER_KEY = "authserver_customer"
+FLOWS_KEY = "authserver_flows"
+# How long a customer has between /authorize and the decision; the consent's own 5-minute window also applies.
+FLOW_TTL_SECONDS = 600
+# No form-action: Chromium applies it to the redirect that follows a form post, and approving ends in a redirect
+# to the TPP's registered URI.
+CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'"
+INSTRUMENT_LABELS = {
+    LocalInstrument.MANU.value: "Pix por dados da conta",
+    LocalInstrument.DICT.value: "Pix por chave",
+    LocalInstrument.QRDN.value: "Pix por QR Code dinâmico",
+    LocalInstrument.QRES.value: "Pix por QR Code estático",
+    LocalInstrument.INIC.value: "Pix iniciado pelo recebedor",
+}
+CANCELLABLE = (PaymentStatus.SCHD, PaymentStatus.PDNG)
+
+View = Callable[..., HttpResponse]
+
+
+def customer_page(view: View) -> View:
+    """No caching of personal data; a strict CSP (no scripts at all, inline styles only, no framing)."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        response = view(request, *args, **kwargs)
+        response["Cache-Control"] = "no-store"
+        response["Referrer-Policy"] = "no-referrer"
+        response["X-Frame-Options"] = "DENY"
+        response["X-Content-Type-Options"] = "nosniff"
+        response.setdefault("Content-Security-Policy", CSP)
+        return response
+
+    return wrapper
+
+
+def brl(amount: Decimal) -> str:
+    """``R$ 1.234,56`` (pt-BR)."""
+    whole, _, cents = f"{amount:,.2f}".partition(".")
+    return f"R$ {whole.replace(',', '.')},{cents}"
+
+
+def _br_date(value: str | dt.date) -> str:
+    day = dt.date.fromisoformat(value) if isinstance(value, str) else value
+    return day.strftime("%d/%m/%Y")
+
+
+# --- session ---------------------------------------------------------------------------------------------------------
+
+
+def session_customer(request: HttpRequest) -> dict[str, str] | None:
+    customer: dict[str, str] | None = request.session.get(CUSTOMER_KEY)
+    return customer
+
+
+def _flow_par(request: HttpRequest, flow: str) -> PushedAuthorisationRequest:
+    flows: dict[str, dict[str, Any]] = request.session.get(FLOWS_KEY, {})
+    entry = flows.get(flow)
+    if entry is None or entry["started"] + FLOW_TTL_SECONDS < timezone.now().timestamp():
+        raise Http404("Fluxo de autorização não encontrado ou expirado.")
+    par = PushedAuthorisationRequest.objects.select_related("client").filter(pk=entry["par"]).first()
+    if par is None:
+        raise Http404("Fluxo de autorização não encontrado.")
+    return par
+
+
+def _end_flow(request: HttpRequest, flow: str) -> None:
+    flows = dict(request.session.get(FLOWS_KEY, {}))
+    flows.pop(flow, None)
+    request.session[FLOWS_KEY] = flows
+
+
+def _to_tpp(response_params: services.AuthorisationResponse) -> HttpResponse:
+    """The hybrid flow answers in the fragment (OIDC Core §3.3.2.5), so nothing reaches logs or the Referer."""
+    return HttpResponseRedirect(f"{response_params.redirect_uri}#{urlencode(response_params.params)}")
+
+
+def _error_to_tpp(request: HttpRequest, flow: str, par: PushedAuthorisationRequest, description: str) -> HttpResponse:
+    _end_flow(request, flow)
+    return _to_tpp(services.authorisation_error(par=par, error="access_denied", description=description))
+
+
+def _error_page(request: HttpRequest, message: str, *, status: int = 400) -> HttpResponse:
+    return render(request, "authserver/error.html", {"message": message}, status=status)
+
+
+# --- authorize -------------------------------------------------------------------------------------------------------
+
+
+@require_GET
+@customer_page
+def authorize(request: HttpRequest) -> HttpResponse:
+    """Front channel of a pushed request (RFC 9126 §4): only ``client_id`` and ``request_uri`` count.
+
+    Until the pushed request is found nothing about the redirect URI is trusted, so errors are shown here, never
+    redirected (RFC 6749 §4.1.2.1)."""
+    client_id = request.GET.get("client_id", "")
+    request_uri = request.GET.get("request_uri", "")
+    if not client_id or not request_uri:
+        return _error_page(request, "Pedido de autorização sem client_id ou request_uri (PAR obrigatório).")
+    par = services.par_redeem(client_id=client_id, request_uri=request_uri)
+    if par is None:
+        return _error_page(request, "Pedido de autorização inválido, expirado ou já utilizado.")
+    flow = secrets.token_urlsafe(16)
+    flows = dict(request.session.get(FLOWS_KEY, {}))
+    flows[flow] = {"par": par.pk, "started": timezone.now().timestamp()}
+    request.session[FLOWS_KEY] = flows
+    if session_customer(request) is None:
+        return redirect("authserver:login", flow=flow)
+    return redirect("authserver:consent", flow=flow)
+
+
+# --- login -----------------------------------------------------------------------------------------------------------
+
+
+def _login(request: HttpRequest) -> tuple[dict[str, str] | None, str]:
+    customer = customer_authenticate(request.POST.get("cpf", ""), request.POST.get("password", ""))
+    if customer is None:
+        return None, "CPF ou senha inválidos."
+    flows = request.session.get(FLOWS_KEY, {})
+    request.session.cycle_key()  # no session fixation across the login
+    data = {"document": customer.document, "name": customer.name, "auth_time": timezone.now().isoformat()}
+    request.session[CUSTOMER_KEY] = data
+    request.session[FLOWS_KEY] = flows
+    return data, ""
+
+
+@require_http_methods(["GET", "POST"])
+@customer_page
+def login(request: HttpRequest, flow: str) -> HttpResponse:
+    par = _flow_par(request, flow)
+    error = ""
+    if request.method == "POST":
+        customer, error = _login(request)
+        if customer is not None:
+            return redirect("authserver:consent", flow=flow)
+    tpp_name = par.client.organisation_name or par.client.name
+    return render(
+        request,
+        "authserver/login.html",
+        {"error": error, "tpp_name": tpp_name, "action": reverse("authserver:login", kwargs={"flow": flow})},
+        status=401 if error else 200,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@customer_page
+def my_login(request: HttpRequest) -> HttpResponse:
+    error = ""
+    if request.method == "POST":
+        customer, error = _login(request)
+        if customer is not None:
+            return redirect("authserver:my-authorisations")
+    return render(
+        request,
+        "authserver/login.html",
+        {"error": error, "tpp_name": "", "action": reverse("authserver:my-login")},
+        status=401 if error else 200,
+    )
+
+
+@require_POST
+@customer_page
+def logout(request: HttpRequest) -> HttpResponse:
+    request.session.flush()
+    return redirect("authserver:my-login")
+
+
+# --- consent review --------------------------------------------------------------------------------------------------
+
+
+def _account_value(account: AccountRef) -> str:
+    return "|".join([account.ispb, account.issuer or "", account.number, account.account_type.value])
+
+
+def _payable_accounts(consent: PaymentConsent, customer_document: str) -> list[DiscoveredAccount]:
+    """The accounts the customer may pay from, from the bank (never from the form); the consent's fixed debtor
+    account, when the TPP set one, is the only choice (payments v4 §"debtorAccount")."""
+    discovered = account_discovery().discover_accounts(
+        customer_document=customer_document, business_document=consent.business_entity_document or None
+    )
+    accounts = [account for account in discovered if account.may_pay]
+    fixed = consent.debtor_account
+    if fixed is not None:
+        accounts = [account for account in accounts if account.account == fixed]
+    return accounts
+
+
+def _review_context(consent: PaymentConsent, par: PushedAuthorisationRequest) -> dict[str, Any]:
+    if consent.scheduled_dates:
+        dates = [_br_date(day) for day in consent.scheduled_dates]
+    elif consent.payment_date:
+        dates = [_br_date(consent.payment_date)]
+    else:
+        dates = [_br_date(timezone.now().astimezone(business_tz()).date())]
+    return {
+        "tpp_name": par.client.organisation_name or par.client.name,
+        "creditor_name": consent.creditor_name,
+        "creditor_document": mask_document(consent.creditor_document),
+        "amount": brl(consent.amount),
+        "dates": dates,
+        "scheduled": consent.is_scheduled,
+        "method": INSTRUMENT_LABELS.get(consent.local_instrument, consent.local_instrument),
+        "proxy": consent.proxy,
+        "business_document": mask_document(consent.business_entity_document)
+        if consent.business_entity_document
+        else "",
+        "expires_at": consent.expires_at,
+    }
+
+
+def _approvals_required(consent: PaymentConsent) -> int:
+    """Multi-approver business accounts (payments v4 "Aprovações de múltipla alçada"): how many people must approve,
+    per CNPJ in settings.OPUSOF_BUSINESS_APPROVERS (a core-bank rule; none configured means one)."""
+    if not consent.business_entity_document:
+        return 1
+    approvers: dict[str, int] = getattr(settings, "OPUSOF_BUSINESS_APPROVERS", {})
+    return max(1, int(approvers.get(consent.business_entity_document, 1)))
+
+
+@require_http_methods(["GET", "POST"])
+@customer_page
+def consent(request: HttpRequest, flow: str) -> HttpResponse:
+    par = _flow_par(request, flow)
+    customer = session_customer(request)
+    if customer is None:
+        return redirect("authserver:login", flow=flow)
+    row = PaymentConsent.objects.filter(consent_id=par.consent_id, client=par.client).first()
+    if row is None:
+        return _error_to_tpp(request, flow, par, "Consentimento não encontrado.")
+    row = consent_refresh(consent=row)  # applies the 5-minute authorisation window (payments v4 §"expiração")
+    if row.status != ConsentStatus.AWAITING_AUTHORISATION:
+        reason = "Consentimento expirado." if row.rejection_reason == "TEMPO_EXPIRADO_AUTORIZACAO" else ""
+        return _error_to_tpp(request, flow, par, reason or f"Consentimento não aguarda autorização ({row.status}).")
+    if row.logged_user_document != customer["document"]:
+        # The consent names the customer the TPP saw (loggedUser); another login may not authorise it.
+        return _error_page(request, "Este consentimento foi criado para outro CPF. Saia e entre com o CPF correto.")
+    try:
+        accounts = _payable_accounts(row, customer["document"])
+    except ConnectorUnavailable:
+        return _error_page(request, "Banco indisponível no momento; tente novamente em instantes.", status=503)
+    choices: list[dict[str, Any]] = [
+        {"value": _account_value(a.account), "id": f"account-{a.account.number}", "account": a} for a in accounts
+    ]
+    error = ""
+    actor = f"customer:{customer['document']}"
+    if request.method == "POST":
+        action = request.POST.get("action")
+        if action == "deny":
+            # Already final (expired meanwhile): the TPP gets access_denied all the same.
+            with contextlib.suppress(ConsentNotAuthorisable):
+                consent_reject(
+                    consent_id=row.consent_id,
+                    reason="REJEITADO_USUARIO",
+                    detail="O cliente recusou a autorização na instituição detentora.",
+                    actor=actor,
+                )
+            return _error_to_tpp(request, flow, par, "O cliente recusou a autorização.")
+        if action == "approve":
+            chosen = next((c for c in choices if c["value"] == request.POST.get("account")), None)
+            if chosen is None:
+                error = "Escolha a conta de débito."
+            else:
+                return _approve(request, flow, par, row, chosen["account"].account, customer)
+        else:
+            error = "Ação inválida."
+    context = {
+        **_review_context(row, par),
+        "choices": choices,
+        "error": error,
+        "customer_name": customer["name"],
+        "action": reverse("authserver:consent", kwargs={"flow": flow}),
+    }
+    return render(request, "authserver/consent.html", context, status=400 if error else 200)
+
+
+def _approve(
+    request: HttpRequest,
+    flow: str,
+    par: PushedAuthorisationRequest,
+    row: PaymentConsent,
+    account: AccountRef,
+    customer: dict[str, str],
+) -> HttpResponse:
+    try:
+        authorised = consent_authorise(
+            consent_id=row.consent_id,
+            debtor_account=account,
+            actor=f"customer:{customer['document']}",
+            approvals_required=_approvals_required(row),
+        )
+    except ConsentNotAuthorisable as exc:
+        return _error_to_tpp(request, flow, par, exc.detail)
+    if authorised.status not in (ConsentStatus.AUTHORISED, ConsentStatus.PARTIALLY_ACCEPTED):
+        # The bank refused (§5.2 priority table): the consent is REJECTED with its reason, the TPP gets an error.
+        return _error_to_tpp(request, flow, par, f"Consentimento rejeitado: {authorised.rejection_reason}.")
+    _end_flow(request, flow)
+    auth_time = dt.datetime.fromisoformat(customer["auth_time"])
+    return _to_tpp(services.authorisation_success(par=par, customer_document=customer["document"], auth_time=auth_time))
+
+
+# --- Minhas autorizações ---------------------------------------------------------------------------------------------
+
+
+def _my_payment(customer: dict[str, str], payment_id: str) -> PixPayment:
+    payment = (
+        PixPayment.objects.select_related("consent", "client")
+        .filter(payment_id=payment_id, consent__logged_user_document=customer["document"])
+        .first()
+    )
+    if payment is None:
+        raise Http404("Pagamento não encontrado.")
+    return payment
+
+
+@require_GET
+@customer_page
+def my_authorisations(request: HttpRequest) -> HttpResponse:
+    customer = session_customer(request)
+    if customer is None:
+        return redirect("authserver:my-login")
+    consents = list(
+        PaymentConsent.objects.select_related("client")
+        .filter(logged_user_document=customer["document"])
+        .order_by("-created_at")[:50]
+    )
+    payments: dict[int, list[PixPayment]] = {}
+    for payment in PixPayment.objects.filter(consent__in=consents).order_by("scheduled_date", "created_at"):
+        payments.setdefault(payment.consent_id, []).append(payment)
+    rows = [
+        {
+            "consent": c,
+            "tpp_name": c.client.organisation_name or c.client.name,
+            "amount": brl(c.amount),
+            "creditor_document": mask_document(c.creditor_document),
+            "payments": [
+                {
+                    "payment": p,
+                    "date": _br_date(p.scheduled_date) if p.scheduled_date else "",
+                    "cancellable": p.status in CANCELLABLE,
+                }
+                for p in payments.get(c.pk, [])
+            ],
+        }
+        for c in consents
+    ]
+    return render(request, "authserver/my_authorisations.html", {"rows": rows, "customer_name": customer["name"]})
+
+
+@require_http_methods(["GET", "POST"])
+@customer_page
+def my_payment_cancel(request: HttpRequest, payment_id: str) -> HttpResponse:
+    customer = session_customer(request)
+    if customer is None:
+        return redirect("authserver:my-login")
+    payment = _my_payment(customer, payment_id)
+    error = ""
+    if request.method == "POST":
+        try:
+            payment_cancel(
+                payment_id=payment.payment_id,
+                client=None,
+                cancelled_from="DETENTORA",
+                document=customer["document"],
+                rel="CPF",
+                actor=f"customer:{customer['document']}",
+            )
+        except RegulatedError as exc:
+            error = exc.detail
+        else:
+            return redirect("authserver:my-authorisations")
+    context = {
+        "payment": payment,
+        "amount": brl(payment.amount),
+        "date": _br_date(payment.scheduled_date) if payment.scheduled_date else "",
+        "creditor_name": payment.consent.creditor_name,
+        "error": error,
+        "cancellable": payment.status in CANCELLABLE,
+    }
+    return render(request, "authserver/cancel_payment.html", context, status=422 if error else 200)

@@ -1,0 +1,461 @@
+"""Writes of the authorisation server: pushed requests, codes, token grants, revocation.
+
+The flow the OFB security profile fixes (FAPI 1.0 Advanced as profiled for Brazil): the TPP pushes a signed request
+object (PAR, RFC 9126), the customer authorises at /auth/authorize, the TPP receives ``code`` + ``id_token`` in the
+fragment (hybrid flow, FAPI 1 Adv §5.2.2-2) and exchanges the code with PKCE (RFC 7636, S256) for an access token
+bound to the consent named in the scope (``consent:{consentId}``) and to its certificate (RFC 8705).
+"""
+
+import base64
+import datetime as dt
+import hashlib
+import hmac
+import re
+import secrets
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import jwt
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from consents.models import ConsentStatus, PaymentConsent
+from consents.services import consent_refresh
+from opusof.authserver import endpoints
+from opusof.authserver.errors import OAuthError, invalid_grant, invalid_request, invalid_request_object
+from opusof.authserver.models import AuthorisationCode, PushedAuthorisationRequest, RefreshToken
+from opusof.keys import holder_kid, holder_private_key
+from opusof.models import AccessToken, TppClient
+from opusof.tokens import access_token_mint, access_token_revoke, token_hash
+
+ALGORITHM = "PS256"
+RESPONSE_TYPE = "code id_token"
+PAR_TTL_SECONDS = 90  # RFC 9126 §2.2: short; OFB suite expects 5 < expires_in < 600
+CODE_TTL_SECONDS = 60  # RFC 6749 §4.1.2: "a maximum lifetime of 10 minutes is RECOMMENDED"; we keep it short
+ACCESS_TOKEN_TTL_SECONDS = 900
+ID_TOKEN_TTL_SECONDS = 300
+REFRESH_TOKEN_TTL_SECONDS = 60 * 60 * 24 * 365  # bounded in practice by the consent (payments v4: consumed once)
+# FAPI 1 Adv §5.2.2-13 and -17: the request object lives at most 60 min (exp - nbf), nbf at most 60 min ago.
+REQUEST_OBJECT_MAX_LIFETIME_SECONDS = 3600
+CLOCK_LEEWAY_SECONDS = 10
+ACR = "urn:brasil:openbanking:loa2"
+CLIENT_CREDENTIALS_SCOPES = frozenset({"payments"})
+CONSENT_SCOPE = re.compile(r"^consent:(?P<id>urn:[a-zA-Z0-9][a-zA-Z0-9-]{0,31}:[a-zA-Z0-9()+,\-.:=@;$_!*'%/?#]+)$")
+_PKCE_VERIFIER = re.compile(r"^[A-Za-z0-9\-._~]{43,128}$")
+_PKCE_CHALLENGE = re.compile(r"^[A-Za-z0-9\-_]{43}$")
+
+
+def _b64url(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+
+
+def half_hash(value: str) -> str:
+    """OIDC Core §3.3.2.11 ``c_hash``/``s_hash``/``at_hash``: left half of the SHA-256 (the PS256 hash), base64url."""
+    return _b64url(hashlib.sha256(value.encode("ascii")).digest()[:16])
+
+
+def pkce_s256(verifier: str) -> str:
+    return _b64url(hashlib.sha256(verifier.encode("ascii")).digest())
+
+
+def subject_for(client: TppClient, document: str) -> str:
+    """Pairwise subject (OIDC Core §8.1): stable per customer and TPP organisation, revealing no CPF."""
+    key = str(settings.SECRET_KEY).encode("utf-8")
+    return hmac.new(key, f"{client.organisation_id}\x00{document}".encode(), hashlib.sha256).hexdigest()
+
+
+# --- PAR -------------------------------------------------------------------------------------------------------------
+
+
+def _client_key_for(client: TppClient, kid: Any) -> Any:
+    from opusof.authserver.clientauth import _client_key
+
+    return _client_key(client, kid) if isinstance(kid, str) and kid else None
+
+
+def verify_request_object(token: str, *, client: TppClient) -> dict[str, Any]:
+    """The claims of a signed request object (RFC 9101; FAPI 1 Adv §5.2.2-1, -10, -13, -17), PS256 only."""
+    try:
+        header = jwt.get_unverified_header(token)
+    except jwt.InvalidTokenError as exc:
+        raise invalid_request_object("Request object malformado (JWS compacto esperado).") from exc
+    if header.get("alg") != ALGORITHM:
+        raise invalid_request_object(f"Request object deve ser assinado com {ALGORITHM}.")
+    key = _client_key_for(client, header.get("kid"))
+    if key is None:
+        raise invalid_request_object("kid do request object não encontrado no JWKS do cliente.")
+    try:
+        claims: dict[str, Any] = jwt.decode(
+            token,
+            key,
+            algorithms=[ALGORITHM],
+            audience=endpoints.issuer(),
+            issuer=client.client_id,
+            leeway=CLOCK_LEEWAY_SECONDS,
+            options={"require": ["iss", "aud", "exp", "nbf"]},
+        )
+    except jwt.InvalidAudienceError as exc:
+        raise invalid_request_object("aud do request object deve ser o issuer do servidor.") from exc
+    except jwt.ExpiredSignatureError as exc:
+        raise invalid_request_object("Request object expirado.") from exc
+    except jwt.InvalidTokenError as exc:
+        raise invalid_request_object(f"Request object inválido: {exc}.") from exc
+    if float(claims["exp"]) - float(claims["nbf"]) > REQUEST_OBJECT_MAX_LIFETIME_SECONDS:
+        raise invalid_request_object("Request object com validade (exp - nbf) acima de 60 minutos.")
+    if time.time() - float(claims["nbf"]) > REQUEST_OBJECT_MAX_LIFETIME_SECONDS:
+        raise invalid_request_object("nbf do request object mais de 60 minutos no passado.")
+    if claims.get("client_id", client.client_id) != client.client_id:
+        raise invalid_request_object("client_id do request object diverge do cliente autenticado.")
+    return claims
+
+
+def _str_claim(claims: dict[str, Any], name: str, *, required: bool = True) -> str:
+    value = claims.get(name)
+    if value is None and not required:
+        return ""
+    if not isinstance(value, str) or not value or len(value) > 512:
+        raise invalid_request_object(f"Parâmetro {name} ausente ou inválido no request object.")
+    return value
+
+
+def consent_id_from_scopes(scopes: list[str]) -> str:
+    """The one ``consent:{consentId}`` scope of a payments authorisation (OFB security profile, "consent" scope)."""
+    matches = [match.group("id") for scope in scopes if (match := CONSENT_SCOPE.match(scope))]
+    if len(matches) != 1:
+        raise OAuthError("invalid_scope", "O escopo deve conter exatamente um consent:{consentId}.")
+    return matches[0]
+
+
+@transaction.atomic
+def par_create(*, client: TppClient, claims: dict[str, Any]) -> PushedAuthorisationRequest:
+    """Validates an authorisation request pushed by ``client`` and stores it for the authorize endpoint."""
+    response_type = _str_claim(claims, "response_type")
+    if response_type != RESPONSE_TYPE:
+        raise OAuthError("unsupported_response_type", f"response_type suportado: {RESPONSE_TYPE}.")
+    response_mode = _str_claim(claims, "response_mode", required=False)
+    if response_mode not in ("", "fragment"):
+        raise invalid_request_object("response_mode suportado: fragment (JARM não implementado).")
+    redirect_uri = _str_claim(claims, "redirect_uri")
+    # Exact string match against a registered URI (FAPI 1 Adv §5.2.2-8, RFC 9700 §4.1.3).
+    if redirect_uri not in client.redirect_uris:
+        raise invalid_request_object("redirect_uri não registrado pelo cliente.")
+    scopes = _str_claim(claims, "scope").split()
+    if "openid" not in scopes or "payments" not in scopes:
+        raise OAuthError("invalid_scope", "O escopo deve conter openid e payments.")
+    unknown = [s for s in scopes if s not in ("openid", "payments") and not CONSENT_SCOPE.match(s)]
+    if unknown or not {"openid", "payments"} <= set(client.scopes or ["openid", "payments"]):
+        raise OAuthError("invalid_scope", "Escopo não permitido para este cliente.")
+    consent_id = consent_id_from_scopes(scopes)
+    nonce = _str_claim(claims, "nonce")  # required by the hybrid flow (OIDC Core §3.3.2.11)
+    state = _str_claim(claims, "state", required=False)
+    if claims.get("code_challenge_method") != "S256":
+        raise invalid_request_object("code_challenge_method deve ser S256 (PKCE obrigatório).")
+    code_challenge = _str_claim(claims, "code_challenge")
+    if not _PKCE_CHALLENGE.match(code_challenge):
+        raise invalid_request_object("code_challenge inválido.")
+    consent = PaymentConsent.objects.filter(client=client, consent_id=consent_id).first()
+    if consent is None:
+        raise invalid_request_object("Consentimento não encontrado para este cliente.")
+    consent = consent_refresh(consent=consent)
+    if consent.status != ConsentStatus.AWAITING_AUTHORISATION:
+        raise invalid_request_object(f"Consentimento está {consent.status}; não aguarda autorização.")
+    return PushedAuthorisationRequest.objects.create(
+        request_uri="urn:ietf:params:oauth:request_uri:" + secrets.token_urlsafe(32),
+        client=client,
+        consent_id=consent_id,
+        redirect_uri=redirect_uri,
+        scopes=scopes,
+        state=state,
+        nonce=nonce,
+        code_challenge=code_challenge,
+        response_type=response_type,
+        response_mode=response_mode,
+        expires_at=timezone.now() + dt.timedelta(seconds=PAR_TTL_SECONDS),
+    )
+
+
+@transaction.atomic
+def par_redeem(*, client_id: str, request_uri: str) -> PushedAuthorisationRequest | None:
+    """The pushed request for the authorize endpoint, once (RFC 9126 §4: one-time use), or None."""
+    par = (
+        PushedAuthorisationRequest.objects.select_for_update()
+        .select_related("client")
+        .filter(request_uri=request_uri, client__client_id=client_id)
+        .first()
+    )
+    if par is None or par.used_at is not None or par.expires_at <= timezone.now() or not par.client.is_active:
+        return None
+    par.used_at = timezone.now()
+    par.save(update_fields=["used_at"])
+    return par
+
+
+# --- Authorisation response ------------------------------------------------------------------------------------------
+
+
+def id_token_sign(
+    *,
+    client: TppClient,
+    subject: str,
+    nonce: str,
+    auth_time: dt.datetime,
+    code: str | None = None,
+    state: str | None = None,
+    access_token: str | None = None,
+) -> str:
+    """An ID token (OIDC Core §2) signed PS256 with our key; ``c_hash``/``s_hash`` for the front-channel one
+    (FAPI 1 Adv §5.2.2-4: the id_token is the detached signature of the authorisation response)."""
+    now = int(time.time())
+    claims: dict[str, Any] = {
+        "iss": endpoints.issuer(),
+        "sub": subject,
+        "aud": client.client_id,
+        "iat": now,
+        "exp": now + ID_TOKEN_TTL_SECONDS,
+        "auth_time": int(auth_time.timestamp()),
+        "acr": ACR,
+    }
+    if nonce:
+        claims["nonce"] = nonce
+    if code is not None:
+        claims["c_hash"] = half_hash(code)
+    if state:
+        claims["s_hash"] = half_hash(state)
+    if access_token is not None:
+        claims["at_hash"] = half_hash(access_token)
+    return jwt.encode(claims, holder_private_key(), algorithm=ALGORITHM, headers={"kid": holder_kid(), "typ": "JWT"})
+
+
+@dataclass(frozen=True)
+class AuthorisationResponse:
+    redirect_uri: str
+    params: dict[str, str]
+
+
+def authorisation_success(
+    *, par: PushedAuthorisationRequest, customer_document: str, auth_time: dt.datetime
+) -> AuthorisationResponse:
+    """Issues the code for an approved consent and the front-channel ``code id_token`` response."""
+    code = secrets.token_urlsafe(32)
+    subject = subject_for(par.client, customer_document)
+    AuthorisationCode.objects.create(
+        code_hash=token_hash(code),
+        client=par.client,
+        consent_id=par.consent_id,
+        redirect_uri=par.redirect_uri,
+        scopes=par.scopes,
+        nonce=par.nonce,
+        code_challenge=par.code_challenge,
+        subject=subject,
+        auth_time=auth_time,
+        expires_at=timezone.now() + dt.timedelta(seconds=CODE_TTL_SECONDS),
+    )
+    id_token = id_token_sign(
+        client=par.client, subject=subject, nonce=par.nonce, auth_time=auth_time, code=code, state=par.state
+    )
+    params = {"code": code, "id_token": id_token}
+    if par.state:
+        params["state"] = par.state
+    return AuthorisationResponse(par.redirect_uri, params)
+
+
+def authorisation_error(*, par: PushedAuthorisationRequest, error: str, description: str) -> AuthorisationResponse:
+    params = {"error": error, "error_description": description}
+    if par.state:
+        params["state"] = par.state
+    return AuthorisationResponse(par.redirect_uri, params)
+
+
+# --- Token endpoint --------------------------------------------------------------------------------------------------
+
+
+def _token_response(
+    *, access_token: str, scopes: list[str], refresh_token: str | None = None, id_token: str | None = None
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "access_token": access_token,
+        "token_type": "Bearer",
+        "expires_in": ACCESS_TOKEN_TTL_SECONDS,
+        "scope": " ".join(scopes),
+    }
+    if refresh_token is not None:
+        body["refresh_token"] = refresh_token
+    if id_token is not None:
+        body["id_token"] = id_token
+    return body
+
+
+def grant_client_credentials(*, client: TppClient, scope: str, cert_thumbprint: str) -> dict[str, Any]:
+    """``client_credentials`` for consents and GETs: scope ``payments`` only (OFB security profile §"scopes")."""
+    requested = scope.split() if scope else ["payments"]
+    allowed = CLIENT_CREDENTIALS_SCOPES & set(client.scopes or CLIENT_CREDENTIALS_SCOPES)
+    if not requested or not set(requested) <= allowed:
+        raise OAuthError("invalid_scope", "client_credentials aceita apenas o escopo payments.")
+    token = access_token_mint(
+        client=client,
+        grant_type=AccessToken.GrantType.CLIENT_CREDENTIALS,
+        scopes=requested,
+        ttl_seconds=ACCESS_TOKEN_TTL_SECONDS,
+        cert_thumbprint=cert_thumbprint,
+    )
+    return _token_response(access_token=token, scopes=requested)
+
+
+def _revoke_issued(code: AuthorisationCode) -> None:
+    if code.access_token is not None:
+        access_token_revoke(token=code.access_token)
+    if code.refresh_token is not None and code.refresh_token.revoked_at is None:
+        code.refresh_token.revoked_at = timezone.now()
+        code.refresh_token.save(update_fields=["revoked_at"])
+
+
+def _redeem_code(
+    *, client: TppClient, code: str, redirect_uri: str, code_verifier: str, cert_thumbprint: str
+) -> dict[str, Any] | OAuthError:
+    code_row = (
+        AuthorisationCode.objects.select_for_update(of=("self",))
+        .select_related("access_token", "refresh_token")
+        .filter(code_hash=token_hash(code), client=client)
+        .first()
+    )
+    if code_row is None:
+        return invalid_grant("Código de autorização inválido.")
+    if code_row.used_at is not None:
+        # A second use means the code leaked: revoke what the first use issued (RFC 6749 §4.1.2).
+        _revoke_issued(code_row)
+        return invalid_grant("Código de autorização já utilizado; tokens emitidos com ele foram revogados.")
+    code_row.used_at = timezone.now()  # burnt by any attempt, so a wrong verifier cannot be retried at leisure
+    code_row.save(update_fields=["used_at"])
+    if code_row.expires_at <= timezone.now():
+        return invalid_grant("Código de autorização expirado.")
+    if redirect_uri != code_row.redirect_uri:
+        return invalid_grant("redirect_uri diverge do usado na autorização.")
+    if not _PKCE_VERIFIER.match(code_verifier) or not hmac.compare_digest(
+        pkce_s256(code_verifier), code_row.code_challenge
+    ):
+        return invalid_grant("code_verifier ausente ou não corresponde ao code_challenge (PKCE).")
+    raw_access = access_token_mint(
+        client=client,
+        grant_type=AccessToken.GrantType.AUTHORIZATION_CODE,
+        scopes=code_row.scopes,
+        consent_id=code_row.consent_id,
+        ttl_seconds=ACCESS_TOKEN_TTL_SECONDS,
+        cert_thumbprint=cert_thumbprint,
+    )
+    raw_refresh = secrets.token_urlsafe(32)
+    refresh = RefreshToken.objects.create(
+        token_hash=token_hash(raw_refresh),
+        client=client,
+        scopes=code_row.scopes,
+        consent_id=code_row.consent_id,
+        cert_thumbprint=cert_thumbprint,
+        subject=code_row.subject,
+        expires_at=timezone.now() + dt.timedelta(seconds=REFRESH_TOKEN_TTL_SECONDS),
+    )
+    code_row.access_token = AccessToken.objects.get(token_hash=token_hash(raw_access))
+    code_row.refresh_token = refresh
+    code_row.save(update_fields=["access_token", "refresh_token"])
+    id_token = id_token_sign(
+        client=client,
+        subject=code_row.subject,
+        nonce=code_row.nonce,
+        auth_time=code_row.auth_time,
+        access_token=raw_access,
+    )
+    return _token_response(
+        access_token=raw_access, scopes=code_row.scopes, refresh_token=raw_refresh, id_token=id_token
+    )
+
+
+def grant_authorization_code(
+    *, client: TppClient, code: str, redirect_uri: str, code_verifier: str, cert_thumbprint: str
+) -> dict[str, Any]:
+    """Exchanges a code once; a replay revokes what the first exchange issued. Errors commit (the code burns)."""
+    if not code:
+        raise invalid_request("Parâmetro code ausente.")
+    with transaction.atomic():
+        result = _redeem_code(
+            client=client,
+            code=code,
+            redirect_uri=redirect_uri,
+            code_verifier=code_verifier,
+            cert_thumbprint=cert_thumbprint,
+        )
+    if isinstance(result, OAuthError):
+        raise result
+    return result
+
+
+@transaction.atomic
+def grant_refresh_token(*, client: TppClient, refresh_token: str, cert_thumbprint: str) -> dict[str, Any]:
+    """A new access token for the same consent and scopes. Refresh tokens are not rotated (FAPI 1 Adv §5.2.2-19
+    discourages rotation); they die with revocation or with the client."""
+    row = (
+        RefreshToken.objects.select_for_update()
+        .filter(token_hash=token_hash(refresh_token), client=client, revoked_at__isnull=True)
+        .first()
+    )
+    if row is None or row.expires_at <= timezone.now():
+        raise invalid_grant("refresh_token inválido, expirado ou revogado.")
+    if row.cert_thumbprint and cert_thumbprint and not hmac.compare_digest(row.cert_thumbprint, cert_thumbprint):
+        raise invalid_grant("refresh_token vinculado a outro certificado.")
+    raw_access = access_token_mint(
+        client=client,
+        grant_type=AccessToken.GrantType.REFRESH_TOKEN,
+        scopes=row.scopes,
+        consent_id=row.consent_id,
+        ttl_seconds=ACCESS_TOKEN_TTL_SECONDS,
+        cert_thumbprint=cert_thumbprint or row.cert_thumbprint,
+    )
+    return _token_response(access_token=raw_access, scopes=row.scopes)
+
+
+# --- Revocation and introspection ------------------------------------------------------------------------------------
+
+
+def token_revoke(*, client: TppClient, token: str) -> None:
+    """RFC 7009: revokes the client's own access or refresh token; unknown tokens are not an error (§2.2)."""
+    digest = token_hash(token)
+    access = AccessToken.objects.filter(token_hash=digest, client=client).first()
+    if access is not None:
+        access_token_revoke(token=access)
+        return
+    RefreshToken.objects.filter(token_hash=digest, client=client, revoked_at__isnull=True).update(
+        revoked_at=timezone.now()
+    )
+
+
+def token_introspect(*, client: TppClient, token: str) -> dict[str, Any]:
+    """RFC 7662 for internal use: a client may introspect only its own tokens; anything else is inactive."""
+    digest = token_hash(token)
+    now = timezone.now()
+    access = AccessToken.objects.filter(token_hash=digest, client=client).first()
+    if access is not None and access.revoked_at is None and access.expires_at > now and client.is_active:
+        body: dict[str, Any] = {
+            "active": True,
+            "token_type": "Bearer",
+            "client_id": client.client_id,
+            "scope": " ".join(access.scopes),
+            "exp": int(access.expires_at.timestamp()),
+            "iat": int(access.created_at.timestamp()),
+            "iss": endpoints.issuer(),
+            "grant_type": access.grant_type,
+        }
+        if access.consent_id:
+            body["consent_id"] = access.consent_id
+        if access.cert_thumbprint:
+            body["cnf"] = {"x5t#S256": access.cert_thumbprint}
+        return body
+    refresh = RefreshToken.objects.filter(token_hash=digest, client=client).first()
+    if refresh is not None and refresh.revoked_at is None and refresh.expires_at > now and client.is_active:
+        return {
+            "active": True,
+            "token_type": "refresh_token",
+            "client_id": client.client_id,
+            "scope": " ".join(refresh.scopes),
+            "exp": int(refresh.expires_at.timestamp()),
+            "consent_id": refresh.consent_id,
+        }
+    return {"active": False}

@@ -1,0 +1,21 @@
+from django.urls import path
+
+from opusof.authserver import pages, views
+
+app_name = "authserver"
+
+urlpatterns = [
+    path(".well-known/openid-configuration", views.openid_configuration, name="openid-configuration"),
+    path("auth/jwks", views.server_jwks, name="jwks"),
+    path("auth/par", views.pushed_authorisation_request, name="par"),
+    path("auth/token", views.token, name="token"),
+    path("auth/token/revoke", views.revoke, name="revoke"),
+    path("auth/token/introspect", views.introspect, name="introspect"),
+    path("auth/authorize", pages.authorize, name="authorize"),
+    path("auth/entrar/<str:flow>", pages.login, name="login"),
+    path("auth/consentimento/<str:flow>", pages.consent, name="consent"),
+    path("auth/sair", pages.logout, name="logout"),
+    path("minhas-autorizacoes/entrar", pages.my_login, name="my-login"),
+    path("minhas-autorizacoes/", pages.my_authorisations, name="my-authorisations"),
+    path("minhas-autorizacoes/pagamentos/<str:payment_id>/cancelar", pages.my_payment_cancel, name="my-payment-cancel"),
+]

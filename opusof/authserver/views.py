@@ -1,0 +1,150 @@
+"""Authorisation-server endpoints (machine to machine: form in, JSON out, client authentication instead of CSRF)."""
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_POST
+
+from opusof.authserver import endpoints, services
+from opusof.authserver.clientauth import (
+    authenticate_client,
+    cert_thumbprint_for_binding,
+    form_params,
+    required_certificate,
+)
+from opusof.authserver.errors import OAuthError, invalid_request
+from opusof.keys import holder_public_jwks
+
+View = Callable[..., HttpResponse]
+
+
+def oauth_endpoint(view: View) -> View:
+    """POST-only, CSRF-exempt (client-authenticated, no cookies), ``no-store``, OAuth errors rendered."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            response = view(request, *args, **kwargs)
+        except OAuthError as exc:
+            return exc.response()
+        response["Cache-Control"] = "no-store"
+        response["Pragma"] = "no-cache"
+        return response
+
+    return csrf_exempt(require_POST(wrapper))
+
+
+@require_GET
+def openid_configuration(request: HttpRequest) -> JsonResponse:
+    """OIDC Discovery / RFC 8414 metadata: only what this server implements."""
+    metadata = {
+        "issuer": endpoints.issuer(),
+        "authorization_endpoint": endpoints.url("authorize"),
+        "token_endpoint": endpoints.url("token"),
+        "pushed_authorization_request_endpoint": endpoints.url("par"),
+        "require_pushed_authorization_requests": True,
+        "revocation_endpoint": endpoints.url("revoke"),
+        "introspection_endpoint": endpoints.url("introspect"),
+        "jwks_uri": endpoints.url("jwks"),
+        "scopes_supported": ["openid", "payments", "consent"],
+        "response_types_supported": [services.RESPONSE_TYPE],
+        "response_modes_supported": ["fragment"],
+        "grant_types_supported": ["authorization_code", "client_credentials", "refresh_token"],
+        "subject_types_supported": ["pairwise"],
+        "acr_values_supported": [services.ACR],
+        "claims_parameter_supported": False,
+        "request_parameter_supported": True,
+        "request_uri_parameter_supported": False,
+        "request_object_signing_alg_values_supported": [services.ALGORITHM],
+        "id_token_signing_alg_values_supported": [services.ALGORITHM],
+        "token_endpoint_auth_methods_supported": ["private_key_jwt", "tls_client_auth"],
+        "token_endpoint_auth_signing_alg_values_supported": [services.ALGORITHM],
+        "revocation_endpoint_auth_methods_supported": ["private_key_jwt", "tls_client_auth"],
+        "introspection_endpoint_auth_methods_supported": ["private_key_jwt", "tls_client_auth"],
+        "code_challenge_methods_supported": ["S256"],
+        "tls_client_certificate_bound_access_tokens": True,
+        "authorization_response_iss_parameter_supported": False,
+    }
+    if _registration_available():
+        metadata["registration_endpoint"] = endpoints.url("register")
+    return JsonResponse(metadata)
+
+
+def _registration_available() -> bool:
+    # Dynamic client registration (RFC 7591) is offered only where a trusted Directory key is configured.
+    return False
+
+
+@require_GET
+def server_jwks(request: HttpRequest) -> JsonResponse:
+    """The keys our id_tokens are signed with (the holder key; public members only)."""
+    return JsonResponse(holder_public_jwks())
+
+
+@oauth_endpoint
+def pushed_authorisation_request(request: HttpRequest) -> HttpResponse:
+    """RFC 9126 §2: a signed request object only (FAPI 1 Adv §5.2.2-10); 201 with a one-time request_uri."""
+    params = form_params(request)
+    client = authenticate_client(request, params, endpoint_url=endpoints.url("par"))
+    if "request_uri" in params:
+        raise invalid_request("request_uri não é aceito no endpoint PAR (RFC 9126 §2.1).")
+    request_object = params.get("request", "")
+    if not request_object:
+        raise invalid_request("Parâmetro request (request object assinado) ausente.")
+    claims = services.verify_request_object(request_object, client=client)
+    # Parameters outside the request object are ignored; those inside must not contradict the form (RFC 9101 §5).
+    for name in ("client_id", "response_type", "redirect_uri", "scope"):
+        if name in params and name in claims and params[name] != claims[name]:
+            raise invalid_request(f"{name} do formulário diverge do request object.")
+    par = services.par_create(client=client, claims=claims)
+    return JsonResponse({"request_uri": par.request_uri, "expires_in": services.PAR_TTL_SECONDS}, status=201)
+
+
+@oauth_endpoint
+def token(request: HttpRequest) -> HttpResponse:
+    params = form_params(request)
+    client = authenticate_client(request, params, endpoint_url=endpoints.url("token"))
+    thumbprint = cert_thumbprint_for_binding(required_certificate(request))
+    grant_type = params.get("grant_type", "")
+    body: dict[str, Any]
+    if grant_type == "client_credentials":
+        body = services.grant_client_credentials(
+            client=client, scope=params.get("scope", ""), cert_thumbprint=thumbprint
+        )
+    elif grant_type == "authorization_code":
+        body = services.grant_authorization_code(
+            client=client,
+            code=params.get("code", ""),
+            redirect_uri=params.get("redirect_uri", ""),
+            code_verifier=params.get("code_verifier", ""),
+            cert_thumbprint=thumbprint,
+        )
+    elif grant_type == "refresh_token":
+        body = services.grant_refresh_token(
+            client=client, refresh_token=params.get("refresh_token", ""), cert_thumbprint=thumbprint
+        )
+    else:
+        raise OAuthError("unsupported_grant_type", "grant_type não suportado.")
+    return JsonResponse(body)
+
+
+@oauth_endpoint
+def revoke(request: HttpRequest) -> HttpResponse:
+    params = form_params(request)
+    client = authenticate_client(request, params, endpoint_url=endpoints.url("revoke"))
+    if not params.get("token"):
+        raise invalid_request("Parâmetro token ausente.")
+    services.token_revoke(client=client, token=params["token"])
+    return HttpResponse(status=200)
+
+
+@oauth_endpoint
+def introspect(request: HttpRequest) -> HttpResponse:
+    params = form_params(request)
+    client = authenticate_client(request, params, endpoint_url=endpoints.url("introspect"))
+    if not params.get("token"):
+        raise invalid_request("Parâmetro token ausente.")
+    return JsonResponse(services.token_introspect(client=client, token=params["token"]))

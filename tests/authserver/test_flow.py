@@ -1,0 +1,150 @@
+"""The whole TPP journey through the authorisation server, over the full Django stack in-process (no browser):
+client_credentials → POST /consents → PAR → authorize → login → choose account → approve → code → token →
+POST /pix/payments → GET. Regulated responses are checked against payments-4.0.0.yml by PaymentsV4."""
+
+import datetime as dt
+
+import pytest
+from django.utils import timezone
+
+from consents.models import PaymentConsent
+from opusof.authserver.models import AuthorisationCode, PushedAuthorisationRequest
+from opusof.models import AccessToken
+from opusof.tokens import token_hash
+from tests.authserver.oauth_tpp import (
+    OAuthTpp,
+    csrf_of,
+    customer_decides,
+    fragment,
+    half_hash,
+    verify_id_token,
+    wsgi_http,
+)
+from tests.payments.builders import ANA_CPF, consent_data, payment_item
+from tests.payments.v4 import PaymentsV4
+
+
+@pytest.fixture
+def oauth(tpp, demo_bank):
+    return OAuthTpp(actor=tpp, http=wsgi_http())
+
+
+def test_client_credentials_token_creates_consent(oauth, tpp):
+    token = oauth.client_credentials()
+    stored = AccessToken.objects.get(token_hash=token_hash(token))
+    assert stored.grant_type == "client_credentials"
+    assert stored.scopes == ["payments"]
+    consent_id = PaymentsV4(tpp=tpp, token=token).create_consent(consent_data())
+    assert PaymentConsent.objects.get(consent_id=consent_id).status == "AWAITING_AUTHORISATION"
+
+
+def test_full_journey_approve_then_pay(oauth, tpp):
+    # given a consent created with a token from our token endpoint
+    v4 = PaymentsV4(tpp=tpp, token=oauth.client_credentials())
+    data = consent_data()
+    consent_id = v4.create_consent(data)
+    # when the customer approves through PAR + authorize + the pages
+    flow = oauth.start(consent_id)
+    response = customer_decides(
+        oauth.http, flow.authorize_url(oauth.client_id), cpf=ANA_CPF, action="approve", account="10000001"
+    )
+    # then the TPP is redirected with code + id_token + state in the fragment
+    assert response.status_code == 302, response.text
+    location = response.headers["location"]
+    assert location.startswith(flow.redirect_uri + "#")
+    params = fragment(location)
+    assert params["state"] == flow.state
+    id_token = verify_id_token(params["id_token"], audience=oauth.client_id)
+    assert id_token["nonce"] == flow.nonce
+    assert id_token["c_hash"] == half_hash(params["code"])
+    assert id_token["s_hash"] == half_hash(flow.state)
+    assert v4.get_consent(consent_id)["status"] == "AUTHORISED"
+    # and the code buys a consent-bound token that pays
+    token_response = oauth.exchange(params["code"], flow)
+    assert token_response.status_code == 200, token_response.text
+    tokens = token_response.json()
+    assert token_response.headers["cache-control"] == "no-store"
+    assert tokens["token_type"] == "Bearer"
+    assert set(tokens["scope"].split()) == {"openid", "payments", f"consent:{consent_id}"}
+    assert AccessToken.objects.get(token_hash=token_hash(tokens["access_token"])).consent_id == consent_id
+    assert verify_id_token(tokens["id_token"], audience=oauth.client_id)["sub"] == id_token["sub"]
+    payment_response, body = v4.post_payments(consent_id, [payment_item(data)], token=tokens["access_token"])
+    assert payment_response.status_code == 201, body
+    payment = body["data"][0]
+    assert v4.get_payment(payment["paymentId"])["status"] == "ACSC"
+    assert v4.get_consent(consent_id)["status"] == "CONSUMED"
+
+
+def test_refresh_token_gives_new_consent_bound_token(oauth, tpp):
+    v4 = PaymentsV4(tpp=tpp, token=oauth.client_credentials())
+    consent_id = v4.create_consent(consent_data())
+    flow = oauth.start(consent_id)
+    response = customer_decides(
+        oauth.http, flow.authorize_url(oauth.client_id), cpf=ANA_CPF, action="approve", account="10000001"
+    )
+    tokens = oauth.exchange(fragment(response.headers["location"])["code"], flow).json()
+    form = {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]}
+    refreshed = oauth.post_form("/auth/token", form)
+    assert refreshed.status_code == 200, refreshed.text
+    new = AccessToken.objects.get(token_hash=token_hash(refreshed.json()["access_token"]))
+    assert new.consent_id == consent_id
+    assert new.grant_type == "refresh_token"
+
+
+def test_customer_denies(oauth, tpp):
+    v4 = PaymentsV4(tpp=tpp, token=oauth.client_credentials())
+    consent_id = v4.create_consent(consent_data())
+    flow = oauth.start(consent_id)
+    response = customer_decides(oauth.http, flow.authorize_url(oauth.client_id), cpf=ANA_CPF, action="deny")
+    assert response.status_code == 302
+    params = fragment(response.headers["location"])
+    assert params["error"] == "access_denied"
+    assert params["state"] == flow.state
+    assert "code" not in params
+    consent = v4.get_consent(consent_id)
+    assert consent["status"] == "REJECTED"
+    assert consent["rejectionReason"]["code"] == "REJEITADO_USUARIO"
+    assert not AuthorisationCode.objects.exists()
+
+
+def test_consent_expired_before_approval(oauth, tpp):
+    v4 = PaymentsV4(tpp=tpp, token=oauth.client_credentials())
+    consent_id = v4.create_consent(consent_data())
+    flow = oauth.start(consent_id)
+    PaymentConsent.objects.filter(consent_id=consent_id).update(expires_at=timezone.now() - dt.timedelta(seconds=1))
+    response = oauth.http.get(flow.authorize_url(oauth.client_id))
+    login_url = response.headers["location"]
+    page = oauth.http.get(login_url)
+    response = oauth.http.post(
+        login_url, data={"cpf": ANA_CPF, "password": "demo1234", "csrfmiddlewaretoken": csrf_of(page.text)}
+    )
+    response = oauth.http.get(response.headers["location"])
+    assert response.status_code == 302
+    params = fragment(response.headers["location"])
+    assert params["error"] == "access_denied"
+    assert "expirado" in params["error_description"]
+    consent = v4.get_consent(consent_id)
+    assert consent["status"] == "REJECTED"
+    assert consent["rejectionReason"]["code"] == "TEMPO_EXPIRADO_AUTORIZACAO"
+
+
+def test_wrong_password_stays_on_login(oauth, tpp):
+    v4 = PaymentsV4(tpp=tpp, token=oauth.client_credentials())
+    flow = oauth.start(v4.create_consent(consent_data()))
+    login_url = oauth.http.get(flow.authorize_url(oauth.client_id)).headers["location"]
+    page = oauth.http.get(login_url)
+    response = oauth.http.post(
+        login_url, data={"cpf": ANA_CPF, "password": "wrong", "csrfmiddlewaretoken": csrf_of(page.text)}
+    )
+    assert response.status_code == 401
+    assert "CPF ou senha inválidos" in response.text
+
+
+def test_pushed_request_is_single_use(oauth, tpp):
+    v4 = PaymentsV4(tpp=tpp, token=oauth.client_credentials())
+    flow = oauth.start(v4.create_consent(consent_data()))
+    assert oauth.http.get(flow.authorize_url(oauth.client_id)).status_code == 302
+    again = oauth.http.get(flow.authorize_url(oauth.client_id))
+    assert again.status_code == 400
+    assert "location" not in again.headers
+    assert PushedAuthorisationRequest.objects.get(request_uri=flow.request_uri).used_at is not None
