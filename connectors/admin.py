@@ -4,6 +4,7 @@ staff set balances, limits and behaviours to stage a scenario."""
 from django.contrib import admin
 
 from connectors.models import (
+    ConnectorCall,
     SandboxAccount,
     SandboxCustomer,
     SandboxLedgerEntry,
@@ -70,3 +71,14 @@ class SandboxLedgerEntryAdmin(ReadOnlyAdmin):
     list_filter = ["direction"]
     search_fields = ["account__number", "payment__payment_id", "payment__end_to_end_id"]
     list_select_related = ["account", "payment"]
+
+
+@admin.register(ConnectorCall)
+class ConnectorCallAdmin(ReadOnlyAdmin):
+    """Every call of the HTTP connector (route, attempt, status, latency); filter by correlation id to follow one
+    TPP request (its x-fapi-interaction-id) into the bank."""
+
+    list_display = ["created_at", "route", "attempt", "outcome", "http_status", "latency_ms", "correlation_id"]
+    list_filter = ["route", "outcome", "http_status"]
+    search_fields = ["correlation_id", "idempotency_key", "error_code"]
+    date_hierarchy = "created_at"

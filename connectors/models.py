@@ -186,3 +186,33 @@ class SandboxLedgerEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.direction} {self.amount} {self.account}"
+
+
+class ConnectorCall(models.Model):
+    """One call of the HTTP connector to the bank's back-end (connectors.http), kept so staff can see the
+    bank's latency, failures and retries per route, and follow one request by its x-fapi-interaction-id."""
+
+    class Outcome(models.TextChoices):
+        OK = "OK", "Answered"
+        REJECTED = "REJECTED", "Refused (business error)"
+        UNAVAILABLE = "UNAVAILABLE", "Unavailable (timeout, connection, 5xx)"
+        CIRCUIT_OPEN = "CIRCUIT_OPEN", "Not sent: circuit open"
+
+    route = models.CharField(max_length=20, db_index=True)
+    method = models.CharField(max_length=6, default="POST")
+    url = models.CharField(max_length=512)
+    attempt = models.PositiveSmallIntegerField(default=1)
+    http_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    outcome = models.CharField(max_length=12, choices=Outcome.choices)
+    error_code = models.CharField(max_length=60, blank=True)
+    error_detail = models.CharField(max_length=2048, blank=True)
+    latency_ms = models.FloatField()
+    correlation_id = models.CharField(max_length=100, blank=True, db_index=True)
+    idempotency_key = models.CharField(max_length=100, blank=True, db_index=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.route} #{self.attempt} {self.outcome} {self.http_status or '-'} {self.latency_ms:.0f} ms"

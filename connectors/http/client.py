@@ -1,0 +1,296 @@
+"""HttpBank: the production connector, speaking the Opus connector routes (``connectors.http.contract``) over HTTP.
+
+Failure handling, per route:
+
+- **Timeouts**: an explicit connect timeout and a read timeout per route (settings
+  ``OPUSOF_CONNECTOR_HTTP_CONNECT_TIMEOUT`` / ``OPUSOF_CONNECTOR_HTTP_READ_TIMEOUTS``).
+- **Retries** (tenacity, exponential backoff with jitter) only on routes that are safe to repeat — validate,
+  discovery, status, and initiate because it carries ``idempotencyKey`` — and only on failures where the bank did
+  not answer: connection refused/reset/dropped, connect timeout, 502/503/504. Never on a 4xx, never on a read
+  timeout (the bank may still be working on it and the caller is waiting), never on cancel (the bank's second
+  answer to a repeated cancellation is a refusal).
+- **Circuit breaker** per route (pybreaker: maintained, thread-safe, half-open trial built in). It counts calls
+  that ended ConnectorUnavailable after their retries; at ``fail_max`` it opens and calls fail fast with
+  ConnectorUnavailable without touching the network, and after ``reset_timeout`` one trial call decides whether it
+  closes again. Breakers are per process and per (base URL, route), shared by every thread.
+- **Logging**: every attempt is a log line and a ConnectorCall row (route, attempt, HTTP status, latency, outcome,
+  correlation id = the request's x-fapi-interaction-id), shown read-only in the admin.
+
+Outcomes are the connector interface's only two exceptions: ConnectorRejected(code) for a 422 with the contract's
+error body, ConnectorUnavailable for everything else that is not a success.
+"""
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import httpx
+import pybreaker
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
+
+from connectors.http import calllog, contract
+from connectors.interfaces import (
+    ConnectorRejected,
+    ConnectorUnavailable,
+    DiscoveredAccount,
+    PaymentData,
+    PaymentInitiation,
+    PaymentStatusResult,
+    ValidationResult,
+)
+from opusof.context import interaction_id_var
+
+logger = logging.getLogger("connectors.http")
+T = TypeVar("T")
+
+# Routes a repeated request cannot harm: reads, and initiation because the bank dedupes on idempotencyKey.
+RETRYABLE_ROUTES = frozenset({"validate", "discovery", "initiate", "status"})
+RETRYABLE_STATUSES = frozenset({502, 503, 504})
+# Codes the bank may answer with that are not refusals of the payment but of its own health.
+_INFRASTRUCTURE_CODES = frozenset({"FALHA_INFRAESTRUTURA"})
+
+
+class _Retryable(ConnectorUnavailable):
+    """The bank did not answer (connection failure or 502/503/504): worth another attempt on a retryable route."""
+
+
+_breakers: dict[tuple[str, str], pybreaker.CircuitBreaker] = {}
+_breakers_lock = threading.Lock()
+
+
+def breaker_for(base_url: str, route: str) -> pybreaker.CircuitBreaker:
+    """The process-wide breaker of one route of one bank."""
+    key = (base_url, route)
+    with _breakers_lock:
+        breaker = _breakers.get(key)
+        if breaker is None:
+            breaker = _breakers[key] = pybreaker.CircuitBreaker(
+                fail_max=int(getattr(settings, "OPUSOF_CONNECTOR_HTTP_BREAKER_FAIL_MAX", 5)),
+                reset_timeout=float(getattr(settings, "OPUSOF_CONNECTOR_HTTP_BREAKER_RESET_SECONDS", 30)),
+                # A refusal is the bank working as designed; only unavailability counts against the route.
+                exclude=[ConnectorRejected],
+                # The call that trips the breaker still raises its own ConnectorUnavailable.
+                throw_new_error_on_trip=False,
+                name=f"{route}@{base_url}",
+            )
+        return breaker
+
+
+def reset_breakers() -> None:
+    """Forgets every breaker (tests; a settings change)."""
+    with _breakers_lock:
+        _breakers.clear()
+
+
+class HttpBank:
+    """Implements ValidatePaymentData, DiscoverAccounts, InitiatePayment, GetPaymentStatus and CancelPayment over
+    the Opus connector routes at ``OPUSOF_CONNECTOR_HTTP_BASE_URL``."""
+
+    def __init__(self, base_url: str | None = None) -> None:
+        base_url = (base_url or settings.OPUSOF_CONNECTOR_HTTP_BASE_URL).rstrip("/")
+        if not base_url:
+            raise ImproperlyConfigured("OPUSOF_CONNECTOR_HTTP_BASE_URL is required by connectors.http.HttpBank")
+        self.base_url = base_url
+        self.brand_id = str(settings.OPUSOF_CONNECTOR_HTTP_BRAND_ID)
+        self.connect_timeout = float(settings.OPUSOF_CONNECTOR_HTTP_CONNECT_TIMEOUT)
+        self.read_timeouts: dict[str, float] = dict(settings.OPUSOF_CONNECTOR_HTTP_READ_TIMEOUTS)
+        self.max_attempts = int(getattr(settings, "OPUSOF_CONNECTOR_HTTP_MAX_ATTEMPTS", 3))
+        self.backoff_initial = float(getattr(settings, "OPUSOF_CONNECTOR_HTTP_BACKOFF_SECONDS", 0.1))
+        # One pooled client per instance (the registry shares one instance per process): keep-alive connections.
+        self._client = httpx.Client(
+            base_url=base_url,
+            headers={"content-type": "application/json", "accept": "application/json"},
+            limits=httpx.Limits(max_connections=50, max_keepalive_connections=20),
+        )
+
+    def close(self) -> None:
+        """Closes the pooled connections."""
+        self._client.close()
+
+    # --- the connector contract -------------------------------------------------------------------------------
+
+    def validate_payment_data(self, data: PaymentData) -> ValidationResult:
+        """POST /payment-validation: 200 passes, 422 lists the issues (never raises ConnectorRejected)."""
+        status, body = self._call("validate", contract.validation_request(data, meta=self._meta()), accept=(422,))
+        return _parse("validate", contract.validation_result_from_response, status, body)
+
+    def discover_accounts(
+        self, *, customer_document: str, business_document: str | None = None
+    ) -> list[DiscoveredAccount]:
+        """POST /account-discovery: the accounts the customer may pay from."""
+        request = contract.discovery_request(
+            customer_document=customer_document, business_document=business_document, meta=self._meta()
+        )
+        _, body = self._call("discovery", request)
+        return _parse("discovery", contract.discovered_accounts_from_response, body)
+
+    def initiate_payment(self, initiation: PaymentInitiation) -> PaymentStatusResult:
+        """POST /payments with ``idempotencyKey``: retried on connection failures, paid once."""
+        request = contract.initiation_request(initiation, meta=self._meta())
+        _, body = self._call("initiate", request, idempotency_key=initiation.idempotency_key)
+        return _parse("initiate", contract.status_from_response, body)
+
+    def get_payment_status(self, *, payment_id: str, end_to_end_id: str) -> PaymentStatusResult:
+        """POST /find: the bank's current status of the payment."""
+        request = contract.find_request(payment_id=payment_id, end_to_end_id=end_to_end_id, meta=self._meta())
+        _, body = self._call("status", request)
+        return _parse("status", contract.status_from_response, body)
+
+    def cancel_payment(self, *, payment_id: str, end_to_end_id: str) -> PaymentStatusResult:
+        """POST /cancellation: CANC, or ConnectorRejected(PAGAMENTO_NAO_PERMITE_CANCELAMENTO)."""
+        request = contract.cancellation_request(payment_id=payment_id, end_to_end_id=end_to_end_id, meta=self._meta())
+        _, body = self._call("cancel", request)
+        return _parse("cancel", contract.status_from_response, body)
+
+    # --- transport ------------------------------------------------------------------------------------------------
+
+    def _meta(self) -> dict[str, str]:
+        return contract.request_meta(interaction_id_var.get(), self.brand_id)
+
+    def _call(
+        self, route: str, payload: dict[str, Any], *, accept: tuple[int, ...] = (), idempotency_key: str = ""
+    ) -> tuple[int, Any]:
+        """One logical call: breaker around retries around attempts. Returns (status, JSON body)."""
+        breaker = breaker_for(self.base_url, route)
+        correlation_id = interaction_id_var.get() or payload["requestMeta"]["correlationId"]
+        attempts = 0
+
+        def attempt() -> tuple[int, Any]:
+            nonlocal attempts
+            attempts += 1
+            return self._attempt(route, payload, attempts, accept, correlation_id, idempotency_key)
+
+        def retried() -> tuple[int, Any]:
+            if route not in RETRYABLE_ROUTES:
+                return attempt()
+            retrying = Retrying(
+                stop=stop_after_attempt(self.max_attempts),
+                wait=wait_exponential_jitter(multiplier=self.backoff_initial, jitter=self.backoff_initial, max=2.0),
+                retry=retry_if_exception(lambda exc: isinstance(exc, _Retryable)),
+                reraise=True,
+            )
+            return retrying(attempt)
+
+        try:
+            return _through(breaker, retried)
+        except pybreaker.CircuitBreakerError as exc:
+            self._log(route, 0, None, "CIRCUIT_OPEN", 0.0, correlation_id, idempotency_key, "", str(exc))
+            raise ConnectorUnavailable(f"{route}: circuito aberto, banco indisponível") from exc
+
+    def _attempt(
+        self,
+        route: str,
+        payload: dict[str, Any],
+        number: int,
+        accept: tuple[int, ...],
+        correlation_id: str,
+        idempotency_key: str,
+    ) -> tuple[int, Any]:
+        timeout = httpx.Timeout(self.read_timeouts.get(route, 5.0), connect=self.connect_timeout)
+        headers = {"x-fapi-interaction-id": correlation_id}
+        if idempotency_key:
+            headers["x-idempotency-key"] = idempotency_key
+        started = time.perf_counter()
+
+        def log(outcome: str, status: int | None, code: str = "", detail: str = "") -> None:
+            latency = (time.perf_counter() - started) * 1000
+            self._log(route, number, status, outcome, latency, correlation_id, idempotency_key, code, detail)
+
+        try:
+            response = self._client.post(contract.ROUTES[route], json=payload, headers=headers, timeout=timeout)
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.RemoteProtocolError, httpx.WriteError) as exc:
+            # The bank did not answer: refused, unreachable, or the connection dropped before a response.
+            log("UNAVAILABLE", None, type(exc).__name__, str(exc))
+            raise _Retryable(f"{route}: {type(exc).__name__}: {exc}") from exc
+        except httpx.TimeoutException as exc:
+            log("UNAVAILABLE", None, type(exc).__name__, str(exc))
+            raise ConnectorUnavailable(f"{route}: sem resposta em {timeout.read}s") from exc
+        except httpx.TransportError as exc:
+            log("UNAVAILABLE", None, type(exc).__name__, str(exc))
+            raise _Retryable(f"{route}: {type(exc).__name__}: {exc}") from exc
+        status = response.status_code
+        try:
+            body = response.json() if response.content else {}
+        except ValueError:
+            body = None
+        if status in RETRYABLE_STATUSES:
+            log("UNAVAILABLE", status, f"HTTP_{status}")
+            raise _Retryable(f"{route}: HTTP {status}")
+        if 200 <= status < 300 or status in accept:
+            if body is None:
+                log("UNAVAILABLE", status, "INVALID_BODY")
+                raise ConnectorUnavailable(f"{route}: corpo inválido (HTTP {status})")
+            log("OK", status)
+            return status, body
+        errors = _errors(body)
+        if status == 422 and errors and errors[0][0] not in _INFRASTRUCTURE_CODES:
+            code, detail = errors[0]
+            log("REJECTED", status, code, detail)
+            raise ConnectorRejected(code, detail)
+        # Any other status (400, 404, 500, a 422 without the contract's body) is a broken integration, not a
+        # refusal of this payment: the regulated outcome is an infrastructure failure. Not retried.
+        code, detail = errors[0] if errors else (f"HTTP_{status}", "")
+        log("UNAVAILABLE", status, code, detail)
+        raise ConnectorUnavailable(f"{route}: HTTP {status} {code} {detail}".strip())
+
+    def _log(
+        self,
+        route: str,
+        attempt: int,
+        status: int | None,
+        outcome: str,
+        latency_ms: float,
+        correlation_id: str,
+        idempotency_key: str,
+        code: str,
+        detail: str,
+    ) -> None:
+        level = logging.INFO if outcome in ("OK", "REJECTED") else logging.WARNING
+        logger.log(
+            level,
+            "connector call %s #%s %s %s %.1f ms",
+            route,
+            attempt,
+            outcome,
+            status or "-",
+            latency_ms,
+            extra={"route": route, "attempt": attempt, "http_status": status, "latency_ms": round(latency_ms, 2)},
+        )
+        calllog.record(
+            route=route,
+            method="POST",
+            url=f"{self.base_url}{contract.ROUTES[route]}",
+            attempt=attempt,
+            http_status=status,
+            outcome=outcome,
+            error_code=code[:60],
+            error_detail=detail[:2048],
+            latency_ms=latency_ms,
+            correlation_id=correlation_id[:100],
+            idempotency_key=idempotency_key[:100],
+        )
+
+
+def _through(breaker: pybreaker.CircuitBreaker, func: Callable[[], T]) -> T:
+    result: T = breaker.call(func)
+    return result
+
+
+def _parse(route: str, parser: Callable[..., T], *args: Any) -> T:
+    """A 2xx body that breaks the contract is the bank failing, not a refusal: ConnectorUnavailable, never a 500."""
+    try:
+        return parser(*args)
+    except contract.ContractError as exc:
+        logger.warning("connector %s answered outside the contract: %s", route, exc)
+        raise ConnectorUnavailable(f"{route}: resposta fora do contrato: {exc}") from exc
+
+
+def _errors(body: Any) -> list[tuple[str, str]]:
+    try:
+        return contract.errors_from_body(body)
+    except contract.ContractError:
+        return []
