@@ -1,1 +1,15 @@
-"""Read operations for this app, scoped by caller; arrive with its issue."""
+"""Reads on enrollments, always scoped to the calling TPP."""
+
+from enrollments.errors import EnrollmentNotFound
+from enrollments.models import Enrollment
+from enrollments.services import enrollment_refresh
+from opusof.models import TppClient
+
+
+def enrollment_get_for_client(*, client: TppClient, enrollment_id: str) -> Enrollment:
+    """A TPP sees only its own enrollments; someone else's is indistinguishable from a missing one."""
+    try:
+        enrollment = Enrollment.objects.get(enrollment_id=enrollment_id, client=client)
+    except Enrollment.DoesNotExist as exc:
+        raise EnrollmentNotFound(f"Vínculo de conta {enrollment_id} não encontrado.") from exc
+    return enrollment_refresh(enrollment=enrollment)

@@ -1,1 +1,633 @@
-"""Write operations for this app; arrive with its issue."""
+"""Writes on enrollments (enrollments-2.1.0.yml). Every status change goes through ``_transition`` (history +
+timestamps + the next waiting deadline). Services that must both write and answer with a regulated error (a failed
+FIDO registration rejects the enrollment; a divergent account rejects the consent) commit their writes first and
+raise after their own atomic block, so the error never rolls the write back."""
+
+import datetime as dt
+import secrets
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Sum
+from django.utils import timezone
+from webauthn.helpers import base64url_to_bytes, bytes_to_base64url
+
+from connectors.interfaces import AccountRef, ConnectorUnavailable
+from connectors.registry import account_discovery
+from consents.errors import ConsentNotAuthorisable
+from consents.models import ConsentRejectionReason, ConsentStatus, PaymentConsent
+from consents.selectors import consent_get_for_client
+from consents.services import consent_authorise, consent_reject
+from enrollments import fido
+from enrollments.errors import (
+    AccountInvalid,
+    ConsentStatusNotAllowed,
+    DebtorAccountMismatch,
+    EnrollmentNotFound,
+    EnrollmentStatusInvalid,
+    EnrollmentStatusNotAllowed,
+    FidoChallengeInvalid,
+    FidoPublicKeyInvalid,
+    FidoVerificationFailed,
+    PermissionsInvalid,
+    RejectedOtherWithoutDetails,
+    RejectionReasonRequired,
+    RelyingPartyInvalid,
+    RevocationReasonRequired,
+    RevokedOtherWithoutDetails,
+    Risk,
+)
+from enrollments.models import (
+    WAITING_STATUSES,
+    WAITING_TIMEOUTS,
+    CancelledFrom,
+    Enrollment,
+    EnrollmentConsentAuthorisation,
+    EnrollmentPermission,
+    EnrollmentRejectionReason,
+    EnrollmentRevocationReason,
+    EnrollmentStatus,
+    EnrollmentStatusChange,
+    FidoChallenge,
+    FidoCredential,
+)
+from opusof.errors import ParameterInvalid, RegulatedError
+from opusof.models import TppClient
+from opusof.ofb import account_from_wire
+from opusof.timeutil import business_date
+
+SYSTEM_EXPIRY = "system:expiry"
+
+
+# --- status machinery -------------------------------------------------------------------------------------------------
+
+
+def _deadline(status: str, now: dt.datetime) -> dt.datetime | None:
+    timeout = WAITING_TIMEOUTS.get(status)
+    return now + timeout[0] if timeout else None
+
+
+def _transition(
+    enrollment: Enrollment, apply: Callable[[], None], *, actor: str, reason: str = "", now: dt.datetime
+) -> None:
+    """The only writer of enrollment status: runs the FSM transition, stamps it, sets the deadline of the new
+    waiting state (if any) and leaves a history row."""
+    from_status = enrollment.status
+    apply()
+    enrollment.status_updated_at = now
+    enrollment.deadline_at = _deadline(enrollment.status, now)
+    if enrollment.status in (EnrollmentStatus.REJECTED, EnrollmentStatus.REVOKED):
+        enrollment.cancelled_at = now
+    enrollment.save()
+    EnrollmentStatusChange.objects.create(
+        enrollment=enrollment,
+        from_status=from_status,
+        to_status=enrollment.status,
+        actor=actor,
+        reason=reason,
+        created_at=now,
+    )
+
+
+def _expiry_reason(enrollment: Enrollment, now: dt.datetime) -> str | None:
+    if enrollment.deadline_at is None or now <= enrollment.deadline_at:
+        return None
+    timeout = WAITING_TIMEOUTS.get(enrollment.status)
+    return timeout[1] if timeout else None
+
+
+def expire_if_due(enrollment: Enrollment, *, now: dt.datetime) -> bool:
+    """Rejects an enrollment whose waiting state outlived its timeout, with that state's REJEITADO_TEMPO_EXPIRADO_*
+    reason (EnrollmentRejectionReason). Caller holds the row lock."""
+    reason = _expiry_reason(enrollment, now)
+    if reason is None:
+        return False
+    _transition(
+        enrollment,
+        lambda: enrollment.reject(reason=reason, cancelled_from=CancelledFrom.DETENTORA),
+        actor=SYSTEM_EXPIRY,
+        reason=reason,
+        now=now,
+    )
+    return True
+
+
+def lock_enrollment(*, enrollment_id: str, client: TppClient | None = None) -> Enrollment:
+    """Loads and row-locks an enrollment (scoped to ``client`` when given), applying a due expiry first."""
+    queryset = Enrollment.objects.select_for_update()
+    if client is not None:
+        queryset = queryset.filter(client=client)
+    try:
+        enrollment = queryset.get(enrollment_id=enrollment_id)
+    except Enrollment.DoesNotExist as exc:
+        raise EnrollmentNotFound(f"Vínculo de conta {enrollment_id} não encontrado.") from exc
+    expire_if_due(enrollment, now=timezone.now())
+    return enrollment
+
+
+def enrollment_refresh(*, enrollment: Enrollment) -> Enrollment:
+    """Lazy expiry on read, so a GET is right even when no worker sweeps."""
+    if _expiry_reason(enrollment, timezone.now()) is None:
+        return enrollment
+    with transaction.atomic():
+        return lock_enrollment(enrollment_id=enrollment.enrollment_id)
+
+
+def enrollments_expire_due(*, limit: int = 500) -> int:
+    """The beat sweep behind the lazy expiry: rejects every enrollment whose waiting state timed out."""
+    due = Enrollment.objects.filter(status__in=list(WAITING_STATUSES), deadline_at__lt=timezone.now()).values_list(
+        "enrollment_id", flat=True
+    )[:limit]
+    expired = 0
+    for enrollment_id in due:
+        with transaction.atomic():
+            enrollment = (
+                Enrollment.objects.select_for_update(skip_locked=True).filter(enrollment_id=enrollment_id).first()
+            )
+            if enrollment is not None and expire_if_due(enrollment, now=timezone.now()):
+                expired += 1
+    return expired
+
+
+# --- POST /enrollments, risk signals, the customer's approval at the bank ---------------------------------------------
+
+
+def _check_account(data: dict[str, Any], account: AccountRef) -> None:
+    """CONTA_INVALIDA: the account must be one of ours that the logged user (or the business) may pay from."""
+    if account.ispb != settings.OPUSOF_ISPB:
+        raise AccountInvalid("A conta informada não pertence a esta instituição.")
+    business = (data.get("businessEntity") or {}).get("document", {}).get("identification")
+    try:
+        accounts = account_discovery().discover_accounts(
+            customer_document=data["loggedUser"]["document"]["identification"], business_document=business
+        )
+    except ConnectorUnavailable:
+        # The bank checks the account again when the customer approves; creation need not fail on an outage.
+        return
+    if not any(found.account == account and found.may_pay for found in accounts):
+        raise AccountInvalid("A conta informada inexiste ou não é compatível com o fluxo sem redirecionamento.")
+
+
+def enrollment_create(*, client: TppClient, data: dict[str, Any]) -> Enrollment:
+    """POST /enrollments: stores the enrollment AWAITING_RISK_SIGNALS."""
+    permissions = list(data["permissions"])
+    if EnrollmentPermission.PAYMENTS_INITIATE not in permissions:
+        raise PermissionsInvalid('As permissões associadas ao vínculo de conta não contêm "PAYMENTS_INITIATE".')
+    now = timezone.now()
+    enrollment = Enrollment(
+        client=client,
+        created_at=now,
+        status_updated_at=now,
+        deadline_at=_deadline(EnrollmentStatus.AWAITING_RISK_SIGNALS, now),
+        logged_user_document=data["loggedUser"]["document"]["identification"],
+        business_entity_document=(data.get("businessEntity") or {}).get("document", {}).get("identification", ""),
+        permissions=permissions,
+        enrollment_name=data.get("enrollmentName", ""),
+        user_handle=bytes_to_base64url(secrets.token_bytes(32)),
+        request_data=data,
+    )
+    if debtor := data.get("debtorAccount"):
+        account = account_from_wire(debtor)
+        _check_account(data, account)
+        enrollment.set_debtor_account(account)
+    with transaction.atomic():
+        enrollment.save()
+        EnrollmentStatusChange.objects.create(
+            enrollment=enrollment,
+            to_status=enrollment.status,
+            actor=f"tpp:{client.client_id}",
+            reason="created",
+            created_at=now,
+        )
+    return enrollment
+
+
+def enrollment_risk_signals(*, client: TppClient, enrollment_id: str, signals: dict[str, Any]) -> Enrollment:
+    """POST /enrollments/{id}/risk-signals: AWAITING_RISK_SIGNALS → AWAITING_ACCOUNT_HOLDER_VALIDATION."""
+    with transaction.atomic():
+        enrollment = lock_enrollment(enrollment_id=enrollment_id, client=client)
+        if enrollment.status != EnrollmentStatus.AWAITING_RISK_SIGNALS:
+            error: RegulatedError | None = EnrollmentStatusNotAllowed(f"O vínculo de conta está {enrollment.status}.")
+        else:
+            error = None
+            _transition(
+                enrollment,
+                lambda: enrollment.receive_risk_signals(signals=signals),
+                actor=f"tpp:{client.client_id}",
+                now=timezone.now(),
+            )
+    if error is not None:
+        raise error  # after commit: an expiry applied on the way stays applied
+    return enrollment
+
+
+def enrollment_authorise(
+    *,
+    enrollment_id: str,
+    debtor_account: AccountRef,
+    actor: str,
+    transaction_limit: Decimal,
+    daily_limit: Decimal | None = None,
+    customer_document: str | None = None,
+    customer_name: str = "",
+) -> Enrollment:
+    """The customer approved the enrollment at the bank (the consent journey calls this):
+    AWAITING_ACCOUNT_HOLDER_VALIDATION → AWAITING_ENROLLMENT with the debtor account and the limits the customer set.
+
+    ``transaction_limit`` is required from AWAITING_ENROLLMENT on (ResponseEnrollment.transactionLimit);
+    ``daily_limit`` only when the customer set one below the account's Pix limit. Raises STATUS_VINCULO_INVALIDO
+    when the enrollment cannot be approved (expired, already approved) and CONTA_INVALIDA when the TPP fixed another
+    debtor account or ``customer_document`` is not the logged user of the enrollment."""
+    if transaction_limit <= 0 or (daily_limit is not None and daily_limit <= 0):
+        raise ParameterInvalid("Os limites do vínculo devem ser positivos.")
+    with transaction.atomic():
+        enrollment = lock_enrollment(enrollment_id=enrollment_id)
+        error: RegulatedError | None = None
+        if enrollment.status != EnrollmentStatus.AWAITING_ACCOUNT_HOLDER_VALIDATION:
+            error = EnrollmentStatusNotAllowed(f"O vínculo de conta está {enrollment.status}.")
+        elif customer_document is not None and customer_document not in (
+            enrollment.logged_user_document,
+            enrollment.business_entity_document,
+        ):
+            error = AccountInvalid("O cliente autenticado não é o usuário do vínculo de conta.")
+        elif enrollment.debtor_account is not None and enrollment.debtor_account != debtor_account:
+            error = AccountInvalid("A conta escolhida difere da conta de débito informada no vínculo.")
+        else:
+            enrollment.customer_name = customer_name[:140]
+            _transition(
+                enrollment,
+                lambda: enrollment.validate_account_holder(
+                    account=debtor_account, transaction_limit=transaction_limit, daily_limit=daily_limit
+                ),
+                actor=actor,
+                now=timezone.now(),
+            )
+    if error is not None:
+        raise error
+    return enrollment
+
+
+# --- PATCH /enrollments/{id} and staff revocation ---------------------------------------------------------------------
+
+
+def enrollment_cancel(
+    *,
+    enrollment_id: str,
+    client: TppClient | None,
+    rejection_reason: str | None,
+    revocation_reason: str | None,
+    cancelled_from: str,
+    actor: str,
+    document: str = "",
+    rel: str = "",
+    additional_information: str = "",
+) -> Enrollment:
+    """Rejects (not yet AUTHORISED) or revokes (AUTHORISED) an enrollment, irreversibly (deleteEnrollment).
+
+    The reason must fit the status: a rejection reason for the AWAITING_* states (else MOTIVO_REVOGACAO), a
+    revocation reason for AUTHORISED (else MOTIVO_REJEICAO is not what is missing: MOTIVO_REVOGACAO is);
+    ``*_OUTRO`` needs ``additional_information``; a final enrollment answers STATUS_INVALIDO."""
+    with transaction.atomic():
+        enrollment = lock_enrollment(enrollment_id=enrollment_id, client=client)
+        error: RegulatedError | None = None
+        now = timezone.now()
+        if enrollment.status in (EnrollmentStatus.REJECTED, EnrollmentStatus.REVOKED):
+            error = EnrollmentStatusInvalid("O status do vínculo de conta não permite cancelamento.")
+        elif enrollment.status == EnrollmentStatus.AUTHORISED:
+            if not revocation_reason:
+                error = RevocationReasonRequired(
+                    "A revogação do vínculo de conta deve estar associada a um motivo de revogação."
+                )
+            elif revocation_reason == EnrollmentRevocationReason.REVOGADO_OUTRO and not additional_information:
+                error = RevokedOtherWithoutDetails(
+                    "O uso do motivo REVOGADO_OUTRO deve estar acompanhado de descrição (additionalInformation)."
+                )
+            else:
+                reason = revocation_reason
+                _transition(
+                    enrollment,
+                    lambda: enrollment.revoke(
+                        reason=reason,
+                        cancelled_from=cancelled_from,
+                        document=document,
+                        rel=rel,
+                        info=additional_information,
+                    ),
+                    actor=actor,
+                    reason=reason,
+                    now=now,
+                )
+        elif not rejection_reason:
+            error = RejectionReasonRequired(
+                "A rejeição do vínculo de conta deve estar associada a um motivo de rejeição."
+            )
+        elif rejection_reason == EnrollmentRejectionReason.REJEITADO_OUTRO and not additional_information:
+            error = RejectedOtherWithoutDetails(
+                "O uso do motivo REJEITADO_OUTRO, deve estar acompanhado de descrição (additionalInformation)."
+            )
+        else:
+            reason = rejection_reason
+            _transition(
+                enrollment,
+                lambda: enrollment.reject(
+                    reason=reason,
+                    cancelled_from=cancelled_from,
+                    document=document,
+                    rel=rel,
+                    info=additional_information,
+                ),
+                actor=actor,
+                reason=reason,
+                now=now,
+            )
+    if error is not None:
+        raise error
+    return enrollment
+
+
+# --- FIDO2 registration -----------------------------------------------------------------------------------------------
+
+
+def _challenge_value() -> str:
+    """33 random bytes whose base64url has no ``-``/``_`` (rejection sampling, ~4 draws): the spec types the
+    challenge ``format: byte`` (RFC 4648 base64) yet asks for "base64url sem padding"; such a value is both."""
+    while True:
+        value = bytes_to_base64url(secrets.token_bytes(33))
+        if "-" not in value and "_" not in value:
+            return value
+
+
+def _new_challenge(
+    enrollment: Enrollment, *, purpose: str, rp_id: str, now: dt.datetime, consent_id: str = ""
+) -> FidoChallenge:
+    """A fresh challenge; the earlier unused ones of the same purpose (and consent) stop being valid."""
+    FidoChallenge.objects.filter(
+        enrollment=enrollment, purpose=purpose, consent_id=consent_id, used_at__isnull=True
+    ).update(used_at=now)
+    return FidoChallenge.objects.create(
+        enrollment=enrollment,
+        purpose=purpose,
+        challenge=_challenge_value(),
+        rp_id=rp_id,
+        consent_id=consent_id,
+        created_at=now,
+        expires_at=now + dt.timedelta(milliseconds=fido.CHALLENGE_TTL_MS),
+    )
+
+
+def _take_challenge(enrollment: Enrollment, *, purpose: str, consent_id: str = "") -> FidoChallenge:
+    """Locks and consumes the enrollment's current challenge (single use, even when verification then fails)."""
+    now = timezone.now()
+    challenge = (
+        FidoChallenge.objects.select_for_update()
+        .filter(enrollment=enrollment, purpose=purpose, consent_id=consent_id, used_at__isnull=True)
+        .order_by("-created_at")
+        .first()
+    )
+    if challenge is None:
+        raise FidoChallengeInvalid("Não há challenge válido: gere novas opções FIDO2 (o challenge é de uso único).")
+    challenge.used_at = now
+    challenge.save(update_fields=["used_at"])
+    if challenge.expires_at < now:
+        raise FidoChallengeInvalid("O challenge expirou; gere novas opções FIDO2.")
+    return challenge
+
+
+def fido_registration_options_create(
+    *, client: TppClient, enrollment_id: str, rp_id: str, platform: str
+) -> tuple[Enrollment, dict[str, Any]]:
+    """POST fido-registration-options: WebAuthn creation options with a new challenge (enrollment AWAITING_ENROLLMENT;
+    the RP must be one the TPP registered, else RP_INVALIDA)."""
+    with transaction.atomic():
+        enrollment = lock_enrollment(enrollment_id=enrollment_id, client=client)
+        error: RegulatedError | None = None
+        options: dict[str, Any] = {}
+        if enrollment.status != EnrollmentStatus.AWAITING_ENROLLMENT:
+            error = EnrollmentStatusNotAllowed(
+                "O status do vínculo de conta é tal que não permite o registro de nova credencial."
+            )
+        elif not fido.rp_id_allowed(client, rp_id):
+            error = RelyingPartyInvalid("O identificador da Relying Party informado não pode ser verificado.")
+        else:
+            now = timezone.now()
+            challenge = _new_challenge(enrollment, purpose=FidoChallenge.Purpose.REGISTRATION, rp_id=rp_id, now=now)
+            enrollment.platform = platform
+            enrollment.save(update_fields=["platform"])
+            options = fido.registration_options(
+                rp_id=rp_id,
+                rp_name=client.name,
+                user_handle=base64url_to_bytes(enrollment.user_handle),
+                user_name=enrollment.logged_user_document,
+                user_display_name=enrollment.customer_name or enrollment.logged_user_document,
+                challenge=base64url_to_bytes(challenge.challenge),
+                exclude_credential_ids=[],
+            )
+    if error is not None:
+        raise error
+    return enrollment, options
+
+
+def fido_registration_complete(*, client: TppClient, enrollment_id: str, data: dict[str, Any]) -> Enrollment:
+    """POST fido-registration: verifies the attestation (webauthn) and makes the enrollment AUTHORISED.
+
+    A failed verification rejects the enrollment (REJEITADO_FALHA_FIDO), as the operation's description demands:
+    the challenge cannot be used for another registration."""
+    if data["rawId"] != data["id"]:
+        raise ParameterInvalid("Parâmetro rawId deve ser idêntico a id.")
+    with transaction.atomic():
+        enrollment = lock_enrollment(enrollment_id=enrollment_id, client=client)
+        if enrollment.status != EnrollmentStatus.AWAITING_ENROLLMENT:
+            status_error: RegulatedError | None = EnrollmentStatusNotAllowed(
+                "O status do vínculo de conta é tal que não permite o registro de nova credencial."
+            )
+        else:
+            status_error = None
+    if status_error is not None:
+        raise status_error
+    with transaction.atomic():
+        enrollment = lock_enrollment(enrollment_id=enrollment_id, client=client)
+        now = timezone.now()
+        error: RegulatedError | None = None
+        try:
+            challenge = _take_challenge(enrollment, purpose=FidoChallenge.Purpose.REGISTRATION)
+            credential = fido.verify_registration(
+                data=data,
+                expected_challenge=base64url_to_bytes(challenge.challenge),
+                rp_id=challenge.rp_id,
+                origins=fido.client_origins(client),
+            )
+            if FidoCredential.objects.filter(credential_id=credential.credential_id).exists():
+                raise FidoPublicKeyInvalid("Credencial já registrada em outro vínculo de conta.")
+        except (FidoVerificationFailed, ParameterInvalid) as exc:
+            error = exc
+            info = f"{exc.code}: {exc.detail}"[:2048]
+            _transition(
+                enrollment,
+                lambda: enrollment.reject(
+                    reason=EnrollmentRejectionReason.REJEITADO_FALHA_FIDO,
+                    cancelled_from=CancelledFrom.DETENTORA,
+                    info=info,
+                ),
+                actor=f"tpp:{client.client_id}",
+                reason=EnrollmentRejectionReason.REJEITADO_FALHA_FIDO,
+                now=now,
+            )
+        else:
+            FidoCredential.objects.create(
+                enrollment=enrollment,
+                credential_id=credential.credential_id,
+                public_key=credential.public_key,
+                sign_count=credential.sign_count,
+                aaguid=credential.aaguid,
+                attestation_format=credential.attestation_format,
+                origin=credential.origin,
+                created_at=now,
+            )
+            enrollment.rp_id = challenge.rp_id
+            _transition(enrollment, enrollment.enroll, actor=f"tpp:{client.client_id}", now=now)
+    if error is not None:
+        raise error
+    return enrollment
+
+
+# --- FIDO2 assertion: payment consent authorisation without redirect --------------------------------------------------
+
+
+def fido_sign_options_create(
+    *, client: TppClient, enrollment_id: str, rp_id: str, platform: str, consent_id: str
+) -> dict[str, Any]:
+    """POST fido-sign-options: assertion options with a new challenge bound to the payment consent."""
+    consent = consent_get_for_client(client=client, consent_id=consent_id)
+    with transaction.atomic():
+        enrollment = lock_enrollment(enrollment_id=enrollment_id, client=client)
+        error: RegulatedError | None = None
+        options: dict[str, Any] = {}
+        credential = FidoCredential.objects.filter(enrollment=enrollment).first()
+        if enrollment.status != EnrollmentStatus.AUTHORISED or credential is None:
+            error = EnrollmentStatusNotAllowed("O status do vínculo de conta é tal que não permite assinatura.")
+        elif rp_id != enrollment.rp_id:
+            error = RelyingPartyInvalid("O identificador da Relying Party informado não pode ser verificado.")
+        elif consent.status != ConsentStatus.AWAITING_AUTHORISATION:
+            error = ConsentStatusNotAllowed("O status do consentimento não permite autorização.")
+        else:
+            challenge = _new_challenge(
+                enrollment,
+                purpose=FidoChallenge.Purpose.AUTHENTICATION,
+                rp_id=rp_id,
+                consent_id=consent_id,
+                now=timezone.now(),
+            )
+            options = fido.authentication_options(
+                rp_id=rp_id, challenge=base64url_to_bytes(challenge.challenge), credential_id=credential.credential_id
+            )
+    if error is not None:
+        raise error
+    return options
+
+
+def enrollment_daily_used(enrollment: Enrollment, day: dt.date) -> Decimal:
+    total = EnrollmentConsentAuthorisation.objects.filter(enrollment=enrollment, business_date=day).aggregate(
+        total=Sum("amount")
+    )["total"]
+    return total or Decimal("0.00")
+
+
+def _limit_problem(enrollment: Enrollment, consent: PaymentConsent, day: dt.date) -> str | None:
+    if enrollment.transaction_limit is not None and consent.amount > enrollment.transaction_limit:
+        return f"Valor acima do limite por transação do vínculo ({enrollment.transaction_limit})."
+    if enrollment.daily_limit is not None and enrollment_daily_used(enrollment, day) + consent.amount > (
+        enrollment.daily_limit
+    ):
+        return f"Valor acima do limite diário do vínculo ({enrollment.daily_limit})."
+    return None
+
+
+def consent_authorise_with_fido(
+    *, client: TppClient, consent_id: str, enrollment_id: str, assertion: dict[str, Any], risk_signals: dict[str, Any]
+) -> PaymentConsent:
+    """POST /consents/{consentId}/authorise (authorizeConsent): the FIDO assertion of the enrollment's credential
+    authorises the payment consent, which becomes AUTHORISED (or PARTIALLY_ACCEPTED) through
+    ``consents.services.consent_authorise`` with the enrollment's debtor account.
+
+    Order: the enrollment (STATUS_VINCULO_INVALIDO), the consent (STATUS_CONSENTIMENTO_INVALIDO), the assertion
+    (challenge consumed whatever the outcome; a failed check is 401 with the FIDO code, the consent untouched), then
+    the business rules, whose 422 rejects the consent (authorizeConsent description): divergent debtor account →
+    CONTA_DEBITO_DIVERGENTE_CONSENTIMENTO_VINCULO (consent REJECTED CONTA_NAO_PERMITE_PAGAMENTO); over the
+    enrollment's limits → RISCO (consent REJECTED VALOR_ACIMA_LIMITE)."""
+    consent = consent_get_for_client(client=client, consent_id=consent_id)
+    actor = f"enrollment:{enrollment_id}"
+    with transaction.atomic():
+        enrollment = lock_enrollment(enrollment_id=enrollment_id, client=client)
+        error: RegulatedError | None = None
+        reject_consent: tuple[str, str] | None = None
+        credential = FidoCredential.objects.select_for_update().filter(enrollment=enrollment).first()
+        if enrollment.status != EnrollmentStatus.AUTHORISED or credential is None:
+            error = EnrollmentStatusNotAllowed("O vínculo de conta não possui status AUTHORISED.")
+        elif consent.status != ConsentStatus.AWAITING_AUTHORISATION:
+            error = ConsentStatusNotAllowed("O consentimento de pagamentos não possui status AWAITING_AUTHORISATION.")
+        else:
+            try:
+                challenge = _take_challenge(
+                    enrollment, purpose=FidoChallenge.Purpose.AUTHENTICATION, consent_id=consent_id
+                )
+                new_count = fido.verify_assertion(
+                    assertion=assertion,
+                    expected_challenge=base64url_to_bytes(challenge.challenge),
+                    rp_id=challenge.rp_id,
+                    origins=fido.client_origins(client),
+                    credential_id=credential.credential_id,
+                    public_key=bytes(credential.public_key),
+                    sign_count=credential.sign_count,
+                )
+            except FidoVerificationFailed as exc:
+                # The assertion is the customer's authentication: its failure is 401 (the 422 of authorizeConsent
+                # has no FIDO codes, and a forged assertion must not be able to reject the customer's consent).
+                exc.status_code = 401
+                error = exc
+            else:
+                credential.sign_count = new_count
+                credential.last_used_at = timezone.now()
+                credential.save(update_fields=["sign_count", "last_used_at"])
+                debtor = enrollment.debtor_account
+                day = business_date()
+                if debtor is None or (consent.debtor_account is not None and consent.debtor_account != debtor):
+                    error = DebtorAccountMismatch(
+                        "A conta de débito informada pelo iniciador não condiz com a conta de débito vinculada ao "
+                        "dispositivo."
+                    )
+                    reject_consent = (ConsentRejectionReason.CONTA_NAO_PERMITE_PAGAMENTO, error.detail)
+                elif (problem := _limit_problem(enrollment, consent, day)) is not None:
+                    error = Risk(problem)
+                    reject_consent = (ConsentRejectionReason.VALOR_ACIMA_LIMITE, problem)
+                else:
+                    try:
+                        consent = consent_authorise(consent_id=consent_id, debtor_account=debtor, actor=actor)
+                    except ConsentNotAuthorisable as exc:
+                        raise ConsentStatusNotAllowed(str(exc.detail)) from exc
+                    if consent.status == ConsentStatus.REJECTED:
+                        error = ConsentStatusNotAllowed(
+                            f"Consentimento rejeitado pela detentora: {consent.rejection_reason}."
+                        )
+                    else:
+                        try:
+                            with transaction.atomic():
+                                EnrollmentConsentAuthorisation.objects.create(
+                                    enrollment=enrollment,
+                                    consent_id=consent_id,
+                                    amount=consent.amount,
+                                    business_date=day,
+                                    risk_signals=risk_signals,
+                                    created_at=timezone.now(),
+                                )
+                        except IntegrityError:  # pragma: no cover - consent_authorise refuses a second time first
+                            pass
+        if reject_consent is not None:
+            consent = consent_reject(
+                consent_id=consent_id, reason=reject_consent[0], detail=reject_consent[1], actor=actor
+            )
+    if error is not None:
+        raise error
+    return consent
