@@ -12,5 +12,8 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
     path("open-banking/payments/v4/", include("payments.api.urls_v4")),
+    path("open-banking/automatic-payments/v2/", include("recurring.api.urls")),
     path("open-banking/enrollments/v2/", include("enrollments.api.urls_v2")),
+    # Authorisation server and the customer consent pages (FAPI / OFB security profile).
+    path("", include("opusof.authserver.urls")),
 ]
