@@ -1,1 +1,79 @@
-"""Staff views for this app; arrive with its issue."""
+"""Staff views of recurring consents and payments: read-only, changes only through services (with history)."""
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from opusof.admin_base import ReadOnlyAdmin, StatusHistoryInline
+from opusof.errors import RegulatedError
+from recurring.models import (
+    Actor,
+    Channel,
+    ConsentRevocationCode,
+    RecurringConsent,
+    RecurringConsentStatusChange,
+    RecurringPayment,
+    RecurringPaymentStatusChange,
+)
+from recurring.services import recurring_consent_revoke
+
+
+class RecurringConsentStatusChangeInline(StatusHistoryInline):
+    model = RecurringConsentStatusChange
+
+
+class RecurringPaymentStatusChangeInline(StatusHistoryInline):
+    model = RecurringPaymentStatusChange
+
+
+@admin.register(RecurringConsent)
+class RecurringConsentAdmin(ReadOnlyAdmin):
+    list_display = ("recurring_consent_id", "status", "product", "client", "logged_user_document", "created_at")
+    list_filter = (
+        "status",
+        "product",
+        "client",
+        "rejection_code",
+        "revocation_code",
+        ("created_at", admin.DateFieldListFilter),
+    )
+    search_fields = ("recurring_consent_id", "logged_user_document", "business_entity_document")
+    date_hierarchy = "created_at"
+    inlines = [RecurringConsentStatusChangeInline]
+    actions = ["revoke"]
+
+    @admin.action(description="Revogar consentimento (detentora)")
+    def revoke(self, request: HttpRequest, queryset: QuerySet[RecurringConsent]) -> None:
+        revoked, refused = 0, []
+        for consent in queryset:
+            try:
+                recurring_consent_revoke(
+                    recurring_consent_id=consent.recurring_consent_id,
+                    code=ConsentRevocationCode.NAO_INFORMADO,
+                    detail="Revogado pela detentora.",
+                    revoked_by=Actor.DETENTORA,
+                    revoked_from=Channel.DETENTORA,
+                    actor=f"staff:{request.user.get_username()}",
+                )
+                revoked += 1
+            except RegulatedError as exc:
+                refused.append(f"{consent.recurring_consent_id}: {exc.detail}")
+        if revoked:
+            self.message_user(request, f"{revoked} consentimento(s) revogado(s).", messages.SUCCESS)
+        for line in refused:
+            self.message_user(request, line, messages.WARNING)
+
+
+@admin.register(RecurringPayment)
+class RecurringPaymentAdmin(ReadOnlyAdmin):
+    list_display = ("recurring_payment_id", "status", "client", "amount", "date", "payment_reference", "created_at")
+    list_filter = ("status", "client", "local_instrument", "rejection_code", ("date", admin.DateFieldListFilter))
+    search_fields = (
+        "recurring_payment_id",
+        "end_to_end_id",
+        "original_recurring_payment_id",
+        "consent__recurring_consent_id",
+        "consent__logged_user_document",
+    )
+    date_hierarchy = "created_at"
+    inlines = [RecurringPaymentStatusChangeInline]

@@ -1,1 +1,830 @@
-"""Write operations for this app; arrive with its issue."""
+"""Writes on recurring consents and recurring payments (automatic payments v2).
+
+Every status change goes through ``_consent_transition`` / ``_payment_transition`` (FSM transition + timestamps +
+history row). Payment creation runs under the consent's row lock, so the limit arithmetic and the insert of the new
+payment are one serial step per consent: concurrent charges never overshoot a limit.
+"""
+
+import datetime as dt
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from connectors.interfaces import (
+    AccountRef,
+    BankPaymentStatus,
+    ConnectorRejected,
+    ConnectorUnavailable,
+    PaymentData,
+    PaymentInitiation,
+    PaymentStatusResult,
+)
+from connectors.registry import account_discovery, payment_canceller, payment_initiator, payment_status_reader
+from opusof.errors import ParameterInvalid, ParameterMissing, RegulatedError
+from opusof.models import TppClient
+from opusof.ofb import account_from_wire
+from opusof.timeutil import business_date, business_tz, end_of_business_day
+from payments.models import CANCELLABLE_STATUSES, PaymentStatus
+from recurring import errors
+from recurring.limits import Charge, check_limits
+from recurring.models import (
+    NOT_COUNTED_STATUSES,
+    Actor,
+    Channel,
+    ConsentRejectionCode,
+    Product,
+    RecurringCancellationReason,
+    RecurringConsent,
+    RecurringConsentStatus,
+    RecurringConsentStatusChange,
+    RecurringPayment,
+    RecurringPaymentStatusChange,
+    RecurringRejectionCode,
+)
+from recurring.validation import (
+    AUTOMATIC_EXPIRY_TIME,
+    names_day,
+    reference_matches,
+    validate_consent_request,
+)
+
+# Not stated in the yml (DIGEST §2.3): the OFB state machine gives a recurring consent 60 minutes to be authorised.
+AUTHORISATION_WINDOW = dt.timedelta(minutes=60)
+# Pix Automático arrangement rules (not in the yml): a charge is scheduled from 2 to 10 days before its date.
+AUTOMATIC_MIN_DAYS_AHEAD = 2
+AUTOMATIC_MAX_DAYS_AHEAD = 10
+# Retries (Pix arrangement, not in the yml): up to 3 new attempts in the 7 days after the original's date.
+MAX_RETRIES = 3
+RETRY_WINDOW_DAYS = 7
+# Cancellation deadlines of Pix Automático (PATCH /pix/recurring-payments description): receiver until 22:00, payer
+# until 23:59, Brasília time, of the day before the settlement date.
+RECEIVER_CANCEL_TIME = dt.time(22, 0)
+
+
+# --- consents -------------------------------------------------------------------------------------------------------
+
+
+def _consent_transition(
+    consent: RecurringConsent, apply: Callable[[], None], *, actor: str, reason: str = "", now: dt.datetime
+) -> None:
+    """The only writer of recurring consent status: transition, stamp, history row."""
+    from_status = consent.status
+    apply()
+    consent.status_updated_at = now
+    consent.save()
+    RecurringConsentStatusChange.objects.create(
+        consent=consent, from_status=from_status, to_status=consent.status, actor=actor, reason=reason, created_at=now
+    )
+
+
+def _expire_if_due(consent: RecurringConsent, *, now: dt.datetime) -> bool:
+    """A consent not authorised within its window is REJECTED TEMPO_EXPIRADO_AUTORIZACAO. Caller holds the lock."""
+    if consent.status not in (RecurringConsentStatus.AWAITING_AUTHORISATION, RecurringConsentStatus.PARTIALLY_ACCEPTED):
+        return False
+    if now <= consent.authorisation_deadline:
+        return False
+    _consent_transition(
+        consent,
+        lambda: consent.reject(
+            by=Actor.DETENTORA,
+            channel=Channel.DETENTORA,
+            code=ConsentRejectionCode.TEMPO_EXPIRADO_AUTORIZACAO,
+            detail="Consentimento não autorizado dentro do prazo.",
+            at=now,
+        ),
+        actor="system:expiry",
+        reason=ConsentRejectionCode.TEMPO_EXPIRADO_AUTORIZACAO,
+        now=now,
+    )
+    return True
+
+
+def lock_recurring_consent(*, recurring_consent_id: str, client: TppClient | None = None) -> RecurringConsent:
+    """Loads and row-locks a consent (scoped to ``client`` when given), applying a due expiry first."""
+    queryset = RecurringConsent.objects.select_for_update()
+    if client is not None:
+        queryset = queryset.filter(client=client)
+    try:
+        consent = queryset.get(recurring_consent_id=recurring_consent_id)
+    except RecurringConsent.DoesNotExist as exc:
+        raise errors.RecurringConsentNotFound(f"Consentimento {recurring_consent_id} não encontrado.") from exc
+    _expire_if_due(consent, now=timezone.now())
+    return consent
+
+
+def recurring_consent_refresh(*, consent: RecurringConsent) -> RecurringConsent:
+    """Lazy expiry on read (the beat sweep normally acts first)."""
+    if (
+        consent.status
+        in (
+            RecurringConsentStatus.AWAITING_AUTHORISATION,
+            RecurringConsentStatus.PARTIALLY_ACCEPTED,
+        )
+        and timezone.now() > consent.authorisation_deadline
+    ):
+        with transaction.atomic():
+            return lock_recurring_consent(recurring_consent_id=consent.recurring_consent_id)
+    return consent
+
+
+def recurring_consents_expire_due(*, limit: int = 500) -> int:
+    """Beat sweep: rejects every consent whose authorisation window has passed."""
+    due = RecurringConsent.objects.filter(
+        status__in=[RecurringConsentStatus.AWAITING_AUTHORISATION, RecurringConsentStatus.PARTIALLY_ACCEPTED],
+        authorisation_deadline__lt=timezone.now(),
+    ).values_list("recurring_consent_id", flat=True)[:limit]
+    expired = 0
+    for consent_id in due:
+        with transaction.atomic():
+            consent = (
+                RecurringConsent.objects.select_for_update(skip_locked=True)
+                .filter(recurring_consent_id=consent_id)
+                .first()
+            )
+            if consent is not None and _expire_if_due(consent, now=timezone.now()):
+                expired += 1
+    return expired
+
+
+def _response_configuration(configuration: dict[str, Any], product: str, *, now: dt.datetime) -> dict[str, Any]:
+    """The response's ``recurringConfiguration``: the request's block plus the fields the response requires
+    (``useOverdraftLimit`` defaults to true; sweeping ``startDateTime`` defaults to the creation time)."""
+    block = dict(configuration[product])
+    block.setdefault("useOverdraftLimit", True)
+    if product == Product.SWEEPING:
+        block.setdefault("startDateTime", now.strftime("%Y-%m-%dT%H:%M:%SZ"))
+    return {product: block}
+
+
+def recurring_consent_create(*, client: TppClient, data: dict[str, Any]) -> RecurringConsent:
+    """POST /recurring-consents: business rules (§2.2), then AWAITING_AUTHORISATION. No customer checks here."""
+    now = timezone.now().replace(microsecond=0)
+    product = validate_consent_request(data, now=now)
+    expires = data.get("expirationDateTime")
+    consent = RecurringConsent(
+        client=client,
+        product=product,
+        created_at=now,
+        status_updated_at=now,
+        authorisation_deadline=now + AUTHORISATION_WINDOW,
+        expires_at=dt.datetime.strptime(expires, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC) if expires else None,
+        logged_user_document=data["loggedUser"]["document"]["identification"],
+        business_entity_document=(data.get("businessEntity") or {}).get("document", {}).get("identification", ""),
+        creditors=data["creditors"],
+        configuration=_response_configuration(data["recurringConfiguration"], product, now=now),
+        request_data=data,
+    )
+    if debtor := data.get("debtorAccount"):
+        consent.set_debtor_account(account_from_wire(debtor))
+    with transaction.atomic():
+        consent.save()
+        RecurringConsentStatusChange.objects.create(
+            consent=consent, to_status=consent.status, actor=f"tpp:{client.client_id}", reason="created", created_at=now
+        )
+    return consent
+
+
+def _account_refusal(consent: RecurringConsent, debtor_account: AccountRef) -> tuple[str, str] | None:
+    """The bank's view of the chosen account: it must be the customer's (or the business's) and allowed to pay."""
+    try:
+        accounts = account_discovery().discover_accounts(
+            customer_document=consent.logged_user_document,
+            business_document=consent.business_entity_document or None,
+        )
+    except ConnectorUnavailable as exc:
+        return ConsentRejectionCode.FALHA_INFRAESTRUTURA, f"Detentora indisponível: {exc}"
+    match = next((found for found in accounts if found.account == debtor_account), None)
+    if match is None or not match.may_pay:
+        return ConsentRejectionCode.CONTA_NAO_PERMITE_PAGAMENTO, "A conta escolhida não permite pagamentos."
+    return None
+
+
+def recurring_consent_authorise(
+    *, recurring_consent_id: str, debtor_account: AccountRef, actor: str, approvals_required: int = 1
+) -> RecurringConsent:
+    """The customer approved at the bank (consent pages): AUTHORISED, PARTIALLY_ACCEPTED (more approvers needed,
+    due by 23:59 Brasília today) or REJECTED when the bank refuses the chosen account."""
+    with transaction.atomic():
+        consent = lock_recurring_consent(recurring_consent_id=recurring_consent_id)
+        now = timezone.now().replace(microsecond=0)
+        if consent.status != RecurringConsentStatus.AWAITING_AUTHORISATION:
+            raise errors.ConsentNotAuthorisable(f"Consentimento está {consent.status}.")
+        if consent.debtor_account is not None and consent.debtor_account != debtor_account:
+            raise errors.ConsentNotAuthorisable("A conta escolhida difere da conta de débito do consentimento.")
+        refusal = _account_refusal(consent, debtor_account)
+        if refusal is not None:
+            code, detail = refusal
+            _consent_transition(
+                consent,
+                lambda: consent.reject(by=Actor.DETENTORA, channel=Channel.DETENTORA, code=code, detail=detail, at=now),
+                actor=actor,
+                reason=code,
+                now=now,
+            )
+            return consent
+        consent.set_debtor_account(debtor_account)
+        consent.approvals_required = approvals_required
+        if approvals_required > 1:
+            today = business_date(now)
+            consent.authorisation_deadline = end_of_business_day(today)
+            _consent_transition(
+                consent,
+                lambda: consent.accept_partially(pending_approvals=approvals_required - 1, due=today),
+                actor=actor,
+                reason=f"{approvals_required - 1} aprovação(ões) pendente(s)",
+                now=now,
+            )
+        else:
+            _consent_transition(consent, lambda: consent.authorise(at=now), actor=actor, now=now)
+        return consent
+
+
+def recurring_consent_approve(*, recurring_consent_id: str, actor: str) -> RecurringConsent:
+    """One more approver of a PARTIALLY_ACCEPTED consent; the last one makes it AUTHORISED."""
+    with transaction.atomic():
+        consent = lock_recurring_consent(recurring_consent_id=recurring_consent_id)
+        now = timezone.now().replace(microsecond=0)
+        if consent.status != RecurringConsentStatus.PARTIALLY_ACCEPTED:
+            raise errors.ConsentNotAuthorisable(f"Consentimento está {consent.status}.")
+        if consent.pending_approvals > 1:
+            consent.pending_approvals -= 1
+            consent.save(update_fields=["pending_approvals"])
+            RecurringConsentStatusChange.objects.create(
+                consent=consent,
+                from_status=consent.status,
+                to_status=consent.status,
+                actor=actor,
+                reason=f"aprovação registrada; {consent.pending_approvals} pendente(s)",
+                created_at=now,
+            )
+            return consent
+        _consent_transition(consent, lambda: consent.authorise(at=now), actor=actor, now=now)
+        return consent
+
+
+def recurring_consent_reject(
+    *,
+    recurring_consent_id: str,
+    code: str,
+    detail: str,
+    rejected_by: str,
+    rejected_from: str,
+    actor: str,
+    client: TppClient | None = None,
+) -> RecurringConsent:
+    """Rejection of a consent not yet authorised: by the customer (REJEITADO_USUARIO), the bank, or the TPP (PATCH).
+    Anything else is 422 CONSENTIMENTO_NAO_PERMITE_CANCELAMENTO (§2.4: rejection is for consents not authorised)."""
+    with transaction.atomic():
+        consent = lock_recurring_consent(recurring_consent_id=recurring_consent_id, client=client)
+        now = timezone.now().replace(microsecond=0)
+        if consent.status not in (
+            RecurringConsentStatus.AWAITING_AUTHORISATION,
+            RecurringConsentStatus.PARTIALLY_ACCEPTED,
+        ):
+            raise errors.ConsentNotCancellable(f"Consentimento em {consent.status} não pode ser rejeitado.")
+        _consent_transition(
+            consent,
+            lambda: consent.reject(by=rejected_by, channel=rejected_from, code=code, detail=detail, at=now),
+            actor=actor,
+            reason=code,
+            now=now,
+        )
+        return consent
+
+
+def recurring_consent_revoke(
+    *,
+    recurring_consent_id: str,
+    code: str,
+    detail: str,
+    revoked_by: str,
+    revoked_from: str,
+    actor: str,
+    client: TppClient | None = None,
+) -> RecurringConsent:
+    """Revocation of an AUTHORISED consent, by the TPP (PATCH), the customer (consent management area) or staff
+    (admin). Payments scheduled until 23:59 of the next day are kept; later ones are cancelled (§2.3)."""
+    with transaction.atomic():
+        consent = lock_recurring_consent(recurring_consent_id=recurring_consent_id, client=client)
+        now = timezone.now().replace(microsecond=0)
+        if consent.status != RecurringConsentStatus.AUTHORISED:
+            raise errors.ConsentNotCancellable(f"Consentimento em {consent.status} não pode ser revogado.")
+        _consent_transition(
+            consent,
+            lambda: consent.revoke(by=revoked_by, channel=revoked_from, code=code, detail=detail, at=now),
+            actor=actor,
+            reason=code,
+            now=now,
+        )
+        keep_until = business_date(now) + dt.timedelta(days=1)
+        later = RecurringPayment.objects.select_for_update().filter(
+            consent=consent, status=PaymentStatus.SCHD, date__gt=keep_until
+        )
+        document = consent.business_entity_document or consent.logged_user_document
+        rel = "CNPJ" if consent.business_entity_document else "CPF"
+        for payment in later:
+            _cancel_at_bank_and_record(
+                payment, cancelled_from=Channel.DETENTORA, document=document, rel=rel, actor=f"{actor} (revogação)"
+            )
+        return consent
+
+
+# --- consent edition (PATCH, Pix Automático only) --------------------------------------------------------------------
+
+
+def recurring_consent_edit(*, client: TppClient, recurring_consent_id: str, data: dict[str, Any]) -> RecurringConsent:
+    """PATCH edition (§2.4): only creditor names, expirationDateTime and maximumVariableAmount of an AUTHORISED
+    Pix Automático consent; risk signals required; the user must have full power over the consent."""
+    with transaction.atomic():
+        consent = lock_recurring_consent(recurring_consent_id=recurring_consent_id, client=client)
+        now = timezone.now().replace(microsecond=0)
+        if "riskSignals" not in data:
+            raise errors.RiskSignalsMissing("riskSignals obrigatório na edição do consentimento.")
+        if consent.product != Product.AUTOMATIC:
+            raise errors.FieldNotAllowed("Somente consentimentos de Pix Automático podem ser editados.")
+        if consent.status != RecurringConsentStatus.AUTHORISED:
+            raise errors.EditionInvalid(f"Consentimento em {consent.status} não pode ser editado.")
+        if consent.approvals_required > 1:
+            raise errors.InsufficientPermission("Consentimento com múltiplas alçadas de aprovação.")
+        block = consent.settings
+        new_max = ((data.get("recurringConfiguration") or {}).get("automatic") or {}).get("maximumVariableAmount")
+        if new_max is not None and "fixedAmount" in block:
+            raise errors.FieldNotAllowed("maximumVariableAmount não é editável em consentimento de valor fixo.")
+        minimum = block.get("minimumVariableAmount")
+        if new_max is not None and minimum is not None and Decimal(new_max) < Decimal(minimum):
+            raise errors.EditionInvalid("maximumVariableAmount menor que minimumVariableAmount.")
+        new_expiry: dt.datetime | None = None
+        if raw := data.get("expirationDateTime"):
+            new_expiry = dt.datetime.strptime(raw, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC)
+            if new_expiry.time() != AUTOMATIC_EXPIRY_TIME or new_expiry.date() < now.date():
+                raise errors.EditionInvalid("expirationDateTime deve ser hoje ou depois, às 23:59:59 (UTC).")
+        creditors = data["creditors"]
+        if len(creditors) != len(consent.creditors) or any("name" not in item for item in creditors):
+            raise errors.EditionInvalid("creditors deve trazer o nome de cada recebedor do consentimento.")
+        current_max = block.get("maximumVariableAmount")
+        current_expiry = consent.expires_at
+        name_only = new_max == current_max and new_expiry == current_expiry
+        logged = data.get("loggedUser")
+        if logged is None and not name_only:
+            raise ParameterMissing("loggedUser obrigatório para editar valor ou expiração.")
+        if logged is not None and logged["document"]["identification"] != consent.logged_user_document:
+            raise errors.InsufficientPermission("Usuário não tem poderes sobre este consentimento.")
+        business = (data.get("businessEntity") or {}).get("document", {}).get("identification")
+        if business is not None and business != consent.business_entity_document:
+            raise errors.InsufficientPermission("businessEntity diverge do consentimento.")
+        # Omitted = indefinite (§2.4): both fields take the sent value, or none.
+        configuration = {Product.AUTOMATIC.value: dict(block)}
+        if new_max is None:
+            configuration[Product.AUTOMATIC].pop("maximumVariableAmount", None)
+        else:
+            configuration[Product.AUTOMATIC]["maximumVariableAmount"] = new_max
+        consent.configuration = configuration
+        consent.expires_at = new_expiry
+        consent.creditors = [
+            {**old, "name": new["name"]} for old, new in zip(consent.creditors, creditors, strict=True)
+        ]
+        consent.updated_at = now
+        consent.save()
+        RecurringConsentStatusChange.objects.create(
+            consent=consent,
+            from_status=consent.status,
+            to_status=consent.status,
+            actor=f"tpp:{client.client_id}",
+            reason="edição",
+            created_at=now,
+        )
+        if new_expiry is not None:
+            # "Se a nova data de expiração for anterior a pagamentos já agendados, estes devem ser cancelados."
+            later = RecurringPayment.objects.select_for_update().filter(
+                consent=consent, status=PaymentStatus.SCHD, date__gt=new_expiry.date()
+            )
+            for payment in later:
+                _cancel_at_bank_and_record(
+                    payment,
+                    cancelled_from=Channel.DETENTORA,
+                    document=consent.logged_user_document,
+                    rel="CPF",
+                    actor="system:edição",
+                )
+        return consent
+
+
+# --- payments --------------------------------------------------------------------------------------------------------
+
+
+def _payment_transition(payment: RecurringPayment, apply: Callable[[], None], *, actor: str, reason: str = "") -> None:
+    """The only writer of recurring payment status."""
+    now = timezone.now()
+    from_status = payment.status
+    apply()
+    payment.status_updated_at = now
+    payment.save()
+    RecurringPaymentStatusChange.objects.create(
+        payment=payment, from_status=from_status, to_status=payment.status, actor=actor, reason=reason, created_at=now
+    )
+
+
+def apply_bank_status(payment: RecurringPayment, result: PaymentStatusResult, *, actor: str) -> bool:
+    """Moves the payment to what the bank reports; False when nothing changes."""
+    if result.status == payment.status:
+        return False
+    if result.bank_reference:
+        payment.bank_reference = result.bank_reference
+    now = timezone.now()
+    moves: dict[str, Callable[[], None]] = {
+        BankPaymentStatus.ACSC: payment.settle,
+        BankPaymentStatus.ACCP: payment.accept,
+        BankPaymentStatus.ACPD: payment.send_to_settlement,
+        BankPaymentStatus.PDNG: payment.hold,
+        BankPaymentStatus.SCHD: payment.schedule,
+        BankPaymentStatus.RJCT: lambda: payment.reject(
+            code=result.rejection_code
+            if result.rejection_code in RecurringRejectionCode.values
+            else RecurringRejectionCode.PAGAMENTO_RECUSADO_DETENTORA,
+            detail=result.rejection_detail or "Pagamento recusado pela detentora.",
+        ),
+        BankPaymentStatus.CANC: lambda: payment.cancel(
+            reason=RecurringCancellationReason.CANCELADO_AGENDAMENTO
+            if payment.status == PaymentStatus.SCHD
+            else RecurringCancellationReason.CANCELADO_PENDENCIA,
+            cancelled_from=Channel.DETENTORA,
+            document=payment.consent.logged_user_document,
+            rel="CPF",
+            at=now,
+        ),
+    }
+    _payment_transition(payment, moves[result.status], actor=actor, reason=result.rejection_code or "")
+    return True
+
+
+def _payment_data(payment: RecurringPayment, consent: RecurringConsent) -> PaymentData:
+    creditor = next((c for c in consent.creditors if c["cpfCnpj"] == payment.document_identification), None)
+    return PaymentData(
+        amount=payment.amount,
+        currency=payment.currency,
+        local_instrument=payment.local_instrument,
+        creditor_account=payment.creditor_account,
+        creditor_document=payment.document_identification,
+        creditor_name=creditor["name"] if creditor else "",
+        customer_document=consent.logged_user_document,
+        business_document=consent.business_entity_document or None,
+        debtor_account=payment.debtor_account,
+        proxy=payment.proxy or None,
+        transaction_identification=payment.transaction_identification or None,
+        payment_date=payment.date,
+    )
+
+
+def _consent_refusal(consent: RecurringConsent) -> RegulatedError | None:
+    if consent.status == RecurringConsentStatus.PARTIALLY_ACCEPTED:
+        return errors.ConsentPendingAuthorisation("Consentimento aguardando aprovação de múltiplas alçadas.")
+    if consent.status != RecurringConsentStatus.AUTHORISED:
+        return errors.ConsentInvalid(f"Consentimento em estado {consent.status}.")
+    return None
+
+
+def _same_account(wire: dict[str, Any], other: dict[str, Any]) -> bool:
+    keys = ("ispb", "number", "accountType")
+    return all(wire.get(k) == other.get(k) for k in keys) and (wire.get("issuer") or None) == (
+        other.get("issuer") or None
+    )
+
+
+def _check_common(consent: RecurringConsent, data: dict[str, Any], *, day: dt.date, today: dt.date) -> None:
+    if data.get("recurringConsentId") not in (None, consent.recurring_consent_id):
+        raise errors.PaymentDiffersFromConsent("recurringConsentId diverge do consentimento do token.")
+    if not names_day(data["endToEndId"], day):
+        raise ParameterInvalid("Data do endToEndId diverge da data do pagamento.")
+    if data["payment"]["currency"] != "BRL":
+        raise errors.PaymentDiffersFromConsent("Moeda diverge do consentimento.")
+    if data["document"]["identification"] not in consent.creditor_documents:
+        raise errors.PaymentDiffersFromConsent("document do recebedor diverge dos recebedores do consentimento.")
+    instrument = data["localInstrument"]
+    if instrument == "MANU" and data.get("proxy"):
+        raise errors.PaymentDetailInvalid("proxy não deve ser informado para MANU.")
+    if instrument in ("DICT", "INIC") and not data.get("proxy"):
+        raise errors.PaymentDetailInvalid(f"proxy obrigatório para {instrument}.")
+    if instrument != "INIC" and data.get("transactionIdentification"):
+        raise errors.PaymentDetailInvalid("transactionIdentification só é permitido para INIC.")
+    if day < today:
+        raise errors.OutsideAllowedWindow("Data de pagamento no passado.")
+    if consent.expires_at is not None and day > consent.expires_at.astimezone(business_tz()).date():
+        raise errors.OutsideAllowedWindow("Data de liquidação posterior à expiração do consentimento.")
+
+
+def _check_sweeping(
+    consent: RecurringConsent, data: dict[str, Any], amount: Decimal, *, day: dt.date, today: dt.date
+) -> None:
+    if "riskSignals" not in data:
+        raise errors.PaymentDetailInvalid("riskSignals obrigatório para Transferências Inteligentes.")
+    if day != today:
+        raise errors.OutsideAllowedWindow("Transferências Inteligentes liquidam no mesmo dia.")
+    start = consent.settings.get("startDateTime")
+    if start and timezone.now() < dt.datetime.strptime(start, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC):
+        raise errors.OutsideAllowedWindow("Consentimento ainda não vigente (startDateTime).")
+    if data.get("originalRecurringPaymentId"):
+        raise errors.RetryDetailInvalid("Novas tentativas só se aplicam ao Pix Automático.")
+    debtor = consent.debtor_account
+    if debtor is not None and account_from_wire(data["creditorAccount"]) == debtor:
+        raise errors.PaymentDetailInvalid("Conta de origem igual à conta de destino.")
+    charges = [
+        Charge(date=payment_date, amount=value)
+        for payment_date, value in consent.payments.exclude(status__in=NOT_COUNTED_STATUSES).values_list(
+            "date", "amount"
+        )
+    ]
+    breach = check_limits(consent.settings, charges, amount=amount, day=day)
+    if breach is not None:
+        raise errors.LIMIT_ERRORS[breach.code](breach.detail)
+
+
+def _check_automatic_amount(consent: RecurringConsent, amount: Decimal, data: dict[str, Any]) -> None:
+    block = consent.settings
+    reference = data.get("paymentReference")
+    if reference == "zero":
+        first = block.get("firstPayment")
+        if first is None:
+            raise errors.PaymentDetailInvalid("paymentReference zero sem firstPayment no consentimento.")
+        if not _same_account(data["creditorAccount"], first["creditorAccount"]):
+            raise errors.PaymentDetailInvalid("creditorAccount diverge de firstPayment.creditorAccount.")
+        if amount != Decimal(first["amount"]):
+            raise errors.InvalidAmount("Valor diverge de firstPayment.amount.")
+        return
+    fixed = consent.amount_setting("fixedAmount")
+    if fixed is not None and amount != fixed:
+        raise errors.InvalidAmount(f"Valor deve ser o valor fixo do consentimento ({fixed}).")
+    minimum = consent.amount_setting("minimumVariableAmount")
+    if minimum is not None and amount < minimum:
+        raise errors.InvalidAmount(f"Valor abaixo do mínimo do consentimento ({minimum}).")
+    maximum = consent.amount_setting("maximumVariableAmount")
+    if maximum is not None and amount > maximum:
+        raise errors.TransactionLimitExceeded(f"Valor acima do máximo autorizado pelo usuário ({maximum}).")
+
+
+def _check_automatic(
+    consent: RecurringConsent, data: dict[str, Any], amount: Decimal, *, day: dt.date, today: dt.date
+) -> None:
+    block = consent.settings
+    if data["localInstrument"] != "MANU":
+        raise errors.PaymentDetailInvalid("Pix Automático admite apenas localInstrument MANU.")
+    reference = data.get("paymentReference")
+    if not reference:
+        raise errors.PaymentDetailInvalid("paymentReference obrigatório para Pix Automático.")
+    if data.get("originalRecurringPaymentId"):
+        _check_retry(consent, data, amount, day=day)
+        return
+    _check_automatic_amount(consent, amount, data)
+    if reference != "zero":
+        reference_day = dt.date.fromisoformat(block["referenceStartDate"]).day
+        if not reference_matches(reference, block["interval"], day, reference_day=reference_day):
+            raise errors.PaymentDetailInvalid(f"paymentReference {reference} não corresponde à data {day}.")
+        if day < dt.date.fromisoformat(block["referenceStartDate"]):
+            raise errors.OutsideAllowedWindow("Data anterior a referenceStartDate.")
+        if not AUTOMATIC_MIN_DAYS_AHEAD <= (day - today).days <= AUTOMATIC_MAX_DAYS_AHEAD:
+            raise errors.OutsideAllowedWindow(
+                f"Cobranças de Pix Automático são agendadas de D+{AUTOMATIC_MIN_DAYS_AHEAD} a "
+                f"D+{AUTOMATIC_MAX_DAYS_AHEAD}."
+            )
+        duplicate = consent.payments.exclude(status__in=NOT_COUNTED_STATUSES).filter(
+            payment_reference=reference, original_recurring_payment_id=""
+        )
+        if duplicate.exists():
+            raise errors.PaymentDetailInvalid(f"Já existe cobrança para o período {reference}.")
+
+
+def _check_retry(consent: RecurringConsent, data: dict[str, Any], amount: Decimal, *, day: dt.date) -> None:
+    """A new attempt of a failed charge (§2.5 "Retries"): same reference, amount, creditor and receiver as the
+    original; extra-day attempts only if the customer accepted them (isRetryAccepted)."""
+    original = consent.payments.filter(
+        recurring_payment_id=data["originalRecurringPaymentId"], original_recurring_payment_id=""
+    ).first()
+    if original is None:
+        raise errors.RetryDetailInvalid("originalRecurringPaymentId não é um pagamento original deste consentimento.")
+    if original.status != PaymentStatus.RJCT:
+        raise errors.RetryDetailInvalid("O pagamento original não falhou; não cabe nova tentativa.")
+    mismatched = [
+        name
+        for name, same in (
+            ("payment.amount", amount == original.amount),
+            ("paymentReference", data.get("paymentReference") == original.payment_reference),
+            ("document", data["document"]["identification"] == original.document_identification),
+            (
+                "creditorAccount",
+                account_from_wire(data["creditorAccount"]) == original.creditor_account,
+            ),
+        )
+        if not same
+    ]
+    if mismatched:
+        raise errors.RetryDetailInvalid(f"Campos divergem da tentativa original: {', '.join(mismatched)}.")
+    retries = consent.payments.filter(original_recurring_payment_id=original.recurring_payment_id)
+    if retries.exclude(status__in=[PaymentStatus.RJCT, PaymentStatus.CANC]).exists():
+        raise errors.RetryDetailInvalid("Já existe uma nova tentativa em andamento para este pagamento.")
+    if retries.count() >= MAX_RETRIES:
+        raise errors.RetryLimitExceeded(f"Máximo de {MAX_RETRIES} novas tentativas atingido.")
+    if day != original.date:
+        if not consent.settings.get("isRetryAccepted"):
+            raise errors.RetryDetailInvalid("Consentimento não aceita novas tentativas em dias subsequentes.")
+        if not original.date < day <= original.date + dt.timedelta(days=RETRY_WINDOW_DAYS):
+            raise errors.OutsideAllowedWindow(
+                f"Novas tentativas devem ocorrer até {RETRY_WINDOW_DAYS} dias após a data original."
+            )
+
+
+def _build_payment(
+    consent: RecurringConsent, data: dict[str, Any], *, amount: Decimal, day: dt.date
+) -> RecurringPayment:
+    now = timezone.now()
+    creditor = data["creditorAccount"]
+    debtor = consent.debtor_account
+    assert debtor is not None  # an AUTHORISED consent always has the account the customer chose
+    return RecurringPayment(
+        consent=consent,
+        client_id=consent.client_id,
+        end_to_end_id=data["endToEndId"],
+        created_at=now,
+        status_updated_at=now,
+        date=day,
+        local_instrument=data["localInstrument"],
+        amount=amount,
+        currency=data["payment"]["currency"],
+        creditor_ispb=creditor["ispb"],
+        creditor_issuer=creditor.get("issuer", ""),
+        creditor_number=creditor["number"],
+        creditor_account_type=creditor["accountType"],
+        debtor_ispb=debtor.ispb,
+        debtor_issuer=debtor.issuer or "",
+        debtor_number=debtor.number,
+        debtor_account_type=str(debtor.account_type),
+        document_identification=data["document"]["identification"],
+        document_rel=data["document"]["rel"],
+        proxy=data.get("proxy", ""),
+        remittance_information=data.get("remittanceInformation", ""),
+        cnpj_initiator=data["cnpjInitiator"],
+        transaction_identification=data.get("transactionIdentification", ""),
+        ibge_town_code=data.get("ibgeTownCode", ""),
+        authorisation_flow=data.get("authorisationFlow", ""),
+        payment_reference=data.get("paymentReference", ""),
+        original_recurring_payment_id=data.get("originalRecurringPaymentId", ""),
+        risk_signals=data.get("riskSignals"),
+    )
+
+
+def recurring_payment_create(*, client: TppClient, recurring_consent_id: str, data: dict[str, Any]) -> RecurringPayment:
+    """POST /pix/recurring-payments (§2.5): checks the payment against the consent and every limit it carries under
+    the consent's row lock, then hands it to the bank. A synchronous bank refusal is the 422 of its code and leaves
+    no payment behind; the consent is not consumed (it is long-lived)."""
+    if RecurringPayment.objects.filter(end_to_end_id=data["endToEndId"]).exists():
+        raise ParameterInvalid("endToEndId já utilizado.")
+    with transaction.atomic():
+        try:
+            consent = lock_recurring_consent(recurring_consent_id=recurring_consent_id, client=client)
+        except errors.RecurringConsentNotFound as exc:
+            raise errors.ConsentInvalid("Consentimento do token não encontrado para este cliente.") from exc
+        refusal = _consent_refusal(consent)
+        if refusal is None:
+            return _create_locked(consent, data, actor=f"tpp:{client.client_id}")
+    raise refusal  # raised after the block, so an expiry found by the lock is kept
+
+
+def _create_locked(consent: RecurringConsent, data: dict[str, Any], *, actor: str) -> RecurringPayment:
+    """The body of recurring_payment_create; the caller holds the consent's row lock."""
+    today = business_date()
+    day = dt.date.fromisoformat(data["date"])
+    amount = Decimal(data["payment"]["amount"])
+    _check_common(consent, data, day=day, today=today)
+    if consent.product == Product.AUTOMATIC:
+        _check_automatic(consent, data, amount, day=day, today=today)
+    else:
+        _check_sweeping(consent, data, amount, day=day, today=today)
+    payment = _build_payment(consent, data, amount=amount, day=day)
+    try:
+        result = payment_initiator().initiate_payment(
+            PaymentInitiation(
+                payment_id=payment.recurring_payment_id,
+                end_to_end_id=payment.end_to_end_id,
+                idempotency_key=payment.recurring_payment_id,
+                data=_payment_data(payment, consent),
+                remittance_information=payment.remittance_information or None,
+            )
+        )
+    except ConnectorRejected as exc:
+        raise errors.BANK_REFUSALS.get(exc.code, errors.RefusedByHolder)(exc.detail or exc.code) from exc
+    except ConnectorUnavailable as exc:
+        _save_received(payment, actor=actor)
+        detail = f"Detentora indisponível: {exc}"
+        _payment_transition(
+            payment,
+            lambda: payment.reject(code=RecurringRejectionCode.FALHA_INFRAESTRUTURA_DETENTORA, detail=detail),
+            actor="system:bank",
+            reason=RecurringRejectionCode.FALHA_INFRAESTRUTURA_DETENTORA,
+        )
+        return payment
+    _save_received(payment, actor=actor)
+    apply_bank_status(payment, result, actor="system:bank")
+    return payment
+
+
+def _save_received(payment: RecurringPayment, *, actor: str) -> None:
+    payment.save(force_insert=True)
+    RecurringPaymentStatusChange.objects.create(
+        payment=payment, to_status=payment.status, actor=actor, reason="created", created_at=payment.created_at
+    )
+
+
+POLLED_STATUSES = (PaymentStatus.ACCP, PaymentStatus.ACPD, PaymentStatus.PDNG)
+
+
+def recurring_payments_due_for_poll(*, limit: int = 500) -> list[str]:
+    """Payments the bank still owes a final answer on: ACCP/ACPD/PDNG, and SCHD once its date has come."""
+    due = RecurringPayment.objects.filter(status__in=POLLED_STATUSES) | RecurringPayment.objects.filter(
+        status=PaymentStatus.SCHD, date__lte=business_date()
+    )
+    return list(due.order_by("status_updated_at").values_list("recurring_payment_id", flat=True)[:limit])
+
+
+def recurring_payment_poll_status(*, recurring_payment_id: str) -> RecurringPayment:
+    """Asks the bank for the status of a payment it still holds open (scheduled charges settle on their date)."""
+    with transaction.atomic():
+        payment = RecurringPayment.objects.select_for_update().get(recurring_payment_id=recurring_payment_id)
+        if payment.status in (PaymentStatus.RCVD, PaymentStatus.ACSC, PaymentStatus.RJCT, PaymentStatus.CANC):
+            return payment
+        result = payment_status_reader().get_payment_status(
+            payment_id=payment.recurring_payment_id, end_to_end_id=payment.end_to_end_id
+        )
+        apply_bank_status(payment, result, actor="system:poll")
+        return payment
+
+
+# --- cancellation ----------------------------------------------------------------------------------------------------
+
+
+def _cancel_at_bank_and_record(
+    payment: RecurringPayment, *, cancelled_from: str, document: str, rel: str, actor: str
+) -> None:
+    reason = (
+        RecurringCancellationReason.CANCELADO_AGENDAMENTO
+        if payment.status == PaymentStatus.SCHD
+        else RecurringCancellationReason.CANCELADO_PENDENCIA
+    )
+    try:
+        payment_canceller().cancel_payment(payment_id=payment.recurring_payment_id, end_to_end_id=payment.end_to_end_id)
+    except ConnectorRejected as exc:
+        raise errors.CancellationNotAllowed(exc.detail or exc.code) from exc
+    except ConnectorUnavailable as exc:
+        raise errors.CancellationNotAllowed("Detentora indisponível no momento; tente novamente.") from exc
+    now = timezone.now()
+    _payment_transition(
+        payment,
+        lambda: payment.cancel(reason=reason, cancelled_from=cancelled_from, document=document, rel=rel, at=now),
+        actor=actor,
+        reason=reason,
+    )
+
+
+def cancellation_deadline(payment: RecurringPayment, *, by_receiver: bool) -> dt.datetime:
+    """Last instant the cancellation may be asked: the day before the settlement date, 22:00 Brasília for the
+    receiver of a Pix Automático charge, 23:59 otherwise (PATCH /pix/recurring-payments)."""
+    eve = payment.date - dt.timedelta(days=1)
+    if by_receiver and payment.consent.product == Product.AUTOMATIC:
+        return dt.datetime.combine(eve, RECEIVER_CANCEL_TIME, tzinfo=business_tz())
+    return end_of_business_day(eve)
+
+
+def recurring_payment_cancel(
+    *,
+    recurring_payment_id: str,
+    client: TppClient | None,
+    cancelled_from: str,
+    document: str,
+    rel: str,
+    actor: str,
+) -> RecurringPayment:
+    """Cancels a SCHD/PDNG recurring payment within its deadline (CANCELAMENTO_FORA_PERIODO_PERMITIDO after it).
+    The canceller is the receiver when ``document`` is one of the consent's creditors, the payer otherwise; the
+    payer may not cancel a retry (§ "Sobre o cancelamento de novas tentativas")."""
+    with transaction.atomic():
+        try:
+            payment = (
+                RecurringPayment.objects.select_for_update(of=("self",))
+                .select_related("consent")
+                .get(recurring_payment_id=recurring_payment_id)
+            )
+        except RecurringPayment.DoesNotExist as exc:
+            raise errors.RecurringPaymentNotFound(f"Pagamento {recurring_payment_id} não encontrado.") from exc
+        if client is not None and payment.client_id != client.pk:
+            raise errors.OtherClientsResource("O pagamento não pertence a este cliente.")
+        if payment.status not in CANCELLABLE_STATUSES:
+            raise errors.CancellationNotAllowed(f"Pagamento em estado {payment.status} não permite cancelamento.")
+        by_receiver = document in payment.consent.creditor_documents
+        if payment.is_retry and not by_receiver and payment.consent.product == Product.AUTOMATIC:
+            raise errors.CancellationNotAllowed("O pagador não pode cancelar uma nova tentativa de pagamento.")
+        if payment.status == PaymentStatus.SCHD and timezone.now() > cancellation_deadline(
+            payment, by_receiver=by_receiver
+        ):
+            raise errors.CancellationOutsideWindow("Prazo para cancelamento encerrado.")
+        _cancel_at_bank_and_record(payment, cancelled_from=cancelled_from, document=document, rel=rel, actor=actor)
+        return payment
