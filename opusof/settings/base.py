@@ -262,6 +262,12 @@ OPUSOF_CONNECTOR_HTTP_READ_TIMEOUTS = {
     "cancel": float(env_str("OPUSOF_CONNECTOR_HTTP_TIMEOUT_CANCEL", "10")),
 }
 OPUSOF_CONNECTOR_HTTP_BRAND_ID = env_str("OPUSOF_CONNECTOR_HTTP_BRAND_ID", "opusof")
+# Attempts per call on the routes safe to repeat (first backoff in seconds, doubling), and the per-route breaker:
+# consecutive unavailable calls that open it, seconds before one trial call may close it.
+OPUSOF_CONNECTOR_HTTP_MAX_ATTEMPTS = env_int("OPUSOF_CONNECTOR_HTTP_MAX_ATTEMPTS", 3)
+OPUSOF_CONNECTOR_HTTP_BACKOFF_SECONDS = float(env_str("OPUSOF_CONNECTOR_HTTP_BACKOFF_SECONDS", "0.1"))
+OPUSOF_CONNECTOR_HTTP_BREAKER_FAIL_MAX = env_int("OPUSOF_CONNECTOR_HTTP_BREAKER_FAIL_MAX", 5)
+OPUSOF_CONNECTOR_HTTP_BREAKER_RESET_SECONDS = float(env_str("OPUSOF_CONNECTOR_HTTP_BREAKER_RESET_SECONDS", "30"))
 # Conformance-suite scenario amounts in the sandbox bank (ARCHITECTURE.md); never on in production.
 OPUSOF_SANDBOX_SCENARIOS = env_bool("OPUSOF_SANDBOX_SCENARIOS", True)
 if any(path.startswith("connectors.sandbox") for path in OPUSOF_CONNECTORS.values()):
