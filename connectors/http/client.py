@@ -30,6 +30,8 @@ import httpx
 import pybreaker
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
 from connectors.http import calllog, contract
@@ -69,8 +71,8 @@ def breaker_for(base_url: str, route: str) -> pybreaker.CircuitBreaker:
         breaker = _breakers.get(key)
         if breaker is None:
             breaker = _breakers[key] = pybreaker.CircuitBreaker(
-                fail_max=int(getattr(settings, "OPUSOF_CONNECTOR_HTTP_BREAKER_FAIL_MAX", 5)),
-                reset_timeout=float(getattr(settings, "OPUSOF_CONNECTOR_HTTP_BREAKER_RESET_SECONDS", 30)),
+                fail_max=int(settings.OPUSOF_CONNECTOR_HTTP_BREAKER_FAIL_MAX),
+                reset_timeout=float(settings.OPUSOF_CONNECTOR_HTTP_BREAKER_RESET_SECONDS),
                 # A refusal is the bank working as designed; only unavailability counts against the route.
                 exclude=[ConnectorRejected],
                 # The call that trips the breaker still raises its own ConnectorUnavailable.
@@ -86,6 +88,12 @@ def reset_breakers() -> None:
         _breakers.clear()
 
 
+@receiver(setting_changed)
+def _on_setting_changed(*, setting: str, **kwargs: Any) -> None:
+    if setting.startswith("OPUSOF_CONNECTOR_HTTP_BREAKER_"):
+        reset_breakers()
+
+
 class HttpBank:
     """Implements ValidatePaymentData, DiscoverAccounts, InitiatePayment, GetPaymentStatus and CancelPayment over
     the Opus connector routes at ``OPUSOF_CONNECTOR_HTTP_BASE_URL``."""
@@ -98,8 +106,8 @@ class HttpBank:
         self.brand_id = str(settings.OPUSOF_CONNECTOR_HTTP_BRAND_ID)
         self.connect_timeout = float(settings.OPUSOF_CONNECTOR_HTTP_CONNECT_TIMEOUT)
         self.read_timeouts: dict[str, float] = dict(settings.OPUSOF_CONNECTOR_HTTP_READ_TIMEOUTS)
-        self.max_attempts = int(getattr(settings, "OPUSOF_CONNECTOR_HTTP_MAX_ATTEMPTS", 3))
-        self.backoff_initial = float(getattr(settings, "OPUSOF_CONNECTOR_HTTP_BACKOFF_SECONDS", 0.1))
+        self.max_attempts = int(settings.OPUSOF_CONNECTOR_HTTP_MAX_ATTEMPTS)
+        self.backoff_initial = float(settings.OPUSOF_CONNECTOR_HTTP_BACKOFF_SECONDS)
         # One pooled client per instance (the registry shares one instance per process): keep-alive connections.
         self._client = httpx.Client(
             base_url=base_url,
