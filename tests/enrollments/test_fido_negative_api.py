@@ -1,0 +1,289 @@
+"""Every FIDO2 check refused with the spec's code, and nothing authorised: registration (422, the enrollment is
+REJECTED REJEITADO_FALHA_FIDO as fido-registration's description demands) and consent authorisation (401 with the
+FIDO code, the consent left AWAITING_AUTHORISATION; business refusals are the 422 of authorizeConsent)."""
+
+import datetime as dt
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
+from django.utils import timezone
+
+from enrollments.models import EnrollmentConsentAuthorisation, FidoChallenge, FidoCredential
+from tests.enrollments.authenticator import UP, SoftAuthenticator
+from tests.enrollments.v2 import EnrollmentsV2, own_account
+from tests.payments.builders import ANA_ACCOUNT, consent_data
+from tests.payments.v4 import PaymentsV4
+
+
+def _code(body: dict) -> str:
+    return str(body["errors"][0]["code"])
+
+
+# --- registration ---------------------------------------------------------------------------------------------------
+
+
+def _registration_refused(v2: EnrollmentsV2, enrollment_id: str, credential: dict, code: str) -> None:
+    response, body = v2.register(enrollment_id, credential)
+    assert response.status_code == 422, body
+    assert _code(body) == code
+    enrollment = v2.get(enrollment_id)
+    assert enrollment["status"] == "REJECTED"
+    assert enrollment["cancellation"]["reason"] == {"rejectionReason": "REJEITADO_FALHA_FIDO"}
+    assert enrollment["cancellation"]["cancelledFrom"] == "DETENTORA"
+    assert not FidoCredential.objects.filter(enrollment__enrollment_id=enrollment_id).exists()
+
+
+def _creation_options(v2: EnrollmentsV2, enrollment_id: str) -> dict:
+    response, body = v2.registration_options(enrollment_id)
+    assert response.status_code == 201, body
+    return dict(body["data"])
+
+
+def test_registration_from_a_foreign_origin_is_origem_fido_invalida(v2: EnrollmentsV2) -> None:
+    enrollment_id = v2.awaiting_enrollment()
+    options = _creation_options(v2, enrollment_id)
+    credential = v2.device.create(options, origin="https://evil.example.net")
+    _registration_refused(v2, enrollment_id, credential, "ORIGEM_FIDO_INVALIDA")
+
+
+def test_registration_for_another_rp_id_is_rp_id_hash_invalido(v2: EnrollmentsV2) -> None:
+    enrollment_id = v2.awaiting_enrollment()
+    options = _creation_options(v2, enrollment_id)
+    credential = v2.device.create(options, origin=v2.origin, rp_id="other.example.com")
+    _registration_refused(v2, enrollment_id, credential, "RP_ID_HASH_INVALIDO")
+
+
+def test_registration_with_another_challenge_is_challenge_invalido(v2: EnrollmentsV2) -> None:
+    enrollment_id = v2.awaiting_enrollment()
+    _creation_options(v2, enrollment_id)
+    credential = v2.device.create(_creation_options(v2, enrollment_id), origin=v2.origin, challenge="AAAAAAAAAAAA")
+    _registration_refused(v2, enrollment_id, credential, "CHALLENGE_INVALIDO")
+
+
+def test_registration_with_a_superseded_challenge_is_challenge_invalido(v2: EnrollmentsV2) -> None:
+    # a new challenge on every options call (fido-registration-options): the first one no longer counts
+    enrollment_id = v2.awaiting_enrollment()
+    first = _creation_options(v2, enrollment_id)
+    _creation_options(v2, enrollment_id)
+    _registration_refused(v2, enrollment_id, v2.device.create(first, origin=v2.origin), "CHALLENGE_INVALIDO")
+
+
+def test_registration_with_an_expired_challenge_is_challenge_invalido(v2: EnrollmentsV2) -> None:
+    enrollment_id = v2.awaiting_enrollment()
+    options = _creation_options(v2, enrollment_id)
+    FidoChallenge.objects.filter(enrollment__enrollment_id=enrollment_id).update(
+        expires_at=timezone.now() - dt.timedelta(seconds=1)
+    )
+    _registration_refused(v2, enrollment_id, v2.device.create(options, origin=v2.origin), "CHALLENGE_INVALIDO")
+
+
+def test_registration_with_authenticator_extensions_is_extension_invalida(v2: EnrollmentsV2) -> None:
+    enrollment_id = v2.awaiting_enrollment()
+    options = _creation_options(v2, enrollment_id)
+    credential = v2.device.create(options, origin=v2.origin, extensions={"exotic": True})
+    _registration_refused(v2, enrollment_id, credential, "EXTENSION_INVALIDA")
+
+
+def test_registration_without_user_verification_is_refused(v2: EnrollmentsV2) -> None:
+    enrollment_id = v2.awaiting_enrollment()
+    options = _creation_options(v2, enrollment_id)
+    credential = v2.device.create(options, origin=v2.origin, flags=UP | 0x40)
+    _registration_refused(v2, enrollment_id, credential, "PUBLIC_KEY_INVALIDA")
+
+
+def test_registration_options_for_an_rp_the_tpp_does_not_own_is_rp_invalida(v2: EnrollmentsV2) -> None:
+    enrollment_id = v2.awaiting_enrollment()
+    response, body = v2.registration_options(enrollment_id, rp="bank.example.org")
+    assert response.status_code == 422
+    assert _code(body) == "RP_INVALIDA"
+    assert v2.get(enrollment_id)["status"] == "AWAITING_ENROLLMENT"
+
+
+def test_registration_options_before_the_bank_approved_is_status_vinculo_invalido(v2: EnrollmentsV2) -> None:
+    enrollment_id = v2.create()
+    response, body = v2.registration_options(enrollment_id)
+    assert response.status_code == 422
+    assert _code(body) == "STATUS_VINCULO_INVALIDO"
+
+
+def test_registration_with_a_token_of_another_enrollment_is_forbidden(v2: EnrollmentsV2) -> None:
+    enrollment_id = v2.awaiting_enrollment()
+    other_id = v2.create()
+    response, body = v2.registration_options(enrollment_id, token=v2.journey_token(other_id))
+    assert response.status_code == 403
+    assert _code(body) == "FORBIDDEN"
+
+
+def test_registration_replayed_after_success_is_status_vinculo_invalido(v2: EnrollmentsV2) -> None:
+    enrollment_id = v2.awaiting_enrollment()
+    credential = v2.device.create(_creation_options(v2, enrollment_id), origin=v2.origin)
+    response, _ = v2.register(enrollment_id, credential)
+    assert response.status_code == 204
+    response, body = v2.register(enrollment_id, credential)
+    assert response.status_code == 422
+    assert _code(body) == "STATUS_VINCULO_INVALIDO"
+    assert v2.get(enrollment_id)["status"] == "AUTHORISED"
+
+
+# --- consent authorisation ------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def enrolled(v2: EnrollmentsV2) -> str:
+    return v2.authorised()
+
+
+def _authorise_refused(
+    v2: EnrollmentsV2, v4: PaymentsV4, consent_id: str, enrollment_id: str, assertion: dict, *, status: int, code: str
+) -> dict:
+    response, body = v2.authorise(consent_id, enrollment_id, assertion)
+    assert response.status_code == status, body
+    assert _code(body) == code
+    assert not EnrollmentConsentAuthorisation.objects.filter(consent_id=consent_id).exists()
+    consent = v4.get_consent(consent_id)
+    assert consent["status"] != "AUTHORISED"
+    return dict(consent)
+
+
+def test_assertion_from_a_foreign_origin_is_refused(v2: EnrollmentsV2, v4: PaymentsV4, enrolled: str) -> None:
+    consent_id = v4.create_consent(consent_data())
+    assertion = v2.sign(enrolled, consent_id, origin="https://evil.example.net")
+    consent = _authorise_refused(v2, v4, consent_id, enrolled, assertion, status=401, code="ORIGEM_FIDO_INVALIDA")
+    assert consent["status"] == "AWAITING_AUTHORISATION"
+
+
+def test_assertion_for_another_rp_id_is_refused(v2: EnrollmentsV2, v4: PaymentsV4, enrolled: str) -> None:
+    consent_id = v4.create_consent(consent_data())
+    assertion = v2.sign(enrolled, consent_id, rp_id="other.example.com")
+    _authorise_refused(v2, v4, consent_id, enrolled, assertion, status=401, code="RP_ID_HASH_INVALIDO")
+
+
+def test_replayed_assertion_is_challenge_invalido(v2: EnrollmentsV2, v4: PaymentsV4, enrolled: str) -> None:
+    consent_id = v4.create_consent(consent_data())
+    assertion = v2.sign(enrolled, consent_id, rp_id="other.example.com")
+    response, _ = v2.authorise(consent_id, enrolled, assertion)
+    assert response.status_code == 401
+    # the challenge was consumed by the failed attempt: a correct assertion over it is refused too
+    good = v2.device.get({"challenge": assertion_challenge(assertion), "rpId": v2.rp_id}, origin=v2.origin)
+    _authorise_refused(v2, v4, consent_id, enrolled, good, status=401, code="CHALLENGE_INVALIDO")
+
+
+def assertion_challenge(assertion: dict) -> str:
+    import json
+
+    from tests.enrollments.authenticator import unb64url
+
+    return str(json.loads(unb64url(assertion["response"]["clientDataJSON"]))["challenge"])
+
+
+def test_assertion_replayed_after_success_is_refused(v2: EnrollmentsV2, v4: PaymentsV4, enrolled: str) -> None:
+    consent_id = v4.create_consent(consent_data())
+    assertion = v2.sign(enrolled, consent_id)
+    response, _ = v2.authorise(consent_id, enrolled, assertion)
+    assert response.status_code == 204
+    other_consent = v4.create_consent(consent_data())
+    v2.sign_options(enrolled, other_consent)
+    # the same signed assertion again, for another consent: its challenge is not that consent's
+    _authorise_refused(v2, v4, other_consent, enrolled, assertion, status=401, code="CHALLENGE_INVALIDO")
+
+
+def test_assertion_with_an_expired_challenge_is_challenge_invalido(
+    v2: EnrollmentsV2, v4: PaymentsV4, enrolled: str
+) -> None:
+    consent_id = v4.create_consent(consent_data())
+    assertion = v2.sign(enrolled, consent_id)
+    FidoChallenge.objects.filter(consent_id=consent_id).update(expires_at=timezone.now() - dt.timedelta(seconds=1))
+    _authorise_refused(v2, v4, consent_id, enrolled, assertion, status=401, code="CHALLENGE_INVALIDO")
+
+
+def test_assertion_signed_by_another_key_is_refused(v2: EnrollmentsV2, v4: PaymentsV4, enrolled: str) -> None:
+    consent_id = v4.create_consent(consent_data())
+    assertion = v2.sign(enrolled, consent_id, key=ec.generate_private_key(ec.SECP256R1()))
+    _authorise_refused(v2, v4, consent_id, enrolled, assertion, status=401, code="PUBLIC_KEY_INVALIDA")
+
+
+def test_assertion_of_another_enrollments_credential_is_refused(
+    v2: EnrollmentsV2, v4: PaymentsV4, enrolled: str
+) -> None:
+    # a second device enrolled for the same customer: its credential is not this enrollment's
+    other = EnrollmentsV2(tpp=v2.tpp, token=v2.token, device=SoftAuthenticator())
+    other.authorised()
+    consent_id = v4.create_consent(consent_data())
+    response, options = v2.sign_options(enrolled, consent_id)
+    assertion = other.device.get(options["data"], origin=v2.origin)
+    _authorise_refused(v2, v4, consent_id, enrolled, assertion, status=401, code="PUBLIC_KEY_INVALIDA")
+
+
+def test_signature_counter_regression_is_refused(v2: EnrollmentsV2, v4: PaymentsV4, enrolled: str) -> None:
+    first = v4.create_consent(consent_data())
+    response, _ = v2.authorise(first, enrolled, v2.sign(enrolled, first, sign_count=5))
+    assert response.status_code == 204
+    consent_id = v4.create_consent(consent_data())
+    assertion = v2.sign(enrolled, consent_id, sign_count=3)  # a cloned authenticator lags behind
+    _authorise_refused(v2, v4, consent_id, enrolled, assertion, status=401, code="PUBLIC_KEY_INVALIDA")
+    assert FidoCredential.objects.get(enrollment__enrollment_id=enrolled).sign_count == 5
+
+
+def test_revoked_enrollment_cannot_sign_nor_authorise(v2: EnrollmentsV2, v4: PaymentsV4, enrolled: str) -> None:
+    consent_id = v4.create_consent(consent_data())
+    assertion = v2.sign(enrolled, consent_id)
+    response, _ = v2.patch(enrolled, {"reason": {"revocationReason": "REVOGADO_MANUALMENTE"}})
+    assert response.status_code == 204
+
+    _authorise_refused(v2, v4, consent_id, enrolled, assertion, status=422, code="STATUS_VINCULO_INVALIDO")
+    response, body = v2.sign_options(enrolled, consent_id)
+    assert response.status_code == 422
+    assert _code(body) == "STATUS_VINCULO_INVALIDO"
+
+
+def test_consent_of_another_account_is_rejected(v2: EnrollmentsV2, v4: PaymentsV4, enrolled: str) -> None:
+    savings = {**own_account(), "number": "10000002", "accountType": "SVGS"}
+    consent_id = v4.create_consent(consent_data(debtor=savings))
+    assertion = v2.sign(enrolled, consent_id)
+    consent = _authorise_refused(
+        v2, v4, consent_id, enrolled, assertion, status=422, code="CONTA_DEBITO_DIVERGENTE_CONSENTIMENTO_VINCULO"
+    )
+    # authorizeConsent: the consent is rejected with CONTA_NAO_PERMITE_PAGAMENTO
+    assert consent["status"] == "REJECTED"
+    assert consent["rejectionReason"]["code"] == "CONTA_NAO_PERMITE_PAGAMENTO"
+
+
+def test_consent_not_awaiting_authorisation_is_status_consentimento_invalido(
+    v2: EnrollmentsV2, v4: PaymentsV4, enrolled: str
+) -> None:
+    consent_id = v4.authorised_consent(consent_data(), debtor=own_account())
+    response, body = v2.sign_options(enrolled, consent_id)
+    assert response.status_code == 422
+    assert _code(body) == "STATUS_CONSENTIMENTO_INVALIDO"
+
+
+def test_sign_options_for_another_rp_is_rp_invalida(v2: EnrollmentsV2, v4: PaymentsV4, enrolled: str) -> None:
+    consent_id = v4.create_consent(consent_data())
+    response, body = v2.sign_options(enrolled, consent_id, rp="other.example.com")
+    assert response.status_code == 422
+    assert _code(body) == "RP_INVALIDA"
+
+
+def test_over_the_transaction_limit_is_refused(v2: EnrollmentsV2, v4: PaymentsV4) -> None:
+    enrollment_id = v2.authorised(transaction_limit="100.00", daily_limit=None)
+    consent_id = v4.create_consent(consent_data(amount="100.01"))
+    consent = _authorise_refused(
+        v2, v4, consent_id, enrollment_id, v2.sign(enrollment_id, consent_id), status=422, code="RISCO"
+    )
+    assert consent["status"] == "REJECTED"
+    assert consent["rejectionReason"]["code"] == "VALOR_ACIMA_LIMITE"
+
+
+def test_over_the_daily_limit_is_refused(v2: EnrollmentsV2, v4: PaymentsV4) -> None:
+    enrollment_id = v2.authorised(transaction_limit="1000.00", daily_limit="1500.00")
+    for amount in ("1000.00", "500.00"):
+        consent_id = v4.create_consent(consent_data(amount=amount))
+        response, body = v2.authorise(consent_id, enrollment_id, v2.sign(enrollment_id, consent_id))
+        assert response.status_code == 204, body
+
+    consent_id = v4.create_consent(consent_data(amount="0.01"))
+    consent = _authorise_refused(
+        v2, v4, consent_id, enrollment_id, v2.sign(enrollment_id, consent_id), status=422, code="RISCO"
+    )
+    assert consent["rejectionReason"]["code"] == "VALOR_ACIMA_LIMITE"
+    assert ANA_ACCOUNT["number"] == own_account()["number"]
