@@ -1,0 +1,136 @@
+"""Real Celery worker processes on the test database and the test run's Redis (as tests/test_celery.py starts
+them), consuming the default queue; a local webhook receiver; helpers to wait on the database."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from django.conf import settings
+from django.db import connection
+from kombu import Queue
+
+from opusof.celery import app
+from tests.outbox.webhook_server import WebhookReceiver, serve
+
+ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_QUEUE = "celery"
+# The worker's own settings for these tests: short webhook backoff and timeouts so retries happen in seconds.
+WORKER_ENV = {
+    "OPUSOF_WEBHOOK_RETRY_BASE_SECONDS": "1",
+    "OPUSOF_WEBHOOK_RETRY_MAX_SECONDS": "4",
+    "OPUSOF_WEBHOOK_TIMEOUT_SECONDS": "2",
+}
+
+
+def database_url() -> str:
+    db = connection.settings_dict
+    if db["ENGINE"] != "django.db.backends.postgresql":
+        pytest.skip("a worker process can share only a server database with the test")
+    user = quote(db["USER"] or "", safe="")
+    password = f":{quote(db['PASSWORD'], safe='')}" if db["PASSWORD"] else ""
+    host = db["HOST"] or "127.0.0.1"
+    port = f":{db['PORT']}" if db["PORT"] else ""
+    return f"postgres://{user}{password}@{host}{port}/{db['NAME']}"
+
+
+@dataclass
+class Worker:
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    def text(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def tail(self) -> str:
+        return self.text()[-4000:]
+
+    def kill(self) -> None:
+        """SIGKILL, as the OOM killer or a lost node would: no shutdown, no ack, open transaction dropped."""
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+
+@pytest.fixture
+def start_worker(tmp_path: Path) -> Iterator[Callable[..., Worker]]:
+    """``start_worker()`` starts one solo-pool worker on the default queue and waits until it is ready.
+    Workers are stopped (TERM, then KILL) at the end of the test, before the database is flushed."""
+    with app.connection_for_write() as conn:
+        Queue(DEFAULT_QUEUE)(conn.default_channel).purge()  # messages other tests published
+    started: list[Worker] = []
+
+    def start(**extra_env: str) -> Worker:
+        log = tmp_path / f"worker-{len(started)}.log"
+        env = {
+            **os.environ,
+            **WORKER_ENV,
+            **extra_env,
+            "DJANGO_SETTINGS_MODULE": "opusof.settings.test",
+            "DATABASE_URL": database_url(),
+            "REDIS_URL": settings.REDIS_URL,
+            "PYTHONUNBUFFERED": "1",
+        }
+        command = [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "opusof",
+            "worker",
+            "--pool",
+            "solo",
+            "--queues",
+            DEFAULT_QUEUE,
+            "--hostname",
+            f"bg-{uuid.uuid4().hex[:8]}@%h",
+            "--without-mingle",
+            "--without-gossip",
+            "--loglevel",
+            "INFO",
+        ]
+        with log.open("ab") as out:
+            process = subprocess.Popen(
+                command, env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+            )
+        worker = Worker(process, log)
+        started.append(worker)
+        deadline = time.monotonic() + 60
+        while "ready." not in log.read_text(errors="replace"):
+            if process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"worker did not start:\n{worker.tail()}")
+            time.sleep(0.1)
+        return worker
+
+    yield start
+    for worker in started:
+        if worker.process.poll() is None:
+            worker.process.terminate()
+    for worker in started:
+        try:
+            worker.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+    with app.connection_for_write() as conn:
+        Queue(DEFAULT_QUEUE)(conn.default_channel).purge()
+
+
+def wait_until(predicate: Callable[[], bool], *, workers: list[Worker], timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.1)
+    logs = "\n---\n".join(worker.tail() for worker in workers)
+    pytest.fail(f"condition not met within {timeout} s; worker logs:\n{logs}")
+
+
+@pytest.fixture
+def webhook_receiver() -> Iterator[WebhookReceiver]:
+    yield from serve(WebhookReceiver())

@@ -1,0 +1,125 @@
+"""Bulk seeding of scheduled payments due on a day, on both sides: our SCHD PixPayment rows and the sandbox bank's
+SCHD payments (as ``initiate_payment`` with a ``payment_date`` would have left them). Used by the background tests
+and ``bench/scheduled_sweep.py``; never goes through the API (100 000 rows)."""
+
+import datetime as dt
+import uuid
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from connectors.models import SandboxAccount, SandboxCustomer, SandboxPayment
+from connectors.sandbox.demo import OTHER_ISPB
+from consents.models import ConsentStatus, PaymentConsent
+from opusof.models import TppClient
+from payments.models import PaymentStatus, PixPayment
+
+CREDITOR = {"ispb": OTHER_ISPB, "issuer": "0001", "number": "90000001", "accountType": "CACC"}
+
+
+def seed_accounts(count: int, *, balance: Decimal = Decimal("1000000.00"), prefix: str = "7") -> list[SandboxAccount]:
+    """``count`` debtor accounts of one sandbox customer, each holding ``balance``."""
+    tag = uuid.uuid4().int % 10**9
+    owner = SandboxCustomer.objects.create(
+        document=f"{tag:011d}", kind=SandboxCustomer.Kind.INDIVIDUAL, name=f"Seed {tag}"
+    )
+    accounts = [
+        SandboxAccount(
+            ispb=settings.OPUSOF_ISPB,
+            issuer="0001",
+            number=f"{prefix}{tag % 10**6:06d}{i:06d}",
+            account_type="CACC",
+            owner=owner,
+            balance=balance,
+        )
+        for i in range(count)
+    ]
+    return SandboxAccount.objects.bulk_create(accounts)
+
+
+def seed_due_payments(
+    *,
+    client: TppClient,
+    accounts: list[SandboxAccount],
+    count: int,
+    day: dt.date,
+    amount: Decimal = Decimal("10.00"),
+    chunk: int = 5000,
+) -> list[str]:
+    """``count`` SCHD payments dated ``day``, spread round-robin over ``accounts``; returns their payment ids."""
+    now = timezone.now()
+    consent = PaymentConsent.objects.create(
+        client=client,
+        status=ConsentStatus.CONSUMED,
+        created_at=now,
+        status_updated_at=now,
+        expires_at=now,
+        logged_user_document="12345678909",
+        creditor_document="12345678000195",
+        creditor_name="Loja Exemplo Comercio Ltda",
+        amount=amount,
+        local_instrument="MANU",
+        creditor_ispb=CREDITOR["ispb"],
+        creditor_issuer=CREDITOR["issuer"],
+        creditor_number=CREDITOR["number"],
+        creditor_account_type=CREDITOR["accountType"],
+        schedule={"single": {"date": day.isoformat()}},
+        scheduled_dates=[day.isoformat()],
+        request_data={},
+    )
+    batch_id = uuid.uuid4()
+    run = uuid.uuid4().int % 10**5
+    ids: list[str] = []
+    for start in range(0, count, chunk):
+        ours, bank = [], []
+        for i in range(start, min(count, start + chunk)):
+            account = accounts[i % len(accounts)]
+            payment_id = str(uuid.uuid4())
+            e2e = f"E{settings.OPUSOF_ISPB}{day:%Y%m%d}15{run:05d}{i:06d}"[:32]
+            ids.append(payment_id)
+            ours.append(
+                PixPayment(
+                    payment_id=payment_id,
+                    consent=consent,
+                    client=client,
+                    batch_id=batch_id,
+                    end_to_end_id=e2e,
+                    status=PaymentStatus.SCHD,
+                    created_at=now,
+                    status_updated_at=now,
+                    scheduled_date=day,
+                    local_instrument="MANU",
+                    amount=amount,
+                    creditor_ispb=CREDITOR["ispb"],
+                    creditor_issuer=CREDITOR["issuer"],
+                    creditor_number=CREDITOR["number"],
+                    creditor_account_type=CREDITOR["accountType"],
+                    debtor_ispb=account.ispb,
+                    debtor_issuer=account.issuer,
+                    debtor_number=account.number,
+                    debtor_account_type=account.account_type,
+                    cnpj_initiator="11222333000181",
+                )
+            )
+            bank.append(
+                SandboxPayment(
+                    payment_id=payment_id,
+                    end_to_end_id=e2e,
+                    idempotency_key=payment_id,
+                    amount=amount,
+                    debtor_account=account,
+                    creditor_ispb=CREDITOR["ispb"],
+                    creditor_issuer=CREDITOR["issuer"],
+                    creditor_number=CREDITOR["number"],
+                    creditor_account_type=CREDITOR["accountType"],
+                    local_instrument="MANU",
+                    status="SCHD",
+                    scheduled_date=day,
+                )
+            )
+        with transaction.atomic():
+            PixPayment.objects.bulk_create(ours)
+            SandboxPayment.objects.bulk_create(bank)
+    return ids
