@@ -80,6 +80,7 @@ PLATFORM_BEAT = (
     "payments-poll-open",
     "payments-resubmit-stalled-batches",
     "consents-expire-due",
+    "enrollments-expire-due",
     "idempotency-purge",
     "outbox-dispatch",
     "payments-run-due",

@@ -173,6 +173,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     },
     # Consents past their authorisation or consumption window become REJECTED even if nobody reads them.
     "consents-expire-due": {"task": "consents.expire_due_consents", "schedule": 30.0, "options": {"expires": 30.0}},
+    # Enrollments whose AWAITING_* state timed out become REJECTED REJEITADO_TEMPO_EXPIRADO_* (enrollments v2).
+    "enrollments-expire-due": {
+        "task": "enrollments.expire_due_enrollments",
+        "schedule": 30.0,
+        "options": {"expires": 30.0},
+    },
     "idempotency-purge": {"task": "opusof.tasks.purge_idempotency_records", "schedule": 3600.0},
     # Webhooks to TPPs: the outbox dispatcher leases due events with SKIP LOCKED (safe with two beats).
     "outbox-dispatch": {"task": "outbox.dispatch_pending", "schedule": 10.0, "options": {"expires": 10.0}},
