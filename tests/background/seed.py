@@ -8,13 +8,14 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Count
 from django.utils import timezone
 
-from connectors.models import SandboxAccount, SandboxCustomer, SandboxPayment
+from connectors.models import SandboxAccount, SandboxCustomer, SandboxLedgerEntry, SandboxPayment
 from connectors.sandbox.demo import OTHER_ISPB
 from consents.models import ConsentStatus, PaymentConsent
 from opusof.models import TppClient
-from payments.models import PaymentStatus, PixPayment
+from payments.models import PaymentStatus, PaymentStatusChange, PixPayment
 
 CREDITOR = {"ispb": OTHER_ISPB, "issuer": "0001", "number": "90000001", "accountType": "CACC"}
 
@@ -123,3 +124,28 @@ def seed_due_payments(
             PixPayment.objects.bulk_create(ours)
             SandboxPayment.objects.bulk_create(bank)
     return ids
+
+
+def assert_executed_once(payment_ids: list[str]) -> dict[str, int]:
+    """Every payment left SCHD exactly once (one history row from SCHD), and the bank debited each settled one
+    exactly once. Returns the final status counts."""
+    moves = dict(
+        PaymentStatusChange.objects.filter(payment__payment_id__in=payment_ids, from_status=PaymentStatus.SCHD)
+        .values_list("payment__payment_id")
+        .annotate(n=Count("id"))
+        .values_list("payment__payment_id", "n")
+    )
+    assert set(moves) == set(payment_ids), "every payment executed"
+    assert set(moves.values()) == {1}, "no payment executed twice"
+    settled = PixPayment.objects.filter(payment_id__in=payment_ids, status=PaymentStatus.ACSC).count()
+    debits = SandboxLedgerEntry.objects.filter(
+        payment__payment_id__in=payment_ids, direction=SandboxLedgerEntry.Direction.DEBIT
+    )
+    assert debits.count() == settled
+    assert set(debits.values("payment").annotate(n=Count("id")).values_list("n", flat=True)) <= {1}
+    return dict(
+        PixPayment.objects.filter(payment_id__in=payment_ids)
+        .values_list("status")
+        .annotate(n=Count("id"))
+        .values_list("status", "n")
+    )

@@ -6,14 +6,13 @@ import re
 from decimal import Decimal
 
 import pytest
-from django.db.models import Count
 
-from connectors.models import SandboxAccount, SandboxLedgerEntry
+from connectors.models import SandboxAccount
 from opusof.timeutil import business_date
-from payments.models import PaymentStatus, PaymentStatusChange, PixPayment
+from payments.models import PaymentStatusChange, PixPayment
 from payments.tasks import execute_due_payments, payments_due, run_due_payments
 from tests.background.conftest import wait_until
-from tests.background.seed import seed_accounts, seed_due_payments
+from tests.background.seed import assert_executed_once, seed_accounts, seed_due_payments
 
 pytestmark = [pytest.mark.celery_worker, pytest.mark.django_db(transaction=True)]
 
@@ -25,31 +24,6 @@ def tpp(tpp):
     tpp.client.webhook_uris = []
     tpp.client.save(update_fields=["webhook_uris"])
     return tpp
-
-
-def assert_executed_once(payment_ids: list[str]) -> dict[str, int]:
-    """Every payment left SCHD exactly once (one history row from SCHD), and the bank debited each settled one
-    exactly once. Returns the final status counts."""
-    moves = dict(
-        PaymentStatusChange.objects.filter(payment__payment_id__in=payment_ids, from_status=PaymentStatus.SCHD)
-        .values_list("payment__payment_id")
-        .annotate(n=Count("id"))
-        .values_list("payment__payment_id", "n")
-    )
-    assert set(moves) == set(payment_ids), "every payment executed"
-    assert set(moves.values()) == {1}, "no payment executed twice"
-    settled = PixPayment.objects.filter(payment_id__in=payment_ids, status=PaymentStatus.ACSC).count()
-    debits = SandboxLedgerEntry.objects.filter(
-        payment__payment_id__in=payment_ids, direction=SandboxLedgerEntry.Direction.DEBIT
-    )
-    assert debits.count() == settled
-    assert set(debits.values("payment").annotate(n=Count("id")).values_list("n", flat=True)) <= {1}
-    return dict(
-        PixPayment.objects.filter(payment_id__in=payment_ids)
-        .values_list("status")
-        .annotate(n=Count("id"))
-        .values_list("status", "n")
-    )
 
 
 def test_a_due_schedule_executes_once_with_funds_checked_at_settlement(tpp, start_worker):
