@@ -85,7 +85,7 @@ def test_unsigned_request_object(oauth, v4):
     claims = oauth.request_object(
         consent_id, challenge=challenge, state="s", nonce="n", redirect_uri=oauth.actor.client.redirect_uris[0]
     )
-    unsigned = jwt.encode(claims, None, algorithm="none")
+    unsigned = jwt.encode(claims, "", algorithm="none")
     assert_oauth_error(oauth.par(unsigned), "invalid_request_object")
     hmac_signed = jwt.encode(claims, "a-shared-secret-of-at-least-32-bytes!!", algorithm="HS256")
     assert_oauth_error(oauth.par(hmac_signed), "invalid_request_object")
