@@ -557,10 +557,12 @@ def consent_authorise_with_fido(
     the business rules, whose 422 rejects the consent (authorizeConsent description): divergent debtor account →
     CONTA_DEBITO_DIVERGENTE_CONSENTIMENTO_VINCULO (consent REJECTED CONTA_NAO_PERMITE_PAGAMENTO); over the
     enrollment's limits → RISCO (consent REJECTED VALOR_ACIMA_LIMITE)."""
-    consent = consent_get_for_client(client=client, consent_id=consent_id)
     actor = f"enrollment:{enrollment_id}"
     with transaction.atomic():
+        # The enrollment's row lock serialises its authorisations (daily limit, counter, challenge); the consent is
+        # read under it so a concurrent authorisation's outcome is seen.
         enrollment = lock_enrollment(enrollment_id=enrollment_id, client=client)
+        consent = consent_get_for_client(client=client, consent_id=consent_id)
         error: RegulatedError | None = None
         reject_consent: tuple[str, str] | None = None
         credential = FidoCredential.objects.select_for_update().filter(enrollment=enrollment).first()
