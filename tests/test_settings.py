@@ -82,6 +82,8 @@ PLATFORM_BEAT = (
     "consents-expire-due",
     "enrollments-expire-due",
     "idempotency-purge",
+    "recurring-poll-open",
+    "recurring-consents-expire-due",
     "outbox-dispatch",
     "payments-run-due",
 )

@@ -180,6 +180,18 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "options": {"expires": 30.0},
     },
     "idempotency-purge": {"task": "opusof.tasks.purge_idempotency_records", "schedule": 3600.0},
+    # Recurring payments (automatic payments v2): scheduled charges on their date and open ones are polled until final.
+    "recurring-poll-open": {
+        "task": "recurring.poll_open_recurring_payments",
+        "schedule": 30.0,
+        "options": {"expires": 30.0},
+    },
+    # Recurring consents not authorised within their window become REJECTED TEMPO_EXPIRADO_AUTORIZACAO.
+    "recurring-consents-expire-due": {
+        "task": "recurring.expire_due_recurring_consents",
+        "schedule": 30.0,
+        "options": {"expires": 30.0},
+    },
     # Webhooks to TPPs: the outbox dispatcher leases due events with SKIP LOCKED (safe with two beats).
     "outbox-dispatch": {"task": "outbox.dispatch_pending", "schedule": 10.0, "options": {"expires": 10.0}},
     # Scheduled payments whose date has come: claimed in SKIP LOCKED batches and settled through the connector.
