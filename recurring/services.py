@@ -6,6 +6,7 @@ payment are one serial step per consent: concurrent charges never overshoot a li
 """
 
 import datetime as dt
+import uuid
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
@@ -62,6 +63,7 @@ RETRY_WINDOW_DAYS = 7
 # Cancellation deadlines of Pix Automático (PATCH /pix/recurring-payments description): receiver until 22:00, payer
 # until 23:59, Brasília time, of the day before the settlement date.
 RECEIVER_CANCEL_TIME = dt.time(22, 0)
+_PAYMENT_ID_NAMESPACE = uuid.UUID("2b0c7c8e-8f43-4a55-9d0e-6a1f3f2e7b21")
 
 
 # --- consents -------------------------------------------------------------------------------------------------------
@@ -634,6 +636,12 @@ def _check_retry(consent: RecurringConsent, data: dict[str, Any], amount: Decima
             )
 
 
+def recurring_payment_id_for(recurring_consent_id: str, end_to_end_id: str) -> str:
+    """Deterministic (as payments v4's payment_id_for): a request retried after a crash between the bank's answer
+    and our commit asks the bank again with the same idempotency key and is never paid twice."""
+    return str(uuid.uuid5(_PAYMENT_ID_NAMESPACE, f"{recurring_consent_id}|{end_to_end_id}"))
+
+
 def _build_payment(
     consent: RecurringConsent, data: dict[str, Any], *, amount: Decimal, day: dt.date
 ) -> RecurringPayment:
@@ -642,6 +650,7 @@ def _build_payment(
     debtor = consent.debtor_account
     assert debtor is not None  # an AUTHORISED consent always has the account the customer chose
     return RecurringPayment(
+        recurring_payment_id=recurring_payment_id_for(consent.recurring_consent_id, data["endToEndId"]),
         consent=consent,
         client_id=consent.client_id,
         end_to_end_id=data["endToEndId"],
@@ -677,8 +686,6 @@ def recurring_payment_create(*, client: TppClient, recurring_consent_id: str, da
     """POST /pix/recurring-payments (§2.5): checks the payment against the consent and every limit it carries under
     the consent's row lock, then hands it to the bank. A synchronous bank refusal is the 422 of its code and leaves
     no payment behind; the consent is not consumed (it is long-lived)."""
-    if RecurringPayment.objects.filter(end_to_end_id=data["endToEndId"]).exists():
-        raise ParameterInvalid("endToEndId já utilizado.")
     with transaction.atomic():
         try:
             consent = lock_recurring_consent(recurring_consent_id=recurring_consent_id, client=client)
@@ -692,6 +699,9 @@ def recurring_payment_create(*, client: TppClient, recurring_consent_id: str, da
 
 def _create_locked(consent: RecurringConsent, data: dict[str, Any], *, actor: str) -> RecurringPayment:
     """The body of recurring_payment_create; the caller holds the consent's row lock."""
+    if RecurringPayment.objects.filter(end_to_end_id=data["endToEndId"]).exists():
+        # Checked under the consent lock, so two requests of one consent cannot both pass it.
+        raise ParameterInvalid("endToEndId já utilizado.")
     today = business_date()
     day = dt.date.fromisoformat(data["date"])
     amount = Decimal(data["payment"]["amount"])
