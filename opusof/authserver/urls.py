@@ -1,6 +1,6 @@
 from django.urls import path
 
-from opusof.authserver import pages, views
+from opusof.authserver import pages, registration, views
 
 app_name = "authserver"
 
@@ -11,6 +11,8 @@ urlpatterns = [
     path("auth/token", views.token, name="token"),
     path("auth/token/revoke", views.revoke, name="revoke"),
     path("auth/token/introspect", views.introspect, name="introspect"),
+    path("auth/register", registration.register, name="register"),
+    path("auth/register/<str:client_id>", registration.manage, name="register-manage"),
     path("auth/authorize", pages.authorize, name="authorize"),
     path("auth/entrar/<str:flow>", pages.login, name="login"),
     path("auth/consentimento/<str:flow>", pages.consent, name="consent"),

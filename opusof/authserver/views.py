@@ -8,7 +8,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from opusof.authserver import endpoints, services
+from opusof.authserver import endpoints, registration, services
 from opusof.authserver.clientauth import (
     authenticate_client,
     cert_thumbprint_for_binding,
@@ -75,7 +75,7 @@ def openid_configuration(request: HttpRequest) -> JsonResponse:
 
 def _registration_available() -> bool:
     # Dynamic client registration (RFC 7591) is offered only where a trusted Directory key is configured.
-    return False
+    return registration.available()
 
 
 @require_GET

@@ -1,0 +1,115 @@
+"""Dynamic client registration (RFC 7591) and management (RFC 7592) with software statements from the local
+stand-in Directory; the registered client then authenticates and runs client_credentials."""
+
+import time
+
+import pytest
+from django.test import override_settings
+
+from opusof.authserver.directory import issue_software_statement, stand_in_key
+from opusof.authserver.models import ClientAuthSettings
+from opusof.models import TppClient
+from tests.authserver.oauth_tpp import OAuthTpp, wsgi_http
+from tests.support.tpp import TppActor, public_jwk
+
+
+@pytest.fixture
+def directory(tmp_path, settings):
+    settings.OPUSOF_DIRECTORY_JWKS_PATH = str(tmp_path / "directory" / "jwks.json")
+    stand_in_key()  # what load_demo does: the stand-in Directory key and the trusted JWKS
+    return tmp_path
+
+
+@pytest.fixture
+def http(db):
+    return wsgi_http()
+
+
+def ssa(key, **overrides):
+    claims = {
+        "software_id": "5e6b1b51-7a8c-4b1f-9d3e-1d2c3b4a5f60",
+        "org_id": "0f6a3d52-1c1e-4b6c-8f4e-2b8c9a7d6e51",
+        "org_name": "Iniciadora Registrada Ltda",
+        "software_client_name": "App Registrado",
+        "software_redirect_uris": ["https://registered.example.com/cb", "https://registered.example.com/cb2"],
+        "software_api_webhook_uris": ["https://registered.example.com/webhooks"],
+        "software_roles": ["PAGTO"],
+        "software_jwks": {"keys": [public_jwk(key)]},
+        **overrides,
+    }
+    return issue_software_statement(claims)
+
+
+def test_register_read_update_delete(directory, http, rsa_keys):
+    key = rsa_keys[2]
+    # discovery now advertises registration
+    assert http.get("/.well-known/openid-configuration").json()["registration_endpoint"].endswith("/auth/register")
+    response = http.post(
+        "/auth/register",
+        json={"software_statement": ssa(key), "redirect_uris": ["https://registered.example.com/cb"]},
+    )
+    assert response.status_code == 201, response.text
+    body = response.json()
+    client = TppClient.objects.get(client_id=body["client_id"])
+    assert client.organisation_id == "0f6a3d52-1c1e-4b6c-8f4e-2b8c9a7d6e51"
+    assert client.redirect_uris == ["https://registered.example.com/cb"]
+    assert client.webhook_uris == ["https://registered.example.com/webhooks"]
+    assert client.roles == ["PAGTO"]
+    assert body["token_endpoint_auth_method"] == "private_key_jwt"
+    # the registered client authenticates with its key
+    actor = TppActor(client=client, key=key, kid=public_jwk(key)["kid"])
+    assert OAuthTpp(actor=actor, http=http).client_credentials()
+    # RFC 7592 read / update / delete with the registration access token
+    auth = {"Authorization": f"Bearer {body['registration_access_token']}"}
+    uri = "/auth/register/" + client.client_id
+    assert body["registration_client_uri"].endswith(uri)
+    read = http.get(uri, headers=auth)
+    assert read.status_code == 200
+    assert read.json()["redirect_uris"] == ["https://registered.example.com/cb"]
+    assert http.get(uri, headers={"Authorization": "Bearer wrong"}).status_code == 401
+    updated = http.put(
+        uri,
+        headers=auth,
+        json={"software_statement": ssa(key), "redirect_uris": ["https://registered.example.com/cb2"]},
+    )
+    assert updated.status_code == 200, updated.text
+    client.refresh_from_db()
+    assert client.redirect_uris == ["https://registered.example.com/cb2"]
+    assert http.delete(uri, headers=auth).status_code == 204
+    client.refresh_from_db()
+    assert client.status == "INACTIVE"
+    assert http.get(uri, headers=auth).status_code == 401
+
+
+def test_registration_refusals(directory, http, rsa_keys):
+    key = rsa_keys[2]
+    # a redirect URI the SSA does not list
+    response = http.post(
+        "/auth/register", json={"software_statement": ssa(key), "redirect_uris": ["https://evil.example.com/cb"]}
+    )
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_redirect_uri"
+    # an SSA older than 5 minutes
+    stale = ssa(key, iat=int(time.time()) - 600)
+    assert http.post("/auth/register", json={"software_statement": stale}).json()["error"] == (
+        "invalid_software_statement"
+    )
+    # an SSA without the payments role
+    no_role = ssa(key, software_roles=["DADOS"])
+    assert http.post("/auth/register", json={"software_statement": no_role}).json()["error"] == (
+        "unapproved_software_statement"
+    )
+    # an SSA signed by someone other than the Directory
+    forged = TppActor(client=TppClient(client_id="x"), key=rsa_keys[3], kid="dir").sign(
+        {"iss": "Open Banking Brasil prod SSA issuer", "iat": int(time.time()), "software_id": "s", "org_id": "o"}
+    )
+    response = http.post("/auth/register", json={"software_statement": forged})
+    assert response.status_code == 400
+    assert response.json()["error"] == "unapproved_software_statement"
+    assert not ClientAuthSettings.objects.exists()
+
+
+def test_registration_off_without_directory_key(http, tmp_path):
+    with override_settings(OPUSOF_DIRECTORY_JWKS_PATH=str(tmp_path / "none" / "jwks.json")):
+        assert "registration_endpoint" not in http.get("/.well-known/openid-configuration").json()
+        assert http.post("/auth/register", json={}).status_code == 404
