@@ -11,6 +11,7 @@ from typing import Any
 import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from jwt.algorithms import RSAAlgorithm
 
 from opusof.jose import parse_jwks
@@ -38,8 +39,14 @@ def _stand_in_dir() -> Path:
 
 
 def stand_in_key() -> tuple[rsa.RSAPrivateKey, str]:
-    """The stand-in Directory's key (created once next to the trusted JWKS, which is written to match)."""
-    key = load_or_create_private_key(_stand_in_dir() / "private-key.pem", autocreate=True)
+    """The stand-in Directory's key (created once next to the trusted JWKS, which is written to match).
+
+    Refuses when a trusted JWKS is there without a stand-in key beside it: that is a real Directory's, never to be
+    overwritten."""
+    key_path = _stand_in_dir() / "private-key.pem"
+    if Path(settings.OPUSOF_DIRECTORY_JWKS_PATH).exists() and not key_path.exists():
+        raise ImproperlyConfigured("OPUSOF_DIRECTORY_JWKS_PATH holds a real Directory JWKS; no stand-in Directory")
+    key = load_or_create_private_key(key_path, autocreate=True)
     public: dict[str, Any] = RSAAlgorithm.to_jwk(key.public_key(), as_dict=True)
     jwk = {"kty": "RSA", "n": public["n"], "e": public["e"]}
     kid = jwk_thumbprint(jwk)

@@ -9,11 +9,13 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from jwt.algorithms import RSAAlgorithm
 
 from connectors.sandbox.demo import load_sandbox_demo
+from opusof.authserver.directory import stand_in_key
 from opusof.keys import jwk_thumbprint, load_or_create_private_key
 from opusof.models import TppClient
 from opusof.services import tpp_client_register
@@ -53,6 +55,11 @@ class Command(BaseCommand):
             admin_created = self._admin()
             demo = load_sandbox_demo()
             tpp_dir, kid, client_state = self._demo_tpp()
+        # The local stand-in OFB Directory: its key signs software statements that /auth/register trusts.
+        try:
+            directory = f"Stand-in OFB Directory key {stand_in_key()[1]}"
+        except ImproperlyConfigured:
+            directory = "Trusted OFB Directory JWKS already configured (no stand-in)"
 
         self.stdout.write(
             f"Staff login: {ADMIN_USERNAME} / {ADMIN_PASSWORD} ({'created' if admin_created else 'already there'})"
@@ -71,6 +78,7 @@ class Command(BaseCommand):
             f"Demo TPP client {DEMO_CLIENT_ID} ({client_state}): organisation {DEMO_ORGANISATION_ID}, "
             f"kid {kid}, scopes {' '.join(DEMO_SCOPES)}; keys in {tpp_dir}"
         )
+        self.stdout.write(f"{directory}: {settings.OPUSOF_DIRECTORY_JWKS_PATH}")
 
     def _admin(self) -> bool:
         user_model = get_user_model()
