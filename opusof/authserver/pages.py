@@ -25,7 +25,7 @@ from connectors.interfaces import AccountRef, ConnectorUnavailable, DiscoveredAc
 from connectors.registry import account_discovery
 from consents.errors import ConsentNotAuthorisable
 from consents.models import ConsentStatus, LocalInstrument, PaymentConsent
-from consents.services import consent_authorise, consent_refresh, consent_reject
+from consents.services import consent_approve, consent_authorise, consent_refresh, consent_reject
 from opusof.authserver import services
 from opusof.authserver.customers import customer_authenticate
 from opusof.authserver.models import PushedAuthorisationRequest
@@ -382,7 +382,58 @@ def my_authorisations(request: HttpRequest) -> HttpResponse:
         }
         for c in consents
     ]
-    return render(request, "authserver/my_authorisations.html", {"rows": rows, "customer_name": customer["name"]})
+    context = {"rows": rows, "customer_name": customer["name"], "pending": _pending_approvals(customer)}
+    return render(request, "authserver/my_authorisations.html", context)
+
+
+def _pending_approvals(customer: dict[str, str]) -> list[dict[str, Any]]:
+    """PARTIALLY_ACCEPTED consents of businesses the customer may pay for (the bank's account discovery says so),
+    which the customer has not approved yet (payments v4 "Aprovações de múltipla alçada")."""
+    candidates = list(
+        PaymentConsent.objects.select_related("client")
+        .filter(status=ConsentStatus.PARTIALLY_ACCEPTED)
+        .exclude(business_entity_document="")
+        .exclude(history__actor=f"customer:{customer['document']}")
+        .order_by("created_at")[:50]
+    )
+    allowed: dict[str, bool] = {}
+    pending = []
+    for row in candidates:
+        document = row.business_entity_document
+        if document not in allowed:
+            try:
+                accounts = account_discovery().discover_accounts(
+                    customer_document=customer["document"], business_document=document
+                )
+            except ConnectorUnavailable:
+                accounts = []
+            allowed[document] = any(account.may_pay for account in accounts)
+        if allowed[document]:
+            pending.append(
+                {
+                    "consent": row,
+                    "tpp_name": row.client.organisation_name or row.client.name,
+                    "amount": brl(row.amount),
+                    "business_document": mask_document(document),
+                }
+            )
+    return pending
+
+
+@require_POST
+@customer_page
+def my_consent_approve(request: HttpRequest, consent_id: str) -> HttpResponse:
+    """Another approver of a multi-approval business consent; the last one makes it AUTHORISED."""
+    customer = session_customer(request)
+    if customer is None:
+        return redirect("authserver:my-login")
+    if not any(item["consent"].consent_id == consent_id for item in _pending_approvals(customer)):
+        raise Http404("Consentimento não encontrado.")
+    try:
+        consent_approve(consent_id=consent_id, actor=f"customer:{customer['document']}")
+    except ConsentNotAuthorisable as exc:
+        return _error_page(request, exc.detail, status=422)
+    return redirect("authserver:my-authorisations")
 
 
 @require_http_methods(["GET", "POST"])

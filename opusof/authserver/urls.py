@@ -19,5 +19,10 @@ urlpatterns = [
     path("auth/sair", pages.logout, name="logout"),
     path("minhas-autorizacoes/entrar", pages.my_login, name="my-login"),
     path("minhas-autorizacoes/", pages.my_authorisations, name="my-authorisations"),
+    path(
+        "minhas-autorizacoes/consentimentos/<str:consent_id>/aprovar",
+        pages.my_consent_approve,
+        name="my-consent-approve",
+    ),
     path("minhas-autorizacoes/pagamentos/<str:payment_id>/cancelar", pages.my_payment_cancel, name="my-payment-cancel"),
 ]

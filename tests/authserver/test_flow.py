@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
+from connectors.models import SandboxCustomer
 from consents.models import PaymentConsent
 from opusof.authserver.models import AuthorisationCode, PushedAuthorisationRequest
 from opusof.models import AccessToken
@@ -20,7 +21,7 @@ from tests.authserver.oauth_tpp import (
     verify_id_token,
     wsgi_http,
 )
-from tests.payments.builders import ANA_CPF, consent_data, payment_item
+from tests.payments.builders import ANA_CPF, BRUNO_CPF, PADARIA_CNPJ, consent_data, payment_item
 from tests.payments.v4 import PaymentsV4
 
 
@@ -148,3 +149,37 @@ def test_pushed_request_is_single_use(oauth, tpp):
     assert again.status_code == 400
     assert "location" not in again.headers
     assert PushedAuthorisationRequest.objects.get(request_uri=flow.request_uri).used_at is not None
+
+
+def test_multi_approver_business_consent(oauth, tpp, settings):
+    # given the Padaria needs two approvers and Ana is also one of its authorised people
+    settings.OPUSOF_BUSINESS_APPROVERS = {PADARIA_CNPJ: 2}
+    padaria = SandboxCustomer.objects.get(document=PADARIA_CNPJ)
+    padaria.authorised_people.add(SandboxCustomer.objects.get(document=ANA_CPF))
+    v4 = PaymentsV4(tpp=tpp, token=oauth.client_credentials())
+    consent_id = v4.create_consent(consent_data(business=PADARIA_CNPJ, logged_cpf=BRUNO_CPF))
+    # when Bruno approves paying from the Padaria's account
+    flow = oauth.start(consent_id)
+    response = customer_decides(
+        oauth.http, flow.authorize_url(oauth.client_id), cpf=BRUNO_CPF, action="approve", account="30000001"
+    )
+    # then the TPP gets its code and the consent waits for the second approver
+    assert "code" in fragment(response.headers["location"])
+    assert v4.get_consent(consent_id)["status"] == "PARTIALLY_ACCEPTED"
+    # Bruno is not asked again
+    page = oauth.http.get("/minhas-autorizacoes/")
+    assert f'class="card pending" data-consent-id="{consent_id}"' not in page.text
+    # and Ana approves from "Minhas autorizações"
+    ana = wsgi_http()
+    login = ana.get("/minhas-autorizacoes/entrar")
+    ana.post(
+        "/minhas-autorizacoes/entrar",
+        data={"cpf": ANA_CPF, "password": "demo1234", "csrfmiddlewaretoken": csrf_of(login.text)},
+    )
+    page = ana.get("/minhas-autorizacoes/")
+    assert f'class="card pending" data-consent-id="{consent_id}"' in page.text
+    response = ana.post(
+        f"/minhas-autorizacoes/consentimentos/{consent_id}/aprovar", data={"csrfmiddlewaretoken": csrf_of(page.text)}
+    )
+    assert response.status_code == 302
+    assert v4.get_consent(consent_id)["status"] == "AUTHORISED"
