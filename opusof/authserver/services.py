@@ -134,6 +134,9 @@ def par_create(*, client: TppClient, claims: dict[str, Any]) -> PushedAuthorisat
     response_type = _str_claim(claims, "response_type")
     if response_type != RESPONSE_TYPE:
         raise OAuthError("unsupported_response_type", f"response_type suportado: {RESPONSE_TYPE}.")
+    if "id_token_hint" in claims:
+        # OFB security profile §5.2.2 item 21: an id_token may carry PII the client would send in clear.
+        raise invalid_request_object("id_token_hint não é aceito.")
     response_mode = _str_claim(claims, "response_mode", required=False)
     if response_mode not in ("", "fragment"):
         raise invalid_request_object("response_mode suportado: fragment (JARM não implementado).")

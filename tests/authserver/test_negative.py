@@ -130,6 +130,7 @@ def test_pkce_and_nonce_required(oauth, v4):
     assert_oauth_error(oauth.par(signed_request(oauth, consent_id, code_challenge=DROP)), "invalid_request_object")
     assert_oauth_error(oauth.par(signed_request(oauth, consent_id, nonce=DROP)), "invalid_request_object")
     assert_oauth_error(oauth.par(signed_request(oauth, consent_id, response_type="code")), "unsupported_response_type")
+    assert_oauth_error(oauth.par(signed_request(oauth, consent_id, id_token_hint="x.y.z")), "invalid_request_object")
 
 
 def test_consent_scope_must_name_own_awaiting_consent(oauth, v4, other_tpp):
