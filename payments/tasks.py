@@ -20,17 +20,19 @@ from celery import Task, shared_task
 from django.conf import settings
 from django.db import transaction
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from connectors.interfaces import ConnectorRejected, ConnectorUnavailable
 from connectors.registry import payment_status_reader
+from opusof.outbox.models import PaymentPollState
 from opusof.timeutil import business_date
 from payments.models import PaymentStatus, PixPayment
 from payments.services import (
+    POLLED_STATUSES,
     apply_bank_status,
     payment_batch_submit,
     payment_batches_stalled,
     payment_poll_status,
-    payments_due_for_poll,
 )
 
 logger = logging.getLogger(__name__)
@@ -47,20 +49,73 @@ def submit_payment_batch(batch_id: str) -> None:
 
 
 @shared_task(name="payments.poll_payment_status", acks_late=True, reject_on_worker_lost=True, ignore_result=True)
-def poll_payment_status(payment_id: str) -> None:
-    try:
-        payment_poll_status(payment_id=payment_id)
-    except ConnectorUnavailable:
-        logger.warning("bank unavailable while polling", extra={"payment_id": payment_id})
+def poll_payment_status(payment_id: str) -> str | None:
+    return payment_poll_with_backoff(payment_id=payment_id)
 
 
 @shared_task(name="payments.poll_open_payments", ignore_result=True)
 def poll_open_payments() -> int:
-    """Beat: one status poll per payment the bank has not finished (ACCP/ACPD/PDNG, SCHD on its date)."""
-    due = payments_due_for_poll()
+    """Beat: one status poll per payment the bank has not finished (ACCP/ACPD/PDNG) whose backoff has elapsed.
+    SCHD payments on their date are the due sweep's (``run_due_payments``)."""
+    due = payments_poll_candidates()
     for payment_id in due:
-        poll_payment_status.delay(payment_id)
+        poll_payment_status.apply_async((payment_id,), expires=60)
     return len(due)
+
+
+# --- status polling with backoff and a ceiling ------------------------------------------------------------------
+
+
+def _poll_setting(name: str, default: int) -> int:
+    return int(getattr(settings, name, default))
+
+
+def poll_backoff(attempts: int) -> dt.timedelta:
+    """30 s, 60 s, 120 s, ... capped at one hour (OPUSOF_POLL_BASE_SECONDS / OPUSOF_POLL_MAX_SECONDS)."""
+    base = _poll_setting("OPUSOF_POLL_BASE_SECONDS", 30)
+    cap = _poll_setting("OPUSOF_POLL_MAX_SECONDS", 3600)
+    return dt.timedelta(seconds=min(cap, base * 2 ** max(0, attempts - 1)))
+
+
+def payments_poll_candidates(*, limit: int = 500) -> list[str]:
+    """Open payments (ACCP/ACPD/PDNG) whose next poll is due, least recently polled first."""
+    now = timezone.now()
+    due = PixPayment.objects.filter(status__in=POLLED_STATUSES).exclude(poll_state__next_poll_at__gt=now)
+    return list(due.order_by("status_updated_at").values_list("payment_id", flat=True)[:limit])
+
+
+def payment_poll_with_backoff(*, payment_id: str) -> str | None:
+    """Polls one payment and schedules the next poll: the interval doubles while the bank's answer stays the same
+    (or it cannot be reached); past OPUSOF_POLL_ATTENTION_AFTER polls the payment is flagged for staff, and polling
+    goes on at the ceiling interval. Returns the status after the poll."""
+    before = PixPayment.objects.filter(payment_id=payment_id).values_list("status", flat=True).first()
+    if before is None:
+        return None
+    error = ""
+    try:
+        after = payment_poll_status(payment_id=payment_id).status
+    except ConnectorUnavailable as exc:
+        after, error = before, f"detentora indisponível: {exc}"
+    except ConnectorRejected as exc:
+        after, error = before, f"detentora recusou a consulta: {exc.code} {exc.detail}"
+    now = timezone.now()
+    with transaction.atomic():
+        payment = PixPayment.objects.get(payment_id=payment_id)
+        state, _ = PaymentPollState.objects.select_for_update().get_or_create(
+            payment=payment, defaults={"next_poll_at": now}
+        )
+        state.attempts = 1 if after != before else state.attempts + 1
+        state.last_polled_at = now
+        state.last_error = error[:1024]
+        state.next_poll_at = now + poll_backoff(state.attempts)
+        if after in POLLED_STATUSES and state.attempts >= _poll_setting("OPUSOF_POLL_ATTENTION_AFTER", 12):
+            if not state.needs_attention:
+                state.needs_attention, state.flagged_at = True, now
+                logger.error("payment still open after the polling ceiling", extra={"payment_id": payment_id})
+        elif after not in POLLED_STATUSES:
+            state.needs_attention = False
+        state.save()
+    return str(after)
 
 
 @shared_task(name="payments.resubmit_stalled_batches", ignore_result=True)

@@ -85,3 +85,22 @@ class WebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.attempt} {self.url} → {self.status_code or self.error[:40]}"
+
+
+class PaymentPollState(models.Model):
+    """Status polling schedule of a payment the bank left open (ACCP/ACPD/PDNG): exponential backoff between
+    polls, and a ceiling after which the payment is flagged for staff ("needs attention" in the admin)."""
+
+    payment = models.OneToOneField("payments.PixPayment", on_delete=models.CASCADE, related_name="poll_state")
+    attempts = models.PositiveIntegerField(default=0, help_text="polls since the last status change")
+    next_poll_at = models.DateTimeField(db_index=True)
+    last_polled_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=1024, blank=True)
+    needs_attention = models.BooleanField(default=False, db_index=True)
+    flagged_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "payment status poll"
+
+    def __str__(self) -> str:
+        return f"{self.payment_id} poll #{self.attempts}"
