@@ -13,6 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from opusof.api.authentication import request_client, request_token
+from opusof.api.errors import UnsupportedMediaType
 from opusof.api.idempotency import idempotent
 from opusof.api.responses import meta, self_link
 from opusof.api.schema import regulated_operation
@@ -52,6 +53,15 @@ class RecurringApiView(OfbApiView):
         # components.headers.X-V: the implemented version of the API, on the responses that declare it.
         response["x-v"] = API_VERSION
         return response
+
+    def check_body(self, request: Request) -> None:
+        try:
+            super().check_body(request)
+        except UnsupportedMediaType as exc:
+            # This spec documents no 415 (its responses: 400, 401, 403, 404, 405, 406, 422, 5xx): a body that is not
+            # application/jwt is a bad request.
+            exc.status_code = 400
+            raise
 
     def parameter_error_status(self, request: Request) -> int:
         # The 422 of both POSTs and both PATCHes admits PARAMETRO_NAO_INFORMADO / PARAMETRO_INVALIDO; GETs have none.
