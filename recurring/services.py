@@ -513,6 +513,9 @@ def _check_common(consent: RecurringConsent, data: dict[str, Any], *, day: dt.da
         raise errors.PaymentDetailInvalid("transactionIdentification só é permitido para INIC.")
     if day < today:
         raise errors.OutsideAllowedWindow("Data de pagamento no passado.")
+    if consent.expires_at is not None and timezone.now() > consent.expires_at:
+        # The consent "deve deixar de ser válido" at expirationDateTime; payments already scheduled still settle.
+        raise errors.OutsideAllowedWindow("Consentimento expirado.")
     if consent.expires_at is not None and day > consent.expires_at.astimezone(business_tz()).date():
         raise errors.OutsideAllowedWindow("Data de liquidação posterior à expiração do consentimento.")
 

@@ -167,3 +167,12 @@ def test_expiry_in_the_past_is_an_invalid_date(ap2):
     yesterday = business_date() - dt.timedelta(days=1)
     response, body = ap2.post_consent(automatic_consent(expiration=f"{yesterday.isoformat()}T23:59:59Z"))
     assert (response.status_code, error_codes(body)) == (422, ["DATA_PAGAMENTO_INVALIDA"])
+
+
+def test_no_payment_after_the_consent_expired(ap2):
+    consent_id = ap2.authorised_consent(sweeping_consent(), debtor=own(ANA_ACCOUNT))
+    RecurringConsent.objects.filter(recurring_consent_id=consent_id).update(
+        expires_at=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
+    )
+    response, body = ap2.post_payment(consent_id, sweeping_payment())
+    assert (response.status_code, error_codes(body)) == (422, ["FORA_PRAZO_PERMITIDO"])
