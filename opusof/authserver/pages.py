@@ -7,6 +7,7 @@ redirect goes to a redirect URI the TPP registered and pushed in its signed requ
 
 import contextlib
 import datetime as dt
+import hashlib
 import secrets
 from collections.abc import Callable
 from decimal import Decimal
@@ -15,6 +16,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.conf import settings
+from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -39,6 +41,10 @@ CUSTOMER_KEY = "authserver_customer"
 FLOWS_KEY = "authserver_flows"
 # How long a customer has between /authorize and the decision; the consent's own 5-minute window also applies.
 FLOW_TTL_SECONDS = 600
+# A customer's login on these pages is good for this long; then they authenticate again.
+CUSTOMER_LOGIN_SECONDS = 900
+MAX_LOGIN_FAILURES = 5
+LOGIN_LOCK_SECONDS = 900
 # No form-action: Chromium applies it to the redirect that follows a form post, and approving ends in a redirect
 # to the TPP's registered URI.
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'"
@@ -87,7 +93,15 @@ def _br_date(value: str | dt.date) -> str:
 
 
 def session_customer(request: HttpRequest) -> dict[str, str] | None:
+    """The logged-in customer, if the login is recent enough: a consent is approved with a fresh authentication,
+    never with a login left open on a shared device."""
     customer: dict[str, str] | None = request.session.get(CUSTOMER_KEY)
+    if customer is None:
+        return None
+    age = timezone.now() - dt.datetime.fromisoformat(customer["auth_time"])
+    if age.total_seconds() > CUSTOMER_LOGIN_SECONDS:
+        request.session.pop(CUSTOMER_KEY, None)
+        return None
     return customer
 
 
@@ -151,10 +165,26 @@ def authorize(request: HttpRequest) -> HttpResponse:
 # --- login -----------------------------------------------------------------------------------------------------------
 
 
+def _failures_key(cpf: str) -> str:
+    digits = "".join(ch for ch in cpf if ch.isdigit())
+    return "opusof:authserver:login-failures:" + hashlib.sha256(digits.encode()).hexdigest()
+
+
 def _login(request: HttpRequest) -> tuple[dict[str, str] | None, str]:
-    customer = customer_authenticate(request.POST.get("cpf", ""), request.POST.get("password", ""))
+    cpf = request.POST.get("cpf", "")
+    key = _failures_key(cpf)
+    if int(cache.get(key, 0)) >= MAX_LOGIN_FAILURES:
+        return None, "Acesso bloqueado temporariamente por tentativas inválidas. Tente mais tarde."
+    customer = customer_authenticate(cpf, request.POST.get("password", ""))
     if customer is None:
+        # Counted per CPF in the shared cache (Redis), so guessing a password is slow across all web processes.
+        cache.add(key, 0, timeout=LOGIN_LOCK_SECONDS)
+        try:
+            cache.incr(key)
+        except ValueError:  # expired between add and incr
+            cache.set(key, 1, timeout=LOGIN_LOCK_SECONDS)
         return None, "CPF ou senha inválidos."
+    cache.delete(key)
     flows = request.session.get(FLOWS_KEY, {})
     request.session.cycle_key()  # no session fixation across the login
     data = {"document": customer.document, "name": customer.name, "auth_time": timezone.now().isoformat()}

@@ -5,6 +5,7 @@ POST /pix/payments → GET. Regulated responses are checked against payments-4.0
 import datetime as dt
 
 import pytest
+from django.contrib.sessions.backends.db import SessionStore
 from django.utils import timezone
 
 from connectors.models import SandboxCustomer
@@ -183,3 +184,31 @@ def test_multi_approver_business_consent(oauth, tpp, settings):
     )
     assert response.status_code == 302
     assert v4.get_consent(consent_id)["status"] == "AUTHORISED"
+
+
+def test_login_locked_after_repeated_failures(oauth, tpp):
+    v4 = PaymentsV4(tpp=tpp, token=oauth.client_credentials())
+    flow = oauth.start(v4.create_consent(consent_data()))
+    login_url = oauth.http.get(flow.authorize_url(oauth.client_id)).headers["location"]
+    csrf = csrf_of(oauth.http.get(login_url).text)
+    for _ in range(5):
+        response = oauth.http.post(login_url, data={"cpf": ANA_CPF, "password": "x", "csrfmiddlewaretoken": csrf})
+        assert response.status_code == 401
+    response = oauth.http.post(login_url, data={"cpf": ANA_CPF, "password": "demo1234", "csrfmiddlewaretoken": csrf})
+    assert response.status_code == 401
+    assert "bloqueado" in response.text
+
+
+def test_stale_login_must_authenticate_again(oauth, tpp):
+    v4 = PaymentsV4(tpp=tpp, token=oauth.client_credentials())
+    first = oauth.start(v4.create_consent(consent_data()))
+    customer_decides(oauth.http, first.authorize_url(oauth.client_id), cpf=ANA_CPF, action="deny")
+    # twenty minutes later the session still exists, but the login is too old to approve anything
+    session = SessionStore(session_key=oauth.http.cookies["sessionid"])
+    customer = session["authserver_customer"]
+    customer["auth_time"] = (timezone.now() - dt.timedelta(minutes=20)).isoformat()
+    session["authserver_customer"] = customer
+    session.save()
+    second = oauth.start(v4.create_consent(consent_data()))
+    response = oauth.http.get(second.authorize_url(oauth.client_id))
+    assert response.headers["location"].startswith("/auth/entrar/")
