@@ -15,7 +15,7 @@ from recurring.models import (
     RecurringPayment,
     RecurringPaymentStatusChange,
 )
-from recurring.services import recurring_consent_revoke
+from recurring.services import recurring_consent_revoke, recurring_payment_cancel
 
 
 class RecurringConsentStatusChangeInline(StatusHistoryInline):
@@ -77,3 +77,27 @@ class RecurringPaymentAdmin(ReadOnlyAdmin):
     )
     date_hierarchy = "created_at"
     inlines = [RecurringPaymentStatusChangeInline]
+
+    actions = ["cancel_scheduled"]
+
+    @admin.action(description="Cancelar cobranças agendadas/pendentes (detentora)")
+    def cancel_scheduled(self, request: HttpRequest, queryset: QuerySet[RecurringPayment]) -> None:
+        cancelled, refused = 0, []
+        for payment in queryset.select_related("consent"):
+            try:
+                recurring_payment_cancel(
+                    recurring_payment_id=payment.recurring_payment_id,
+                    client=None,
+                    cancelled_from=Channel.DETENTORA,
+                    # Staff act for the payer, whose document cancelledBy carries (payer deadline: 23:59 the eve).
+                    document=payment.consent.logged_user_document,
+                    rel="CPF",
+                    actor=f"staff:{request.user.get_username()}",
+                )
+                cancelled += 1
+            except RegulatedError as exc:
+                refused.append(f"{payment.recurring_payment_id}: {exc.detail}")
+        if cancelled:
+            self.message_user(request, f"{cancelled} cobrança(s) cancelada(s).", messages.SUCCESS)
+        for line in refused:
+            self.message_user(request, line, messages.WARNING)

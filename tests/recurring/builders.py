@@ -109,6 +109,11 @@ def sweeping_payment(amount: str = "10.00", *, day: dt.date | None = None, **ove
     return data
 
 
+def week_reference(day: dt.date) -> str:
+    iso_year, iso_week, _ = day.isocalendar()
+    return f"W{iso_week}-{iso_year}"
+
+
 def month_reference(day: dt.date) -> str:
     return f"M{day.month:02d}-{day.year}"
 
