@@ -17,6 +17,7 @@ logger = logging.getLogger("connectors.http")
 _queue: "queue.Queue[dict[str, Any]]" = queue.Queue(maxsize=10_000)
 _writer: threading.Thread | None = None
 _writer_lock = threading.Lock()
+_IDLE_SECONDS = 2.0
 
 
 def record(**fields: Any) -> None:
@@ -50,7 +51,12 @@ def _run() -> None:
     from connectors.models import ConnectorCall
 
     while True:
-        item = _queue.get()
+        try:
+            item = _queue.get(timeout=_IDLE_SECONDS)
+        except queue.Empty:
+            # An idle writer gives its server connection back (test databases are dropped at the end of a run).
+            connections.close_all()
+            continue
         batch = [item]
         # Drain what is already queued so a burst costs one INSERT.
         while len(batch) < 500:
@@ -65,10 +71,10 @@ def _run() -> None:
                 ConnectorCall.objects.bulk_create(rows)
         except DatabaseError:
             logger.exception("connector call log rows lost", extra={"rows": len(rows)})
+            connections.close_all()  # a broken connection is reopened on the next burst
         finally:
-            # The connection is not kept between bursts: test databases are dropped at the end of a run, and an
-            # idle writer has no reason to hold a server connection.
-            if _queue.empty():
+            if flushes:
+                # Whoever flushes is about to read the rows or shut down: leave no connection behind.
                 connections.close_all()
             for event in flushes:
                 event.set()
