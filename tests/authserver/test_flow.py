@@ -12,6 +12,7 @@ from connectors.models import SandboxCustomer
 from consents.models import PaymentConsent
 from opusof.authserver.models import AuthorisationCode, PushedAuthorisationRequest
 from opusof.models import AccessToken
+from opusof.timeutil import business_date
 from opusof.tokens import token_hash
 from tests.authserver.oauth_tpp import (
     OAuthTpp,
@@ -212,3 +213,23 @@ def test_stale_login_must_authenticate_again(oauth, tpp):
     second = oauth.start(v4.create_consent(consent_data()))
     response = oauth.http.get(second.authorize_url(oauth.client_id))
     assert response.headers["location"].startswith("/auth/entrar/")
+
+
+def test_review_shows_every_scheduled_date_and_masked_cpf_creditor(oauth, tpp):
+    v4 = PaymentsV4(tpp=tpp, token=oauth.client_credentials())
+    start = business_date() + dt.timedelta(days=2)
+    data = consent_data(schedule={"daily": {"startDate": start.isoformat(), "quantity": 3}})
+    data["creditor"] = {"personType": "PESSOA_NATURAL", "cpfCnpj": BRUNO_CPF, "name": "Bruno Lima"}
+    flow = oauth.start(v4.create_consent(data))
+    login_url = oauth.http.get(flow.authorize_url(oauth.client_id)).headers["location"]
+    csrf = csrf_of(oauth.http.get(login_url).text)
+    consent_url = oauth.http.post(
+        login_url, data={"cpf": ANA_CPF, "password": "demo1234", "csrfmiddlewaretoken": csrf}
+    ).headers["location"]
+    page = oauth.http.get(consent_url).text
+    for offset in range(3):
+        assert (start + dt.timedelta(days=offset)).strftime("%d/%m/%Y") in page
+    assert "Datas (3 pagamentos)" in page
+    assert '<dd id="creditor-document">***.654.321-**</dd>' in page
+    assert BRUNO_CPF not in page
+    assert 'id="account-10000003"' not in page  # the salary account may not pay
