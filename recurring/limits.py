@@ -45,11 +45,18 @@ class LimitBreach:
 
 
 def check_limits(
-    config: dict[str, Any], charges: Iterable[Charge], *, amount: Decimal, day: dt.date
+    config: dict[str, Any],
+    charges: Iterable[Charge],
+    *,
+    amount: Decimal,
+    day: dt.date,
+    spent_total: Decimal | None = None,
 ) -> LimitBreach | None:
     """The first limit of ``config`` (the sweeping/vrp block) that ``amount`` on ``day`` breaks, given ``charges``
     (the consent's payments not RJCT/CANC). Order: per transaction, total, then each period by value and count."""
     history = list(charges)
+    # ``spent_total``: the consent's whole history, when ``charges`` only holds the periods' window (earliest_day).
+    spent = spent_total if spent_total is not None else sum((c.amount for c in history), Decimal("0"))
     transaction_limit = config.get("transactionLimit")
     if transaction_limit is not None and amount > Decimal(transaction_limit):
         return LimitBreach(
@@ -59,7 +66,7 @@ def check_limits(
     total_limit = config.get("totalAllowedAmount")
     if total_limit is None:
         total_limit = (config.get("globalLimits") or {}).get("transactionLimit")
-    if total_limit is not None and sum((c.amount for c in history), Decimal("0")) + amount > Decimal(total_limit):
+    if total_limit is not None and spent + amount > Decimal(total_limit):
         return LimitBreach(
             "LIMITE_VALOR_TOTAL_CONSENTIMENTO_EXCEDIDO", f"Valor total do consentimento ({total_limit}) excedido."
         )
@@ -82,3 +89,9 @@ def check_limits(
                 f"Limite de quantidade do período {period} ({quantity_limit}) excedido.",
             )
     return None
+
+
+def earliest_day(day: dt.date) -> dt.date:
+    """The first date any period containing ``day`` can reach back to (its year, or its week when that starts in
+    December): charges before it cannot count against a periodic limit."""
+    return min(period_bounds("year", day)[0], period_bounds("week", day)[0])

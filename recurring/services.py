@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Sum
 from django.utils import timezone
 
 from connectors.interfaces import (
@@ -30,7 +31,7 @@ from opusof.ofb import account_from_wire
 from opusof.timeutil import business_date, business_tz, end_of_business_day
 from payments.models import CANCELLABLE_STATUSES, PaymentStatus
 from recurring import errors
-from recurring.limits import Charge, check_limits
+from recurring.limits import Charge, check_limits, earliest_day
 from recurring.models import (
     NOT_COUNTED_STATUSES,
     Actor,
@@ -535,13 +536,11 @@ def _check_sweeping(
     debtor = consent.debtor_account
     if debtor is not None and account_from_wire(data["creditorAccount"]) == debtor:
         raise errors.PaymentDetailInvalid("Conta de origem igual à conta de destino.")
-    charges = [
-        Charge(date=payment_date, amount=value)
-        for payment_date, value in consent.payments.exclude(status__in=NOT_COUNTED_STATUSES).values_list(
-            "date", "amount"
-        )
-    ]
-    breach = check_limits(consent.settings, charges, amount=amount, day=day)
+    counted = consent.payments.exclude(status__in=NOT_COUNTED_STATUSES)
+    spent = counted.aggregate(total=Sum("amount"))["total"] or Decimal("0")
+    window = counted.filter(date__gte=earliest_day(day)).values_list("date", "amount")
+    charges = [Charge(date=payment_date, amount=value) for payment_date, value in window]
+    breach = check_limits(consent.settings, charges, amount=amount, day=day, spent_total=spent)
     if breach is not None:
         raise errors.LIMIT_ERRORS[breach.code](breach.detail)
 

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from opusof.timeutil import business_date
-from recurring.limits import PERIODS, Charge, check_limits, period_bounds
+from recurring.limits import PERIODS, Charge, check_limits, earliest_day, period_bounds
 from recurring.validation import reference_matches
 
 DAYS = st.dates(min_value=dt.date(2000, 1, 1), max_value=dt.date(2100, 12, 31))
@@ -136,3 +136,23 @@ def test_every_interval_references_its_own_period(day):
     assert reference_matches(f"Y{day.year}", "ANUAL", day, reference_day=day.day)
     assert not reference_matches(f"Y{day.year + 1}", "ANUAL", day, reference_day=day.day)
     assert not reference_matches(f"M{day.month:02d}-{day.year}", "ANUAL", day, reference_day=day.day)
+
+
+WIDE_DAYS = st.dates(min_value=dt.date(2024, 11, 1), max_value=dt.date(2027, 2, 28))
+
+
+@given(
+    limits=st.fixed_dictionaries({}, optional={p: PERIOD_BLOCK for p in PERIODS}),
+    history=st.lists(st.builds(Charge, date=WIDE_DAYS, amount=AMOUNTS), max_size=15),
+    amount=AMOUNTS,
+    day=WIDE_DAYS,
+    total=AMOUNTS.map(lambda d: f"{d * 10:.2f}"),
+)
+def test_the_windowed_history_decides_like_the_full_one(limits, history, amount, day, total):
+    """The service loads only charges from earliest_day(day) on (plus the all-time sum for the total limit)."""
+    config = {"periodicLimits": limits, "totalAllowedAmount": total}
+    window = [c for c in history if c.date >= earliest_day(day)]
+    spent = sum((c.amount for c in history), Decimal("0"))
+    assert check_limits(config, window, amount=amount, day=day, spent_total=spent) == check_limits(
+        config, history, amount=amount, day=day
+    )
