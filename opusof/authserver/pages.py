@@ -132,8 +132,9 @@ def _error_to_tpp(request: HttpRequest, flow: str, par: PushedAuthorisationReque
     return _to_tpp(services.authorisation_error(par=par, error="access_denied", description=description))
 
 
-def _error_page(request: HttpRequest, message: str, *, status: int = 400) -> HttpResponse:
-    return render(request, "authserver/error.html", {"message": message}, status=status)
+def _error_page(request: HttpRequest, message: str, *, status: int = 400, retry_login: str = "") -> HttpResponse:
+    context = {"message": message, "retry_login": retry_login}
+    return render(request, "authserver/error.html", context, status=status)
 
 
 # --- authorize -------------------------------------------------------------------------------------------------------
@@ -302,7 +303,13 @@ def consent(request: HttpRequest, flow: str) -> HttpResponse:
         return _error_to_tpp(request, flow, par, reason or f"Consentimento não aguarda autorização ({row.status}).")
     if row.logged_user_document != customer["document"]:
         # The consent names the customer the TPP saw (loggedUser); another login may not authorise it.
-        return _error_page(request, "Este consentimento foi criado para outro CPF. Saia e entre com o CPF correto.")
+        request.session.pop(CUSTOMER_KEY, None)  # let the right customer log in for this flow
+        return _error_page(
+            request,
+            "Este consentimento foi criado para outro CPF. Entre com o CPF correto.",
+            status=403,
+            retry_login=reverse("authserver:login", kwargs={"flow": flow}),
+        )
     try:
         accounts = _payable_accounts(row, customer["document"])
     except ConnectorUnavailable:

@@ -233,3 +233,23 @@ def test_review_shows_every_scheduled_date_and_masked_cpf_creditor(oauth, tpp):
     assert '<dd id="creditor-document">***.654.321-**</dd>' in page
     assert BRUNO_CPF not in page
     assert 'id="account-10000003"' not in page  # the salary account may not pay
+
+
+def test_consent_of_another_cpf_cannot_be_approved(oauth, tpp):
+    v4 = PaymentsV4(tpp=tpp, token=oauth.client_credentials())
+    consent_id = v4.create_consent(consent_data(logged_cpf=ANA_CPF))
+    flow = oauth.start(consent_id)
+    login_url = oauth.http.get(flow.authorize_url(oauth.client_id)).headers["location"]
+    csrf = csrf_of(oauth.http.get(login_url).text)
+    response = oauth.http.post(login_url, data={"cpf": BRUNO_CPF, "password": "demo1234", "csrfmiddlewaretoken": csrf})
+    page = oauth.http.get(response.headers["location"])
+    assert page.status_code == 403
+    assert 'id="retry-login"' in page.text
+    assert 'id="consent-button"' not in page.text
+    # Ana can still log in within the same flow and approve
+    response = oauth.http.post(
+        login_url,
+        data={"cpf": ANA_CPF, "password": "demo1234", "csrfmiddlewaretoken": csrf_of(oauth.http.get(login_url).text)},
+    )
+    assert 'id="consent-button"' in oauth.http.get(response.headers["location"]).text
+    assert v4.get_consent(consent_id)["status"] == "AWAITING_AUTHORISATION"
