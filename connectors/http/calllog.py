@@ -10,7 +10,7 @@ import queue
 import threading
 from typing import Any
 
-from django.db import DatabaseError, connections
+from django.db import connections
 
 logger = logging.getLogger("connectors.http")
 
@@ -69,7 +69,7 @@ def _run() -> None:
         try:
             if rows:
                 ConnectorCall.objects.bulk_create(rows)
-        except DatabaseError:
+        except Exception:  # not a connector call: the log writer must outlive any failure of its own
             logger.exception("connector call log rows lost", extra={"rows": len(rows)})
             connections.close_all()  # a broken connection is reopened on the next burst
         finally:

@@ -57,6 +57,11 @@ RETRYABLE_STATUSES = frozenset({502, 503, 504})
 _INFRASTRUCTURE_CODES = frozenset({"FALHA_INFRAESTRUTURA"})
 
 
+class ConnectorOutcomeUnknown(ConnectorUnavailable):
+    """The request reached the bank and no answer came back in time (read timeout). For an initiation the bank may
+    still pay: callers that can should treat it as pending and ask the status route later, not as a refusal."""
+
+
 class _Retryable(ConnectorUnavailable):
     """The bank did not answer (connection failure or 502/503/504): worth another attempt on a retryable route."""
 
@@ -222,7 +227,7 @@ class HttpBank:
             raise _Retryable(f"{route}: {type(exc).__name__}: {exc}") from exc
         except httpx.TimeoutException as exc:
             log("UNAVAILABLE", None, type(exc).__name__, str(exc))
-            raise ConnectorUnavailable(f"{route}: sem resposta em {timeout.read}s") from exc
+            raise ConnectorOutcomeUnknown(f"{route}: sem resposta em {timeout.read}s") from exc
         except httpx.TransportError as exc:
             log("UNAVAILABLE", None, type(exc).__name__, str(exc))
             raise _Retryable(f"{route}: {type(exc).__name__}: {exc}") from exc
