@@ -326,11 +326,13 @@ def recurring_consent_revoke(
         later = RecurringPayment.objects.select_for_update().filter(
             consent=consent, status=PaymentStatus.SCHD, date__gt=keep_until
         )
-        document = consent.business_entity_document or consent.logged_user_document
-        rel = "CNPJ" if consent.business_entity_document else "CPF"
         for payment in later:
-            _cancel_at_bank_and_record(
-                payment, cancelled_from=Channel.DETENTORA, document=document, rel=rel, actor=f"{actor} (revogação)"
+            _withdraw_scheduled(
+                payment,
+                consent,
+                code=RecurringRejectionCode.CONSENTIMENTO_REVOGADO,
+                detail="Consentimento revogado.",
+                actor=f"{actor} (revogação)",
             )
         return consent
 
@@ -405,11 +407,11 @@ def recurring_consent_edit(*, client: TppClient, recurring_consent_id: str, data
                 consent=consent, status=PaymentStatus.SCHD, date__gt=new_expiry.date()
             )
             for payment in later:
-                _cancel_at_bank_and_record(
+                _withdraw_scheduled(
                     payment,
-                    cancelled_from=Channel.DETENTORA,
-                    document=consent.logged_user_document,
-                    rel="CPF",
+                    consent,
+                    code=RecurringRejectionCode.FORA_PRAZO_PERMITIDO,
+                    detail="Data posterior à nova expiração do consentimento.",
                     actor="system:edição",
                 )
         return consent
@@ -795,6 +797,26 @@ def _cancel_at_bank_and_record(
         actor=actor,
         reason=reason,
     )
+
+
+def _withdraw_scheduled(
+    payment: RecurringPayment, consent: RecurringConsent, *, code: str, detail: str, actor: str
+) -> None:
+    """A scheduled charge the consent no longer covers (revoked, or expiry moved before it): cancelled at the bank
+    as the holder. If the bank cannot cancel it now, the consent change still stands and the charge is recorded
+    RJCT with ``code`` (CONSENTIMENTO_REVOGADO / FORA_PRAZO_PERMITIDO); a final status is never polled again."""
+    document = consent.business_entity_document or consent.logged_user_document
+    rel = "CNPJ" if consent.business_entity_document else "CPF"
+    try:
+        _cancel_at_bank_and_record(payment, cancelled_from=Channel.DETENTORA, document=document, rel=rel, actor=actor)
+    except errors.CancellationNotAllowed as exc:
+        full_detail = f"{detail} ({exc.detail})"[:2048]
+        _payment_transition(
+            payment,
+            lambda: payment.reject(code=code, detail=full_detail),
+            actor=actor,
+            reason=code,
+        )
 
 
 def cancellation_deadline(payment: RecurringPayment, *, by_receiver: bool) -> dt.datetime:

@@ -486,3 +486,25 @@ def test_other_clients_payment_and_consent_are_400(ap2, other_tpp):
 def test_unknown_payment_is_404(ap2):
     response, _ = ap2.get_payment("does-not-exist")
     assert response.status_code == 404
+
+
+def test_revocation_stands_when_the_bank_cannot_cancel_the_later_charge(ap2):
+    consent_id = automatic(ap2)
+    later = ap2.pay(consent_id, automatic_payment(days_ahead=5))
+    SandboxAccount.objects.filter(number=ANA_CHECKING).update(behaviour="OFFLINE")
+    response, body = ap2.patch_consent(
+        consent_id,
+        {
+            "status": "REVOKED",
+            "revocation": {
+                "revokedBy": "INICIADORA",
+                "revokedFrom": "INICIADORA",
+                "reason": {"code": "REVOGADO_RECEBEDOR", "detail": "Fim do contrato."},
+            },
+        },
+    )
+    assert response.status_code == 200, body
+    assert body["data"]["status"] == "REVOKED"
+    _, payment = ap2.get_payment(later["recurringPaymentId"])
+    assert payment["data"]["status"] == "RJCT"
+    assert payment["data"]["rejectionReason"]["code"] == "CONSENTIMENTO_REVOGADO"
