@@ -13,7 +13,6 @@ from collections.abc import Callable
 from decimal import Decimal
 from functools import wraps
 from typing import Any
-from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core.cache import cache
@@ -123,8 +122,9 @@ def _end_flow(request: HttpRequest, flow: str) -> None:
 
 
 def _to_tpp(response_params: services.AuthorisationResponse) -> HttpResponse:
-    """The hybrid flow answers in the fragment (OIDC Core §3.3.2.5), so nothing reaches logs or the Referer."""
-    return HttpResponseRedirect(f"{response_params.redirect_uri}#{urlencode(response_params.params)}")
+    """The hybrid flow answers in the fragment (OIDC Core §3.3.2.5), so nothing reaches logs or the Referer; JARM
+    in the query, as one signed JWT."""
+    return HttpResponseRedirect(response_params.location())
 
 
 def _error_to_tpp(request: HttpRequest, flow: str, par: PushedAuthorisationRequest, description: str) -> HttpResponse:

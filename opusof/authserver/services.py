@@ -15,6 +15,7 @@ import secrets
 import time
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 import jwt
 from django.conf import settings
@@ -32,6 +33,11 @@ from opusof.tokens import access_token_mint, access_token_revoke, token_hash
 
 ALGORITHM = "PS256"
 RESPONSE_TYPE = "code id_token"
+# JARM (FAPI 1 Adv §5.2.2-2 alternative; OFB profile §5.2.2 item 16 "pode suportar"): response_type=code with
+# response_mode=jwt, the authorisation response signed as one JWT in the query (JARM §4.3.1 query.jwt).
+JARM_RESPONSE_TYPE = "code"
+JARM_RESPONSE_MODE = "jwt"
+JARM_TTL_SECONDS = 300
 PAR_TTL_SECONDS = 90  # RFC 9126 §2.2: short; OFB suite expects 5 < expires_in < 600
 CODE_TTL_SECONDS = 60  # RFC 6749 §4.1.2: "a maximum lifetime of 10 minutes is RECOMMENDED"; we keep it short
 ACCESS_TOKEN_TTL_SECONDS = 900
@@ -132,14 +138,17 @@ def consent_id_from_scopes(scopes: list[str]) -> str:
 def par_create(*, client: TppClient, claims: dict[str, Any]) -> PushedAuthorisationRequest:
     """Validates an authorisation request pushed by ``client`` and stores it for the authorize endpoint."""
     response_type = _str_claim(claims, "response_type")
-    if response_type != RESPONSE_TYPE:
-        raise OAuthError("unsupported_response_type", f"response_type suportado: {RESPONSE_TYPE}.")
+    if response_type not in (RESPONSE_TYPE, JARM_RESPONSE_TYPE):
+        raise OAuthError("unsupported_response_type", f"response_type suportado: {RESPONSE_TYPE} ou code (JARM).")
     if "id_token_hint" in claims:
         # OFB security profile §5.2.2 item 21: an id_token may carry PII the client would send in clear.
         raise invalid_request_object("id_token_hint não é aceito.")
     response_mode = _str_claim(claims, "response_mode", required=False)
-    if response_mode not in ("", "fragment"):
-        raise invalid_request_object("response_mode suportado: fragment (JARM não implementado).")
+    if response_type == RESPONSE_TYPE and response_mode not in ("", "fragment"):
+        raise invalid_request_object("Com code id_token o response_mode é fragment.")
+    if response_type == JARM_RESPONSE_TYPE and response_mode != JARM_RESPONSE_MODE:
+        # FAPI 1 Adv §5.2.2-2: a plain code response is unprotected; only JARM makes response_type=code acceptable.
+        raise invalid_request_object("response_type=code exige response_mode=jwt (JARM).")
     redirect_uri = _str_claim(claims, "redirect_uri")
     # Exact string match against a registered URI (FAPI 1 Adv §5.2.2-8, RFC 9700 §4.1.3).
     if redirect_uri not in client.redirect_uris:
@@ -151,7 +160,8 @@ def par_create(*, client: TppClient, claims: dict[str, Any]) -> PushedAuthorisat
     if unknown or not {"openid", "payments"} <= set(client.scopes or ["openid", "payments"]):
         raise OAuthError("invalid_scope", "Escopo não permitido para este cliente.")
     consent_id = consent_id_from_scopes(scopes)
-    nonce = _str_claim(claims, "nonce")  # required by the hybrid flow (OIDC Core §3.3.2.11)
+    # required by the hybrid flow (OIDC Core §3.3.2.11); optional with JARM, whose state is the signed response
+    nonce = _str_claim(claims, "nonce", required=response_type == RESPONSE_TYPE)
     state = _str_claim(claims, "state", required=False)
     if claims.get("code_challenge_method") != "S256":
         raise invalid_request_object("code_challenge_method deve ser S256 (PKCE obrigatório).")
@@ -235,6 +245,21 @@ def id_token_sign(
 class AuthorisationResponse:
     redirect_uri: str
     params: dict[str, str]
+    in_query: bool = False  # JARM query.jwt; the hybrid flow answers in the fragment
+
+    def location(self) -> str:
+        if self.in_query:
+            separator = "&" if "?" in self.redirect_uri else "?"
+            return f"{self.redirect_uri}{separator}{urlencode(self.params)}"
+        return f"{self.redirect_uri}#{urlencode(self.params)}"
+
+
+def _jarm(par: PushedAuthorisationRequest, params: dict[str, str]) -> AuthorisationResponse:
+    """JARM §2.1: the response parameters as one PS256 JWT from us to the client."""
+    now = int(time.time())
+    claims = {"iss": endpoints.issuer(), "aud": par.client.client_id, "exp": now + JARM_TTL_SECONDS, **params}
+    token = jwt.encode(claims, holder_private_key(), algorithm=ALGORITHM, headers={"kid": holder_kid(), "typ": "JWT"})
+    return AuthorisationResponse(par.redirect_uri, {"response": token}, in_query=True)
 
 
 def authorisation_success(
@@ -255,6 +280,8 @@ def authorisation_success(
         auth_time=auth_time,
         expires_at=timezone.now() + dt.timedelta(seconds=CODE_TTL_SECONDS),
     )
+    if par.response_mode == JARM_RESPONSE_MODE:
+        return _jarm(par, {"code": code, **({"state": par.state} if par.state else {})})
     id_token = id_token_sign(
         client=par.client, subject=subject, nonce=par.nonce, auth_time=auth_time, code=code, state=par.state
     )
@@ -268,6 +295,8 @@ def authorisation_error(*, par: PushedAuthorisationRequest, error: str, descript
     params = {"error": error, "error_description": description}
     if par.state:
         params["state"] = par.state
+    if par.response_mode == JARM_RESPONSE_MODE:
+        return _jarm(par, params)
     return AuthorisationResponse(par.redirect_uri, params)
 
 

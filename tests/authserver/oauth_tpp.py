@@ -170,13 +170,18 @@ class OAuthTpp:
     def par(self, request_object: str) -> httpx.Response:
         return self.post_form("/auth/par", {"request": request_object}, assertion=self.assertion(aud=ISSUER))
 
-    def start(self, consent_id: str, *, redirect_uri: str | None = None) -> Flow:
+    def start(self, consent_id: str, *, redirect_uri: str | None = None, **overrides: Any) -> Flow:
         verifier, challenge = pkce_pair()
         state, nonce = secrets.token_urlsafe(12), secrets.token_urlsafe(12)
         redirect_uri = redirect_uri or self.actor.client.redirect_uris[0]
         claims = self.request_object(
             consent_id, challenge=challenge, state=state, nonce=nonce, redirect_uri=redirect_uri
         )
+        for name, value in overrides.items():
+            if value is DROP:
+                claims.pop(name, None)
+            else:
+                claims[name] = value
         response = self.par(self.actor.sign(claims))
         assert response.status_code == 201, response.text
         body = response.json()

@@ -3,6 +3,7 @@ client_credentials → POST /consents → PAR → authorize → login → choose
 POST /pix/payments → GET. Regulated responses are checked against payments-4.0.0.yml by PaymentsV4."""
 
 import datetime as dt
+from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 from django.contrib.sessions.backends.db import SessionStore
@@ -25,6 +26,7 @@ from tests.authserver.oauth_tpp import (
 )
 from tests.payments.builders import ANA_CPF, BRUNO_CPF, PADARIA_CNPJ, consent_data, payment_item
 from tests.payments.v4 import PaymentsV4
+from tests.support.tpp import DROP
 
 
 @pytest.fixture
@@ -253,3 +255,34 @@ def test_consent_of_another_cpf_cannot_be_approved(oauth, tpp):
     )
     assert 'id="consent-button"' in oauth.http.get(response.headers["location"]).text
     assert v4.get_consent(consent_id)["status"] == "AWAITING_AUTHORISATION"
+
+
+def test_jarm_code_flow(oauth, tpp):
+    v4 = PaymentsV4(tpp=tpp, token=oauth.client_credentials())
+    data = consent_data()
+    consent_id = v4.create_consent(data)
+    flow = oauth.start(consent_id, response_type="code", response_mode="jwt", nonce=DROP)
+    response = customer_decides(
+        oauth.http, flow.authorize_url(oauth.client_id), cpf=ANA_CPF, action="approve", account="10000001"
+    )
+    location = urlsplit(response.headers["location"])
+    assert f"{location.scheme}://{location.netloc}{location.path}" == flow.redirect_uri
+    assert not location.fragment
+    [jarm] = [value for name, value in parse_qsl(location.query) if name == "response"]
+    claims = verify_id_token(jarm, audience=oauth.client_id)  # same key and issuer as id_tokens
+    assert claims["state"] == flow.state
+    tokens = oauth.exchange(claims["code"], flow)
+    assert tokens.status_code == 200, tokens.text
+    payment_response, body = v4.post_payments(consent_id, [payment_item(data)], token=tokens.json()["access_token"])
+    assert payment_response.status_code == 201, body
+
+
+def test_jarm_denial_is_signed_too(oauth, tpp):
+    v4 = PaymentsV4(tpp=tpp, token=oauth.client_credentials())
+    flow = oauth.start(v4.create_consent(consent_data()), response_type="code", response_mode="jwt")
+    response = customer_decides(oauth.http, flow.authorize_url(oauth.client_id), cpf=ANA_CPF, action="deny")
+    [jarm] = [v for n, v in parse_qsl(urlsplit(response.headers["location"]).query) if n == "response"]
+    claims = verify_id_token(jarm, audience=oauth.client_id)
+    assert claims["error"] == "access_denied"
+    assert claims["state"] == flow.state
+    assert "code" not in claims

@@ -129,7 +129,9 @@ def test_pkce_and_nonce_required(oauth, v4):
     assert_oauth_error(oauth.par(plain), "invalid_request_object")
     assert_oauth_error(oauth.par(signed_request(oauth, consent_id, code_challenge=DROP)), "invalid_request_object")
     assert_oauth_error(oauth.par(signed_request(oauth, consent_id, nonce=DROP)), "invalid_request_object")
-    assert_oauth_error(oauth.par(signed_request(oauth, consent_id, response_type="code")), "unsupported_response_type")
+    # a plain code response is unprotected: response_type=code only with JARM
+    assert_oauth_error(oauth.par(signed_request(oauth, consent_id, response_type="code")), "invalid_request_object")
+    assert_oauth_error(oauth.par(signed_request(oauth, consent_id, response_type="token")), "unsupported_response_type")
     assert_oauth_error(oauth.par(signed_request(oauth, consent_id, id_token_hint="x.y.z")), "invalid_request_object")
 
 

@@ -55,7 +55,8 @@ def test_discovery_metadata_is_truthful(oauth):
     metadata = response.json()
     assert metadata["issuer"] == ISSUER
     assert metadata["require_pushed_authorization_requests"] is True
-    assert metadata["response_types_supported"] == ["code id_token"]
+    assert metadata["response_types_supported"] == ["code id_token", "code"]
+    assert metadata["response_modes_supported"] == ["fragment", "jwt"]
     assert metadata["token_endpoint_auth_methods_supported"] == ["private_key_jwt", "tls_client_auth"]
     assert metadata["code_challenge_methods_supported"] == ["S256"]
     assert metadata["tls_client_certificate_bound_access_tokens"] is True
