@@ -11,6 +11,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
@@ -538,6 +539,7 @@ def _check_sweeping(
     debtor = consent.debtor_account
     if debtor is not None and account_from_wire(data["creditorAccount"]) == debtor:
         raise errors.PaymentDetailInvalid("Conta de origem igual à conta de destino.")
+    _check_own_account(consent, data)
     counted = consent.payments.exclude(status__in=NOT_COUNTED_STATUSES)
     spent = counted.aggregate(total=Sum("amount"))["total"] or Decimal("0")
     window = counted.filter(date__gte=earliest_day(day)).values_list("date", "amount")
@@ -545,6 +547,25 @@ def _check_sweeping(
     breach = check_limits(consent.settings, charges, amount=amount, day=day, spent_total=spent)
     if breach is not None:
         raise errors.LIMIT_ERRORS[breach.code](breach.detail)
+
+
+def _check_own_account(consent: RecurringConsent, data: dict[str, Any]) -> None:
+    """Sweeping moves money between the same holder's accounts. A destination here, at this bank, must be one of
+    the receiver's own accounts (the receiver is a consent creditor: the customer, or the business's CNPJ root);
+    elsewhere only the receiving PSP (or the DICT, for DICT/INIC) can tell."""
+    creditor = account_from_wire(data["creditorAccount"])
+    if creditor.ispb != str(settings.OPUSOF_ISPB):
+        return
+    document = data["document"]["identification"]
+    try:
+        accounts = account_discovery().discover_accounts(
+            customer_document=consent.logged_user_document,
+            business_document=document if len(document) == 14 else None,
+        )
+    except ConnectorUnavailable:
+        return  # the bank re-checks the accounts at initiation; an outage here is not the TPP's fault
+    if all(found.account != creditor for found in accounts):
+        raise errors.PaymentDiffersFromConsent("A conta de destino não pertence ao recebedor do consentimento.")
 
 
 def _check_automatic_amount(consent: RecurringConsent, amount: Decimal, data: dict[str, Any]) -> None:

@@ -176,3 +176,11 @@ def test_no_payment_after_the_consent_expired(ap2):
     )
     response, body = ap2.post_payment(consent_id, sweeping_payment())
     assert (response.status_code, error_codes(body)) == (422, ["FORA_PRAZO_PERMITIDO"])
+
+
+def test_sweeping_to_someone_elses_account_here_is_divergent(ap2):
+    consent_id = ap2.authorised_consent(sweeping_consent(), debtor=own(ANA_ACCOUNT))
+    bruno = {"ispb": None, "issuer": "0001", "number": "20000001", "accountType": "CACC"}
+    response, body = ap2.post_payment(consent_id, sweeping_payment(creditorAccount=own(bruno)))
+    assert (response.status_code, error_codes(body)) == (422, ["PAGAMENTO_DIVERGENTE_CONSENTIMENTO"])
+    assert not RecurringPayment.objects.exists()
