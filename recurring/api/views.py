@@ -13,7 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from opusof.api.authentication import request_client, request_token
-from opusof.api.errors import UnsupportedMediaType
+from opusof.api.errors import Forbidden, UnsupportedMediaType
 from opusof.api.idempotency import idempotent
 from opusof.api.responses import meta, self_link
 from opusof.api.schema import regulated_operation
@@ -204,6 +204,9 @@ class RecurringPaymentsApi(RecurringApiView):
     def post(self, request: Request) -> Response:
         request_body_validator(SPEC, "automaticPaymentsPostPixRecurringPayments")(request.data)
         token = request_token(request)
+        if not token.consent_id or f"recurring-consent:{token.consent_id}" not in token.scopes:
+            # Security scheme OAuth2AuthorizationCode: openid recurring-consent:{recurringConsentId} recurring-payments.
+            raise Forbidden("Token não vinculado a um consentimento recorrente (escopo recurring-consent:{id}).")
         payment = recurring_payment_create(
             client=request_client(request), recurring_consent_id=token.consent_id, data=request.data["data"]
         )

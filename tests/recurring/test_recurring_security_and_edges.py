@@ -184,3 +184,18 @@ def test_sweeping_to_someone_elses_account_here_is_divergent(ap2):
     response, body = ap2.post_payment(consent_id, sweeping_payment(creditorAccount=own(bruno)))
     assert (response.status_code, error_codes(body)) == (422, ["PAGAMENTO_DIVERGENTE_CONSENTIMENTO"])
     assert not RecurringPayment.objects.exists()
+
+
+def test_payment_token_needs_the_recurring_consent_scope(ap2):
+    from opusof.tokens import access_token_mint
+
+    consent_id = ap2.authorised_consent(sweeping_consent(), debtor=own(ANA_ACCOUNT))
+    token = access_token_mint(
+        client=ap2.tpp.client,
+        grant_type="authorization_code",
+        scopes=["openid", "recurring-payments", f"consent:{consent_id}"],
+        consent_id=consent_id,
+    )
+    response, _ = ap2.post_payment(consent_id, sweeping_payment(), token=token)
+    assert response.status_code == 403
+    assert not RecurringPayment.objects.exists()
