@@ -157,12 +157,16 @@ def payments_execute_due_batch(*, day: dt.date, sweep: DueSweep, batch_size: int
     each one's outcome and applies it, all in one transaction per batch. Returns how many rows it claimed."""
     reader = payment_status_reader()
     with transaction.atomic():
-        batch = list(
+        # Claim ids only, in the order of the (status, scheduled_date) index so the scan stops at the batch size
+        # (sorting every due row's full width per batch made a 100 000-payment sweep quadratic), then load them.
+        claimed = list(
             payments_due(day)
             .select_for_update(skip_locked=True)
             .exclude(pk__in=sweep.seen)
-            .order_by("scheduled_date", "pk")[:batch_size]
+            .order_by("status", "scheduled_date")
+            .values_list("pk", flat=True)[:batch_size]
         )
+        batch = list(PixPayment.objects.filter(pk__in=claimed).order_by("pk"))
         for payment in batch:
             try:
                 result = reader.get_payment_status(payment_id=payment.payment_id, end_to_end_id=payment.end_to_end_id)
