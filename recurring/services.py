@@ -579,6 +579,8 @@ def _check_automatic_amount(consent: RecurringConsent, amount: Decimal, data: di
             raise errors.PaymentDetailInvalid("creditorAccount diverge de firstPayment.creditorAccount.")
         if amount != Decimal(first["amount"]):
             raise errors.InvalidAmount("Valor diverge de firstPayment.amount.")
+        if data["date"] != first["date"]:
+            raise errors.PaymentDetailInvalid("date diverge de firstPayment.date.")
         return
     fixed = consent.amount_setting("fixedAmount")
     if fixed is not None and amount != fixed:
@@ -604,7 +606,9 @@ def _check_automatic(
         _check_retry(consent, data, amount, day=day)
         return
     _check_automatic_amount(consent, amount, data)
-    if reference != "zero":
+    if reference == "zero":
+        _check_not_charged(consent, reference)
+    else:
         reference_day = dt.date.fromisoformat(block["referenceStartDate"]).day
         if not reference_matches(reference, block["interval"], day, reference_day=reference_day):
             raise errors.PaymentDetailInvalid(f"paymentReference {reference} não corresponde à data {day}.")
@@ -615,11 +619,16 @@ def _check_automatic(
                 f"Cobranças de Pix Automático são agendadas de D+{AUTOMATIC_MIN_DAYS_AHEAD} a "
                 f"D+{AUTOMATIC_MAX_DAYS_AHEAD}."
             )
-        duplicate = consent.payments.exclude(status__in=NOT_COUNTED_STATUSES).filter(
-            payment_reference=reference, original_recurring_payment_id=""
-        )
-        if duplicate.exists():
-            raise errors.PaymentDetailInvalid(f"Já existe cobrança para o período {reference}.")
+        _check_not_charged(consent, reference)
+
+
+def _check_not_charged(consent: RecurringConsent, reference: str) -> None:
+    """One charge per period (and one adhesion payment): a new attempt of a failed one is a retry instead."""
+    duplicate = consent.payments.exclude(status__in=NOT_COUNTED_STATUSES).filter(
+        payment_reference=reference, original_recurring_payment_id=""
+    )
+    if duplicate.exists():
+        raise errors.PaymentDetailInvalid(f"Já existe cobrança para o período {reference}.")
 
 
 def _check_retry(consent: RecurringConsent, data: dict[str, Any], amount: Decimal, *, day: dt.date) -> None:

@@ -508,3 +508,29 @@ def test_revocation_stands_when_the_bank_cannot_cancel_the_later_charge(ap2):
     _, payment = ap2.get_payment(later["recurringPaymentId"])
     assert payment["data"]["status"] == "RJCT"
     assert payment["data"]["rejectionReason"]["code"] == "CONSENTIMENTO_REVOGADO"
+
+
+def test_one_charge_per_period(ap2):
+    consent_id = automatic(ap2)
+    ap2.pay(consent_id, automatic_payment(days_ahead=3))
+    response, body = ap2.post_payment(consent_id, automatic_payment(days_ahead=4))  # same month reference
+    assert (response.status_code, error_codes(body)) == (422, ["DETALHE_PAGAMENTO_INVALIDO"])
+
+
+def test_adhesion_payment_only_once_and_on_its_date(ap2):
+    first_day = business_date() + dt.timedelta(days=1)
+    creditor = {"ispb": "12345678", "issuer": "0001", "number": "90000001", "accountType": "CACC"}
+    first = {
+        "type": "PIX",
+        "date": first_day.isoformat(),
+        "currency": "BRL",
+        "amount": "30.00",
+        "creditorAccount": creditor,
+    }
+    consent_id = automatic(ap2, first_payment=first)
+    other_day = first_day + dt.timedelta(days=1)
+    response, body = ap2.post_payment(consent_id, automatic_payment("30.00", day=other_day, paymentReference="zero"))
+    assert (response.status_code, error_codes(body)) == (422, ["DETALHE_PAGAMENTO_INVALIDO"])
+    ap2.pay(consent_id, automatic_payment("30.00", day=first_day, paymentReference="zero"))
+    response, body = ap2.post_payment(consent_id, automatic_payment("30.00", day=first_day, paymentReference="zero"))
+    assert (response.status_code, error_codes(body)) == (422, ["DETALHE_PAGAMENTO_INVALIDO"])
