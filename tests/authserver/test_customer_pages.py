@@ -24,7 +24,7 @@ def login(http, cpf: str, password: str = "demo1234"):
     )
 
 
-@override_settings(OPUSOF_CUSTOMER_AUTHENTICATOR="tests.authserver.test_pages.only_bruno")
+@override_settings(OPUSOF_CUSTOMER_AUTHENTICATOR="tests.authserver.test_customer_pages.only_bruno")
 def test_authenticator_is_pluggable(demo_bank):
     http = wsgi_http()
     assert login(http, ANA_CPF).status_code == 401  # the sandbox password means nothing to this authenticator
