@@ -513,7 +513,7 @@ def test_revocation_stands_when_the_bank_cannot_cancel_the_later_charge(ap2):
 def test_one_charge_per_period(ap2):
     consent_id = automatic(ap2)
     ap2.pay(consent_id, automatic_payment(days_ahead=3))
-    response, body = ap2.post_payment(consent_id, automatic_payment(days_ahead=4))  # same month reference
+    response, body = ap2.post_payment(consent_id, automatic_payment(days_ahead=3))  # same period, new endToEndId
     assert (response.status_code, error_codes(body)) == (422, ["DETALHE_PAGAMENTO_INVALIDO"])
 
 
