@@ -155,8 +155,10 @@ def authorize(request: HttpRequest) -> HttpResponse:
     if par is None:
         return _error_page(request, "Pedido de autorização inválido, expirado ou já utilizado.")
     flow = secrets.token_urlsafe(16)
-    flows = dict(request.session.get(FLOWS_KEY, {}))
-    flows[flow] = {"par": par.pk, "started": timezone.now().timestamp()}
+    now = timezone.now().timestamp()
+    # abandoned flows are dropped here, so the session stays small
+    flows = {k: v for k, v in request.session.get(FLOWS_KEY, {}).items() if v["started"] + FLOW_TTL_SECONDS > now}
+    flows[flow] = {"par": par.pk, "started": now}
     request.session[FLOWS_KEY] = flows
     if session_customer(request) is None:
         return redirect("authserver:login", flow=flow)
