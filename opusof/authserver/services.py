@@ -454,9 +454,20 @@ def token_revoke(*, client: TppClient, token: str) -> None:
     if access is not None:
         access_token_revoke(token=access)
         return
-    RefreshToken.objects.filter(token_hash=digest, client=client, revoked_at__isnull=True).update(
-        revoked_at=timezone.now()
-    )
+    refresh = RefreshToken.objects.filter(token_hash=digest, client=client, revoked_at__isnull=True).first()
+    if refresh is None:
+        return
+    now = timezone.now()
+    refresh.revoked_at = now
+    refresh.save(update_fields=["revoked_at"])
+    # RFC 7009 §2.1: access tokens of the same grant go with the refresh token.
+    if refresh.consent_id:
+        AccessToken.objects.filter(
+            client=client,
+            consent_id=refresh.consent_id,
+            grant_type__in=[AccessToken.GrantType.AUTHORIZATION_CODE, AccessToken.GrantType.REFRESH_TOKEN],
+            revoked_at__isnull=True,
+        ).update(revoked_at=now)
 
 
 def token_introspect(*, client: TppClient, token: str) -> dict[str, Any]:

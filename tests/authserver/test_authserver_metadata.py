@@ -101,8 +101,11 @@ def test_revoked_refresh_token_cannot_refresh(oauth, tpp):
     response = customer_decides(
         oauth.http, flow.authorize_url(oauth.client_id), cpf=ANA_CPF, action="approve", account="10000001"
     )
-    refresh = oauth.exchange(fragment(response.headers["location"])["code"], flow).json()["refresh_token"]
+    tokens = oauth.exchange(fragment(response.headers["location"])["code"], flow).json()
+    refresh = tokens["refresh_token"]
     assert oauth.post_form("/auth/token/revoke", {"token": refresh}).status_code == 200
+    # the access token of the same grant is revoked with it (RFC 7009 §2.1)
+    assert AccessToken.objects.get(token_hash=token_hash(tokens["access_token"])).revoked_at is not None
     response = oauth.post_form("/auth/token", {"grant_type": "refresh_token", "refresh_token": refresh})
     assert response.status_code == 400
     assert response.json()["error"] == "invalid_grant"
