@@ -10,6 +10,7 @@ PATHS = {
     "revoke": "/auth/token/revoke",
     "introspect": "/auth/token/introspect",
     "jwks": "/auth/jwks",
+    "userinfo": "/auth/userinfo",
     "register": "/auth/register",
     "discovery": "/.well-known/openid-configuration",
 }

@@ -444,6 +444,14 @@ def grant_refresh_token(*, client: TppClient, refresh_token: str, cert_thumbprin
     return _token_response(access_token=raw_access, scopes=row.scopes)
 
 
+def token_subject(token: AccessToken) -> str | None:
+    """The ``sub`` of the customer behind an authorization_code (or refreshed) token: its consent had one code."""
+    if not token.consent_id:
+        return None
+    code = AuthorisationCode.objects.filter(client=token.client, consent_id=token.consent_id).first()
+    return code.subject if code is not None else None
+
+
 # --- Revocation and introspection ------------------------------------------------------------------------------------
 
 

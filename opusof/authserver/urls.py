@@ -10,6 +10,7 @@ urlpatterns = [
     path("auth/par", views.pushed_authorisation_request, name="par"),
     path("auth/token", views.token, name="token"),
     path("auth/token/revoke", views.revoke, name="revoke"),
+    path("auth/userinfo", views.userinfo, name="userinfo"),
     path("auth/token/introspect", views.introspect, name="introspect"),
     path("auth/register", registration.register, name="register"),
     path("auth/register/<str:client_id>", registration.manage, name="register-manage"),

@@ -1,22 +1,26 @@
 """Authorisation-server endpoints (machine to machine: form in, JSON out, client authentication instead of CSRF)."""
 
+import hmac
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from opusof.authserver import endpoints, registration, services
 from opusof.authserver.clientauth import (
     authenticate_client,
     cert_thumbprint_for_binding,
+    client_certificate,
     form_params,
     required_certificate,
 )
 from opusof.authserver.errors import OAuthError, invalid_request
 from opusof.keys import holder_public_jwks
+from opusof.tokens import access_token_resolve
 
 View = Callable[..., HttpResponse]
 
@@ -49,6 +53,7 @@ def openid_configuration(request: HttpRequest) -> JsonResponse:
         "revocation_endpoint": endpoints.url("revoke"),
         "introspection_endpoint": endpoints.url("introspect"),
         "jwks_uri": endpoints.url("jwks"),
+        "userinfo_endpoint": endpoints.url("userinfo"),
         "scopes_supported": ["openid", "payments", "consent"],
         "response_types_supported": [services.RESPONSE_TYPE, services.JARM_RESPONSE_TYPE],
         "response_modes_supported": ["fragment", services.JARM_RESPONSE_MODE],
@@ -130,6 +135,27 @@ def token(request: HttpRequest) -> HttpResponse:
     else:
         raise OAuthError("unsupported_grant_type", "grant_type não suportado.")
     return JsonResponse(body)
+
+
+@csrf_exempt
+@require_http_methods(["GET", "POST"])
+def userinfo(request: HttpRequest) -> HttpResponse:
+    """OIDC Core §5.3 (OFB security profile §5.2.2 item 8): the pairwise ``sub`` of the customer who authorised the
+    token's consent. No other claims: the ``claims`` parameter (cpf/cnpj) is not implemented."""
+    scheme, _, raw = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
+    token = access_token_resolve(raw.strip()) if scheme.lower() == "bearer" else None
+    subject = services.token_subject(token) if token is not None and "openid" in token.scopes else None
+    if token is not None and settings.OPUSOF_MTLS_REQUIRED:
+        cert = client_certificate(request)
+        if cert is None or not hmac.compare_digest(cert.thumbprint, token.cert_thumbprint or "-"):
+            subject = None
+    if subject is None:
+        response = JsonResponse({"error": "invalid_token", "error_description": "Token inválido."}, status=401)
+        response["WWW-Authenticate"] = 'Bearer error="invalid_token"'
+        return response
+    response = JsonResponse({"sub": subject})
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 @oauth_endpoint

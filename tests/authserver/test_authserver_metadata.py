@@ -15,7 +15,7 @@ from opusof.authserver.models import ClientAuthSettings
 from opusof.keys import holder_kid
 from opusof.models import AccessToken
 from opusof.tokens import token_hash
-from tests.authserver.oauth_tpp import ISSUER, OAuthTpp, customer_decides, fragment, wsgi_http
+from tests.authserver.oauth_tpp import ISSUER, OAuthTpp, customer_decides, fragment, verify_id_token, wsgi_http
 from tests.payments.builders import ANA_CPF, consent_data
 from tests.payments.v4 import PaymentsV4
 from tests.support.spec import assert_response_matches_spec
@@ -176,3 +176,20 @@ def test_client_secret_basic_refused(oauth):
     )
     assert response.status_code == 401
     assert response.json()["error"] == "invalid_client"
+
+
+def test_userinfo_gives_the_id_token_subject(oauth, tpp):
+    v4 = PaymentsV4(tpp=tpp, token=oauth.client_credentials())
+    flow = oauth.start(v4.create_consent(consent_data()))
+    response = customer_decides(
+        oauth.http, flow.authorize_url(oauth.client_id), cpf=ANA_CPF, action="approve", account="10000001"
+    )
+    tokens = oauth.exchange(fragment(response.headers["location"])["code"], flow).json()
+    info = oauth.http.get("/auth/userinfo", headers={"Authorization": f"Bearer {tokens['access_token']}"})
+    assert info.status_code == 200
+    assert info.json() == {"sub": verify_id_token(tokens["id_token"], audience=oauth.client_id)["sub"]}
+    assert ANA_CPF not in info.text
+    # a client_credentials token has no customer behind it
+    other = oauth.http.get("/auth/userinfo", headers={"Authorization": f"Bearer {v4.token}"})
+    assert other.status_code == 401
+    assert other.headers["www-authenticate"].startswith("Bearer")
