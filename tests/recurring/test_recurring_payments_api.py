@@ -534,3 +534,18 @@ def test_adhesion_payment_only_once_and_on_its_date(ap2):
     ap2.pay(consent_id, automatic_payment("30.00", day=first_day, paymentReference="zero"))
     response, body = ap2.post_payment(consent_id, automatic_payment("30.00", day=first_day, paymentReference="zero"))
     assert (response.status_code, error_codes(body)) == (422, ["DETALHE_PAGAMENTO_INVALIDO"])
+
+
+def test_one_idempotency_key_on_two_payments_is_not_a_replay(ap2):
+    consent_id = automatic(ap2, interval="SEMANAL")
+    from tests.recurring.builders import week_reference
+
+    days = [business_date() + dt.timedelta(days=n) for n in (3, 10)]
+    first, second = (ap2.pay(consent_id, automatic_payment(day=d, paymentReference=week_reference(d))) for d in days)
+    response, body = ap2.cancel_payment(first["recurringPaymentId"], document="12345678909", idempotency_key="same")
+    assert (response.status_code, body["data"]["recurringPaymentId"]) == (200, first["recurringPaymentId"])
+    replay, again = ap2.cancel_payment(first["recurringPaymentId"], document="12345678909", idempotency_key="same")
+    assert (replay.status_code, again["data"]) == (200, body["data"])
+    other, result = ap2.cancel_payment(second["recurringPaymentId"], document="12345678909", idempotency_key="same")
+    assert (other.status_code, result["data"]["recurringPaymentId"]) == (200, second["recurringPaymentId"])
+    assert set(RecurringPayment.objects.values_list("status", flat=True)) == {"CANC"}
