@@ -386,3 +386,27 @@ def test_edit_expiry_not_at_235959_is_invalid_edition(ap2):
     response, result = ap2.patch_consent(consent_id, body)
     assert response.status_code == 422
     assert error_codes(result) == ["DETALHE_EDICAO_INVALIDO"]
+
+
+def test_name_only_edit_needs_no_logged_user(ap2):
+    consent_data = automatic_consent(maximum=None, fixed="100.00")
+    consent_id = ap2.authorised_consent(consent_data, debtor=own(ANA_ACCOUNT))
+    body = {
+        "creditors": [{"name": "Loja Renomeada Ltda"}],
+        "riskSignals": RISK_SIGNALS_EDITION,
+        "expirationDateTime": consent_data["expirationDateTime"],
+    }
+    response, result = ap2.patch_consent(consent_id, body)
+    assert response.status_code == 200, result
+    assert result["data"]["creditors"][0]["name"] == "Loja Renomeada Ltda"
+    assert result["data"]["recurringConfiguration"]["automatic"]["fixedAmount"] == "100.00"
+
+
+def test_edit_by_another_user_is_insufficient_permission(ap2):
+    consent_data = automatic_consent()
+    consent_id = ap2.authorised_consent(consent_data, debtor=own(ANA_ACCOUNT))
+    body = edition(consent_data, loggedUser={"document": {"identification": "98765432100", "rel": "CPF"}})
+    body["recurringConfiguration"] = {"automatic": {"maximumVariableAmount": "900.00"}}
+    response, result = ap2.patch_consent(consent_id, body)
+    assert (response.status_code, error_codes(result)) == (422, ["PERMISSAO_INSUFICIENTE"])
+    assert ap2.get_consent(consent_id)["recurringConfiguration"]["automatic"]["maximumVariableAmount"] == "500.00"
