@@ -70,12 +70,13 @@ def client_origins(client: TppClient) -> list[str]:
 
 
 def rp_id_allowed(client: TppClient, rp_id: str) -> bool:
-    """A WebAuthn RP id must be the origin's host or a registrable suffix of it (W3C WebAuthn §5.1.4.1)."""
-    if not rp_id or "." not in rp_id.strip("."):
+    """A WebAuthn RP id must be the origin's host or a registrable suffix of it (W3C WebAuthn §5.1.4.1); a suffix
+    needs a dot of its own (never a bare TLD), the exact host may be e.g. ``localhost``."""
+    if not rp_id:
         return False
     for origin in client_origins(client):
         host = urlsplit(origin).hostname or ""
-        if host == rp_id or host.endswith(f".{rp_id}"):
+        if host == rp_id or ("." in rp_id.strip(".") and host.endswith(f".{rp_id}")):
             return True
     return False
 
