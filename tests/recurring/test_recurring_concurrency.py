@@ -40,3 +40,24 @@ def test_parallel_charges_never_overshoot_the_period_limit(ap2):
     assert len(rejected) == PARALLEL - ADMITTED
     assert {error["code"] for body in rejected for error in body["errors"]} == {"LIMITE_PERIODO_QUANTIDADE_EXCEDIDO"}
     assert RecurringPayment.objects.filter(consent__recurring_consent_id=consent_id).count() == ADMITTED
+
+
+@pytest.mark.django_db(transaction=True)
+def test_parallel_identical_charges_pay_once(ap2):
+    consent_id = ap2.authorised_consent(sweeping_consent(), debtor=own(ANA_ACCOUNT))
+    token = ap2.consent_token(consent_id)
+    body = {"data": sweeping_payment("7.00")}
+
+    def charge(_):
+        ap2.tpp.api = APIClient()
+        try:
+            response = ap2.tpp.post(f"{API}/pix/recurring-payments", body, token=token, idempotency_key="one-charge")
+            return response.status_code, checked(response, "payments", "post")
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        results = list(pool.map(charge, range(10)))
+    assert {status for status, _ in results} == {201}
+    assert len({str(body["data"]) for _, body in results}) == 1
+    assert RecurringPayment.objects.count() == 1
