@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 from django.conf import settings
+from django.db import connections
 from django.utils import timezone
 from playwright.sync_api import Browser, Page, sync_playwright
 
@@ -65,9 +66,12 @@ def browser(monkeypatch: pytest.MonkeyPatch) -> Iterator[Browser]:
             headless=True,
             args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
         )
-        assert launched.version  # /usr/bin/chromium, not a browser Playwright downloaded
+        assert launched.version
         yield launched
         launched.close()
+        # Playwright's sync API runs the test in a greenlet with its own context, so Django (asgiref Local) opened
+        # a second database connection there; close it, or the test database cannot be dropped at the end.
+        connections.close_all()
 
 
 @pytest.fixture
