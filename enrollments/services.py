@@ -32,6 +32,7 @@ from enrollments.errors import (
     FidoChallengeInvalid,
     FidoPublicKeyInvalid,
     FidoVerificationFailed,
+    MissingPlatformSignals,
     PermissionsInvalid,
     RejectedOtherWithoutDetails,
     RejectionReasonRequired,
@@ -53,6 +54,7 @@ from enrollments.models import (
     EnrollmentStatusChange,
     FidoChallenge,
     FidoCredential,
+    FidoPlatform,
 )
 from opusof.errors import ParameterInvalid, RegulatedError
 from opusof.models import TppClient
@@ -535,6 +537,16 @@ def enrollment_daily_used(enrollment: Enrollment, day: dt.date) -> Decimal:
     return total or Decimal("0.00")
 
 
+# RiskSignals "[Restrição]": required when the user's operating system is Android or iOS.
+MOBILE_SIGNALS = ("isRootedDevice", "screenBrightness", "elapsedTimeSinceBoot")
+
+
+def _missing_platform_signals(enrollment: Enrollment, signals: dict[str, Any]) -> list[str]:
+    if enrollment.platform not in (FidoPlatform.ANDROID, FidoPlatform.IOS):
+        return []
+    return [name for name in MOBILE_SIGNALS if name not in signals]
+
+
 def _limit_problem(enrollment: Enrollment, consent: PaymentConsent, day: dt.date) -> str | None:
     if enrollment.transaction_limit is not None and consent.amount > enrollment.transaction_limit:
         return f"Valor acima do limite por transação do vínculo ({enrollment.transaction_limit})."
@@ -601,6 +613,11 @@ def consent_authorise_with_fido(
                         "dispositivo."
                     )
                     reject_consent = (ConsentRejectionReason.CONTA_NAO_PERMITE_PAGAMENTO, error.detail)
+                elif missing := _missing_platform_signals(enrollment, risk_signals):
+                    error = MissingPlatformSignals(
+                        f"Sinais obrigatórios para {enrollment.platform} não enviados: {', '.join(missing)}."
+                    )
+                    reject_consent = (ConsentRejectionReason.NAO_INFORMADO, error.detail)
                 elif (problem := _limit_problem(enrollment, consent, day)) is not None:
                     error = Risk(problem)
                     reject_consent = (ConsentRejectionReason.VALOR_ACIMA_LIMITE, problem)

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from enrollments.models import EnrollmentConsentAuthorisation, FidoChallenge, FidoCredential
 from tests.enrollments.authenticator import UP, SoftAuthenticator
-from tests.enrollments.v2 import EnrollmentsV2, own_account
+from tests.enrollments.v2 import EnrollmentsV2, own_account, risk_signals
 from tests.payments.builders import ANA_ACCOUNT, consent_data
 from tests.payments.v4 import PaymentsV4
 
@@ -287,3 +287,20 @@ def test_over_the_daily_limit_is_refused(v2: EnrollmentsV2, v4: PaymentsV4) -> N
     )
     assert consent["rejectionReason"]["code"] == "VALOR_ACIMA_LIMITE"
     assert ANA_ACCOUNT["number"] == own_account()["number"]
+
+
+def test_mobile_device_without_its_mandatory_signals_is_refused(v2: EnrollmentsV2, v4: PaymentsV4) -> None:
+    enrollment_id = v2.authorised(platform="ANDROID")
+    consent_id = v4.create_consent(consent_data())
+    signals = {k: v for k, v in risk_signals().items() if k != "isRootedDevice"}
+    response, body = v2.authorise(consent_id, enrollment_id, v2.sign(enrollment_id, consent_id), signals=signals)
+    assert response.status_code == 422
+    assert _code(body) == "FALTAM_SINAIS_OBRIGATORIOS_DA_PLATAFORMA"
+    consent = v4.get_consent(consent_id)
+    assert consent["status"] == "REJECTED"
+    assert consent["rejectionReason"]["code"] == "NAO_INFORMADO"
+
+    # the same device with every signal authorises
+    consent_id = v4.create_consent(consent_data())
+    response, body = v2.authorise(consent_id, enrollment_id, v2.sign(enrollment_id, consent_id))
+    assert response.status_code == 204, body

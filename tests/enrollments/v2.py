@@ -128,11 +128,11 @@ class EnrollmentsV2:
         )
 
     def registration_options(
-        self, enrollment_id: str, *, rp: str | None = None, token: str | None = None
+        self, enrollment_id: str, *, rp: str | None = None, token: str | None = None, platform: str = "BROWSER"
     ) -> tuple[HttpResponseBase, Any]:
         response = self.tpp.post(
             f"{API}/enrollments/{enrollment_id}/fido-registration-options",
-            {"data": {"rp": rp or self.rp_id, "platform": "BROWSER"}},
+            {"data": {"rp": rp or self.rp_id, "platform": platform}},
             token=token or self.journey_token(enrollment_id),
         )
         return response, self.checked(response, "registration-options", "post")
@@ -158,11 +158,18 @@ class EnrollmentsV2:
         return response, self.checked(response, "sign-options", "post")
 
     def authorise(
-        self, consent_id: str, enrollment_id: str, assertion: dict[str, Any], *, token: str | None = None
+        self,
+        consent_id: str,
+        enrollment_id: str,
+        assertion: dict[str, Any],
+        *,
+        token: str | None = None,
+        signals: dict[str, Any] | None = None,
     ) -> tuple[HttpResponseBase, Any]:
+        body = {"enrollmentId": enrollment_id, "riskSignals": signals or risk_signals(), "fidoAssertion": assertion}
         response = self.tpp.post(
             f"/open-banking/enrollments/v2/consents/{consent_id}/authorise",
-            {"data": {"enrollmentId": enrollment_id, "riskSignals": risk_signals(), "fidoAssertion": assertion}},
+            {"data": body},
             token=token or self.journey_token(enrollment_id),
         )
         return response, self.checked(response, "authorise", "post")
@@ -176,10 +183,10 @@ class EnrollmentsV2:
         self.approve(enrollment_id, **approve)
         return enrollment_id
 
-    def authorised(self, **approve: Any) -> str:
+    def authorised(self, platform: str = "BROWSER", **approve: Any) -> str:
         """An AUTHORISED enrollment whose credential is ``self.device``."""
         enrollment_id = self.awaiting_enrollment(**approve)
-        response, body = self.registration_options(enrollment_id)
+        response, body = self.registration_options(enrollment_id, platform=platform)
         assert response.status_code == 201, body
         response, body = self.register(enrollment_id, self.device.create(body["data"], origin=self.origin))
         assert response.status_code == 204, body
