@@ -739,6 +739,8 @@ def _create_locked(consent: RecurringConsent, data: dict[str, Any], *, actor: st
     today = business_date()
     day = dt.date.fromisoformat(data["date"])
     amount = Decimal(data["payment"]["amount"])
+    if amount <= 0:
+        raise errors.InvalidAmount("Valor do pagamento deve ser positivo.")
     _check_common(consent, data, day=day, today=today)
     if consent.product == Product.AUTOMATIC:
         _check_automatic(consent, data, amount, day=day, today=today)

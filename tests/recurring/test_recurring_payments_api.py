@@ -549,3 +549,9 @@ def test_one_idempotency_key_on_two_payments_is_not_a_replay(ap2):
     other, result = ap2.cancel_payment(second["recurringPaymentId"], document="12345678909", idempotency_key="same")
     assert (other.status_code, result["data"]["recurringPaymentId"]) == (200, second["recurringPaymentId"])
     assert set(RecurringPayment.objects.values_list("status", flat=True)) == {"CANC"}
+
+
+def test_zero_amount_is_invalid(ap2):
+    consent_id = sweeping(ap2)
+    response, body = ap2.post_payment(consent_id, sweeping_payment("0.00"))
+    assert (response.status_code, error_codes(body)) == (422, ["VALOR_INVALIDO"])
