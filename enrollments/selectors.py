@@ -13,3 +13,12 @@ def enrollment_get_for_client(*, client: TppClient, enrollment_id: str) -> Enrol
     except Enrollment.DoesNotExist as exc:
         raise EnrollmentNotFound(f"Vínculo de conta {enrollment_id} não encontrado.") from exc
     return enrollment_refresh(enrollment=enrollment)
+
+
+def enrollments_for_customer(*, document: str) -> list[Enrollment]:
+    """The customer's enrollments as the bank's pages show them (logged user or the business they act for),
+    newest first, with a due expiry applied."""
+    enrollments = Enrollment.objects.filter(logged_user_document=document) | Enrollment.objects.filter(
+        business_entity_document=document
+    )
+    return [enrollment_refresh(enrollment=e) for e in enrollments.select_related("client").order_by("-created_at")]

@@ -650,3 +650,23 @@ def consent_authorise_with_fido(
     if error is not None:
         raise error
     return consent
+
+
+def enrollment_cancel_by_customer(*, enrollment_id: str, document: str) -> Enrollment:
+    """The customer cancels an enrollment on the bank's pages: revoked (REVOGADO_MANUALMENTE) when AUTHORISED, else
+    rejected (REJEITADO_MANUALMENTE), ``cancelledFrom`` DETENTORA and ``cancelledBy`` the customer's CPF.
+    Someone else's enrollment is indistinguishable from a missing one."""
+    owned = Enrollment.objects.filter(enrollment_id=enrollment_id, logged_user_document=document).exists()
+    if not owned:
+        raise EnrollmentNotFound(f"Vínculo de conta {enrollment_id} não encontrado.")
+    authorised = Enrollment.objects.filter(enrollment_id=enrollment_id, status=EnrollmentStatus.AUTHORISED).exists()
+    return enrollment_cancel(
+        enrollment_id=enrollment_id,
+        client=None,
+        rejection_reason=None if authorised else EnrollmentRejectionReason.REJEITADO_MANUALMENTE,
+        revocation_reason=EnrollmentRevocationReason.REVOGADO_MANUALMENTE if authorised else None,
+        cancelled_from=CancelledFrom.DETENTORA,
+        actor=f"customer:{document}",
+        document=document,
+        rel="CPF",
+    )
