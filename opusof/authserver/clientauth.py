@@ -17,7 +17,7 @@ from django.http import HttpRequest
 from opusof.api.authentication import certificate_thumbprint
 from opusof.api.errors import BadSignature
 from opusof.authserver import endpoints
-from opusof.authserver.errors import OAuthError, invalid_client, invalid_request
+from opusof.authserver.errors import invalid_client, invalid_request
 from opusof.authserver.models import ClientAuthSettings
 from opusof.jose import _client_key  # the cached TPP key lookup the JWS choke point uses (JWKS refresh on new kid)
 from opusof.models import TppClient
@@ -174,14 +174,3 @@ def authenticate_client(request: HttpRequest, params: dict[str, str], *, endpoin
 def cert_thumbprint_for_binding(cert: ClientCertificate | None) -> str:
     """RFC 8705 §3: tokens are bound to the certificate presented at the token endpoint, when there is one."""
     return cert.thumbprint if cert else ""
-
-
-__all__ = [
-    "ASSERTION_TYPE",
-    "ClientCertificate",
-    "OAuthError",
-    "authenticate_client",
-    "cert_thumbprint_for_binding",
-    "client_certificate",
-    "form_params",
-]

@@ -24,9 +24,11 @@ from django.utils import timezone
 
 from consents.models import ConsentStatus, PaymentConsent
 from consents.services import consent_refresh
+from opusof.api.errors import BadSignature
 from opusof.authserver import endpoints
 from opusof.authserver.errors import OAuthError, invalid_grant, invalid_request, invalid_request_object
 from opusof.authserver.models import AuthorisationCode, PushedAuthorisationRequest, RefreshToken
+from opusof.jose import _client_key  # the JWS choke point's cached TPP key lookup (refetch on a new kid)
 from opusof.keys import holder_kid, holder_private_key
 from opusof.models import AccessToken, TppClient
 from opusof.tokens import access_token_mint, access_token_revoke, token_hash
@@ -76,9 +78,10 @@ def subject_for(client: TppClient, document: str) -> str:
 
 
 def _client_key_for(client: TppClient, kid: Any) -> Any:
-    from opusof.authserver.clientauth import _client_key
-
-    return _client_key(client, kid) if isinstance(kid, str) and kid else None
+    try:
+        return _client_key(client, kid) if isinstance(kid, str) and kid else None
+    except BadSignature as exc:  # the client's jwks_uri could not be fetched
+        raise invalid_request_object("JWKS do cliente indisponível.") from exc
 
 
 def verify_request_object(token: str, *, client: TppClient) -> dict[str, Any]:
