@@ -16,8 +16,10 @@ Faults are switched at runtime through ``/_faults`` so tests and people can stag
 - ``DELETE /_faults`` clears every fault; ``GET /_faults`` shows them and the calls received per route.
 """
 
+import contextlib
 import json
 import logging
+import socket
 import threading
 import time
 from collections import Counter
@@ -119,6 +121,25 @@ class ReferenceBankServer(ThreadingHTTPServer):
         super().__init__(address, _Handler)
         self.bank = bank or SandboxBank()
         self.faults = Faults()
+        # Open client connections: stop() ends them so no handler thread (and its database connection) outlives us.
+        self.open_sockets: set[socket.socket] = set()
+        self.sockets_lock = threading.Lock()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stops serving, ends every open keep-alive connection and waits for their threads to let go of the
+        database (a test database cannot be dropped while a session uses it)."""
+        self.shutdown()
+        self.server_close()
+        with self.sockets_lock:
+            for sock in self.open_sockets:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self.sockets_lock:
+                if not self.open_sockets:
+                    return
+            time.sleep(0.01)
 
     @property
     def base_url(self) -> str:
@@ -137,12 +158,19 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         logger.debug("%s " + format, self.address_string(), *args)
 
+    def setup(self) -> None:
+        super().setup()
+        with self.server.sockets_lock:
+            self.server.open_sockets.add(self.connection)
+
     def finish(self) -> None:
         try:
             super().finish()
         finally:
             # One thread per connection: its database connection goes with it.
             connections.close_all()
+            with self.server.sockets_lock:
+                self.server.open_sockets.discard(self.connection)
 
     # --- HTTP -------------------------------------------------------------------------------------------------------
 
@@ -260,8 +288,7 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 def start_reference_bank(host: str = "127.0.0.1", port: int = 0) -> tuple[ReferenceBankServer, threading.Thread]:
-    """Starts the reference bank in a daemon thread (port 0: a free one); stop with ``server.shutdown()`` and
-    ``server.server_close()``."""
+    """Starts the reference bank in a daemon thread (port 0: a free one); stop it with ``server.stop()``."""
     server = ReferenceBankServer((host, port))
     thread = threading.Thread(target=server.serve_forever, name="reference-bank", daemon=True)
     thread.start()

@@ -24,9 +24,9 @@ HTTP_BANK = "connectors.http.HttpBank"
 def reference_bank(transactional_db: None) -> Iterator[ReferenceBankServer]:
     server, thread = start_reference_bank()
     yield server
-    server.shutdown()
-    server.server_close()
+    server.stop()
     thread.join(timeout=5)
+    assert not server.open_sockets, "a handler thread still holds a connection"
 
 
 @pytest.fixture

@@ -11,7 +11,12 @@ from connectors.http.client import breaker_for
 from connectors.interfaces import ConnectorRejected, ConnectorUnavailable
 from connectors.models import ConnectorCall, SandboxAccount, SandboxLedgerEntry
 from connectors.registry import payment_status_reader, reset_connectors
+from connectors.sandbox import SandboxBank
+from consents.services import consent_authorise
+from opusof.ofb import account_from_wire
+from opusof.outbox.models import PaymentPollState
 from payments.models import PixPayment
+from payments.tasks import payment_poll_with_backoff
 from tests.payments.builders import ANA_ACCOUNT, consent_data, own, payment_item
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -165,9 +170,6 @@ def test_bank_down_at_consent_authorisation_rejects_with_infrastructure_failure(
 
     data = consent_data()
     consent_id = v4.create_consent(data)
-    from consents.services import consent_authorise
-    from opusof.ofb import account_from_wire
-
     consent = consent_authorise(
         consent_id=consent_id, debtor_account=account_from_wire(own(ANA_ACCOUNT)), actor="customer:test"
     )
@@ -189,3 +191,22 @@ def test_fault_switches_round_trip(http_connectors, faults):
     )
     cleared = faults(method="DELETE")
     assert (cleared["latencySeconds"], cleared["errorNext"], cleared["down"], cleared["routes"]) == (0.0, 0, False, [])
+
+
+def test_status_polling_through_an_outage_keeps_the_payment_open_then_settles(v4, http_connectors, faults):
+    response, body = pay(v4, amount="12345.00")  # PDNG
+    payment_id = body["data"][0]["paymentId"]
+    faults(down=True, routes=["status"])
+
+    assert payment_poll_with_backoff(payment_id=payment_id) == "PDNG"
+
+    payment = PixPayment.objects.get(payment_id=payment_id)
+    assert payment.status == "PDNG"
+    assert "detentora indisponível" in PaymentPollState.objects.get(payment=payment).last_error
+    assert v4.get_payment(payment_id)["status"] == "PDNG"  # the TPP's read is unaffected
+
+    faults(method="DELETE")
+    SandboxBank().force_settle(payment_id)
+    assert payment_poll_with_backoff(payment_id=payment_id) == "ACSC"
+    assert v4.get_payment(payment_id)["status"] == "ACSC"
+    assert debits(payment_id) == 1
