@@ -1,7 +1,10 @@
 """Dynamic client registration (RFC 7591) and management (RFC 7592) with software statements from the local
 stand-in Directory; the registered client then authenticates and runs client_credentials."""
 
+import json
+import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from django.test import override_settings
@@ -113,3 +116,36 @@ def test_registration_off_without_directory_key(http, tmp_path):
     with override_settings(OPUSOF_DIRECTORY_JWKS_PATH=str(tmp_path / "none" / "jwks.json")):
         assert "registration_endpoint" not in http.get("/.well-known/openid-configuration").json()
         assert http.post("/auth/register", json={}).status_code == 404
+
+
+def test_registered_jwks_uri_is_fetched_from_the_keystore(directory, http, rsa_keys):
+    """A client whose keys live at the Directory keystore (software_jwks_uri), served by a real local server."""
+    key = rsa_keys[2]
+    body = json.dumps({"keys": [public_jwk(key)]}).encode()
+
+    class Keystore(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format, *args) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Keystore)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        uri = f"http://127.0.0.1:{server.server_address[1]}/org/jwks"
+        statement = ssa(key, software_jwks_uri=uri, software_jwks=None)
+        response = http.post("/auth/register", json={"software_statement": statement})
+        assert response.status_code == 201, response.text
+        client = TppClient.objects.get(client_id=response.json()["client_id"])
+        assert client.jwks_uri == uri
+        assert client.jwks is None
+        actor = TppActor(client=client, key=key, kid=public_jwk(key)["kid"])
+        assert OAuthTpp(actor=actor, http=http).client_credentials()
+    finally:
+        server.shutdown()
+        server.server_close()
