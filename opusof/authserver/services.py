@@ -349,12 +349,9 @@ def _revoke_issued(code: AuthorisationCode) -> None:
 def _redeem_code(
     *, client: TppClient, code: str, redirect_uri: str, code_verifier: str, cert_thumbprint: str
 ) -> dict[str, Any] | OAuthError:
-    code_row = (
-        AuthorisationCode.objects.select_for_update(of=("self",))
-        .select_related("access_token", "refresh_token")
-        .filter(code_hash=token_hash(code), client=client)
-        .first()
-    )
+    # No select_related: a request that waited on the lock must read the tokens the first exchange linked, and a
+    # joined row would come from before the wait (PostgreSQL re-checks only the locked row).
+    code_row = AuthorisationCode.objects.select_for_update().filter(code_hash=token_hash(code), client=client).first()
     if code_row is None:
         return invalid_grant("Código de autorização inválido.")
     if code_row.used_at is not None:
