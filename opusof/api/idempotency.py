@@ -106,6 +106,15 @@ def _replay(record: IdempotencyRecord, request: Request) -> HttpResponseBase:
     return Response(payload, status=status)
 
 
+def _scope(endpoint: str, path_params: dict[str, Any]) -> str:
+    """The operation plus the resource its path names: the same key and body sent to another consent or payment
+    must not replay the first one's answer. Hashed, because resource ids are up to 256 characters."""
+    if not path_params:
+        return endpoint
+    resource = json.dumps(path_params, sort_keys=True, default=str)
+    return f"{endpoint}:{hashlib.sha256(resource.encode('utf-8')).hexdigest()[:32]}"
+
+
 def idempotent(endpoint: str) -> Callable[[ViewMethod], ViewMethod]:
     """Decorates an OfbApiView handler (``post``/``patch``) with the idempotency semantics above.
 
@@ -126,7 +135,7 @@ def idempotent(endpoint: str) -> Callable[[ViewMethod], ViewMethod]:
             digest = data_hash(claims.get("data") if isinstance(claims, dict) else None)
             client = cast(TppClient, request.user)
             with transaction.atomic():
-                record = _lock_record(client=client, endpoint=endpoint, key=key, digest=digest)
+                record = _lock_record(client=client, endpoint=_scope(endpoint, kwargs), key=key, digest=digest)
                 if record.response_status is not None:
                     if record.data_hash != digest:
                         raise IdempotencyConflict(IDEMPOTENCY_CONFLICT_DETAIL)

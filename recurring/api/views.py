@@ -1,13 +1,10 @@
 """Automatic payments API 2.0.0 under /open-banking/automatic-payments/v2/."""
 
 import datetime as dt
-import hashlib
 import re
-from collections.abc import Callable
 from functools import cache
 from typing import Any
 
-from django.http.response import HttpResponseBase
 from django.urls import reverse
 from jsonschema import FormatChecker
 from jsonschema.exceptions import best_match
@@ -102,16 +99,6 @@ def _validate_patch_consent(body: Any) -> tuple[str, dict[str, Any]]:
     return branch, data
 
 
-def _idempotent_per_resource(
-    operation: str, resource_id: str, handler: Callable[..., HttpResponseBase]
-) -> Callable[..., HttpResponseBase]:
-    """@idempotent scoped to one resource of a PATCH: the shared decorator keys records by (client, endpoint, key)
-    and compares only the ``data`` claim, so the same key and body sent to another consent or payment would replay
-    the first one's answer. The resource id (hashed: the column holds 100 characters) joins the endpoint name."""
-    digest = hashlib.sha256(resource_id.encode("utf-8")).hexdigest()[:32]
-    return idempotent(f"{operation}:{digest}")(handler)
-
-
 class RecurringConsentCreateApi(RecurringApiView):
     """POST /recurring-consents (automaticPaymentsPostRecurringConsents)."""
 
@@ -142,12 +129,8 @@ class RecurringConsentDetailApi(RecurringApiView):
         return Response({"data": recurring_consent_to_wire(consent), "links": self_link(request), "meta": meta()})
 
     @regulated_operation(SPEC, "automaticPaymentsPatchRecurringConsentsConsentId")
-    def patch(self, request: Request, recurring_consent_id: str) -> HttpResponseBase:
-        return _idempotent_per_resource(
-            "automatic-payments-v2:recurring-consents-patch", recurring_consent_id, type(self)._patch
-        )(self, request, recurring_consent_id=recurring_consent_id)
-
-    def _patch(self, request: Request, recurring_consent_id: str) -> Response:
+    @idempotent("automatic-payments-v2:recurring-consents-patch")
+    def patch(self, request: Request, recurring_consent_id: str) -> Response:
         branch, data = _validate_patch_consent(request.data)
         client = request_client(request)
         actor = f"tpp:{client.client_id}"
@@ -275,12 +258,8 @@ class RecurringPaymentDetailApi(RecurringApiView):
         return Response({"data": recurring_payment_to_wire(payment), "links": self_link(request), "meta": meta()})
 
     @regulated_operation(SPEC, "automaticPaymentsPatchPixRecurringPaymentsPaymentId")
-    def patch(self, request: Request, recurring_payment_id: str) -> HttpResponseBase:
-        return _idempotent_per_resource(
-            "automatic-payments-v2:pix-recurring-payments-patch", recurring_payment_id, type(self)._patch
-        )(self, request, recurring_payment_id=recurring_payment_id)
-
-    def _patch(self, request: Request, recurring_payment_id: str) -> Response:
+    @idempotent("automatic-payments-v2:pix-recurring-payments-patch")
+    def patch(self, request: Request, recurring_payment_id: str) -> Response:
         request_body_validator(SPEC, "automaticPaymentsPatchPixRecurringPaymentsPaymentId")(request.data)
         data: dict[str, Any] = request.data["data"]
         if data["status"] != "CANC":

@@ -231,3 +231,16 @@ def test_admin_lists_and_searches(v4, client):
     detail = client.get(f"/admin/payments/pixpayment/{payment.pk}/change/")
     assert detail.status_code == 200
     assert "RCVD" in detail.content.decode() and "ACSC" in detail.content.decode()
+
+
+def test_same_idempotency_key_on_two_consents_cancels_both(v4):
+    cancelled = []
+    for _ in range(2):
+        data, consent_id = scheduled(v4, {"single": {"date": day(3).isoformat()}})
+        _, body = v4.post_payments(consent_id, [payment_item(data, day=day(3))])
+        response, cancel_body = v4.cancel_consent_payments(consent_id, idempotency_key="same-key")
+        assert response.status_code == 200
+        cancelled.append(cancel_body["data"][0]["paymentId"])
+    # The key is scoped to the consent in the path: the second request is not a replay of the first.
+    assert cancelled[0] != cancelled[1]
+    assert PixPayment.objects.filter(status="CANC").count() == 2
