@@ -20,6 +20,11 @@ class ConnectorUnavailable(ConnectorError):
     """The bank could not answer (timeout, outage). Retryable; maps to FALHA_INFRAESTRUTURA_DETENTORA."""
 
 
+class ConnectorOutcomeUnknown(ConnectorUnavailable):
+    """The request reached the bank and no answer came back in time (read timeout). For an initiation the bank may
+    still pay: callers treat it as pending and ask the status route later, never as a refusal."""
+
+
 class ConnectorRejected(ConnectorError):
     """The bank answered and refused. Terminal; ``code`` is an OFB code such as ``SALDO_INSUFICIENTE``."""
 

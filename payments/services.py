@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from connectors.interfaces import (
     BankPaymentStatus,
+    ConnectorOutcomeUnknown,
     ConnectorRejected,
     ConnectorUnavailable,
     PaymentData,
@@ -252,6 +253,11 @@ def _create_and_submit(payments: list[PixPayment], consent: PaymentConsent, *, a
     except ConnectorRejected as exc:
         # A synchronous refusal is the §2.2.2 422 of the same code, and no payment is created.
         return BANK_REFUSALS.get(exc.code, RefusedByHolder)(exc.detail or exc.code)
+    except ConnectorOutcomeUnknown as exc:
+        # The bank may have paid: hold it (PDNG) and let the status poll learn the outcome, never RJCT it.
+        _save_received(payments, actor=actor)
+        _transition(payment, payment.hold, actor="system:bank", reason=f"resultado desconhecido: {exc}")
+        return None
     except ConnectorUnavailable as exc:
         _save_received(payments, actor=actor)
         detail = f"Detentora indisponível: {exc}"
@@ -356,12 +362,31 @@ def payment_batches_stalled() -> list[str]:
 def payment_poll_status(*, payment_id: str) -> PixPayment:
     """Asks the bank for the current status of a payment it still holds open (ACCP/ACPD/PDNG/SCHD)."""
     with transaction.atomic():
-        payment = PixPayment.objects.select_for_update().get(payment_id=payment_id)
+        payment = PixPayment.objects.select_for_update(of=("self",)).select_related("consent").get(payment_id=payment_id)
         if payment.status in (PaymentStatus.RCVD, PaymentStatus.ACSC, PaymentStatus.RJCT, PaymentStatus.CANC):
             return payment
-        result = payment_status_reader().get_payment_status(
-            payment_id=payment.payment_id, end_to_end_id=payment.end_to_end_id
-        )
+        try:
+            result = payment_status_reader().get_payment_status(
+                payment_id=payment.payment_id, end_to_end_id=payment.end_to_end_id
+            )
+        except ConnectorRejected:
+            if payment.status != PaymentStatus.PDNG:
+                raise
+            # Held after an initiation whose answer was lost, and the bank never got it: initiate again, with the
+            # same idempotency key, so a late first attempt and this one are one payment.
+            try:
+                result = _submit(payment, payment.consent)
+            except ConnectorRejected as exc:
+                detail = exc.detail or exc.code
+                code = (
+                    exc.code
+                    if exc.code in PaymentRejectionReason.values
+                    else PaymentRejectionReason.PAGAMENTO_RECUSADO_DETENTORA
+                )
+                _transition(
+                    payment, lambda: payment.reject(reason=code, detail=detail), actor="system:poll", reason=code
+                )
+                return payment
         apply_bank_status(payment, result, actor="system:poll")
         return payment
 

@@ -37,6 +37,7 @@ from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_expo
 
 from connectors.http import calllog, contract
 from connectors.interfaces import (
+    ConnectorOutcomeUnknown,
     ConnectorRejected,
     ConnectorUnavailable,
     DiscoveredAccount,
@@ -55,11 +56,6 @@ RETRYABLE_ROUTES = frozenset({"validate", "discovery", "initiate", "status"})
 RETRYABLE_STATUSES = frozenset({502, 503, 504})
 # Codes the bank may answer with that are not refusals of the payment but of its own health.
 _INFRASTRUCTURE_CODES = frozenset({"FALHA_INFRAESTRUTURA"})
-
-
-class ConnectorOutcomeUnknown(ConnectorUnavailable):
-    """The request reached the bank and no answer came back in time (read timeout). For an initiation the bank may
-    still pay: callers that can should treat it as pending and ask the status route later, not as a refusal."""
 
 
 class _Retryable(ConnectorUnavailable):

@@ -13,7 +13,8 @@ import pytest
 from django.urls import reverse
 
 from connectors.http import calllog
-from connectors.http.client import ConnectorOutcomeUnknown, HttpBank
+from connectors.http.client import HttpBank
+from connectors.interfaces import ConnectorOutcomeUnknown
 from connectors.models import ConnectorCall
 
 ROOT = Path(__file__).resolve().parents[3]

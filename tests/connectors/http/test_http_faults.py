@@ -16,6 +16,7 @@ from consents.services import consent_authorise
 from opusof.ofb import account_from_wire
 from opusof.outbox.models import PaymentPollState
 from payments.models import PixPayment
+from payments.services import payment_poll_status
 from payments.tasks import payment_poll_with_backoff
 from tests.payments.builders import ANA_ACCOUNT, consent_data, own, payment_item
 
@@ -42,23 +43,28 @@ def pay(v4, amount: str = "100.00"):
     return response, body
 
 
-def test_bank_slower_than_the_timeout_is_an_infrastructure_rejection(v4, http_connectors, faults, settings):
+def test_bank_slower_than_the_timeout_is_held_then_polled_to_its_outcome(v4, http_connectors, faults, settings):
     settings.OPUSOF_CONNECTOR_HTTP_READ_TIMEOUTS = {**settings.OPUSOF_CONNECTOR_HTTP_READ_TIMEOUTS, "initiate": 0.5}
     reset_connectors()
     faults(latencySeconds=1.5, routes=["initiate"])
+    before = ana_balance()
     started = time.monotonic()
 
     response, body = pay(v4)
 
     assert response.status_code == 201, body  # never a 500
     [payment] = body["data"]
-    assert payment["status"] == "RJCT"
-    assert payment["rejectionReason"]["code"] == "FALHA_INFRAESTRUTURA_DETENTORA"
+    # The bank may still pay after a read timeout: the payment is held, not rejected.
+    assert payment["status"] == "PDNG"
     # A read timeout is not retried: the bank may still be working on it and the TPP is waiting.
     assert calls("initiate") == [(1, "UNAVAILABLE", None)]
     assert ConnectorCall.objects.get(route="initiate").error_code == "ReadTimeout"
     assert time.monotonic() - started < 5
-    time.sleep(1.2)  # let the slow bank finish before the test's tables are flushed
+    time.sleep(1.2)  # the slow bank finishes the payment it received
+    faults(method="DELETE")
+    payment_poll_status(payment_id=payment["paymentId"])
+    assert v4.get_payment(payment["paymentId"])["status"] == "ACSC"
+    assert ana_balance() == before - Decimal("100.00")
 
 
 def test_503_then_recovering_is_retried_and_succeeds(v4, http_connectors, faults):
