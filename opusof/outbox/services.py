@@ -8,8 +8,10 @@ GETs the resource); the event's stable id travels in ``x-webhook-event-id`` so a
 """
 
 import datetime as dt
+import functools
 import logging
 import random
+import ssl
 import time
 import uuid
 from dataclasses import dataclass
@@ -232,6 +234,24 @@ def webhook_deliver(*, event_id: str, token: str | None = None, trigger: str = "
     return DeliveryResult(event_id=str(event.pk), outcome=outcome, status_code=status_code, retry_in=retry_in)
 
 
+@functools.cache
+def _tls_context(cert: str, key: str, ca_bundle: str) -> ssl.SSLContext:
+    """Server verification (the CA bundle, or the system's) and, when configured, our client certificate: the OFB
+    webhook convention calls the TPP over mutual TLS with the institution's transport certificate."""
+    context = ssl.create_default_context(cafile=ca_bundle or None)
+    if cert:
+        context.load_cert_chain(cert, key or None)
+    return context
+
+
+def _tls() -> ssl.SSLContext:
+    return _tls_context(
+        str(getattr(settings, "OPUSOF_WEBHOOK_CLIENT_CERT_PATH", "")),
+        str(getattr(settings, "OPUSOF_WEBHOOK_CLIENT_KEY_PATH", "")),
+        str(getattr(settings, "OPUSOF_WEBHOOK_CA_BUNDLE", "")),
+    )
+
+
 def _post(event: OutboxEvent, interaction_id: uuid.UUID) -> tuple[AttemptOutcome, int | None, str]:
     timeout = httpx.Timeout(_setting("OPUSOF_WEBHOOK_TIMEOUT_SECONDS", 10), connect=3.0)
     headers = {
@@ -240,7 +260,7 @@ def _post(event: OutboxEvent, interaction_id: uuid.UUID) -> tuple[AttemptOutcome
         EVENT_ID_HEADER: str(event.pk),
     }
     try:
-        with httpx.Client(timeout=timeout, follow_redirects=False) as client:
+        with httpx.Client(timeout=timeout, follow_redirects=False, verify=_tls()) as client:
             response = client.post(event.url, json=webhook_body(event), headers=headers)
     except httpx.HTTPError as exc:  # connection refused, DNS, TLS, timeouts: all worth another try
         return AttemptOutcome.RETRY, None, f"{type(exc).__name__}: {exc}"[:1024]

@@ -250,6 +250,11 @@ OPUSOF_WEBHOOK_MAX_ATTEMPTS = env_int("OPUSOF_WEBHOOK_MAX_ATTEMPTS", 10)
 OPUSOF_WEBHOOK_RETRY_BASE_SECONDS = env_int("OPUSOF_WEBHOOK_RETRY_BASE_SECONDS", 10)
 OPUSOF_WEBHOOK_RETRY_MAX_SECONDS = env_int("OPUSOF_WEBHOOK_RETRY_MAX_SECONDS", 3600)
 OPUSOF_WEBHOOK_TIMEOUT_SECONDS = env_int("OPUSOF_WEBHOOK_TIMEOUT_SECONDS", 10)
+# Mutual TLS to the TPPs' webhook servers (OFB webhook convention): our transport certificate and key (PEM), and
+# the CA bundle that verifies their servers (empty: the system's).
+OPUSOF_WEBHOOK_CLIENT_CERT_PATH = env_str("OPUSOF_WEBHOOK_CLIENT_CERT_PATH", "")
+OPUSOF_WEBHOOK_CLIENT_KEY_PATH = env_str("OPUSOF_WEBHOOK_CLIENT_KEY_PATH", "")
+OPUSOF_WEBHOOK_CA_BUNDLE = env_str("OPUSOF_WEBHOOK_CA_BUNDLE", "")
 
 # Authorisation server (opusof/authserver): who may log in on the consent pages, and the OFB Directory key that
 # signs software statements for dynamic client registration (a local stand-in key in var/ outside production).

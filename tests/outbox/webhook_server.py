@@ -6,6 +6,7 @@ script is exhausted), so tests can make a TPP fail and then recover.
 
 import json
 import re
+import ssl
 import threading
 import time
 from collections.abc import Iterator
@@ -40,6 +41,7 @@ class WebhookReceiver:
     script: list[int] = field(default_factory=list)
     received: list[Received] = field(default_factory=list)
     base_url: str = ""
+    client_subjects: list[dict[str, str]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def next_status(self) -> int:
@@ -55,12 +57,18 @@ class WebhookReceiver:
         raise AssertionError(f"{len(self.received)} webhook(s) received within {timeout} s, expected {count}")
 
 
-def serve(receiver: WebhookReceiver) -> Iterator[WebhookReceiver]:
+def serve(receiver: WebhookReceiver, tls: ssl.SSLContext | None = None) -> Iterator[WebhookReceiver]:
+    """Serves on 127.0.0.1; over TLS (``tls``, a server context, possibly requiring a client certificate)."""
+
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             length = int(self.headers.get("content-length") or 0)
             body = self.rfile.read(length)
             status = receiver.next_status()
+            peer = self.connection.getpeercert() if isinstance(self.connection, ssl.SSLSocket) else None
+            if peer:
+                rdns: Any = peer["subject"]  # ((("commonName", "x"),), ...)
+                receiver.client_subjects.append({name: value for rdn in rdns for name, value in rdn})
             with receiver.lock:
                 receiver.received.append(
                     Received("POST", self.path, {k.lower(): v for k, v in self.headers.items()}, body, time.monotonic())
@@ -73,7 +81,10 @@ def serve(receiver: WebhookReceiver) -> Iterator[WebhookReceiver]:
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    receiver.base_url = f"http://127.0.0.1:{server.server_address[1]}/tpp-hooks"
+    if tls is not None:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
+    scheme = "https" if tls is not None else "http"
+    receiver.base_url = f"{scheme}://127.0.0.1:{server.server_address[1]}/tpp-hooks"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
