@@ -62,6 +62,8 @@ from opusof.ofb import account_from_wire
 from opusof.timeutil import business_date
 
 SYSTEM_EXPIRY = "system:expiry"
+# Registration options an enrollment may ask for before it is rejected (REJEITADO_MAXIMO_CHALLENGES_ATINGIDO).
+MAX_REGISTRATION_CHALLENGES = 5
 
 
 # --- status machinery -------------------------------------------------------------------------------------------------
@@ -413,6 +415,22 @@ def fido_registration_options_create(
             )
         elif not fido.rp_id_allowed(client, rp_id):
             error = RelyingPartyInvalid("O identificador da Relying Party informado não pode ser verificado.")
+        elif (
+            FidoChallenge.objects.filter(enrollment=enrollment, purpose=FidoChallenge.Purpose.REGISTRATION).count()
+            >= MAX_REGISTRATION_CHALLENGES
+        ):
+            # EnrollmentRejectionReason REJEITADO_MAXIMO_CHALLENGES_ATINGIDO: too many frustrated attempts.
+            error = EnrollmentStatusNotAllowed("Número máximo de challenges atingido; vínculo de conta rejeitado.")
+            _transition(
+                enrollment,
+                lambda: enrollment.reject(
+                    reason=EnrollmentRejectionReason.REJEITADO_MAXIMO_CHALLENGES_ATINGIDO,
+                    cancelled_from=CancelledFrom.DETENTORA,
+                ),
+                actor=f"tpp:{client.client_id}",
+                reason=EnrollmentRejectionReason.REJEITADO_MAXIMO_CHALLENGES_ATINGIDO,
+                now=timezone.now(),
+            )
         else:
             now = timezone.now()
             challenge = _new_challenge(enrollment, purpose=FidoChallenge.Purpose.REGISTRATION, rp_id=rp_id, now=now)

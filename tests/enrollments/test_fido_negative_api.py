@@ -91,6 +91,18 @@ def test_registration_without_user_verification_is_refused(v2: EnrollmentsV2) ->
     _registration_refused(v2, enrollment_id, credential, "PUBLIC_KEY_INVALIDA")
 
 
+def test_too_many_registration_challenges_reject_the_enrollment(v2: EnrollmentsV2) -> None:
+    enrollment_id = v2.awaiting_enrollment()
+    for _ in range(5):
+        _creation_options(v2, enrollment_id)
+    response, body = v2.registration_options(enrollment_id)
+    assert response.status_code == 422
+    assert _code(body) == "STATUS_VINCULO_INVALIDO"
+    enrollment = v2.get(enrollment_id)
+    assert enrollment["status"] == "REJECTED"
+    assert enrollment["cancellation"]["reason"] == {"rejectionReason": "REJEITADO_MAXIMO_CHALLENGES_ATINGIDO"}
+
+
 def test_registration_options_for_an_rp_the_tpp_does_not_own_is_rp_invalida(v2: EnrollmentsV2) -> None:
     enrollment_id = v2.awaiting_enrollment()
     response, body = v2.registration_options(enrollment_id, rp="bank.example.org")
