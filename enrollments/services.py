@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 from webauthn.helpers import base64url_to_bytes, bytes_to_base64url
@@ -643,24 +643,23 @@ def consent_authorise_with_fido(
                     try:
                         consent = consent_authorise(consent_id=consent_id, debtor_account=debtor, actor=actor)
                     except ConsentNotAuthorisable as exc:
-                        raise ConsentStatusNotAllowed(str(exc.detail)) from exc
-                    if consent.status == ConsentStatus.REJECTED:
-                        error = ConsentStatusNotAllowed(
-                            f"Consentimento rejeitado pela detentora: {consent.rejection_reason}."
-                        )
+                        # Its savepoint rolled back; the consumed challenge and the counter stay as they are.
+                        error = ConsentStatusNotAllowed(str(exc.detail))
                     else:
-                        try:
-                            with transaction.atomic():
-                                EnrollmentConsentAuthorisation.objects.create(
-                                    enrollment=enrollment,
-                                    consent_id=consent_id,
-                                    amount=consent.amount,
-                                    business_date=day,
-                                    risk_signals=risk_signals,
-                                    created_at=timezone.now(),
-                                )
-                        except IntegrityError:  # pragma: no cover - consent_authorise refuses a second time first
-                            pass
+                        if consent.status == ConsentStatus.REJECTED:
+                            # The bank's validation refused the payment (§5.2 reasons on the consent).
+                            error = ConsentStatusNotAllowed(
+                                f"Consentimento rejeitado pela detentora: {consent.rejection_reason}."
+                            )
+                        else:
+                            EnrollmentConsentAuthorisation.objects.create(
+                                enrollment=enrollment,
+                                consent_id=consent_id,
+                                amount=consent.amount,
+                                business_date=day,
+                                risk_signals=risk_signals,
+                                created_at=timezone.now(),
+                            )
         if reject_consent is not None:
             consent = consent_reject(
                 consent_id=consent_id, reason=reject_consent[0], detail=reject_consent[1], actor=actor

@@ -316,3 +316,19 @@ def test_mobile_device_without_its_mandatory_signals_is_refused(v2: EnrollmentsV
     consent_id = v4.create_consent(consent_data())
     response, body = v2.authorise(consent_id, enrollment_id, v2.sign(enrollment_id, consent_id))
     assert response.status_code == 204, body
+
+
+def test_payment_the_bank_refuses_rejects_the_consent(v2: EnrollmentsV2, v4: PaymentsV4) -> None:
+    enrollment_id = v2.authorised(transaction_limit="99999999.00", daily_limit=None)
+    consent_id = v4.create_consent(consent_data(amount="20000000.00"))  # above Ana's balance and Pix limit
+    consent = _authorise_refused(
+        v2,
+        v4,
+        consent_id,
+        enrollment_id,
+        v2.sign(enrollment_id, consent_id),
+        status=422,
+        code="STATUS_CONSENTIMENTO_INVALIDO",
+    )
+    assert consent["status"] == "REJECTED"
+    assert consent["rejectionReason"]["code"] in {"SALDO_INSUFICIENTE", "VALOR_ACIMA_LIMITE"}
