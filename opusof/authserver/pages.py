@@ -20,6 +20,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from connectors.interfaces import AccountRef, ConnectorUnavailable, DiscoveredAccount
@@ -140,15 +141,19 @@ def _error_page(request: HttpRequest, message: str, *, status: int = 400, retry_
 # --- authorize -------------------------------------------------------------------------------------------------------
 
 
-@require_GET
+# OIDC Core §3.1.2.1: the authorization endpoint takes GET and form POST. A cross-site POST here can do no more
+# than the equivalent GET (open a flow for a request the client pushed), so it is exempt from the CSRF check.
+@csrf_exempt
+@require_http_methods(["GET", "POST"])
 @customer_page
 def authorize(request: HttpRequest) -> HttpResponse:
     """Front channel of a pushed request (RFC 9126 §4): only ``client_id`` and ``request_uri`` count.
 
     Until the pushed request is found nothing about the redirect URI is trusted, so errors are shown here, never
     redirected (RFC 6749 §4.1.2.1)."""
-    client_id = request.GET.get("client_id", "")
-    request_uri = request.GET.get("request_uri", "")
+    params = request.POST if request.method == "POST" else request.GET
+    client_id = params.get("client_id", "")
+    request_uri = params.get("request_uri", "")
     if not client_id or not request_uri:
         return _error_page(request, "Pedido de autorização sem client_id ou request_uri (PAR obrigatório).")
     par = services.par_redeem(client_id=client_id, request_uri=request_uri)

@@ -286,3 +286,11 @@ def test_jarm_denial_is_signed_too(oauth, tpp):
     assert claims["error"] == "access_denied"
     assert claims["state"] == flow.state
     assert "code" not in claims
+
+
+def test_authorize_accepts_form_post(oauth, tpp):
+    v4 = PaymentsV4(tpp=tpp, token=oauth.client_credentials())
+    flow = oauth.start(v4.create_consent(consent_data()))
+    response = oauth.http.post("/auth/authorize", data={"client_id": oauth.client_id, "request_uri": flow.request_uri})
+    assert response.status_code == 302
+    assert response.headers["location"].startswith("/auth/entrar/")
