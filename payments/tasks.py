@@ -25,6 +25,7 @@ from django.utils import timezone
 from connectors.interfaces import ConnectorRejected, ConnectorUnavailable
 from connectors.registry import payment_status_reader
 from opusof.outbox.models import PaymentPollState
+from opusof.outbox.services import outbox_batch
 from opusof.timeutil import business_date
 from payments.models import PaymentStatus, PixPayment
 from payments.services import (
@@ -156,7 +157,7 @@ def payments_execute_due_batch(*, day: dt.date, sweep: DueSweep, batch_size: int
     """Claims up to ``batch_size`` due payments (rows locked by another worker are skipped), asks the bank for
     each one's outcome and applies it, all in one transaction per batch. Returns how many rows it claimed."""
     reader = payment_status_reader()
-    with transaction.atomic():
+    with transaction.atomic(), outbox_batch():
         # Claim ids only, in the order of the (status, scheduled_date) index so the scan stops at the batch size
         # (sorting every due row's full width per batch made a 100 000-payment sweep quadratic), then load them.
         claimed = list(

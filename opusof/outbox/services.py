@@ -7,6 +7,8 @@ attempt (a retry uses a new one), answered 202. The spec's body is a ping withou
 GETs the resource); the event's stable id travels in ``x-webhook-event-id`` so a TPP can drop duplicates.
 """
 
+import contextlib
+import contextvars
 import datetime as dt
 import functools
 import logging
@@ -14,6 +16,7 @@ import random
 import ssl
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from urllib.parse import quote
 
@@ -57,6 +60,34 @@ def notification_url(webhook_uri: str, kind: str, resource_id: str) -> str:
     return webhook_uri.rstrip("/") + WEBHOOK_PREFIX + _PATHS[EventKind(kind)].format(id=quote(resource_id, safe=_SAFE))
 
 
+# Within one sweep batch (one transaction) a client's registration is read once, not once per payment: that lookup
+# was a tenth of a scheduled payment's cost. Send time checks the registration again (webhook_deliver).
+_batch_uris: contextvars.ContextVar[dict[str, list[str]] | None] = contextvars.ContextVar(
+    "outbox_batch_uris", default=None
+)
+
+
+@contextlib.contextmanager
+def outbox_batch() -> Iterator[None]:
+    """Caches the clients' webhook URIs for the events recorded inside the block (one transaction)."""
+    token = _batch_uris.set({})
+    try:
+        yield
+    finally:
+        _batch_uris.reset(token)
+
+
+def _registered_uris(client_id: uuid.UUID | str) -> list[str]:
+    cache = _batch_uris.get()
+    if cache is not None and str(client_id) in cache:
+        return cache[str(client_id)]
+    row = TppClient.objects.filter(pk=client_id, status=TppClient.Status.ACTIVE).values_list("webhook_uris").first()
+    uris = [uri for uri in (row[0] if row else None) or [] if isinstance(uri, str) and uri]
+    if cache is not None:
+        cache[str(client_id)] = uris
+    return uris
+
+
 def outbox_record_status_change(
     *,
     client_id: uuid.UUID | str,
@@ -68,8 +99,7 @@ def outbox_record_status_change(
 ) -> list[OutboxEvent]:
     """Called by ``_transition`` inside its transaction: one event per webhook URI the client registered, and a
     nudge after the commit so delivery starts at once (the beat dispatcher is the safety net if it is lost)."""
-    row = TppClient.objects.filter(pk=client_id, status=TppClient.Status.ACTIVE).values_list("webhook_uris").first()
-    uris = [uri for uri in (row[0] if row else None) or [] if isinstance(uri, str) and uri]
+    uris = _registered_uris(client_id)
     if not uris:
         return []
     events = OutboxEvent.objects.bulk_create(

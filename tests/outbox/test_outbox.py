@@ -263,3 +263,25 @@ def test_payment_changes_from_the_bank_are_announced(hooked, webhook_receiver):
         OutboxEvent.objects.filter(resource_id=payment_id).order_by("occurred_at").values_list("to_status", flat=True)
     )
     assert statuses == ["PDNG", "ACSC"]
+
+
+def test_a_sweep_batch_reads_the_client_registration_once(hooked, webhook_receiver):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from opusof.outbox.services import outbox_batch, outbox_record_status_change
+
+    client_id = hooked.tpp.client.pk
+    with CaptureQueriesContext(connection) as queries, outbox_batch():
+        for n in range(3):
+            outbox_record_status_change(
+                client_id=client_id,
+                kind=EventKind.PIX_PAYMENT,
+                resource_id=f"p-{n}",
+                from_status="SCHD",
+                to_status="ACSC",
+                occurred_at=timezone.now(),
+            )
+    lookups = [q for q in queries.captured_queries if 'FROM "opusof_tppclient"' in q["sql"]]
+    assert len(lookups) == 1
+    assert OutboxEvent.objects.filter(resource_id__startswith="p-").count() == 3
