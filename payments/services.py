@@ -362,7 +362,9 @@ def payment_batches_stalled() -> list[str]:
 def payment_poll_status(*, payment_id: str) -> PixPayment:
     """Asks the bank for the current status of a payment it still holds open (ACCP/ACPD/PDNG/SCHD)."""
     with transaction.atomic():
-        payment = PixPayment.objects.select_for_update(of=("self",)).select_related("consent").get(payment_id=payment_id)
+        payment = (
+            PixPayment.objects.select_for_update(of=("self",)).select_related("consent").get(payment_id=payment_id)
+        )
         if payment.status in (PaymentStatus.RCVD, PaymentStatus.ACSC, PaymentStatus.RJCT, PaymentStatus.CANC):
             return payment
         try:
