@@ -59,6 +59,8 @@ from enrollments.models import (
 from opusof.errors import ParameterInvalid, RegulatedError
 from opusof.models import TppClient
 from opusof.ofb import account_from_wire
+from opusof.outbox.models import EventKind
+from opusof.outbox.services import outbox_record_status_change
 from opusof.timeutil import business_date
 
 SYSTEM_EXPIRY = "system:expiry"
@@ -93,6 +95,15 @@ def _transition(
         actor=actor,
         reason=reason,
         created_at=now,
+    )
+    # Transactional outbox: the webhook event commits or rolls back with the change (webhook 1.2.0).
+    outbox_record_status_change(
+        client_id=enrollment.client_id,
+        kind=EventKind.ENROLLMENT,
+        resource_id=enrollment.enrollment_id,
+        from_status=from_status,
+        to_status=enrollment.status,
+        occurred_at=now,
     )
 
 

@@ -29,6 +29,8 @@ from connectors.registry import account_discovery, payment_canceller, payment_in
 from opusof.errors import ParameterInvalid, ParameterMissing, RegulatedError
 from opusof.models import TppClient
 from opusof.ofb import account_from_wire
+from opusof.outbox.models import EventKind
+from opusof.outbox.services import outbox_record_status_change
 from opusof.timeutil import business_date, business_tz, end_of_business_day
 from payments.models import CANCELLABLE_STATUSES, PaymentStatus
 from recurring import errors
@@ -81,6 +83,15 @@ def _consent_transition(
     consent.save()
     RecurringConsentStatusChange.objects.create(
         consent=consent, from_status=from_status, to_status=consent.status, actor=actor, reason=reason, created_at=now
+    )
+    # Transactional outbox: the webhook event commits or rolls back with the change (webhook 1.2.0).
+    outbox_record_status_change(
+        client_id=consent.client_id,
+        kind=EventKind.RECURRING_CONSENT,
+        resource_id=consent.recurring_consent_id,
+        from_status=from_status,
+        to_status=consent.status,
+        occurred_at=now,
     )
 
 
@@ -430,6 +441,15 @@ def _payment_transition(payment: RecurringPayment, apply: Callable[[], None], *,
     payment.save()
     RecurringPaymentStatusChange.objects.create(
         payment=payment, from_status=from_status, to_status=payment.status, actor=actor, reason=reason, created_at=now
+    )
+    # Transactional outbox: the webhook event commits or rolls back with the change (webhook 1.2.0).
+    outbox_record_status_change(
+        client_id=payment.client_id,
+        kind=EventKind.RECURRING_PAYMENT,
+        resource_id=payment.recurring_payment_id,
+        from_status=from_status,
+        to_status=payment.status,
+        occurred_at=now,
     )
 
 

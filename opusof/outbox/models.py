@@ -15,6 +15,9 @@ from opusof.models import TppClient
 class EventKind(models.TextChoices):
     PAYMENT_CONSENT = "PAYMENT_CONSENT", "payments v4 consent"
     PIX_PAYMENT = "PIX_PAYMENT", "payments v4 pix payment"
+    RECURRING_CONSENT = "RECURRING_CONSENT", "automatic payments v2 recurring consent"
+    RECURRING_PAYMENT = "RECURRING_PAYMENT", "automatic payments v2 pix recurring payment"
+    ENROLLMENT = "ENROLLMENT", "enrollments v2 enrollment"
 
 
 class EventState(models.TextChoices):

@@ -38,6 +38,9 @@ EVENT_ID_HEADER = "x-webhook-event-id"
 _PATHS = {
     EventKind.PAYMENT_CONSENT: "/payments/v4/consents/{id}",
     EventKind.PIX_PAYMENT: "/payments/v4/pix/payments/{id}",
+    EventKind.RECURRING_CONSENT: "/automatic-payments/v2/recurring-consents/{id}",
+    EventKind.RECURRING_PAYMENT: "/automatic-payments/v2/pix/recurring-payments/{id}",
+    EventKind.ENROLLMENT: "/enrollments/v2/enrollments/{id}",
 }
 # Characters of a consent URN (webhook 1.2.0 consentId pattern) that may stay as they are in a path segment.
 _SAFE = ":()+,-.=@;$_!*'"
