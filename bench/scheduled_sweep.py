@@ -61,7 +61,8 @@ def main() -> None:
     from opusof.models import TppClient
     from opusof.timeutil import business_date
     from payments.models import PaymentStatusChange, PixPayment
-    from payments.tasks import payments_due, run_due_payments
+    from payments.scheduling import payments_due
+    from payments.tasks import run_due_payments
     from tests.background.seed import seed_accounts, seed_due_payments
 
     today = business_date()

@@ -10,7 +10,8 @@ import pytest
 from connectors.models import SandboxAccount
 from opusof.timeutil import business_date
 from payments.models import PaymentStatusChange, PixPayment
-from payments.tasks import execute_due_payments, payments_due, run_due_payments
+from payments.scheduling import payments_due
+from payments.tasks import execute_due_payments, run_due_payments
 from tests.background.conftest import wait_until
 from tests.background.seed import assert_executed_once, seed_accounts, seed_due_payments
 

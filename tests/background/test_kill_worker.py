@@ -12,7 +12,8 @@ from opusof.outbox.services import EVENT_ID_HEADER
 from opusof.outbox.tasks import dispatch_pending
 from opusof.timeutil import business_date
 from payments.models import PaymentStatus, PixPayment
-from payments.tasks import DUE_BATCH_SIZE, payments_due, run_due_payments
+from payments.scheduling import DUE_BATCH_SIZE, payments_due
+from payments.tasks import run_due_payments
 from tests.background.conftest import wait_until
 from tests.background.seed import assert_executed_once, seed_accounts, seed_due_payments
 from tests.outbox.webhook_server import assert_webhook_matches_spec

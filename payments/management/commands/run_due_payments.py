@@ -11,7 +11,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from opusof.outbox.progress import ProgressBar
 from opusof.timeutil import business_date
-from payments.tasks import DUE_BATCH_SIZE, DueSweep, payments_due, payments_run_due
+from payments.scheduling import DUE_BATCH_SIZE, DueSweep, payments_due, payments_run_due
 
 
 class Command(BaseCommand):

@@ -16,8 +16,8 @@ from consents.services import consent_authorise
 from opusof.ofb import account_from_wire
 from opusof.outbox.models import PaymentPollState
 from payments.models import PixPayment
+from payments.scheduling import payment_poll_with_backoff
 from payments.services import payment_poll_status
-from payments.tasks import payment_poll_with_backoff
 from tests.payments.builders import ANA_ACCOUNT, consent_data, own, payment_item
 
 pytestmark = pytest.mark.django_db(transaction=True)
