@@ -1,5 +1,7 @@
 """The bank customer's pages: log in, review a consent, choose the debtor account, approve or deny, then back to the
-TPP; and "Minhas autorizações" (consents and scheduled payments, with cancellation).
+TPP; and "Minhas autorizações" (consents and scheduled payments, with cancellation; recurring consents, with
+revocation). Payments v4 consents and automatic payments v2 recurring consents share the flow; the PAR's scopes say
+which one is being authorised.
 
 Session cookie + CSRF on every form; X-Frame-Options/CSP frame-ancestors against clickjacking; the only external
 redirect goes to a redirect URI the TPP registered and pushed in its signed request (no open redirect).
@@ -36,6 +38,16 @@ from opusof.errors import RegulatedError
 from opusof.timeutil import business_tz
 from payments.models import PaymentStatus, PixPayment
 from payments.services import payment_cancel
+from recurring import errors as recurring_errors
+from recurring.models import Actor, Channel, ConsentRejectionCode, RecurringConsent, RecurringConsentStatus
+from recurring.selectors import (
+    recurring_consent_display,
+)
+from recurring.services import (
+    recurring_consent_authorise,
+    recurring_consent_refresh,
+    recurring_consent_reject,
+)
 
 CUSTOMER_KEY = "authserver_customer"
 FLOWS_KEY = "authserver_flows"
@@ -249,14 +261,15 @@ def _account_value(account: AccountRef) -> str:
     return "|".join([account.ispb, account.issuer or "", account.number, account.account_type.value])
 
 
-def _payable_accounts(consent: PaymentConsent, customer_document: str) -> list[DiscoveredAccount]:
+def _payable_accounts(
+    *, customer_document: str, business_document: str, fixed: AccountRef | None
+) -> list[DiscoveredAccount]:
     """The accounts the customer may pay from, from the bank (never from the form); the consent's fixed debtor
-    account, when the TPP set one, is the only choice (payments v4 §"debtorAccount")."""
+    account, when the TPP set one, is the only choice (payments v4 / automatic payments v2 §"debtorAccount")."""
     discovered = account_discovery().discover_accounts(
-        customer_document=customer_document, business_document=consent.business_entity_document or None
+        customer_document=customer_document, business_document=business_document or None
     )
     accounts = [account for account in discovered if account.may_pay]
-    fixed = consent.debtor_account
     if fixed is not None:
         accounts = [account for account in accounts if account.account == fixed]
     return accounts
@@ -285,13 +298,28 @@ def _review_context(consent: PaymentConsent, par: PushedAuthorisationRequest) ->
     }
 
 
-def _approvals_required(consent: PaymentConsent) -> int:
+def _approvals_required(business_document: str) -> int:
     """Multi-approver business accounts (payments v4 "Aprovações de múltipla alçada"): how many people must approve,
     per CNPJ in settings.OPUSOF_BUSINESS_APPROVERS (a core-bank rule; none configured means one)."""
-    if not consent.business_entity_document:
+    if not business_document:
         return 1
     approvers: dict[str, int] = getattr(settings, "OPUSOF_BUSINESS_APPROVERS", {})
-    return max(1, int(approvers.get(consent.business_entity_document, 1)))
+    return max(1, int(approvers.get(business_document, 1)))
+
+
+def _wrong_customer(request: HttpRequest, flow: str) -> HttpResponse:
+    """The consent names the customer the TPP saw (loggedUser); another login may not authorise it."""
+    request.session.pop(CUSTOMER_KEY, None)  # let the right customer log in for this flow
+    return _error_page(
+        request,
+        "Este consentimento foi criado para outro CPF. Entre com o CPF correto.",
+        status=403,
+        retry_login=reverse("authserver:login", kwargs={"flow": flow}),
+    )
+
+
+def _account_choices(accounts: list[DiscoveredAccount]) -> list[dict[str, Any]]:
+    return [{"value": _account_value(a.account), "id": f"account-{a.account.number}", "account": a} for a in accounts]
 
 
 @require_http_methods(["GET", "POST"])
@@ -301,6 +329,8 @@ def consent(request: HttpRequest, flow: str) -> HttpResponse:
     customer = session_customer(request)
     if customer is None:
         return redirect("authserver:login", flow=flow)
+    if services.is_recurring(par.scopes):
+        return _recurring_consent(request, flow, par, customer)
     row = PaymentConsent.objects.filter(consent_id=par.consent_id, client=par.client).first()
     if row is None:
         return _error_to_tpp(request, flow, par, "Consentimento não encontrado.")
@@ -309,21 +339,16 @@ def consent(request: HttpRequest, flow: str) -> HttpResponse:
         reason = "Consentimento expirado." if row.rejection_reason == "TEMPO_EXPIRADO_AUTORIZACAO" else ""
         return _error_to_tpp(request, flow, par, reason or f"Consentimento não aguarda autorização ({row.status}).")
     if row.logged_user_document != customer["document"]:
-        # The consent names the customer the TPP saw (loggedUser); another login may not authorise it.
-        request.session.pop(CUSTOMER_KEY, None)  # let the right customer log in for this flow
-        return _error_page(
-            request,
-            "Este consentimento foi criado para outro CPF. Entre com o CPF correto.",
-            status=403,
-            retry_login=reverse("authserver:login", kwargs={"flow": flow}),
-        )
+        return _wrong_customer(request, flow)
     try:
-        accounts = _payable_accounts(row, customer["document"])
+        accounts = _payable_accounts(
+            customer_document=customer["document"],
+            business_document=row.business_entity_document,
+            fixed=row.debtor_account,
+        )
     except ConnectorUnavailable:
         return _error_page(request, "Banco indisponível no momento; tente novamente em instantes.", status=503)
-    choices: list[dict[str, Any]] = [
-        {"value": _account_value(a.account), "id": f"account-{a.account.number}", "account": a} for a in accounts
-    ]
+    choices = _account_choices(accounts)
     error = ""
     actor = f"customer:{customer['document']}"
     if request.method == "POST":
@@ -369,16 +394,95 @@ def _approve(
             consent_id=row.consent_id,
             debtor_account=account,
             actor=f"customer:{customer['document']}",
-            approvals_required=_approvals_required(row),
+            approvals_required=_approvals_required(row.business_entity_document),
         )
     except ConsentNotAuthorisable as exc:
         return _error_to_tpp(request, flow, par, exc.detail)
     if authorised.status not in (ConsentStatus.AUTHORISED, ConsentStatus.PARTIALLY_ACCEPTED):
         # The bank refused (§5.2 priority table): the consent is REJECTED with its reason, the TPP gets an error.
         return _error_to_tpp(request, flow, par, f"Consentimento rejeitado: {authorised.rejection_reason}.")
+    return _approved(request, flow, par, customer)
+
+
+def _approved(
+    request: HttpRequest, flow: str, par: PushedAuthorisationRequest, customer: dict[str, str]
+) -> HttpResponse:
     _end_flow(request, flow)
     auth_time = dt.datetime.fromisoformat(customer["auth_time"])
     return _to_tpp(services.authorisation_success(par=par, customer_document=customer["document"], auth_time=auth_time))
+
+
+def _recurring_consent(
+    request: HttpRequest, flow: str, par: PushedAuthorisationRequest, customer: dict[str, str]
+) -> HttpResponse:
+    """Review of an automatic payments v2 recurring consent: creditors, periodicity, limits, expiry; the debtor
+    account from the bank's discovery; approve → recurring_consent_authorise, deny → rejection by the user."""
+    row = RecurringConsent.objects.filter(recurring_consent_id=par.consent_id, client=par.client).first()
+    if row is None:
+        return _error_to_tpp(request, flow, par, "Consentimento não encontrado.")
+    row = recurring_consent_refresh(consent=row)  # applies the authorisation window
+    if row.status != RecurringConsentStatus.AWAITING_AUTHORISATION:
+        expired = row.rejection_code == ConsentRejectionCode.TEMPO_EXPIRADO_AUTORIZACAO
+        reason = "Consentimento expirado." if expired else f"Consentimento não aguarda autorização ({row.status})."
+        return _error_to_tpp(request, flow, par, reason)
+    if row.logged_user_document != customer["document"]:
+        return _wrong_customer(request, flow)
+    try:
+        accounts = _payable_accounts(
+            customer_document=customer["document"],
+            business_document=row.business_entity_document,
+            fixed=row.debtor_account,
+        )
+    except ConnectorUnavailable:
+        return _error_page(request, "Banco indisponível no momento; tente novamente em instantes.", status=503)
+    choices = _account_choices(accounts)
+    error = ""
+    actor = f"customer:{customer['document']}"
+    if request.method == "POST":
+        action = request.POST.get("action")
+        if action == "deny":
+            # automatic payments v2 §"rejection": rejectedBy USUARIO, rejectedFrom DETENTORA, REJEITADO_USUARIO.
+            with contextlib.suppress(recurring_errors.ConsentNotCancellable):  # already final: denied all the same
+                recurring_consent_reject(
+                    recurring_consent_id=row.recurring_consent_id,
+                    code=ConsentRejectionCode.REJEITADO_USUARIO,
+                    detail="O cliente recusou a autorização na instituição detentora.",
+                    rejected_by=Actor.USUARIO,
+                    rejected_from=Channel.DETENTORA,
+                    actor=actor,
+                )
+            return _error_to_tpp(request, flow, par, "O cliente recusou a autorização.")
+        if action == "approve":
+            chosen = next((c for c in choices if c["value"] == request.POST.get("account")), None)
+            if chosen is None:
+                error = "Escolha a conta de débito."
+            else:
+                try:
+                    authorised = recurring_consent_authorise(
+                        recurring_consent_id=row.recurring_consent_id,
+                        debtor_account=chosen["account"].account,
+                        actor=actor,
+                        approvals_required=_approvals_required(row.business_entity_document),
+                    )
+                except recurring_errors.ConsentNotAuthorisable as exc:
+                    return _error_to_tpp(request, flow, par, exc.detail)
+                if authorised.status not in (
+                    RecurringConsentStatus.AUTHORISED,
+                    RecurringConsentStatus.PARTIALLY_ACCEPTED,
+                ):
+                    return _error_to_tpp(request, flow, par, f"Consentimento rejeitado: {authorised.rejection_code}.")
+                return _approved(request, flow, par, customer)
+        else:
+            error = "Ação inválida."
+    context = {
+        "tpp_name": par.client.organisation_name or par.client.name,
+        "consent": recurring_consent_display(row),
+        "choices": choices,
+        "error": error,
+        "customer_name": customer["name"],
+        "action": reverse("authserver:consent", kwargs={"flow": flow}),
+    }
+    return render(request, "authserver/consent_recurring.html", context, status=400 if error else 200)
 
 
 # --- Minhas autorizações ---------------------------------------------------------------------------------------------

@@ -3,7 +3,9 @@
 The flow the OFB security profile fixes (FAPI 1.0 Advanced as profiled for Brazil): the TPP pushes a signed request
 object (PAR, RFC 9126), the customer authorises at /auth/authorize, the TPP receives ``code`` + ``id_token`` in the
 fragment (hybrid flow, FAPI 1 Adv §5.2.2-2) and exchanges the code with PKCE (RFC 7636, S256) for an access token
-bound to the consent named in the scope (``consent:{consentId}``) and to its certificate (RFC 8705).
+bound to the consent named in the scope and to its certificate (RFC 8705). Two products use this journey:
+payments v4 (``openid payments consent:{consentId}``) and automatic payments v2 (``openid recurring-payments
+recurring-consent:{recurringConsentId}``, automatic-payments-2.0.0.yml security OAuth2AuthorizationCode).
 """
 
 import base64
@@ -32,6 +34,9 @@ from opusof.jose import _client_key  # the JWS choke point's cached TPP key look
 from opusof.keys import holder_kid, holder_private_key
 from opusof.models import AccessToken, TppClient
 from opusof.tokens import access_token_mint, access_token_revoke, token_hash
+from recurring.models import RecurringConsent, RecurringConsentStatus
+from recurring.selectors import recurring_consent_token_horizon
+from recurring.services import recurring_consent_refresh
 
 ALGORITHM = "PS256"
 RESPONSE_TYPE = "code id_token"
@@ -49,8 +54,18 @@ REFRESH_TOKEN_TTL_SECONDS = 60 * 60 * 24 * 365  # bounded in practice by the con
 REQUEST_OBJECT_MAX_LIFETIME_SECONDS = 3600
 CLOCK_LEEWAY_SECONDS = 10
 ACR = "urn:brasil:openbanking:loa2"
-CLIENT_CREDENTIALS_SCOPES = frozenset({"payments"})
-CONSENT_SCOPE = re.compile(r"^consent:(?P<id>urn:[a-zA-Z0-9][a-zA-Z0-9-]{0,31}:[a-zA-Z0-9()+,\-.:=@;$_!*'%/?#]+)$")
+PAYMENTS = "payments"
+RECURRING_PAYMENTS = "recurring-payments"
+# client_credentials serves consent creation and GETs of both products (each spec's OAuth2ClientCredentials).
+CLIENT_CREDENTIALS_SCOPES = frozenset({PAYMENTS, RECURRING_PAYMENTS})
+_URN = r"(?P<id>urn:[a-zA-Z0-9][a-zA-Z0-9-]{0,31}:[a-zA-Z0-9()+,\-.:=@;$_!*'%/?#]+)"
+CONSENT_SCOPE = re.compile(rf"^consent:{_URN}$")
+RECURRING_CONSENT_SCOPE = re.compile(rf"^recurring-consent:{_URN}$")
+# The product's static scope and the dynamic scope naming the consent it goes with.
+DYNAMIC_SCOPES = {PAYMENTS: CONSENT_SCOPE, RECURRING_PAYMENTS: RECURRING_CONSENT_SCOPE}
+# A recurring consent without expiry lasts until revoked; its refresh token then lives "indefinitely" (bounded by
+# the consent's status, checked on every refresh).
+INDEFINITE_REFRESH_SECONDS = 60 * 60 * 24 * 365 * 50
 _PKCE_VERIFIER = re.compile(r"^[A-Za-z0-9\-._~]{43,128}$")
 _PKCE_CHALLENGE = re.compile(r"^[A-Za-z0-9\-_]{43}$")
 
@@ -129,12 +144,45 @@ def _str_claim(claims: dict[str, Any], name: str, *, required: bool = True) -> s
     return value
 
 
+def product_of(scopes: list[str]) -> str:
+    """``payments`` or ``recurring-payments``: exactly one product per authorisation."""
+    products = [product for product in DYNAMIC_SCOPES if product in scopes]
+    if "openid" not in scopes or len(products) != 1:
+        raise OAuthError("invalid_scope", "O escopo deve conter openid e payments (ou recurring-payments).")
+    return products[0]
+
+
+def is_recurring(scopes: list[str]) -> bool:
+    return RECURRING_PAYMENTS in scopes
+
+
 def consent_id_from_scopes(scopes: list[str]) -> str:
-    """The one ``consent:{consentId}`` scope of a payments authorisation (OFB security profile, "consent" scope)."""
-    matches = [match.group("id") for scope in scopes if (match := CONSENT_SCOPE.match(scope))]
+    """The one dynamic scope of the authorisation: ``consent:{consentId}`` (payments v4) or
+    ``recurring-consent:{recurringConsentId}`` (automatic payments v2)."""
+    pattern = DYNAMIC_SCOPES[product_of(scopes)]
+    matches = [match.group("id") for scope in scopes if (match := pattern.match(scope))]
     if len(matches) != 1:
-        raise OAuthError("invalid_scope", "O escopo deve conter exatamente um consent:{consentId}.")
+        raise OAuthError("invalid_scope", "O escopo deve conter exatamente um consentimento ({tipo}:{id}).")
     return matches[0]
+
+
+def _awaiting_authorisation(*, client: TppClient, scopes: list[str], consent_id: str) -> None:
+    """The named consent is the client's and awaits the customer (payments v4 / automatic payments v2)."""
+    status: str
+    if is_recurring(scopes):
+        recurring = RecurringConsent.objects.filter(client=client, recurring_consent_id=consent_id).first()
+        if recurring is None:
+            raise invalid_request_object("Consentimento não encontrado para este cliente.")
+        status = recurring_consent_refresh(consent=recurring).status
+        awaiting = status == RecurringConsentStatus.AWAITING_AUTHORISATION
+    else:
+        consent = PaymentConsent.objects.filter(client=client, consent_id=consent_id).first()
+        if consent is None:
+            raise invalid_request_object("Consentimento não encontrado para este cliente.")
+        status = consent_refresh(consent=consent).status
+        awaiting = status == ConsentStatus.AWAITING_AUTHORISATION
+    if not awaiting:
+        raise invalid_request_object(f"Consentimento está {status}; não aguarda autorização.")
 
 
 @transaction.atomic
@@ -157,10 +205,9 @@ def par_create(*, client: TppClient, claims: dict[str, Any]) -> PushedAuthorisat
     if redirect_uri not in client.redirect_uris:
         raise invalid_request_object("redirect_uri não registrado pelo cliente.")
     scopes = _str_claim(claims, "scope").split()
-    if "openid" not in scopes or "payments" not in scopes:
-        raise OAuthError("invalid_scope", "O escopo deve conter openid e payments.")
-    unknown = [s for s in scopes if s not in ("openid", "payments") and not CONSENT_SCOPE.match(s)]
-    if unknown or not {"openid", "payments"} <= set(client.scopes or ["openid", "payments"]):
+    product = product_of(scopes)
+    unknown = [s for s in scopes if s not in ("openid", product) and not DYNAMIC_SCOPES[product].match(s)]
+    if unknown or not {"openid", product} <= set(client.scopes or ["openid", PAYMENTS]):
         raise OAuthError("invalid_scope", "Escopo não permitido para este cliente.")
     consent_id = consent_id_from_scopes(scopes)
     # required by the hybrid flow (OIDC Core §3.3.2.11); optional with JARM, whose state is the signed response
@@ -171,12 +218,7 @@ def par_create(*, client: TppClient, claims: dict[str, Any]) -> PushedAuthorisat
     code_challenge = _str_claim(claims, "code_challenge")
     if not _PKCE_CHALLENGE.match(code_challenge):
         raise invalid_request_object("code_challenge inválido.")
-    consent = PaymentConsent.objects.filter(client=client, consent_id=consent_id).first()
-    if consent is None:
-        raise invalid_request_object("Consentimento não encontrado para este cliente.")
-    consent = consent_refresh(consent=consent)
-    if consent.status != ConsentStatus.AWAITING_AUTHORISATION:
-        raise invalid_request_object(f"Consentimento está {consent.status}; não aguarda autorização.")
+    _awaiting_authorisation(client=client, scopes=scopes, consent_id=consent_id)
     return PushedAuthorisationRequest.objects.create(
         request_uri="urn:ietf:params:oauth:request_uri:" + secrets.token_urlsafe(32),
         client=client,
@@ -323,11 +365,12 @@ def _token_response(
 
 
 def grant_client_credentials(*, client: TppClient, scope: str, cert_thumbprint: str) -> dict[str, Any]:
-    """``client_credentials`` for consents and GETs: scope ``payments`` only (OFB security profile §"scopes")."""
-    requested = scope.split() if scope else ["payments"]
-    allowed = CLIENT_CREDENTIALS_SCOPES & set(client.scopes or CLIENT_CREDENTIALS_SCOPES)
+    """``client_credentials`` for consents and GETs: ``payments`` and/or ``recurring-payments`` (OFB security
+    profile §"scopes"), as far as the client was granted them."""
+    requested = scope.split() if scope else [PAYMENTS]
+    allowed = CLIENT_CREDENTIALS_SCOPES & set(client.scopes or [PAYMENTS])
     if not requested or not set(requested) <= allowed:
-        raise OAuthError("invalid_scope", "client_credentials aceita apenas o escopo payments.")
+        raise OAuthError("invalid_scope", "client_credentials aceita apenas os escopos payments e recurring-payments.")
     token = access_token_mint(
         client=client,
         grant_type=AccessToken.GrantType.CLIENT_CREDENTIALS,
@@ -344,6 +387,23 @@ def _revoke_issued(code: AuthorisationCode) -> None:
     if code.refresh_token is not None and code.refresh_token.revoked_at is None:
         code.refresh_token.revoked_at = timezone.now()
         code.refresh_token.save(update_fields=["revoked_at"])
+
+
+def _refresh_expiry(*, scopes: list[str], consent_id: str) -> dt.datetime:
+    """A recurring consent is used for its whole life with one authorisation (automatic payments v2: "A utilização
+    das credenciais ... deve durar até que o consentimento recorrente atinja o fim do seu ciclo de vida"), so its
+    refresh token lives until the consent's horizon; a payments v4 consent is consumed once."""
+    now = timezone.now()
+    if not is_recurring(scopes):
+        return now + dt.timedelta(seconds=REFRESH_TOKEN_TTL_SECONDS)
+    consent = RecurringConsent.objects.get(recurring_consent_id=consent_id)
+    horizon = recurring_consent_token_horizon(consent)
+    return horizon if horizon is not None else now + dt.timedelta(seconds=INDEFINITE_REFRESH_SECONDS)
+
+
+def _recurring_consent_usable(consent_id: str) -> bool:
+    consent = RecurringConsent.objects.filter(recurring_consent_id=consent_id).first()
+    return consent is not None and consent.status == RecurringConsentStatus.AUTHORISED
 
 
 def _redeem_code(
@@ -384,7 +444,7 @@ def _redeem_code(
         consent_id=code_row.consent_id,
         cert_thumbprint=cert_thumbprint,
         subject=code_row.subject,
-        expires_at=timezone.now() + dt.timedelta(seconds=REFRESH_TOKEN_TTL_SECONDS),
+        expires_at=_refresh_expiry(scopes=code_row.scopes, consent_id=code_row.consent_id),
     )
     code_row.access_token = AccessToken.objects.get(token_hash=token_hash(raw_access))
     code_row.refresh_token = refresh
@@ -433,6 +493,9 @@ def grant_refresh_token(*, client: TppClient, refresh_token: str, cert_thumbprin
         raise invalid_grant("refresh_token inválido, expirado ou revogado.")
     if row.cert_thumbprint and cert_thumbprint and not hmac.compare_digest(row.cert_thumbprint, cert_thumbprint):
         raise invalid_grant("refresh_token vinculado a outro certificado.")
+    if is_recurring(row.scopes) and not _recurring_consent_usable(row.consent_id):
+        # recurring_consent_token_horizon: no new tokens once the consent left AUTHORISED (revoked, consumed...).
+        raise invalid_grant("Consentimento recorrente não está mais autorizado.")
     raw_access = access_token_mint(
         client=client,
         grant_type=AccessToken.GrantType.REFRESH_TOKEN,
