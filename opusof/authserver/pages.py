@@ -39,14 +39,24 @@ from opusof.timeutil import business_tz
 from payments.models import PaymentStatus, PixPayment
 from payments.services import payment_cancel
 from recurring import errors as recurring_errors
-from recurring.models import Actor, Channel, ConsentRejectionCode, RecurringConsent, RecurringConsentStatus
+from recurring.models import (
+    Actor,
+    Channel,
+    ConsentRejectionCode,
+    ConsentRevocationCode,
+    RecurringConsent,
+    RecurringConsentStatus,
+)
 from recurring.selectors import (
     recurring_consent_display,
+    recurring_consent_get_for_customer,
+    recurring_consents_for_customer,
 )
 from recurring.services import (
     recurring_consent_authorise,
     recurring_consent_refresh,
     recurring_consent_reject,
+    recurring_consent_revoke,
 )
 
 CUSTOMER_KEY = "authserver_customer"
@@ -530,7 +540,16 @@ def my_authorisations(request: HttpRequest) -> HttpResponse:
         }
         for c in consents
     ]
-    context = {"rows": rows, "customer_name": customer["name"], "pending": _pending_approvals(customer)}
+    recurring = [
+        {"display": recurring_consent_display(c), "tpp_name": c.client.organisation_name or c.client.name}
+        for c in recurring_consents_for_customer(customer_document=customer["document"]).select_related("client")[:50]
+    ]
+    context = {
+        "rows": rows,
+        "recurring": recurring,
+        "customer_name": customer["name"],
+        "pending": _pending_approvals(customer),
+    }
     return render(request, "authserver/my_authorisations.html", context)
 
 
@@ -615,3 +634,31 @@ def my_payment_cancel(request: HttpRequest, payment_id: str) -> HttpResponse:
         "cancellable": payment.status in CANCELLABLE,
     }
     return render(request, "authserver/cancel_payment.html", context, status=422 if error else 200)
+
+
+@require_POST
+@customer_page
+def my_recurring_revoke(request: HttpRequest, recurring_consent_id: str) -> HttpResponse:
+    """The customer revokes a recurring consent in the bank's consent management area (automatic payments v2
+    §"revogação": revokedBy USUARIO, revokedFrom DETENTORA, REVOGADO_USUARIO)."""
+    customer = session_customer(request)
+    if customer is None:
+        return redirect("authserver:my-login")
+    try:
+        consent = recurring_consent_get_for_customer(
+            recurring_consent_id=recurring_consent_id, customer_document=customer["document"]
+        )
+    except recurring_errors.RecurringConsentNotFound as exc:
+        raise Http404("Consentimento não encontrado.") from exc
+    try:
+        recurring_consent_revoke(
+            recurring_consent_id=consent.recurring_consent_id,
+            code=ConsentRevocationCode.REVOGADO_USUARIO,
+            detail="Revogado pelo usuário na área de gestão de consentimentos.",
+            revoked_by=Actor.USUARIO,
+            revoked_from=Channel.DETENTORA,
+            actor=f"customer:{customer['document']}",
+        )
+    except recurring_errors.ConsentNotCancellable as exc:
+        return _error_page(request, exc.detail, status=422)
+    return redirect("authserver:my-authorisations")

@@ -26,4 +26,9 @@ urlpatterns = [
         name="my-consent-approve",
     ),
     path("minhas-autorizacoes/pagamentos/<str:payment_id>/cancelar", pages.my_payment_cancel, name="my-payment-cancel"),
+    path(
+        "minhas-autorizacoes/recorrentes/<str:recurring_consent_id>/revogar",
+        pages.my_recurring_revoke,
+        name="my-recurring-revoke",
+    ),
 ]

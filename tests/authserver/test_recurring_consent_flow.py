@@ -140,3 +140,41 @@ def test_other_customer_cannot_authorise(oauth, ap2):
     )
     assert oauth.http.get(review.headers["location"]).status_code == 403
     assert ap2.get_consent(consent_id)["status"] == "AWAITING_AUTHORISATION"
+
+
+def test_customer_lists_and_revokes_recurring_consent(oauth, ap2, tpp):
+    consent_id = ap2.create_consent(sweeping_consent(total="1000.00", transaction="300.00"))
+    tokens = authorise(oauth, consent_id)  # leaves Ana logged in on oauth.http
+
+    page = oauth.http.get("/minhas-autorizacoes/")
+    assert page.status_code == 200, page.text
+    assert f'data-recurring-consent-id="{consent_id}"' in page.text
+    assert "Valor máximo por transferência: 300.00" in page.text
+    revoke_url = f"/minhas-autorizacoes/recorrentes/{consent_id}/revogar"
+    assert revoke_url in page.text
+
+    # another customer cannot revoke Ana's consent
+    bruno = wsgi_http()
+    login = bruno.get("/minhas-autorizacoes/entrar")
+    bruno.post(
+        "/minhas-autorizacoes/entrar",
+        data={"cpf": BRUNO_CPF, "password": "demo1234", "csrfmiddlewaretoken": csrf_of(login.text)},
+    )
+    bruno_page = bruno.get("/minhas-autorizacoes/")
+    assert consent_id not in bruno_page.text
+    assert bruno.post(revoke_url, data={"csrfmiddlewaretoken": csrf_of(bruno_page.text)}).status_code == 404
+    assert ap2.get_consent(consent_id)["status"] == "AUTHORISED"
+
+    response = oauth.http.post(revoke_url, data={"csrfmiddlewaretoken": csrf_of(page.text)})
+    assert response.status_code == 302, response.text
+    consent = ap2.get_consent(consent_id)
+    assert consent["status"] == "REVOKED"
+    assert (consent["revocation"]["revokedBy"], consent["revocation"]["revokedFrom"]) == ("USUARIO", "DETENTORA")
+    assert consent["revocation"]["reason"]["code"] == "REVOGADO_USUARIO"
+    assert revoke_url not in oauth.http.get("/minhas-autorizacoes/").text  # nothing left to revoke
+    # a revoked consent gets no new tokens, and revoking twice is refused, not a 500
+    refreshed = oauth.post_form(
+        "/auth/token", {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]}
+    )
+    assert (refreshed.status_code, refreshed.json()["error"]) == (400, "invalid_grant")
+    assert oauth.http.post(revoke_url, data={"csrfmiddlewaretoken": csrf_of(page.text)}).status_code == 422
