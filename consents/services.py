@@ -23,8 +23,8 @@ from consents.validation import validate_consent_request
 from opusof.models import TppClient
 from opusof.ofb import account_from_wire
 from opusof.outbox.models import EventKind
-from opusof.outbox.services import outbox_record_status_change
 from opusof.timeutil import business_date, end_of_business_day
+from opusof.transitions import record_transition
 
 # Payments v4 §5.2, stage "Autorização do cliente": the first present reason wins.
 AUTHORISATION_PRIORITY = [
@@ -47,21 +47,15 @@ def _transition(
     consent: PaymentConsent, apply: Callable[[], None], *, actor: str, reason: str = "", now: dt.datetime
 ) -> None:
     """The only writer of consent status: runs the FSM transition, stamps it and leaves a history row."""
-    from_status = consent.status
-    apply()
-    consent.status_updated_at = now
-    consent.save()
-    ConsentStatusChange.objects.create(
-        consent=consent, from_status=from_status, to_status=consent.status, actor=actor, reason=reason, created_at=now
-    )
-    # Transactional outbox: the webhook event commits or rolls back with the change (webhook 1.2.0).
-    outbox_record_status_change(
-        client_id=consent.client_id,
+    record_transition(
+        consent,
+        apply,
+        history=ConsentStatusChange,
         kind=EventKind.PAYMENT_CONSENT,
         resource_id=consent.consent_id,
-        from_status=from_status,
-        to_status=consent.status,
-        occurred_at=now,
+        actor=actor,
+        reason=reason,
+        now=now,
     )
 
 

@@ -60,8 +60,8 @@ from opusof.errors import ParameterInvalid, RegulatedError
 from opusof.models import TppClient
 from opusof.ofb import account_from_wire
 from opusof.outbox.models import EventKind
-from opusof.outbox.services import outbox_record_status_change
 from opusof.timeutil import business_date
+from opusof.transitions import record_transition
 
 SYSTEM_EXPIRY = "system:expiry"
 # Registration options an enrollment may ask for before it is rejected (REJEITADO_MAXIMO_CHALLENGES_ATINGIDO).
@@ -81,29 +81,22 @@ def _transition(
 ) -> None:
     """The only writer of enrollment status: runs the FSM transition, stamps it, sets the deadline of the new
     waiting state (if any) and leaves a history row."""
-    from_status = enrollment.status
-    apply()
-    enrollment.status_updated_at = now
-    enrollment.deadline_at = _deadline(enrollment.status, now)
-    if enrollment.status in (EnrollmentStatus.REJECTED, EnrollmentStatus.REVOKED):
-        enrollment.cancelled_at = now
-    enrollment.save()
-    EnrollmentStatusChange.objects.create(
-        enrollment=enrollment,
-        from_status=from_status,
-        to_status=enrollment.status,
-        actor=actor,
-        reason=reason,
-        created_at=now,
-    )
-    # Transactional outbox: the webhook event commits or rolls back with the change (webhook 1.2.0).
-    outbox_record_status_change(
-        client_id=enrollment.client_id,
+
+    def stamp() -> None:
+        enrollment.deadline_at = _deadline(enrollment.status, now)
+        if enrollment.status in (EnrollmentStatus.REJECTED, EnrollmentStatus.REVOKED):
+            enrollment.cancelled_at = now
+
+    record_transition(
+        enrollment,
+        apply,
+        history=EnrollmentStatusChange,
         kind=EventKind.ENROLLMENT,
         resource_id=enrollment.enrollment_id,
-        from_status=from_status,
-        to_status=enrollment.status,
-        occurred_at=now,
+        actor=actor,
+        reason=reason,
+        now=now,
+        after_apply=stamp,
     )
 
 

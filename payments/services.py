@@ -26,8 +26,8 @@ from consents.services import consent_consume, lock_consent
 from opusof.errors import RegulatedError
 from opusof.models import TppClient
 from opusof.outbox.models import EventKind
-from opusof.outbox.services import outbox_record_status_change
 from opusof.timeutil import business_date, end_of_business_day
+from opusof.transitions import record_transition
 from payments.checks import check_items
 from payments.errors import (
     BANK_REFUSALS,
@@ -57,22 +57,15 @@ _DICT_CODES = {"DETALHE_PAGAMENTO_INVALIDO", "NAO_INFORMADO"}
 
 def _transition(payment: PixPayment, apply: Callable[[], None], *, actor: str, reason: str = "") -> None:
     """The only writer of payment status: runs the FSM transition, stamps it and leaves a history row."""
-    now = timezone.now()
-    from_status = payment.status
-    apply()
-    payment.status_updated_at = now
-    payment.save()
-    PaymentStatusChange.objects.create(
-        payment=payment, from_status=from_status, to_status=payment.status, actor=actor, reason=reason, created_at=now
-    )
-    # Transactional outbox: the webhook event commits or rolls back with the change (webhook 1.2.0).
-    outbox_record_status_change(
-        client_id=payment.client_id,
+    record_transition(
+        payment,
+        apply,
+        history=PaymentStatusChange,
         kind=EventKind.PIX_PAYMENT,
         resource_id=payment.payment_id,
-        from_status=from_status,
-        to_status=payment.status,
-        occurred_at=now,
+        actor=actor,
+        reason=reason,
+        now=timezone.now(),
     )
 
 

@@ -30,8 +30,8 @@ from opusof.errors import ParameterInvalid, ParameterMissing, RegulatedError
 from opusof.models import TppClient
 from opusof.ofb import account_from_wire
 from opusof.outbox.models import EventKind
-from opusof.outbox.services import outbox_record_status_change
 from opusof.timeutil import business_date, business_tz, end_of_business_day
+from opusof.transitions import record_transition
 from payments.models import CANCELLABLE_STATUSES, PaymentStatus
 from recurring import errors
 from recurring.limits import Charge, check_limits, earliest_day
@@ -77,21 +77,15 @@ def _consent_transition(
     consent: RecurringConsent, apply: Callable[[], None], *, actor: str, reason: str = "", now: dt.datetime
 ) -> None:
     """The only writer of recurring consent status: transition, stamp, history row."""
-    from_status = consent.status
-    apply()
-    consent.status_updated_at = now
-    consent.save()
-    RecurringConsentStatusChange.objects.create(
-        consent=consent, from_status=from_status, to_status=consent.status, actor=actor, reason=reason, created_at=now
-    )
-    # Transactional outbox: the webhook event commits or rolls back with the change (webhook 1.2.0).
-    outbox_record_status_change(
-        client_id=consent.client_id,
+    record_transition(
+        consent,
+        apply,
+        history=RecurringConsentStatusChange,
         kind=EventKind.RECURRING_CONSENT,
         resource_id=consent.recurring_consent_id,
-        from_status=from_status,
-        to_status=consent.status,
-        occurred_at=now,
+        actor=actor,
+        reason=reason,
+        now=now,
     )
 
 
@@ -434,22 +428,15 @@ def recurring_consent_edit(*, client: TppClient, recurring_consent_id: str, data
 
 def _payment_transition(payment: RecurringPayment, apply: Callable[[], None], *, actor: str, reason: str = "") -> None:
     """The only writer of recurring payment status."""
-    now = timezone.now()
-    from_status = payment.status
-    apply()
-    payment.status_updated_at = now
-    payment.save()
-    RecurringPaymentStatusChange.objects.create(
-        payment=payment, from_status=from_status, to_status=payment.status, actor=actor, reason=reason, created_at=now
-    )
-    # Transactional outbox: the webhook event commits or rolls back with the change (webhook 1.2.0).
-    outbox_record_status_change(
-        client_id=payment.client_id,
+    record_transition(
+        payment,
+        apply,
+        history=RecurringPaymentStatusChange,
         kind=EventKind.RECURRING_PAYMENT,
         resource_id=payment.recurring_payment_id,
-        from_status=from_status,
-        to_status=payment.status,
-        occurred_at=now,
+        actor=actor,
+        reason=reason,
+        now=timezone.now(),
     )
 
 
