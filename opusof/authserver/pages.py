@@ -10,6 +10,7 @@ redirect goes to a redirect URI the TPP registered and pushed in its signed requ
 import contextlib
 import datetime as dt
 import hashlib
+import re
 import secrets
 from collections.abc import Callable
 from decimal import Decimal
@@ -30,11 +31,15 @@ from connectors.registry import account_discovery
 from consents.errors import ConsentNotAuthorisable
 from consents.models import ConsentStatus, LocalInstrument, PaymentConsent
 from consents.services import consent_approve, consent_authorise, consent_refresh, consent_reject
+from enrollments.errors import EnrollmentNotFound
+from enrollments.models import Enrollment, EnrollmentStatus
+from enrollments.selectors import enrollments_for_customer
+from enrollments.services import enrollment_authorise, enrollment_cancel_by_customer, enrollment_refresh
 from opusof.authserver import services
 from opusof.authserver.customers import customer_authenticate
 from opusof.authserver.models import PushedAuthorisationRequest
 from opusof.documents import mask_document
-from opusof.errors import RegulatedError
+from opusof.errors import ParameterInvalid, RegulatedError
 from opusof.timeutil import business_tz
 from payments.models import PaymentStatus, PixPayment
 from payments.services import payment_cancel
@@ -341,6 +346,8 @@ def consent(request: HttpRequest, flow: str) -> HttpResponse:
         return redirect("authserver:login", flow=flow)
     if services.is_recurring(par.scopes):
         return _recurring_consent(request, flow, par, customer)
+    if services.is_enrollment(par.scopes):
+        return _enrollment_consent(request, flow, par, customer)
     row = PaymentConsent.objects.filter(consent_id=par.consent_id, client=par.client).first()
     if row is None:
         return _error_to_tpp(request, flow, par, "Consentimento não encontrado.")
@@ -495,6 +502,86 @@ def _recurring_consent(
     return render(request, "authserver/consent_recurring.html", context, status=400 if error else 200)
 
 
+_AMOUNT = re.compile(r"^\d{1,15}([.,]\d{1,2})?$")
+
+
+def _form_amount(value: str) -> Decimal | None:
+    """A limit typed by the customer (``1000``, ``1000,50`` or ``1000.50``); None when empty or malformed."""
+    value = value.strip()
+    return Decimal(value.replace(",", ".")) if _AMOUNT.match(value) else None
+
+
+def _enrollment_consent(
+    request: HttpRequest, flow: str, par: PushedAuthorisationRequest, customer: dict[str, str]
+) -> HttpResponse:
+    """Enrollments v2 account-holder validation: the customer picks the account and sets the limits of payments
+    without redirection (transactionLimit, optional dailyLimit); approve → enrollment_authorise (AWAITING_ENROLLMENT),
+    deny → rejected REJEITADO_MANUALMENTE from DETENTORA (enrollment_cancel_by_customer)."""
+    row = Enrollment.objects.filter(enrollment_id=par.consent_id, client=par.client).first()
+    if row is None:
+        return _error_to_tpp(request, flow, par, "Vínculo de conta não encontrado.")
+    row = enrollment_refresh(enrollment=row)
+    if row.status != EnrollmentStatus.AWAITING_ACCOUNT_HOLDER_VALIDATION:
+        return _error_to_tpp(request, flow, par, f"Vínculo de conta não aguarda autorização ({row.status}).")
+    if row.logged_user_document != customer["document"]:
+        return _wrong_customer(request, flow)
+    try:
+        accounts = _payable_accounts(
+            customer_document=customer["document"],
+            business_document=row.business_entity_document,
+            fixed=row.debtor_account,
+        )
+    except ConnectorUnavailable:
+        return _error_page(request, "Banco indisponível no momento; tente novamente em instantes.", status=503)
+    choices = _account_choices(accounts)
+    error = ""
+    if request.method == "POST":
+        action = request.POST.get("action")
+        if action == "deny":
+            with contextlib.suppress(RegulatedError):  # already final: the TPP gets access_denied all the same
+                enrollment_cancel_by_customer(enrollment_id=row.enrollment_id, document=customer["document"])
+            return _error_to_tpp(request, flow, par, "O cliente recusou o vínculo de conta.")
+        if action == "approve":
+            chosen = next((c for c in choices if c["value"] == request.POST.get("account")), None)
+            transaction_limit = _form_amount(request.POST.get("transaction_limit", ""))
+            daily_text = request.POST.get("daily_limit", "").strip()
+            daily_limit = _form_amount(daily_text) if daily_text else None
+            if chosen is None:
+                error = "Escolha a conta de débito."
+            elif transaction_limit is None or (daily_text and daily_limit is None):
+                error = "Informe limites válidos (ex.: 1000,00)."
+            else:
+                try:
+                    enrollment_authorise(
+                        enrollment_id=row.enrollment_id,
+                        debtor_account=chosen["account"].account,
+                        actor=f"customer:{customer['document']}",
+                        transaction_limit=transaction_limit,
+                        daily_limit=daily_limit,
+                        customer_document=customer["document"],
+                        customer_name=customer["name"],
+                    )
+                except ParameterInvalid as exc:  # zero or negative limits: the customer corrects them
+                    error = exc.detail
+                except RegulatedError as exc:
+                    return _error_to_tpp(request, flow, par, exc.detail)
+                else:
+                    return _approved(request, flow, par, customer)
+        else:
+            error = "Ação inválida."
+    context = {
+        "tpp_name": par.client.organisation_name or par.client.name,
+        "enrollment_name": row.enrollment_name,
+        "choices": choices,
+        "error": error,
+        "customer_name": customer["name"],
+        "transaction_limit": request.POST.get("transaction_limit", ""),
+        "daily_limit": request.POST.get("daily_limit", ""),
+        "action": reverse("authserver:consent", kwargs={"flow": flow}),
+    }
+    return render(request, "authserver/consent_enrollment.html", context, status=400 if error else 200)
+
+
 # --- Minhas autorizações ---------------------------------------------------------------------------------------------
 
 
@@ -544,9 +631,20 @@ def my_authorisations(request: HttpRequest) -> HttpResponse:
         {"display": recurring_consent_display(c), "tpp_name": c.client.organisation_name or c.client.name}
         for c in recurring_consents_for_customer(customer_document=customer["document"]).select_related("client")[:50]
     ]
+    enrollments = [
+        {
+            "enrollment": e,
+            "tpp_name": e.client.organisation_name or e.client.name,
+            "transaction_limit": brl(e.transaction_limit) if e.transaction_limit is not None else "",
+            "daily_limit": brl(e.daily_limit) if e.daily_limit is not None else "",
+            "cancellable": e.status not in (EnrollmentStatus.REJECTED, EnrollmentStatus.REVOKED),
+        }
+        for e in enrollments_for_customer(document=customer["document"])[:50]
+    ]
     context = {
         "rows": rows,
         "recurring": recurring,
+        "enrollments": enrollments,
         "customer_name": customer["name"],
         "pending": _pending_approvals(customer),
     }
@@ -660,5 +758,22 @@ def my_recurring_revoke(request: HttpRequest, recurring_consent_id: str) -> Http
             actor=f"customer:{customer['document']}",
         )
     except recurring_errors.ConsentNotCancellable as exc:
+        return _error_page(request, exc.detail, status=422)
+    return redirect("authserver:my-authorisations")
+
+
+@require_POST
+@customer_page
+def my_enrollment_cancel(request: HttpRequest, enrollment_id: str) -> HttpResponse:
+    """The customer ends an enrollment on the bank's pages: revoked when AUTHORISED, else rejected (enrollments v2
+    REVOGADO_MANUALMENTE / REJEITADO_MANUALMENTE, cancelledFrom DETENTORA)."""
+    customer = session_customer(request)
+    if customer is None:
+        return redirect("authserver:my-login")
+    try:
+        enrollment_cancel_by_customer(enrollment_id=enrollment_id, document=customer["document"])
+    except EnrollmentNotFound as exc:
+        raise Http404("Vínculo de conta não encontrado.") from exc
+    except RegulatedError as exc:
         return _error_page(request, exc.detail, status=422)
     return redirect("authserver:my-authorisations")

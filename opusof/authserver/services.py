@@ -4,8 +4,9 @@ The flow the OFB security profile fixes (FAPI 1.0 Advanced as profiled for Brazi
 object (PAR, RFC 9126), the customer authorises at /auth/authorize, the TPP receives ``code`` + ``id_token`` in the
 fragment (hybrid flow, FAPI 1 Adv §5.2.2-2) and exchanges the code with PKCE (RFC 7636, S256) for an access token
 bound to the consent named in the scope and to its certificate (RFC 8705). Two products use this journey:
-payments v4 (``openid payments consent:{consentId}``) and automatic payments v2 (``openid recurring-payments
-recurring-consent:{recurringConsentId}``, automatic-payments-2.0.0.yml security OAuth2AuthorizationCode).
+payments v4 (``openid payments consent:{consentId}``), automatic payments v2 (``openid recurring-payments
+recurring-consent:{recurringConsentId}``, automatic-payments-2.0.0.yml security OAuth2AuthorizationCode) and
+enrollments v2 (``openid payments enrollment:{enrollmentId}``, enrollments-2.1.0.yml fido-registration security).
 """
 
 import base64
@@ -26,6 +27,8 @@ from django.utils import timezone
 
 from consents.models import ConsentStatus, PaymentConsent
 from consents.services import consent_refresh
+from enrollments.models import Enrollment, EnrollmentStatus
+from enrollments.services import enrollment_refresh
 from opusof.api.errors import BadSignature
 from opusof.authserver import endpoints
 from opusof.authserver.errors import OAuthError, invalid_grant, invalid_request, invalid_request_object
@@ -61,8 +64,16 @@ CLIENT_CREDENTIALS_SCOPES = frozenset({PAYMENTS, RECURRING_PAYMENTS})
 _URN = r"(?P<id>urn:[a-zA-Z0-9][a-zA-Z0-9-]{0,31}:[a-zA-Z0-9()+,\-.:=@;$_!*'%/?#]+)"
 CONSENT_SCOPE = re.compile(rf"^consent:{_URN}$")
 RECURRING_CONSENT_SCOPE = re.compile(rf"^recurring-consent:{_URN}$")
-# The product's static scope and the dynamic scope naming the consent it goes with.
-DYNAMIC_SCOPES = {PAYMENTS: CONSENT_SCOPE, RECURRING_PAYMENTS: RECURRING_CONSENT_SCOPE}
+ENROLLMENT_SCOPE = re.compile(rf"^enrollment:{_URN}$")
+CONSENT = "consent"
+RECURRING_CONSENT = "recurring-consent"
+ENROLLMENT = "enrollment"
+# What a customer authorises, named by one dynamic scope, and the static scope that goes with it.
+DYNAMIC_SCOPES = {
+    CONSENT: (CONSENT_SCOPE, PAYMENTS),
+    RECURRING_CONSENT: (RECURRING_CONSENT_SCOPE, RECURRING_PAYMENTS),
+    ENROLLMENT: (ENROLLMENT_SCOPE, PAYMENTS),
+}
 # A recurring consent without expiry lasts until revoked; its refresh token then lives "indefinitely" (bounded by
 # the consent's status, checked on every refresh).
 INDEFINITE_REFRESH_SECONDS = 60 * 60 * 24 * 365 * 50
@@ -144,32 +155,51 @@ def _str_claim(claims: dict[str, Any], name: str, *, required: bool = True) -> s
     return value
 
 
-def product_of(scopes: list[str]) -> str:
-    """``payments`` or ``recurring-payments``: exactly one product per authorisation."""
-    products = [product for product in DYNAMIC_SCOPES if product in scopes]
-    if "openid" not in scopes or len(products) != 1:
-        raise OAuthError("invalid_scope", "O escopo deve conter openid e payments (ou recurring-payments).")
-    return products[0]
+def authorisation_target(scopes: list[str]) -> tuple[str, str]:
+    """``(kind, id)`` of the one thing being authorised: ``consent:{consentId}`` (payments v4),
+    ``recurring-consent:{recurringConsentId}`` (automatic payments v2) or ``enrollment:{enrollmentId}`` (enrollments
+    v2), with exactly ``openid`` and that product's static scope beside it."""
+    found = [
+        (kind, match.group("id"))
+        for scope in scopes
+        for kind, (pattern, _) in DYNAMIC_SCOPES.items()
+        if (match := pattern.match(scope))
+    ]
+    if len(found) != 1:
+        raise OAuthError("invalid_scope", "O escopo deve conter exatamente um consentimento ou vínculo ({tipo}:{id}).")
+    kind, target_id = found[0]
+    static = DYNAMIC_SCOPES[kind][1]
+    if "openid" not in scopes or static not in scopes:
+        raise OAuthError("invalid_scope", f"O escopo deve conter openid e {static}.")
+    if set(scopes) - {"openid", static, f"{kind}:{target_id}"}:
+        raise OAuthError("invalid_scope", "Escopo não permitido para esta autorização.")
+    return kind, target_id
 
 
 def is_recurring(scopes: list[str]) -> bool:
-    return RECURRING_PAYMENTS in scopes
+    return any(RECURRING_CONSENT_SCOPE.match(scope) for scope in scopes)
+
+
+def is_enrollment(scopes: list[str]) -> bool:
+    return any(ENROLLMENT_SCOPE.match(scope) for scope in scopes)
 
 
 def consent_id_from_scopes(scopes: list[str]) -> str:
-    """The one dynamic scope of the authorisation: ``consent:{consentId}`` (payments v4) or
-    ``recurring-consent:{recurringConsentId}`` (automatic payments v2)."""
-    pattern = DYNAMIC_SCOPES[product_of(scopes)]
-    matches = [match.group("id") for scope in scopes if (match := pattern.match(scope))]
-    if len(matches) != 1:
-        raise OAuthError("invalid_scope", "O escopo deve conter exatamente um consentimento ({tipo}:{id}).")
-    return matches[0]
+    """The id named by the authorisation's one dynamic scope (see authorisation_target)."""
+    return authorisation_target(scopes)[1]
 
 
 def _awaiting_authorisation(*, client: TppClient, scopes: list[str], consent_id: str) -> None:
-    """The named consent is the client's and awaits the customer (payments v4 / automatic payments v2)."""
+    """The named consent (or enrollment) is the client's and awaits the customer."""
     status: str
-    if is_recurring(scopes):
+    if is_enrollment(scopes):
+        enrollment = Enrollment.objects.filter(client=client, enrollment_id=consent_id).first()
+        if enrollment is None:
+            raise invalid_request_object("Vínculo de conta não encontrado para este cliente.")
+        status = enrollment_refresh(enrollment=enrollment).status
+        # enrollments v2: the customer validates the account once the risk signals arrived
+        awaiting = status == EnrollmentStatus.AWAITING_ACCOUNT_HOLDER_VALIDATION
+    elif is_recurring(scopes):
         recurring = RecurringConsent.objects.filter(client=client, recurring_consent_id=consent_id).first()
         if recurring is None:
             raise invalid_request_object("Consentimento não encontrado para este cliente.")
@@ -205,11 +235,9 @@ def par_create(*, client: TppClient, claims: dict[str, Any]) -> PushedAuthorisat
     if redirect_uri not in client.redirect_uris:
         raise invalid_request_object("redirect_uri não registrado pelo cliente.")
     scopes = _str_claim(claims, "scope").split()
-    product = product_of(scopes)
-    unknown = [s for s in scopes if s not in ("openid", product) and not DYNAMIC_SCOPES[product].match(s)]
-    if unknown or not {"openid", product} <= set(client.scopes or ["openid", PAYMENTS]):
+    kind, consent_id = authorisation_target(scopes)
+    if not {"openid", DYNAMIC_SCOPES[kind][1]} <= set(client.scopes or ["openid", PAYMENTS]):
         raise OAuthError("invalid_scope", "Escopo não permitido para este cliente.")
-    consent_id = consent_id_from_scopes(scopes)
     # required by the hybrid flow (OIDC Core §3.3.2.11); optional with JARM, whose state is the signed response
     nonce = _str_claim(claims, "nonce", required=response_type == RESPONSE_TYPE)
     state = _str_claim(claims, "state", required=False)

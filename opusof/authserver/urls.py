@@ -31,4 +31,9 @@ urlpatterns = [
         pages.my_recurring_revoke,
         name="my-recurring-revoke",
     ),
+    path(
+        "minhas-autorizacoes/vinculos/<str:enrollment_id>/cancelar",
+        pages.my_enrollment_cancel,
+        name="my-enrollment-cancel",
+    ),
 ]

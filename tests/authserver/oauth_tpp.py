@@ -211,7 +211,13 @@ def csrf_of(html: str) -> str:
 
 
 def customer_decides(
-    http: httpx.Client, authorize_url: str, *, cpf: str, action: str, account: str | None = None
+    http: httpx.Client,
+    authorize_url: str,
+    *,
+    cpf: str,
+    action: str,
+    account: str | None = None,
+    extra: dict[str, str] | None = None,
 ) -> httpx.Response:
     """GET /authorize → login → review → approve/deny; returns the final response (a redirect to the TPP)."""
     response = http.get(authorize_url)
@@ -232,4 +238,4 @@ def customer_decides(
         value = re.search(rf'id="account-{account}" value="([^"]+)"', page.text)
         assert value, page.text
         form["account"] = value.group(1)
-    return http.post(consent_url, data=form)
+    return http.post(consent_url, data={**form, **(extra or {})})
