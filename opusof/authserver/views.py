@@ -54,7 +54,7 @@ def openid_configuration(request: HttpRequest) -> JsonResponse:
         "introspection_endpoint": endpoints.url("introspect"),
         "jwks_uri": endpoints.url("jwks"),
         "userinfo_endpoint": endpoints.url("userinfo"),
-        "scopes_supported": ["openid", "payments", "consent", "recurring-payments", "recurring-consent"],
+        "scopes_supported": ["openid", "payments", "consent", "recurring-payments", "recurring-consent", "enrollment"],
         "response_types_supported": [services.RESPONSE_TYPE, services.JARM_RESPONSE_TYPE],
         "response_modes_supported": ["fragment", services.JARM_RESPONSE_MODE],
         "authorization_signing_alg_values_supported": [services.ALGORITHM],

@@ -149,6 +149,7 @@ def test_customer_lists_and_revokes_recurring_consent(oauth, ap2, tpp):
     page = oauth.http.get("/minhas-autorizacoes/")
     assert page.status_code == 200, page.text
     assert f'data-recurring-consent-id="{consent_id}"' in page.text
+    assert 'id="no-consents"' not in page.text  # Ana has no payments v4 consent, but she has this one
     assert "Valor máximo por transferência: 300.00" in page.text
     revoke_url = f"/minhas-autorizacoes/recorrentes/{consent_id}/revogar"
     assert revoke_url in page.text
@@ -178,3 +179,8 @@ def test_customer_lists_and_revokes_recurring_consent(oauth, ap2, tpp):
     )
     assert (refreshed.status_code, refreshed.json()["error"]) == (400, "invalid_grant")
     assert oauth.http.post(revoke_url, data={"csrfmiddlewaretoken": csrf_of(page.text)}).status_code == 422
+
+
+def test_metadata_advertises_the_recurring_scopes(oauth):
+    scopes = oauth.http.get("/.well-known/openid-configuration").json()["scopes_supported"]
+    assert {"recurring-payments", "recurring-consent", "enrollment"} <= set(scopes)
