@@ -4,6 +4,7 @@ login → review → approve → code → token → POST /pix/recurring-payments
 customer's revocation in "Minhas autorizações". Regulated responses are checked against automatic-payments-2.0.0.yml
 by AutomaticPaymentsV2."""
 
+import datetime as dt
 import re
 
 import pytest
@@ -184,3 +185,22 @@ def test_customer_lists_and_revokes_recurring_consent(oauth, ap2, tpp):
 def test_metadata_advertises_the_recurring_scopes(oauth):
     scopes = oauth.http.get("/.well-known/openid-configuration").json()["scopes_supported"]
     assert {"recurring-payments", "recurring-consent", "enrollment"} <= set(scopes)
+
+
+def test_open_ended_consent_gets_a_refresh_token_for_its_whole_life(oauth, ap2):
+    consent_id = ap2.create_consent(sweeping_consent(total="1000.00"))  # no expirationDateTime: until revoked
+    tokens = authorise(oauth, consent_id)
+    refresh = RefreshToken.objects.get(token_hash=token_hash(tokens["refresh_token"]))
+    assert refresh.expires_at - refresh.created_at > dt.timedelta(days=365 * 10)
+
+
+def test_par_refuses_recurring_scope_to_a_client_without_it(oauth, ap2, tpp):
+    consent_id = ap2.create_consent(sweeping_consent(total="1000.00"))
+    tpp.client.scopes = ["openid", "payments", "consents"]
+    tpp.client.save(update_fields=["scopes"])
+    claims = oauth.request_object(
+        consent_id, challenge="a" * 43, state="s", nonce="n", redirect_uri=oauth.actor.client.redirect_uris[0]
+    )
+    claims["scope"] = recurring_scope(consent_id)
+    response = oauth.par(oauth.actor.sign(claims))
+    assert (response.status_code, response.json()["error"]) == (400, "invalid_scope")
