@@ -147,10 +147,10 @@ class SandboxBank:
 
     def get_payment_status(self, *, payment_id: str, end_to_end_id: str) -> PaymentStatusResult:
         """Current status; a PDNG payment past its ``settle_after`` or a SCHD one whose day has come settles first."""
-        payment = self._payment(payment_id, end_to_end_id)
-        self._behave(payment.debtor_account)
         with transaction.atomic():
-            payment = SandboxPayment.objects.select_for_update().get(pk=payment.pk)
+            # One locked read instead of a read then a lock: this is the due sweep's hot path (bench/scheduled_sweep).
+            payment = self._payment(payment_id, end_to_end_id, lock=True)
+            self._behave(payment.debtor_account)
             self._advance(payment, force=False)
             return self._result(payment)
 
@@ -538,12 +538,11 @@ class SandboxBank:
         )
 
     @staticmethod
-    def _payment(payment_id: str, end_to_end_id: str) -> SandboxPayment:
-        payment = (
-            SandboxPayment.objects.select_related("debtor_account")
-            .filter(payment_id=payment_id, end_to_end_id=end_to_end_id)
-            .first()
-        )
+    def _payment(payment_id: str, end_to_end_id: str, *, lock: bool = False) -> SandboxPayment:
+        payments = SandboxPayment.objects.select_related("debtor_account")
+        if lock:
+            payments = payments.select_for_update(of=("self",))
+        payment = payments.filter(payment_id=payment_id, end_to_end_id=end_to_end_id).first()
         if payment is None:
             raise ConnectorRejected("NAO_INFORMADO", f"Pagamento {payment_id} desconhecido pela detentora.")
         return payment
