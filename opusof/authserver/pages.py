@@ -277,16 +277,16 @@ def _account_value(account: AccountRef) -> str:
 
 
 def _payable_accounts(
-    *, customer_document: str, business_document: str, fixed: AccountRef | None
+    customer_document: str, row: PaymentConsent | RecurringConsent | Enrollment
 ) -> list[DiscoveredAccount]:
-    """The accounts the customer may pay from, from the bank (never from the form); the consent's fixed debtor
-    account, when the TPP set one, is the only choice (payments v4 / automatic payments v2 §"debtorAccount")."""
+    """The accounts the customer may pay from, from the bank (never from the form); the debtor account the TPP
+    fixed, if any, is the only choice (payments v4 / automatic payments v2 / enrollments v2 §"debtorAccount")."""
     discovered = account_discovery().discover_accounts(
-        customer_document=customer_document, business_document=business_document or None
+        customer_document=customer_document, business_document=row.business_entity_document or None
     )
     accounts = [account for account in discovered if account.may_pay]
-    if fixed is not None:
-        accounts = [account for account in accounts if account.account == fixed]
+    if row.debtor_account is not None:
+        accounts = [account for account in accounts if account.account == row.debtor_account]
     return accounts
 
 
@@ -345,9 +345,21 @@ def consent(request: HttpRequest, flow: str) -> HttpResponse:
     if customer is None:
         return redirect("authserver:login", flow=flow)
     if services.is_recurring(par.scopes):
-        return _recurring_consent(request, flow, par, customer)
-    if services.is_enrollment(par.scopes):
-        return _enrollment_consent(request, flow, par, customer)
+        review = _recurring_consent
+    elif services.is_enrollment(par.scopes):
+        review = _enrollment_consent
+    else:
+        review = _payment_consent
+    try:
+        return review(request, flow, par, customer)
+    except ConnectorUnavailable:
+        return _error_page(request, "Banco indisponível no momento; tente novamente em instantes.", status=503)
+
+
+def _payment_consent(
+    request: HttpRequest, flow: str, par: PushedAuthorisationRequest, customer: dict[str, str]
+) -> HttpResponse:
+    """Review of a payments v4 consent; approve → consent_authorise, deny → REJEITADO_USUARIO."""
     row = PaymentConsent.objects.filter(consent_id=par.consent_id, client=par.client).first()
     if row is None:
         return _error_to_tpp(request, flow, par, "Consentimento não encontrado.")
@@ -357,15 +369,7 @@ def consent(request: HttpRequest, flow: str) -> HttpResponse:
         return _error_to_tpp(request, flow, par, reason or f"Consentimento não aguarda autorização ({row.status}).")
     if row.logged_user_document != customer["document"]:
         return _wrong_customer(request, flow)
-    try:
-        accounts = _payable_accounts(
-            customer_document=customer["document"],
-            business_document=row.business_entity_document,
-            fixed=row.debtor_account,
-        )
-    except ConnectorUnavailable:
-        return _error_page(request, "Banco indisponível no momento; tente novamente em instantes.", status=503)
-    choices = _account_choices(accounts)
+    choices = _account_choices(_payable_accounts(customer["document"], row))
     error = ""
     actor = f"customer:{customer['document']}"
     if request.method == "POST":
@@ -444,15 +448,7 @@ def _recurring_consent(
         return _error_to_tpp(request, flow, par, reason)
     if row.logged_user_document != customer["document"]:
         return _wrong_customer(request, flow)
-    try:
-        accounts = _payable_accounts(
-            customer_document=customer["document"],
-            business_document=row.business_entity_document,
-            fixed=row.debtor_account,
-        )
-    except ConnectorUnavailable:
-        return _error_page(request, "Banco indisponível no momento; tente novamente em instantes.", status=503)
-    choices = _account_choices(accounts)
+    choices = _account_choices(_payable_accounts(customer["document"], row))
     error = ""
     actor = f"customer:{customer['document']}"
     if request.method == "POST":
@@ -525,15 +521,7 @@ def _enrollment_consent(
         return _error_to_tpp(request, flow, par, f"Vínculo de conta não aguarda autorização ({row.status}).")
     if row.logged_user_document != customer["document"]:
         return _wrong_customer(request, flow)
-    try:
-        accounts = _payable_accounts(
-            customer_document=customer["document"],
-            business_document=row.business_entity_document,
-            fixed=row.debtor_account,
-        )
-    except ConnectorUnavailable:
-        return _error_page(request, "Banco indisponível no momento; tente novamente em instantes.", status=503)
-    choices = _account_choices(accounts)
+    choices = _account_choices(_payable_accounts(customer["document"], row))
     error = ""
     if request.method == "POST":
         action = request.POST.get("action")

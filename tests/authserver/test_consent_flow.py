@@ -294,3 +294,22 @@ def test_authorize_accepts_form_post(oauth, tpp):
     response = oauth.http.post("/auth/authorize", data={"client_id": oauth.client_id, "request_uri": flow.request_uri})
     assert response.status_code == 302
     assert response.headers["location"].startswith("/auth/entrar/")
+
+
+def test_bank_down_on_the_review_page_is_a_503_page_not_an_error(oauth, tpp, settings):
+    v4 = PaymentsV4(tpp=tpp, token=oauth.client_credentials())
+    consent_id = v4.create_consent(consent_data())
+    flow = oauth.start(consent_id)
+    # Account discovery through the HTTP connector, at a port nothing listens on.
+    settings.OPUSOF_CONNECTORS = {**settings.OPUSOF_CONNECTORS, "discover_accounts": "connectors.http.HttpBank"}
+    settings.OPUSOF_CONNECTOR_HTTP_BASE_URL = "http://127.0.0.1:9"
+    response = oauth.http.get(flow.authorize_url(oauth.client_id))
+    login_url = response.headers["location"]
+    page = oauth.http.get(login_url)
+    response = oauth.http.post(
+        login_url, data={"cpf": ANA_CPF, "password": "demo1234", "csrfmiddlewaretoken": csrf_of(page.text)}
+    )
+    review = oauth.http.get(response.headers["location"])
+    assert review.status_code == 503
+    assert "Banco indisponível" in review.text
+    assert v4.get_consent(consent_id)["status"] == "AWAITING_AUTHORISATION"
