@@ -7,6 +7,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -34,6 +35,7 @@ from payments.errors import (
     CancellationNotAllowed,
     ConsentInvalid,
     ConsentPendingAuthorisation,
+    NotInformed,
     PaymentDetailInvalid,
     PaymentNotFound,
     RefusedByHolder,
@@ -51,8 +53,11 @@ from payments.models import (
 # The multi-item schedule answer is asynchronous; all items must reach SCHD within 60 minutes (v4 recurring rules).
 BATCH_SCHEDULING_WINDOW = dt.timedelta(minutes=60)
 _PAYMENT_ID_NAMESPACE = uuid.UUID("6f1c1d2e-4f0a-4d5e-9a43-0b7c2f1e9d10")
-# DICT/business refusals found before the bank is asked (§2.3): no payment, consent CONSUMED.
-_DICT_CODES = {"DETALHE_PAGAMENTO_INVALIDO", "NAO_INFORMADO"}
+# DICT refusals (§2.3 when synchronous, §4.2 when asynchronous): invalid data or suspected fraud.
+_DICT_REFUSALS: dict[str, type[RegulatedError]] = {
+    "DETALHE_PAGAMENTO_INVALIDO": PaymentDetailInvalid,
+    "NAO_INFORMADO": NotInformed,
+}
 
 
 def _transition(payment: PixPayment, apply: Callable[[], None], *, actor: str, reason: str = "") -> None:
@@ -201,17 +206,24 @@ def payment_create(*, client: TppClient, consent_id: str, items: list[dict[str, 
                 _build_payment(item, consent=consent, batch_id=batch_id, scheduled_date=day)
                 for item, day in zip(items, dates, strict=True)
             ]
-            refusal = _dict_refusal(payments[0], consent)
+            # §4.2: a holder may run the DICT check after answering RCVD; the worker then settles or rejects it.
+            deferred = bool(payments[0].proxy) and dict_check_is_async()
+            refusal = None if deferred else _dict_refusal(payments[0], consent)
             if refusal is None:
-                refusal = _create_and_submit(payments, consent, actor=actor)
+                refusal = _create_and_submit(payments, consent, actor=actor, deferred=deferred)
             consent_consume(consent, actor=actor)
     if refusal is not None:
         raise refusal
     return payments
 
 
+def dict_check_is_async() -> bool:
+    """OPUSOF_DICT_CHECK="async" answers a payment with a Pix key RCVD and checks the DICT in the worker (§4.2)."""
+    return settings.OPUSOF_DICT_CHECK == "async"
+
+
 def _dict_refusal(payment: PixPayment, consent: PaymentConsent) -> RegulatedError | None:
-    """Synchronous DICT validation of the key and creditor account (§2.3)."""
+    """DICT validation of the key and creditor account (§2.3 synchronous, §4.2 asynchronous)."""
     if not payment.proxy:
         return None
     try:
@@ -219,8 +231,8 @@ def _dict_refusal(payment: PixPayment, consent: PaymentConsent) -> RegulatedErro
     except ConnectorUnavailable:
         return None  # the bank re-checks at initiation; an unavailable DICT is not the TPP's fault
     for issue in result.issues:
-        if issue.code in _DICT_CODES:
-            return PaymentDetailInvalid(issue.detail)
+        if issue.code in _DICT_REFUSALS:
+            return _DICT_REFUSALS[issue.code](issue.detail)
     return None
 
 
@@ -232,27 +244,36 @@ def _save_received(payments: list[PixPayment], *, actor: str) -> None:
         )
 
 
-def _create_and_submit(payments: list[PixPayment], consent: PaymentConsent, *, actor: str) -> RegulatedError | None:
-    if len(payments) > 1:
+def _create_and_submit(
+    payments: list[PixPayment], consent: PaymentConsent, *, actor: str, deferred: bool = False
+) -> RegulatedError | None:
+    if len(payments) > 1 or deferred:
         from payments.tasks import submit_payment_batch
 
         _save_received(payments, actor=actor)
         batch_id = str(payments[0].batch_id)
         transaction.on_commit(lambda: submit_payment_batch.delay(batch_id))
         return None
-    payment = payments[0]
+    try:
+        # Saved only once the bank answered: a synchronous refusal creates no payment (§2.2.2).
+        _initiate(payments[0], consent, before_apply=lambda: _save_received(payments, actor=actor))
+    except ConnectorRejected as exc:
+        return BANK_REFUSALS.get(exc.code, RefusedByHolder)(exc.detail or exc.code)
+    return None
+
+
+def _initiate(payment: PixPayment, consent: PaymentConsent, *, before_apply: Callable[[], None]) -> None:
+    """Hands one immediate payment to the bank and applies its answer; a refusal (ConnectorRejected) is raised
+    for the caller, which answers it synchronously (422) or as RJCT."""
     try:
         result = _submit(payment, consent)
-    except ConnectorRejected as exc:
-        # A synchronous refusal is the §2.2.2 422 of the same code, and no payment is created.
-        return BANK_REFUSALS.get(exc.code, RefusedByHolder)(exc.detail or exc.code)
     except ConnectorOutcomeUnknown as exc:
         # The bank may have paid: hold it (PDNG) and let the status poll learn the outcome, never RJCT it.
-        _save_received(payments, actor=actor)
+        before_apply()
         _transition(payment, payment.hold, actor="system:bank", reason=f"resultado desconhecido: {exc}")
-        return None
+        return
     except ConnectorUnavailable as exc:
-        _save_received(payments, actor=actor)
+        before_apply()
         detail = f"Detentora indisponível: {exc}"
         _transition(
             payment,
@@ -260,14 +281,33 @@ def _create_and_submit(payments: list[PixPayment], consent: PaymentConsent, *, a
             actor="system:bank",
             reason=PaymentRejectionReason.FALHA_INFRAESTRUTURA_DETENTORA,
         )
-        return None
-    _save_received(payments, actor=actor)
+        return
+    before_apply()
     apply_bank_status(payment, result, actor="system:bank")
-    return None
+
+
+def _reject(payment: PixPayment, *, code: str, detail: str, actor: str) -> None:
+    """RJCT with a reason the payment's enum knows; any other bank code is PAGAMENTO_RECUSADO_DETENTORA."""
+    if code not in PaymentRejectionReason.values:
+        code = PaymentRejectionReason.PAGAMENTO_RECUSADO_DETENTORA
+    _transition(payment, lambda: payment.reject(reason=code, detail=detail), actor=actor, reason=code)
+
+
+def _process_received_immediate(payment: PixPayment) -> None:
+    """The worker's half of an immediate payment answered RCVD (§4.2): DICT check, then the bank."""
+    refusal = _dict_refusal(payment, payment.consent) if payment.proxy else None
+    if refusal is not None:
+        _reject(payment, code=refusal.code, detail=refusal.detail, actor="system:dict")
+        return
+    try:
+        _initiate(payment, payment.consent, before_apply=lambda: None)
+    except ConnectorRejected as exc:
+        _reject(payment, code=exc.code, detail=exc.detail or exc.code, actor="system:bank")
 
 
 def payment_batch_submit(*, batch_id: str) -> list[PixPayment]:
-    """Schedules every occurrence of a multi-item POST with the bank; if one fails, all are RJCT with
+    """The worker's half of a POST answered RCVD. An immediate payment gets its DICT check and goes to the bank
+    (§4.2). A multi-item schedule is scheduled occurrence by occurrence; if one fails, all are RJCT with
     FALHA_AGENDAMENTO_PAGAMENTOS and the ones already scheduled are cancelled at the bank (v4 recurring rules)."""
     with transaction.atomic():
         payments = list(
@@ -279,6 +319,15 @@ def payment_batch_submit(*, batch_id: str) -> list[PixPayment]:
         pending = [payment for payment in payments if payment.status == PaymentStatus.RCVD]
         if not pending:
             return payments
+        if pending[0].scheduled_date is None:
+            _process_received_immediate(pending[0])
+            return payments
+        if pending[0].proxy and dict_check_is_async():
+            refusal = _dict_refusal(pending[0], pending[0].consent)
+            if refusal is not None:
+                for payment in pending:
+                    _reject(payment, code=refusal.code, detail=refusal.detail, actor="system:dict")
+                return payments
         if timezone.now() - pending[0].created_at > BATCH_SCHEDULING_WINDOW:
             for payment in pending:
                 _reject_batch_item(payment, "prazo de 60 minutos para agendamento excedido")
@@ -322,7 +371,11 @@ def _reject_batch_item(payment: PixPayment, detail: str) -> None:
 
 def payment_refresh(*, payment: PixPayment) -> PixPayment:
     """Safety net on read: a batch still RCVD past its 60-minute window is rejected (the worker normally acts)."""
-    if payment.status != PaymentStatus.RCVD or timezone.now() - payment.created_at <= BATCH_SCHEDULING_WINDOW:
+    if (
+        payment.status != PaymentStatus.RCVD
+        or payment.scheduled_date is None
+        or timezone.now() - payment.created_at <= BATCH_SCHEDULING_WINDOW
+    ):
         return payment
     payment_batch_submit(batch_id=str(payment.batch_id))
     payment.refresh_from_db()
@@ -372,15 +425,7 @@ def payment_poll_status(*, payment_id: str) -> PixPayment:
             try:
                 result = _submit(payment, payment.consent)
             except ConnectorRejected as exc:
-                detail = exc.detail or exc.code
-                code = (
-                    exc.code
-                    if exc.code in PaymentRejectionReason.values
-                    else PaymentRejectionReason.PAGAMENTO_RECUSADO_DETENTORA
-                )
-                _transition(
-                    payment, lambda: payment.reject(reason=code, detail=detail), actor="system:poll", reason=code
-                )
+                _reject(payment, code=exc.code, detail=exc.detail or exc.code, actor="system:poll")
                 return payment
         apply_bank_status(payment, result, actor="system:poll")
         return payment

@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 from opusof.settings.env import env_bool, env_int, env_list, env_str
 
@@ -292,6 +293,11 @@ OPUSOF_CONNECTOR_HTTP_BACKOFF_SECONDS = float(env_str("OPUSOF_CONNECTOR_HTTP_BAC
 OPUSOF_CONNECTOR_HTTP_BREAKER_FAIL_MAX = env_int("OPUSOF_CONNECTOR_HTTP_BREAKER_FAIL_MAX", 5)
 OPUSOF_CONNECTOR_HTTP_BREAKER_RESET_SECONDS = float(env_str("OPUSOF_CONNECTOR_HTTP_BREAKER_RESET_SECONDS", "30"))
 # Conformance-suite scenario amounts in the sandbox bank (ARCHITECTURE.md); never on in production.
+# Payments v4 §2.3 / §4.2: the DICT check of a payment with a Pix key runs in the request ("sync": a refusal is a
+# 422 and no payment) or after answering RCVD ("async": the worker rejects it RJCT, seen on GET).
+OPUSOF_DICT_CHECK = env_str("OPUSOF_DICT_CHECK", "sync")
+if OPUSOF_DICT_CHECK not in ("sync", "async"):
+    raise ImproperlyConfigured(f"OPUSOF_DICT_CHECK must be 'sync' or 'async', not {OPUSOF_DICT_CHECK!r}")
 OPUSOF_SANDBOX_SCENARIOS = env_bool("OPUSOF_SANDBOX_SCENARIOS", True)
 if any(path.startswith("connectors.sandbox") for path in OPUSOF_CONNECTORS.values()):
     # The sandbox bank's own settlement run: scheduled payments due today and pending ones past their delay.
