@@ -139,7 +139,8 @@ def _schedules():
         "single": ({"single": {"date": start.isoformat()}}, 1),
         "daily": ({"daily": {"startDate": start.isoformat(), "quantity": 5}}, 5),
         "weekly": ({"weekly": {"dayOfWeek": "SEXTA_FEIRA", "startDate": start.isoformat(), "quantity": 4}}, 4),
-        "monthly": ({"monthly": {"dayOfMonth": 31, "startDate": start.isoformat(), "quantity": 24}}, 24),
+        # 23 occurrences end within D+730 whatever today is (24 of day 31 from December ran past it).
+        "monthly": ({"monthly": {"dayOfMonth": 31, "startDate": start.isoformat(), "quantity": 23}}, 23),
         "custom": (
             {
                 "custom": {
