@@ -43,7 +43,6 @@ from enrollments.errors import (
 )
 from enrollments.models import (
     WAITING_STATUSES,
-    WAITING_TIMEOUTS,
     CancelledFrom,
     Enrollment,
     EnrollmentConsentAuthorisation,
@@ -55,6 +54,7 @@ from enrollments.models import (
     FidoChallenge,
     FidoCredential,
     FidoPlatform,
+    waiting_timeout,
 )
 from opusof.errors import ParameterInvalid, RegulatedError
 from opusof.models import TppClient
@@ -72,7 +72,7 @@ MAX_REGISTRATION_CHALLENGES = 5
 
 
 def _deadline(status: str, now: dt.datetime) -> dt.datetime | None:
-    timeout = WAITING_TIMEOUTS.get(status)
+    timeout = waiting_timeout(status)
     return now + timeout[0] if timeout else None
 
 
@@ -103,7 +103,7 @@ def _transition(
 def _expiry_reason(enrollment: Enrollment, now: dt.datetime) -> str | None:
     if enrollment.deadline_at is None or now <= enrollment.deadline_at:
         return None
-    timeout = WAITING_TIMEOUTS.get(enrollment.status)
+    timeout = waiting_timeout(enrollment.status)
     return timeout[1] if timeout else None
 
 
