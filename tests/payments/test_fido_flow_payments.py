@@ -4,15 +4,19 @@ enrollment:{enrollmentId} payments nrp-consents) after a consent was authorised 
 response is validated against payments-4.0.0.yml (PaymentsV4.post_payments) or enrollments-2.1.0.yml."""
 
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
+from django.db import connections
+from rest_framework.test import APIClient
 
 from opusof.tokens import access_token_mint
 from payments.models import PixPayment
 from tests.enrollments.v2 import EnrollmentsV2
 from tests.payments.builders import ANA_ACCOUNT, consent_data, own, payment_item
 from tests.payments.v4 import PaymentsV4, error_codes
+from tests.support.spec import decode_holder_jws
 from tests.support.tpp import TppActor
 
 
@@ -247,3 +251,32 @@ def test_rejected_payments_do_not_use_the_daily_limit(v2: EnrollmentsV2, v4: Pay
     response, body = pay(v4, v2, enrollment_id, [fido_item(data, consent_id)])
     assert response.status_code == 201, body
     assert body["data"][0]["status"] == "ACSC"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_parallel_payments_cannot_both_use_the_daily_limit(v2: EnrollmentsV2, v4: PaymentsV4) -> None:
+    # given two consents of 800.00 authorised through an enrollment allowed 1000.00 a day
+    enrollment_id = v2.authorised(transaction_limit="1000.00", daily_limit="1000.00")
+    requests = []
+    for _ in range(2):
+        data = consent_data(amount="800.00")
+        consent_id = fido_consent(v2, v4, enrollment_id, data)
+        requests.append({"data": [fido_item(data, consent_id)]})
+    token = v2.journey_token(enrollment_id)
+
+    # when both payments arrive at once (real PostgreSQL, one connection each)
+    def call(body: dict[str, Any]) -> tuple[int, list[str]]:
+        v2.tpp.api = APIClient()
+        try:
+            response = v2.tpp.post("/open-banking/payments/v4/pix/payments", body, token=token)
+            payload = decode_holder_jws(response.content)
+            return response.status_code, [error["code"] for error in payload.get("errors", [])]
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        results = sorted(pool.map(call, requests))
+
+    # then the enrollment's row lock lets exactly one through
+    assert results == [(201, []), (422, ["VALOR_ACIMA_LIMITE"])]
+    assert PixPayment.objects.count() == 1
