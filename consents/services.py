@@ -5,6 +5,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -185,6 +186,16 @@ def _approval_deadline(consent: PaymentConsent) -> dt.datetime:
         first = dt.date.fromisoformat(consent.scheduled_dates[0])
         return end_of_business_day(first - dt.timedelta(days=1))
     return end_of_business_day(business_date(consent.created_at))
+
+
+def consent_approvals_required(business_document: str) -> int:
+    """Multi-approver business accounts (payments v4 "Aprovações de múltipla alçada"): how many people must approve,
+    per CNPJ in settings.OPUSOF_BUSINESS_APPROVERS (a core-bank rule; none configured means one). Both journeys ask
+    it: the redirect consent page and the FIDO authorisation without redirect (authorizeConsent)."""
+    if not business_document:
+        return 1
+    approvers: dict[str, int] = getattr(settings, "OPUSOF_BUSINESS_APPROVERS", {})
+    return max(1, int(approvers.get(business_document, 1)))
 
 
 def consent_authorise(

@@ -110,3 +110,24 @@ class FidoPublicKeyInvalid(FidoVerificationFailed):
 class FidoExtensionInvalid(FidoVerificationFailed):
     code = "EXTENSION_INVALIDA"
     title = "Extensões inválidas."
+
+
+# --- POST /pix/payments with the enrollment's token (payments-4.0.0.yml, security NonRedirectAuthorizationCode) -----
+
+
+class EnrollmentTokenInvalid(RegulatedError):
+    """payments v4 §2.1.2 (401 UNAUTHORIZED): the token's enrollment is no longer AUTHORISED, so the token that
+    stands for it is no longer a valid access token."""
+
+    status_code = 401
+    code = "UNAUTHORIZED"
+    title = "Não autorizado."
+
+
+class ConsentNotAuthorisedByEnrollment(RegulatedError):
+    """payments v4 components.responses.Forbidden ("O token tem escopo incorreto"): the token's
+    ``enrollment:{enrollmentId}`` scope reaches only the consents that enrollment authorised."""
+
+    status_code = 403
+    code = "FORBIDDEN"
+    title = "Acesso negado."

@@ -5,6 +5,7 @@ import datetime as dt
 import uuid
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import models
 from django_fsm import FSMField, FSMModelMixin, transition
 
@@ -79,22 +80,31 @@ WAITING_STATUSES = (
 )
 FINAL_STATUSES = (EnrollmentStatus.REVOKED, EnrollmentStatus.REJECTED)
 
-# How long each waiting state may last before the enrollment is REJECTED with its REJEITADO_TEMPO_EXPIRADO_* reason.
-# The yml names the reasons but not the numbers (DIGEST §3.2); these follow the OFB wiki's enrollment state machine.
-WAITING_TIMEOUTS: dict[str, tuple[dt.timedelta, str]] = {
+# Each waiting state's timeout (a setting, see OPUSOF_ENROLLMENT_*_TIMEOUT_MINUTES in opusof/settings/base.py for the
+# yml lines and the source of the numbers) and the rejection reason its expiry carries.
+_WAITING_TIMEOUTS: dict[str, tuple[str, str]] = {
     EnrollmentStatus.AWAITING_RISK_SIGNALS: (
-        dt.timedelta(minutes=5),
+        "OPUSOF_ENROLLMENT_RISK_SIGNALS_TIMEOUT_MINUTES",
         EnrollmentRejectionReason.REJEITADO_TEMPO_EXPIRADO_RISK_SIGNALS,
     ),
     EnrollmentStatus.AWAITING_ACCOUNT_HOLDER_VALIDATION: (
-        dt.timedelta(minutes=15),
+        "OPUSOF_ENROLLMENT_ACCOUNT_HOLDER_VALIDATION_TIMEOUT_MINUTES",
         EnrollmentRejectionReason.REJEITADO_TEMPO_EXPIRADO_ACCOUNT_HOLDER_VALIDATION,
     ),
     EnrollmentStatus.AWAITING_ENROLLMENT: (
-        dt.timedelta(minutes=5),
+        "OPUSOF_ENROLLMENT_FIDO_REGISTRATION_TIMEOUT_MINUTES",
         EnrollmentRejectionReason.REJEITADO_TEMPO_EXPIRADO_ENROLLMENT,
     ),
 }
+
+
+def waiting_timeout(status: str) -> tuple[dt.timedelta, str] | None:
+    """``(timeout, rejection reason)`` of a waiting state, read from settings at call time; None for the others."""
+    entry = _WAITING_TIMEOUTS.get(status)
+    if entry is None:
+        return None
+    setting, reason = entry
+    return dt.timedelta(minutes=getattr(settings, setting)), reason
 
 
 class Enrollment(FSMModelMixin, models.Model):
@@ -107,7 +117,7 @@ class Enrollment(FSMModelMixin, models.Model):
     )
     created_at = models.DateTimeField()
     status_updated_at = models.DateTimeField()
-    # Deadline of the current waiting state (WAITING_TIMEOUTS); null once AUTHORISED or final.
+    # Deadline of the current waiting state (waiting_timeout); null once AUTHORISED or final.
     deadline_at = models.DateTimeField(null=True, blank=True, db_index=True)
 
     logged_user_document = models.CharField(max_length=11, db_index=True)

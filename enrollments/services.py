@@ -11,7 +11,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import Q, Sum
 from django.utils import timezone
 from webauthn.helpers import base64url_to_bytes, bytes_to_base64url
 
@@ -20,15 +20,17 @@ from connectors.registry import account_discovery
 from consents.errors import ConsentNotAuthorisable
 from consents.models import ConsentRejectionReason, ConsentStatus, PaymentConsent
 from consents.selectors import consent_get_for_client
-from consents.services import consent_authorise, consent_reject
+from consents.services import consent_approvals_required, consent_authorise, consent_reject
 from enrollments import fido
 from enrollments.errors import (
     AccountInvalid,
+    ConsentNotAuthorisedByEnrollment,
     ConsentStatusNotAllowed,
     DebtorAccountMismatch,
     EnrollmentNotFound,
     EnrollmentStatusInvalid,
     EnrollmentStatusNotAllowed,
+    EnrollmentTokenInvalid,
     FidoChallengeInvalid,
     FidoPublicKeyInvalid,
     FidoVerificationFailed,
@@ -43,7 +45,6 @@ from enrollments.errors import (
 )
 from enrollments.models import (
     WAITING_STATUSES,
-    WAITING_TIMEOUTS,
     CancelledFrom,
     Enrollment,
     EnrollmentConsentAuthorisation,
@@ -55,13 +56,15 @@ from enrollments.models import (
     FidoChallenge,
     FidoCredential,
     FidoPlatform,
+    waiting_timeout,
 )
 from opusof.errors import ParameterInvalid, RegulatedError
 from opusof.models import TppClient
 from opusof.ofb import account_from_wire
 from opusof.outbox.models import EventKind
-from opusof.timeutil import business_date
+from opusof.timeutil import business_date, business_tz
 from opusof.transitions import record_transition
+from payments.models import PaymentStatus, PixPayment
 
 SYSTEM_EXPIRY = "system:expiry"
 # Registration options an enrollment may ask for before it is rejected (REJEITADO_MAXIMO_CHALLENGES_ATINGIDO).
@@ -72,7 +75,7 @@ MAX_REGISTRATION_CHALLENGES = 5
 
 
 def _deadline(status: str, now: dt.datetime) -> dt.datetime | None:
-    timeout = WAITING_TIMEOUTS.get(status)
+    timeout = waiting_timeout(status)
     return now + timeout[0] if timeout else None
 
 
@@ -103,7 +106,7 @@ def _transition(
 def _expiry_reason(enrollment: Enrollment, now: dt.datetime) -> str | None:
     if enrollment.deadline_at is None or now <= enrollment.deadline_at:
         return None
-    timeout = WAITING_TIMEOUTS.get(enrollment.status)
+    timeout = waiting_timeout(enrollment.status)
     return timeout[1] if timeout else None
 
 
@@ -552,13 +555,6 @@ def fido_sign_options_create(
     return options
 
 
-def enrollment_daily_used(enrollment: Enrollment, day: dt.date) -> Decimal:
-    total = EnrollmentConsentAuthorisation.objects.filter(enrollment=enrollment, business_date=day).aggregate(
-        total=Sum("amount")
-    )["total"]
-    return total or Decimal("0.00")
-
-
 # RiskSignals "[Restrição]": required when the user's operating system is Android or iOS.
 MOBILE_SIGNALS = ("isRootedDevice", "screenBrightness", "elapsedTimeSinceBoot")
 
@@ -569,32 +565,25 @@ def _missing_platform_signals(enrollment: Enrollment, signals: dict[str, Any]) -
     return [name for name in MOBILE_SIGNALS if name not in signals]
 
 
-def _limit_problem(enrollment: Enrollment, consent: PaymentConsent, day: dt.date) -> str | None:
-    if enrollment.transaction_limit is not None and consent.amount > enrollment.transaction_limit:
-        return f"Valor acima do limite por transação do vínculo ({enrollment.transaction_limit})."
-    if enrollment.daily_limit is not None and enrollment_daily_used(enrollment, day) + consent.amount > (
-        enrollment.daily_limit
-    ):
-        return f"Valor acima do limite diário do vínculo ({enrollment.daily_limit})."
-    return None
-
-
 def consent_authorise_with_fido(
     *, client: TppClient, consent_id: str, enrollment_id: str, assertion: dict[str, Any], risk_signals: dict[str, Any]
 ) -> PaymentConsent:
     """POST /consents/{consentId}/authorise (authorizeConsent): the FIDO assertion of the enrollment's credential
-    authorises the payment consent, which becomes AUTHORISED (or PARTIALLY_ACCEPTED) through
-    ``consents.services.consent_authorise`` with the enrollment's debtor account.
+    authorises the payment consent through ``consents.services.consent_authorise`` with the enrollment's debtor
+    account: AUTHORISED for a single approver, PARTIALLY_ACCEPTED while a business account still needs approvers
+    (authorizeConsent description; the same ``consent_approvals_required`` rule as the redirect journey).
 
     Order: the enrollment (STATUS_VINCULO_INVALIDO), the consent (STATUS_CONSENTIMENTO_INVALIDO), the assertion
-    (challenge consumed whatever the outcome; a failed check is 401 with the FIDO code, the consent untouched), then
-    the business rules, whose 422 rejects the consent (authorizeConsent description): divergent debtor account →
-    CONTA_DEBITO_DIVERGENTE_CONSENTIMENTO_VINCULO (consent REJECTED CONTA_NAO_PERMITE_PAGAMENTO); over the
-    enrollment's limits → RISCO (consent REJECTED VALOR_ACIMA_LIMITE)."""
+    (challenge consumed whatever the outcome), then the business rules. Every 422 after the consent check rejects
+    the consent (authorizeConsent description, enrollments-2.1.0.yml line 517): a failed assertion → RISCO (consent
+    REJECTED NAO_INFORMADO); divergent debtor account → CONTA_DEBITO_DIVERGENTE_CONSENTIMENTO_VINCULO (consent
+    REJECTED CONTA_NAO_PERMITE_PAGAMENTO). The enrollment's limits are not checked here: line 520 ("Os limites
+    relacionados ao vínculo devem ser validados apenas em momento de liquidação do pagamento") puts them at
+    settlement (``enrollment_payment_refusal``)."""
     actor = f"enrollment:{enrollment_id}"
     with transaction.atomic():
-        # The enrollment's row lock serialises its authorisations (daily limit, counter, challenge); the consent is
-        # read under it so a concurrent authorisation's outcome is seen.
+        # The enrollment's row lock serialises its authorisations (counter, challenge); the consent is read under it
+        # so a concurrent authorisation's outcome is seen.
         enrollment = lock_enrollment(enrollment_id=enrollment_id, client=client)
         consent = consent_get_for_client(client=client, consent_id=consent_id)
         error: RegulatedError | None = None
@@ -619,16 +608,20 @@ def consent_authorise_with_fido(
                     sign_count=credential.sign_count,
                 )
             except FidoVerificationFailed as exc:
-                # The assertion is the customer's authentication: its failure is 401 (the 422 of authorizeConsent
-                # has no FIDO codes, and a forged assertion must not be able to reject the customer's consent).
-                exc.status_code = 401
-                error = exc
+                # The FIDO codes (ORIGEM_FIDO_INVALIDA, CHALLENGE_INVALIDO, ...) exist only in
+                # 422ResponseErrorFidoRegistration (yml lines 894-962), fido-registration's 422. authorizeConsent's 422
+                # enum (422ResponseConsentsAuthorization, lines 968-1000) does not have them, and its 401
+                # (components.responses.Unauthorized, line 2563: "token inválido") is about the access token. So the
+                # failed check is 422 RISCO (the synchronous risk validation refused the authorisation), the check's
+                # own code in the detail, and the consent is REJECTED like after any 422 of this operation, with
+                # NAO_INFORMADO (payments v4 §5.1.10 and §5.2, stage "Conclusão da autenticação").
+                error = Risk(f"{exc.code}: {exc.detail}")
+                reject_consent = (ConsentRejectionReason.NAO_INFORMADO, error.detail)
             else:
                 credential.sign_count = new_count
                 credential.last_used_at = timezone.now()
                 credential.save(update_fields=["sign_count", "last_used_at"])
                 debtor = enrollment.debtor_account
-                day = business_date()
                 if debtor is None or (consent.debtor_account is not None and consent.debtor_account != debtor):
                     error = DebtorAccountMismatch(
                         "A conta de débito informada pelo iniciador não condiz com a conta de débito vinculada ao "
@@ -640,12 +633,14 @@ def consent_authorise_with_fido(
                         f"Sinais obrigatórios para {enrollment.platform} não enviados: {', '.join(missing)}."
                     )
                     reject_consent = (ConsentRejectionReason.NAO_INFORMADO, error.detail)
-                elif (problem := _limit_problem(enrollment, consent, day)) is not None:
-                    error = Risk(problem)
-                    reject_consent = (ConsentRejectionReason.VALOR_ACIMA_LIMITE, problem)
                 else:
                     try:
-                        consent = consent_authorise(consent_id=consent_id, debtor_account=debtor, actor=actor)
+                        consent = consent_authorise(
+                            consent_id=consent_id,
+                            debtor_account=debtor,
+                            actor=actor,
+                            approvals_required=consent_approvals_required(consent.business_entity_document),
+                        )
                     except ConsentNotAuthorisable as exc:
                         # Its savepoint rolled back; the consumed challenge and the counter stay as they are.
                         error = ConsentStatusNotAllowed(str(exc.detail))
@@ -660,7 +655,7 @@ def consent_authorise_with_fido(
                                 enrollment=enrollment,
                                 consent_id=consent_id,
                                 amount=consent.amount,
-                                business_date=day,
+                                business_date=business_date(),
                                 risk_signals=risk_signals,
                                 created_at=timezone.now(),
                             )
@@ -671,6 +666,51 @@ def consent_authorise_with_fido(
     if error is not None:
         raise error
     return consent
+
+
+# --- POST /pix/payments with the enrollment's token (payments-4.0.0.yml security NonRedirectAuthorizationCode) -----
+
+
+def enrollment_lock_for_payment(*, client: TppClient, enrollment_id: str, consent_id: str) -> Enrollment:
+    """Row-locks the enrollment a non-redirect token names (scope ``enrollment:{enrollmentId}``) for a payment of
+    ``consent_id``; the lock serialises the enrollment's daily limit. 401 unless the enrollment is the client's and
+    AUTHORISED; 403 unless ``consent_id`` was authorised through this very enrollment (authorizeConsent)."""
+    enrollment = Enrollment.objects.select_for_update().filter(enrollment_id=enrollment_id, client=client).first()
+    if enrollment is None or enrollment.status != EnrollmentStatus.AUTHORISED:
+        raise EnrollmentTokenInvalid("O vínculo de conta do token não está AUTHORISED.")
+    if not EnrollmentConsentAuthorisation.objects.filter(enrollment=enrollment, consent_id=consent_id).exists():
+        raise ConsentNotAuthorisedByEnrollment(
+            f"O consentimento {consent_id} não foi autorizado por meio do vínculo de conta do token."
+        )
+    return enrollment
+
+
+def _paid_on(enrollment: Enrollment, day: dt.date) -> Decimal:
+    """What the enrollment's payments settle (or settled) on ``day``: immediate ones created that business day and
+    scheduled ones due that day, neither rejected nor cancelled."""
+    start = dt.datetime.combine(day, dt.time.min, tzinfo=business_tz())
+    consents = EnrollmentConsentAuthorisation.objects.filter(enrollment=enrollment).values("consent_id")
+    total = (
+        PixPayment.objects.filter(consent__consent_id__in=consents)
+        .exclude(status__in=[PaymentStatus.RJCT, PaymentStatus.CANC])
+        .filter(
+            Q(scheduled_date=day)
+            | Q(scheduled_date__isnull=True, created_at__gte=start, created_at__lt=start + dt.timedelta(days=1))
+        )
+        .aggregate(total=Sum("amount"))["total"]
+    )
+    return total or Decimal("0.00")
+
+
+def enrollment_limit_problem(enrollment: Enrollment, *, amount: Decimal, day: dt.date) -> str | None:
+    """The enrollment's limits (ResponseEnrollment transactionLimit / dailyLimit) against a payment settling on
+    ``day``; checked at settlement only (authorizeConsent description, enrollments-2.1.0.yml line 520). Caller holds
+    the enrollment's row lock (``enrollment_lock_for_payment``)."""
+    if enrollment.transaction_limit is not None and amount > enrollment.transaction_limit:
+        return f"Valor acima do limite por transação do vínculo de conta ({enrollment.transaction_limit})."
+    if enrollment.daily_limit is not None and _paid_on(enrollment, day) + amount > enrollment.daily_limit:
+        return f"Valor acima do limite diário do vínculo de conta ({enrollment.daily_limit})."
+    return None
 
 
 def enrollment_cancel_by_customer(*, enrollment_id: str, document: str) -> Enrollment:

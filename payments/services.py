@@ -24,7 +24,8 @@ from connectors.registry import payment_canceller, payment_data_validator, payme
 from consents.errors import ConsentNotFound
 from consents.models import ConsentStatus, PaymentConsent
 from consents.services import consent_consume, lock_consent
-from opusof.errors import RegulatedError
+from enrollments.services import enrollment_limit_problem, enrollment_lock_for_payment
+from opusof.errors import ParameterInvalid, ParameterMissing, RegulatedError
 from opusof.models import TppClient
 from opusof.outbox.models import EventKind
 from opusof.timeutil import business_date, end_of_business_day
@@ -32,6 +33,7 @@ from opusof.transitions import record_transition
 from payments.checks import check_items
 from payments.errors import (
     BANK_REFUSALS,
+    AboveLimit,
     CancellationNotAllowed,
     ConsentInvalid,
     ConsentPendingAuthorisation,
@@ -42,6 +44,7 @@ from payments.errors import (
 )
 from payments.models import (
     CANCELLABLE_STATUSES,
+    AuthorisationFlow,
     CancellationReason,
     CancelledFrom,
     PaymentRejectionReason,
@@ -187,10 +190,17 @@ def _consent_refusal(consent: PaymentConsent) -> RegulatedError | None:
     return None
 
 
-def payment_create(*, client: TppClient, consent_id: str, items: list[dict[str, Any]]) -> list[PixPayment]:
+def payment_create(
+    *,
+    client: TppClient,
+    consent_id: str,
+    items: list[dict[str, Any]],
+    settlement_check: Callable[[PixPayment], RegulatedError | None] | None = None,
+) -> list[PixPayment]:
     """POST /pix/payments (§2): checks the items against the consent, runs the DICT check, consumes the consent
     and hands the payments to the bank. Errors before the bank is asked leave the consent untouched; a DICT or
-    bank refusal consumes it and creates no payment (§2.3)."""
+    bank refusal consumes it and creates no payment (§2.3). ``settlement_check`` refuses an immediate payment
+    (it settles now) as the bank would, consuming the consent: the enrollment's limits of the FIDO flow."""
     actor = f"tpp:{client.client_id}"
     with transaction.atomic():
         try:
@@ -209,6 +219,8 @@ def payment_create(*, client: TppClient, consent_id: str, items: list[dict[str, 
             # §4.2: a holder may run the DICT check after answering RCVD; the worker then settles or rejects it.
             deferred = bool(payments[0].proxy) and dict_check_is_async()
             refusal = None if deferred else _dict_refusal(payments[0], consent)
+            if refusal is None and settlement_check is not None and payments[0].scheduled_date is None:
+                refusal = settlement_check(payments[0])
             if refusal is None:
                 refusal = _create_and_submit(payments, consent, actor=actor, deferred=deferred)
             consent_consume(consent, actor=actor)
@@ -220,6 +232,50 @@ def payment_create(*, client: TppClient, consent_id: str, items: list[dict[str, 
 def dict_check_is_async() -> bool:
     """OPUSOF_DICT_CHECK="async" answers a payment with a Pix key RCVD and checks the DICT in the worker (§4.2)."""
     return settings.OPUSOF_DICT_CHECK == "async"
+
+
+def _fido_flow_consent_id(items: list[dict[str, Any]]) -> str:
+    """The consent a non-redirect payment names: CreatePixPayment's restrictions make ``authorisationFlow``
+    mandatory "Se CIBA ou FIDO" and ``consentId`` mandatory "quando o valor do campo authorisationFlow for igual a
+    FIDO_FLOW" (payments-4.0.0.yml lines 916, 933): missing → PARAMETRO_NAO_INFORMADO, another flow →
+    PARAMETRO_INVALIDO (§2.2.1). Items naming different consents diverge (check_items)."""
+    for item in items:
+        if "authorisationFlow" not in item:
+            raise ParameterMissing("authorisationFlow é obrigatório (FIDO_FLOW) com o token sem redirecionamento.")
+        if item["authorisationFlow"] != AuthorisationFlow.FIDO_FLOW:
+            raise ParameterInvalid("authorisationFlow deve ser FIDO_FLOW com o token sem redirecionamento.")
+        if not item.get("consentId"):
+            raise ParameterMissing("consentId é obrigatório quando authorisationFlow é FIDO_FLOW.")
+    consent_id: str = items[0]["consentId"]
+    return consent_id
+
+
+def payment_create_with_enrollment(
+    *, client: TppClient, enrollment_id: str, items: list[dict[str, Any]]
+) -> list[PixPayment]:
+    """POST /pix/payments with the non-redirect token (security NonRedirectAuthorizationCode: openid
+    ``enrollment:{enrollmentId}`` payments nrp-consents): the consent is the body's ``consentId``, which the token's
+    enrollment must have authorised (POST /consents/{consentId}/authorise) and which must be the client's; the
+    enrollment must still be AUTHORISED. An immediate payment settles now, so the enrollment's limits apply to it
+    here (authorizeConsent description, enrollments-2.1.0.yml line 520) as the §2.2.2.2 VALOR_ACIMA_LIMITE."""
+    consent_id = _fido_flow_consent_id(items)
+    payments: list[PixPayment] = []
+    error: RegulatedError | None = None
+    with transaction.atomic():
+        try:
+            enrollment = enrollment_lock_for_payment(client=client, enrollment_id=enrollment_id, consent_id=consent_id)
+
+            def within_limits(payment: PixPayment) -> RegulatedError | None:
+                problem = enrollment_limit_problem(enrollment, amount=payment.amount, day=business_date())
+                return AboveLimit(problem) if problem else None
+
+            payments = payment_create(client=client, consent_id=consent_id, items=items, settlement_check=within_limits)
+        except RegulatedError as exc:
+            # Raised after the block: a refusal that consumed the consent must stay committed (§2.3).
+            error = exc
+    if error is not None:
+        raise error
+    return payments
 
 
 def _dict_refusal(payment: PixPayment, consent: PaymentConsent) -> RegulatedError | None:

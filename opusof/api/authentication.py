@@ -92,3 +92,9 @@ def request_token(request: Request) -> AccessToken:
     if not isinstance(token, AccessToken):
         raise Unauthorized("Requisição não autenticada.")
     return token
+
+
+def token_enrollment_id(token: AccessToken) -> str | None:
+    """The enrollment a non-redirect token stands for, from its ``enrollment:{enrollmentId}`` scope (payments v4 and
+    enrollments v2 security NonRedirectAuthorizationCode / OAuth2AuthorizationCode); None for any other token."""
+    return next((scope.removeprefix("enrollment:") for scope in token.scopes if scope.startswith("enrollment:")), None)

@@ -17,7 +17,6 @@ from decimal import Decimal
 from functools import wraps
 from typing import Any
 
-from django.conf import settings
 from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
@@ -30,7 +29,13 @@ from connectors.interfaces import AccountRef, ConnectorUnavailable, DiscoveredAc
 from connectors.registry import account_discovery
 from consents.errors import ConsentNotAuthorisable
 from consents.models import ConsentStatus, LocalInstrument, PaymentConsent
-from consents.services import consent_approve, consent_authorise, consent_refresh, consent_reject
+from consents.services import (
+    consent_approvals_required,
+    consent_approve,
+    consent_authorise,
+    consent_refresh,
+    consent_reject,
+)
 from enrollments.errors import EnrollmentNotFound
 from enrollments.models import Enrollment, EnrollmentStatus
 from enrollments.selectors import enrollments_for_customer
@@ -313,15 +318,6 @@ def _review_context(consent: PaymentConsent, par: PushedAuthorisationRequest) ->
     }
 
 
-def _approvals_required(business_document: str) -> int:
-    """Multi-approver business accounts (payments v4 "Aprovações de múltipla alçada"): how many people must approve,
-    per CNPJ in settings.OPUSOF_BUSINESS_APPROVERS (a core-bank rule; none configured means one)."""
-    if not business_document:
-        return 1
-    approvers: dict[str, int] = getattr(settings, "OPUSOF_BUSINESS_APPROVERS", {})
-    return max(1, int(approvers.get(business_document, 1)))
-
-
 def _wrong_customer(request: HttpRequest, flow: str) -> HttpResponse:
     """The consent names the customer the TPP saw (loggedUser); another login may not authorise it."""
     request.session.pop(CUSTOMER_KEY, None)  # let the right customer log in for this flow
@@ -415,7 +411,7 @@ def _approve(
             consent_id=row.consent_id,
             debtor_account=account,
             actor=f"customer:{customer['document']}",
-            approvals_required=_approvals_required(row.business_entity_document),
+            approvals_required=consent_approvals_required(row.business_entity_document),
         )
     except ConsentNotAuthorisable as exc:
         return _error_to_tpp(request, flow, par, exc.detail)
@@ -475,7 +471,7 @@ def _recurring_consent(
                         recurring_consent_id=row.recurring_consent_id,
                         debtor_account=chosen["account"].account,
                         actor=actor,
-                        approvals_required=_approvals_required(row.business_entity_document),
+                        approvals_required=consent_approvals_required(row.business_entity_document),
                     )
                 except recurring_errors.ConsentNotAuthorisable as exc:
                     return _error_to_tpp(request, flow, par, exc.detail)

@@ -257,6 +257,17 @@ OPUSOF_WEBHOOK_CLIENT_CERT_PATH = env_str("OPUSOF_WEBHOOK_CLIENT_CERT_PATH", "")
 OPUSOF_WEBHOOK_CLIENT_KEY_PATH = env_str("OPUSOF_WEBHOOK_CLIENT_KEY_PATH", "")
 OPUSOF_WEBHOOK_CA_BUNDLE = env_str("OPUSOF_WEBHOOK_CA_BUNDLE", "")
 
+# Enrollments v2: minutes each waiting state may last before the beat (enrollments.expire_due_enrollments) rejects the
+# enrollment with that state's REJEITADO_TEMPO_EXPIRADO_* reason. enrollments-2.1.0.yml (EnrollmentRejectionReason,
+# lines 1624-1628: "Expiração automática devido a timeout no status ...") names the timeouts but gives no numbers;
+# these are the OFB enrollment state machine's (wiki "Máquina de estados - v2.0.0 - SV Vínculo de dispositivo"), whose
+# 15 minutes for the holder's validation the Opus initiator contract repeats (seeds/opus-initiator-api.md).
+OPUSOF_ENROLLMENT_RISK_SIGNALS_TIMEOUT_MINUTES = env_int("OPUSOF_ENROLLMENT_RISK_SIGNALS_TIMEOUT_MINUTES", 5)
+OPUSOF_ENROLLMENT_ACCOUNT_HOLDER_VALIDATION_TIMEOUT_MINUTES = env_int(
+    "OPUSOF_ENROLLMENT_ACCOUNT_HOLDER_VALIDATION_TIMEOUT_MINUTES", 15
+)
+OPUSOF_ENROLLMENT_FIDO_REGISTRATION_TIMEOUT_MINUTES = env_int("OPUSOF_ENROLLMENT_FIDO_REGISTRATION_TIMEOUT_MINUTES", 5)
+
 # Authorisation server (opusof/authserver): who may log in on the consent pages, and the OFB Directory key that
 # signs software statements for dynamic client registration (a local stand-in key in var/ outside production).
 OPUSOF_CUSTOMER_AUTHENTICATOR = env_str(

@@ -4,7 +4,8 @@ from django.urls import reverse
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from opusof.api.authentication import request_client, request_token
+from opusof.api.authentication import request_client, request_token, token_enrollment_id
+from opusof.api.errors import Forbidden
 from opusof.api.idempotency import idempotent
 from opusof.api.responses import meta, self_link
 from opusof.api.schema import regulated_operation
@@ -15,9 +16,15 @@ from opusof.timeutil import rfc3339
 from payments.api.serializers import payment_to_wire
 from payments.models import CancelledFrom
 from payments.selectors import payment_get_for_client
-from payments.services import payment_cancel, payment_create, payments_cancel_for_consent
+from payments.services import (
+    payment_cancel,
+    payment_create,
+    payment_create_with_enrollment,
+    payments_cancel_for_consent,
+)
 
 SPEC = "payments-4.0.0.yml"
+NRP_SCOPE = "nrp-consents"
 
 
 def _cancellation_request(request: Request, operation_id: str) -> tuple[str, str]:
@@ -36,7 +43,10 @@ def _cancellation_request(request: Request, operation_id: str) -> tuple[str, str
 
 
 class PixPaymentCreateApi(OfbApiView):
-    """POST /pix/payments (paymentsPostPixPayments): only an authorization_code token bound to the consent."""
+    """POST /pix/payments (paymentsPostPixPayments) with either authorization_code token its security admits: the
+    redirect one bound to its consent (OAuth2AuthorizationCode: openid ``consent:{consentId}`` payments) or the
+    enrollment's (NonRedirectAuthorizationCode: openid ``enrollment:{enrollmentId}`` payments nrp-consents), whose
+    consent is the body's ``consentId`` with ``authorisationFlow`` FIDO_FLOW."""
 
     allowed_grant_types = frozenset({"authorization_code"})
     required_scopes = frozenset({"openid", "payments"})
@@ -45,10 +55,17 @@ class PixPaymentCreateApi(OfbApiView):
     @regulated_operation(SPEC, "paymentsPostPixPayments")
     @idempotent("payments-v4:pix-payments-create")
     def post(self, request: Request) -> Response:
+        token = request_token(request)
+        enrollment_id = token_enrollment_id(token)
+        if enrollment_id is not None and NRP_SCOPE not in token.scopes:
+            raise Forbidden(f"Token sem os escopos exigidos: {NRP_SCOPE}.")
         request_body_validator(SPEC, "paymentsPostPixPayments")(request.data)
-        payments = payment_create(
-            client=request_client(request), consent_id=request_token(request).consent_id, items=request.data["data"]
-        )
+        client = request_client(request)
+        items = request.data["data"]
+        if enrollment_id is None:
+            payments = payment_create(client=client, consent_id=token.consent_id, items=items)
+        else:
+            payments = payment_create_with_enrollment(client=client, enrollment_id=enrollment_id, items=items)
         path = reverse("payments-v4:pix-payment-detail", kwargs={"payment_id": payments[0].payment_id})
         return Response(
             {"data": [payment_to_wire(p) for p in payments], "links": self_link(request, path), "meta": meta()},

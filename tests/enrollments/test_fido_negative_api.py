@@ -1,6 +1,7 @@
-"""Every FIDO2 check refused with the spec's code, and nothing authorised: registration (422, the enrollment is
-REJECTED REJEITADO_FALHA_FIDO as fido-registration's description demands) and consent authorisation (401 with the
-FIDO code, the consent left AWAITING_AUTHORISATION; business refusals are the 422 of authorizeConsent)."""
+"""Every FIDO2 check refused with the spec's code, and nothing authorised: registration (422 with the FIDO code, the
+enrollment REJECTED REJEITADO_FALHA_FIDO as fido-registration's description demands) and consent authorisation
+(authorizeConsent's 422 has no FIDO code: 422 RISCO naming the failed check, the consent REJECTED NAO_INFORMADO as
+after every 422 of that operation; see enrollments.services.consent_authorise_with_fido)."""
 
 import datetime as dt
 
@@ -11,7 +12,7 @@ from django.utils import timezone
 from enrollments.models import EnrollmentConsentAuthorisation, FidoChallenge, FidoCredential
 from tests.enrollments.authenticator import UP, SoftAuthenticator
 from tests.enrollments.v2 import EnrollmentsV2, own_account, risk_signals
-from tests.payments.builders import ANA_ACCOUNT, consent_data
+from tests.payments.builders import consent_data
 from tests.payments.v4 import PaymentsV4
 
 
@@ -157,27 +158,52 @@ def _authorise_refused(
     return dict(consent)
 
 
+def _assertion_refused(
+    v2: EnrollmentsV2, v4: PaymentsV4, consent_id: str, enrollment_id: str, assertion: dict, *, check: str
+) -> None:
+    consent = _authorise_refused(v2, v4, consent_id, enrollment_id, assertion, status=422, code="RISCO")
+    assert consent["status"] == "REJECTED"
+    assert consent["rejectionReason"]["code"] == "NAO_INFORMADO"
+    assert consent["rejectionReason"]["detail"].startswith(f"{check}: ")
+
+
 def test_assertion_from_a_foreign_origin_is_refused(v2: EnrollmentsV2, v4: PaymentsV4, enrolled: str) -> None:
     consent_id = v4.create_consent(consent_data())
     assertion = v2.sign(enrolled, consent_id, origin="https://evil.example.net")
-    consent = _authorise_refused(v2, v4, consent_id, enrolled, assertion, status=401, code="ORIGEM_FIDO_INVALIDA")
-    assert consent["status"] == "AWAITING_AUTHORISATION"
+    response, body = v2.authorise(consent_id, enrolled, assertion)
+    assert response.status_code == 422, body
+    assert body["errors"][0] == {
+        "code": "RISCO",
+        "title": "Validação síncrona dos sinais de risco impediram a ativação do consentimento.",
+        "detail": body["errors"][0]["detail"],
+    }
+    assert body["errors"][0]["detail"].startswith("ORIGEM_FIDO_INVALIDA: ")
+    consent = v4.get_consent(consent_id)
+    assert consent["status"] == "REJECTED"
+    assert consent["rejectionReason"]["code"] == "NAO_INFORMADO"
+    assert not EnrollmentConsentAuthorisation.objects.filter(consent_id=consent_id).exists()
 
 
 def test_assertion_for_another_rp_id_is_refused(v2: EnrollmentsV2, v4: PaymentsV4, enrolled: str) -> None:
     consent_id = v4.create_consent(consent_data())
     assertion = v2.sign(enrolled, consent_id, rp_id="other.example.com")
-    _authorise_refused(v2, v4, consent_id, enrolled, assertion, status=401, code="RP_ID_HASH_INVALIDO")
+    _assertion_refused(v2, v4, consent_id, enrolled, assertion, check="RP_ID_HASH_INVALIDO")
 
 
-def test_replayed_assertion_is_challenge_invalido(v2: EnrollmentsV2, v4: PaymentsV4, enrolled: str) -> None:
+def test_failed_assertion_consumes_the_challenge_and_ends_the_consent(
+    v2: EnrollmentsV2, v4: PaymentsV4, enrolled: str
+) -> None:
     consent_id = v4.create_consent(consent_data())
     assertion = v2.sign(enrolled, consent_id, rp_id="other.example.com")
     response, _ = v2.authorise(consent_id, enrolled, assertion)
-    assert response.status_code == 401
-    # the challenge was consumed by the failed attempt: a correct assertion over it is refused too
+    assert response.status_code == 422
+    assert FidoChallenge.objects.get(consent_id=consent_id).used_at is not None
+    # a correct assertion over the same challenge finds the consent already REJECTED
     good = v2.device.get({"challenge": assertion_challenge(assertion), "rpId": v2.rp_id}, origin=v2.origin)
-    _authorise_refused(v2, v4, consent_id, enrolled, good, status=401, code="CHALLENGE_INVALIDO")
+    response, body = v2.authorise(consent_id, enrolled, good)
+    assert response.status_code == 422
+    assert _code(body) == "STATUS_CONSENTIMENTO_INVALIDO"
+    assert v4.get_consent(consent_id)["status"] == "REJECTED"
 
 
 def assertion_challenge(assertion: dict) -> str:
@@ -196,7 +222,7 @@ def test_assertion_replayed_after_success_is_refused(v2: EnrollmentsV2, v4: Paym
     other_consent = v4.create_consent(consent_data())
     v2.sign_options(enrolled, other_consent)
     # the same signed assertion again, for another consent: its challenge is not that consent's
-    _authorise_refused(v2, v4, other_consent, enrolled, assertion, status=401, code="CHALLENGE_INVALIDO")
+    _assertion_refused(v2, v4, other_consent, enrolled, assertion, check="CHALLENGE_INVALIDO")
 
 
 def test_assertion_with_an_expired_challenge_is_challenge_invalido(
@@ -205,13 +231,13 @@ def test_assertion_with_an_expired_challenge_is_challenge_invalido(
     consent_id = v4.create_consent(consent_data())
     assertion = v2.sign(enrolled, consent_id)
     FidoChallenge.objects.filter(consent_id=consent_id).update(expires_at=timezone.now() - dt.timedelta(seconds=1))
-    _authorise_refused(v2, v4, consent_id, enrolled, assertion, status=401, code="CHALLENGE_INVALIDO")
+    _assertion_refused(v2, v4, consent_id, enrolled, assertion, check="CHALLENGE_INVALIDO")
 
 
 def test_assertion_signed_by_another_key_is_refused(v2: EnrollmentsV2, v4: PaymentsV4, enrolled: str) -> None:
     consent_id = v4.create_consent(consent_data())
     assertion = v2.sign(enrolled, consent_id, key=ec.generate_private_key(ec.SECP256R1()))
-    _authorise_refused(v2, v4, consent_id, enrolled, assertion, status=401, code="PUBLIC_KEY_INVALIDA")
+    _assertion_refused(v2, v4, consent_id, enrolled, assertion, check="PUBLIC_KEY_INVALIDA")
 
 
 def test_assertion_of_another_enrollments_credential_is_refused(
@@ -223,7 +249,7 @@ def test_assertion_of_another_enrollments_credential_is_refused(
     consent_id = v4.create_consent(consent_data())
     response, options = v2.sign_options(enrolled, consent_id)
     assertion = other.device.get(options["data"], origin=v2.origin)
-    _authorise_refused(v2, v4, consent_id, enrolled, assertion, status=401, code="PUBLIC_KEY_INVALIDA")
+    _assertion_refused(v2, v4, consent_id, enrolled, assertion, check="PUBLIC_KEY_INVALIDA")
 
 
 def test_signature_counter_regression_is_refused(v2: EnrollmentsV2, v4: PaymentsV4, enrolled: str) -> None:
@@ -232,7 +258,7 @@ def test_signature_counter_regression_is_refused(v2: EnrollmentsV2, v4: Payments
     assert response.status_code == 204
     consent_id = v4.create_consent(consent_data())
     assertion = v2.sign(enrolled, consent_id, sign_count=3)  # a cloned authenticator lags behind
-    _authorise_refused(v2, v4, consent_id, enrolled, assertion, status=401, code="PUBLIC_KEY_INVALIDA")
+    _assertion_refused(v2, v4, consent_id, enrolled, assertion, check="PUBLIC_KEY_INVALIDA")
     assert FidoCredential.objects.get(enrollment__enrollment_id=enrolled).sign_count == 5
 
 
@@ -276,29 +302,14 @@ def test_sign_options_for_another_rp_is_rp_invalida(v2: EnrollmentsV2, v4: Payme
     assert _code(body) == "RP_INVALIDA"
 
 
-def test_over_the_transaction_limit_is_refused(v2: EnrollmentsV2, v4: PaymentsV4) -> None:
-    enrollment_id = v2.authorised(transaction_limit="100.00", daily_limit=None)
-    consent_id = v4.create_consent(consent_data(amount="100.01"))
-    consent = _authorise_refused(
-        v2, v4, consent_id, enrollment_id, v2.sign(enrollment_id, consent_id), status=422, code="RISCO"
-    )
-    assert consent["status"] == "REJECTED"
-    assert consent["rejectionReason"]["code"] == "VALOR_ACIMA_LIMITE"
-
-
-def test_over_the_daily_limit_is_refused(v2: EnrollmentsV2, v4: PaymentsV4) -> None:
-    enrollment_id = v2.authorised(transaction_limit="1000.00", daily_limit="1500.00")
-    for amount in ("1000.00", "500.00"):
-        consent_id = v4.create_consent(consent_data(amount=amount))
-        response, body = v2.authorise(consent_id, enrollment_id, v2.sign(enrollment_id, consent_id))
-        assert response.status_code == 204, body
-
-    consent_id = v4.create_consent(consent_data(amount="0.01"))
-    consent = _authorise_refused(
-        v2, v4, consent_id, enrollment_id, v2.sign(enrollment_id, consent_id), status=422, code="RISCO"
-    )
-    assert consent["rejectionReason"]["code"] == "VALOR_ACIMA_LIMITE"
-    assert ANA_ACCOUNT["number"] == own_account()["number"]
+def test_limits_are_not_checked_at_authorisation(v2: EnrollmentsV2, v4: PaymentsV4) -> None:
+    # authorizeConsent: "Os limites relacionados ao vínculo devem ser validados apenas em momento de liquidação do
+    # pagamento" (enrollments-2.1.0.yml line 520); tests/payments/test_fido_flow_payments.py checks them there
+    enrollment_id = v2.authorised(transaction_limit="100.00", daily_limit="150.00")
+    consent_id = v4.create_consent(consent_data(amount="200.00"))
+    response, body = v2.authorise(consent_id, enrollment_id, v2.sign(enrollment_id, consent_id))
+    assert response.status_code == 204, body
+    assert v4.get_consent(consent_id)["status"] == "AUTHORISED"
 
 
 def test_mobile_device_without_its_mandatory_signals_is_refused(v2: EnrollmentsV2, v4: PaymentsV4) -> None:
