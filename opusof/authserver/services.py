@@ -74,6 +74,11 @@ DYNAMIC_SCOPES = {
     RECURRING_CONSENT: (RECURRING_CONSENT_SCOPE, RECURRING_PAYMENTS),
     ENROLLMENT: (ENROLLMENT_SCOPE, PAYMENTS),
 }
+# Scopes an authorisation may carry beside its static one: an enrollment's journey asks for nrp-consents so that
+# its (refreshed) tokens later authorise consents and create payments without redirect (enrollments-2.1.0.yml
+# authorizeConsent and payments-4.0.0.yml POST /pix/payments: openid enrollment:{id} payments nrp-consents).
+NRP_CONSENTS = "nrp-consents"
+OPTIONAL_SCOPES: dict[str, frozenset[str]] = {ENROLLMENT: frozenset({NRP_CONSENTS})}
 # A recurring consent without expiry lasts until revoked; its refresh token then lives "indefinitely" (bounded by
 # the consent's status, checked on every refresh).
 INDEFINITE_REFRESH_SECONDS = 60 * 60 * 24 * 365 * 50
@@ -158,7 +163,7 @@ def _str_claim(claims: dict[str, Any], name: str, *, required: bool = True) -> s
 def authorisation_target(scopes: list[str]) -> tuple[str, str]:
     """``(kind, id)`` of the one thing being authorised: ``consent:{consentId}`` (payments v4),
     ``recurring-consent:{recurringConsentId}`` (automatic payments v2) or ``enrollment:{enrollmentId}`` (enrollments
-    v2), with exactly ``openid`` and that product's static scope beside it."""
+    v2), with ``openid`` and that product's static scope beside it, and nothing else but OPTIONAL_SCOPES."""
     found = [
         (kind, match.group("id"))
         for scope in scopes
@@ -171,7 +176,7 @@ def authorisation_target(scopes: list[str]) -> tuple[str, str]:
     static = DYNAMIC_SCOPES[kind][1]
     if "openid" not in scopes or static not in scopes:
         raise OAuthError("invalid_scope", f"O escopo deve conter openid e {static}.")
-    if set(scopes) - {"openid", static, f"{kind}:{target_id}"}:
+    if set(scopes) - {"openid", static, f"{kind}:{target_id}", *OPTIONAL_SCOPES.get(kind, ())}:
         raise OAuthError("invalid_scope", "Escopo não permitido para esta autorização.")
     return kind, target_id
 

@@ -10,7 +10,8 @@ from opusof.models import AccessToken
 from opusof.tokens import token_hash
 from tests.authserver.oauth_tpp import OAuthTpp, csrf_of, customer_decides, fragment, wsgi_http
 from tests.enrollments.v2 import EnrollmentsV2
-from tests.payments.builders import ANA_CPF, BRUNO_CPF
+from tests.payments.builders import ANA_CPF, BRUNO_CPF, consent_data, payment_item
+from tests.payments.v4 import PaymentsV4
 
 
 @pytest.fixture
@@ -146,3 +147,51 @@ def test_customer_lists_and_cancels_enrollment(oauth, v2):
     assert enrollment["cancellation"]["reason"] == {"revocationReason": "REVOGADO_MANUALMENTE"}
     assert cancel_url not in ana.get("/minhas-autorizacoes/").text
     assert ana.post(cancel_url, data={"csrfmiddlewaretoken": csrf_of(page.text)}).status_code == 422
+
+
+def test_journey_with_nrp_consents_pays_without_redirect_using_a_refreshed_token(oauth, v2):
+    # given an enrollment approved through a journey that asked for nrp-consents, registered by the device
+    enrollment_id = awaiting_validation(v2)
+    flow = oauth.start(enrollment_id, scope=f"openid payments enrollment:{enrollment_id} nrp-consents")
+    response = customer_decides(
+        oauth.http,
+        flow.authorize_url(oauth.client_id),
+        cpf=ANA_CPF,
+        action="approve",
+        account="10000001",
+        extra={"transaction_limit": "500,00", "daily_limit": "1500"},
+    )
+    assert response.status_code == 302, response.text
+    tokens = oauth.exchange(fragment(response.headers["location"])["code"], flow).json()
+    assert set(tokens["scope"].split()) == {"openid", "payments", f"enrollment:{enrollment_id}", "nrp-consents"}
+    response, body = v2.registration_options(enrollment_id, token=tokens["access_token"])
+    credential = v2.device.create(body["data"], origin=v2.origin)
+    assert v2.register(enrollment_id, credential, token=tokens["access_token"])[0].status_code == 204
+
+    # when, later, the TPP refreshes the token and uses it for a consent and its payment (no redirect)
+    refreshed = oauth.post_form(
+        "/auth/token", {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]}
+    )
+    assert refreshed.status_code == 200, refreshed.text
+    access = refreshed.json()["access_token"]
+    v4 = PaymentsV4(tpp=oauth.actor, token=v2.token)
+    data = consent_data(amount="25.00")
+    consent_id = v4.create_consent(data)
+    response, body = v2.authorise(consent_id, enrollment_id, v2.sign(enrollment_id, consent_id), token=access)
+    assert response.status_code == 204, body
+    item = payment_item(data, authorisationFlow="FIDO_FLOW", consentId=consent_id)
+    response, body = v4.post_payments(consent_id, [item], token=access)
+
+    # then the payment settles and names the flow
+    assert response.status_code == 201, body
+    assert (body["data"][0]["status"], body["data"][0]["authorisationFlow"]) == ("ACSC", "FIDO_FLOW")
+
+
+def test_par_refuses_nrp_consents_outside_an_enrollment(oauth, v2):
+    consent_id = PaymentsV4(tpp=oauth.actor, token=v2.token).create_consent(consent_data())
+    claims = oauth.request_object(
+        consent_id, challenge="a" * 43, state="s", nonce="n", redirect_uri=oauth.actor.client.redirect_uris[0]
+    )
+    claims["scope"] = f"openid payments consent:{consent_id} nrp-consents"
+    response = oauth.par(oauth.actor.sign(claims))
+    assert (response.status_code, response.json()["error"]) == (400, "invalid_scope")
