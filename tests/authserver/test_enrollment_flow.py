@@ -164,8 +164,8 @@ def test_journey_with_nrp_consents_pays_without_redirect_using_a_refreshed_token
     assert response.status_code == 302, response.text
     tokens = oauth.exchange(fragment(response.headers["location"])["code"], flow).json()
     assert set(tokens["scope"].split()) == {"openid", "payments", f"enrollment:{enrollment_id}", "nrp-consents"}
-    response, body = v2.registration_options(enrollment_id, token=tokens["access_token"])
-    credential = v2.device.create(body["data"], origin=v2.origin)
+    _, options = v2.registration_options(enrollment_id, token=tokens["access_token"])
+    credential = v2.device.create(options["data"], origin=v2.origin)
     assert v2.register(enrollment_id, credential, token=tokens["access_token"])[0].status_code == 204
 
     # when, later, the TPP refreshes the token and uses it for a consent and its payment (no redirect)
@@ -177,13 +177,13 @@ def test_journey_with_nrp_consents_pays_without_redirect_using_a_refreshed_token
     v4 = PaymentsV4(tpp=oauth.actor, token=v2.token)
     data = consent_data(amount="25.00")
     consent_id = v4.create_consent(data)
-    response, body = v2.authorise(consent_id, enrollment_id, v2.sign(enrollment_id, consent_id), token=access)
-    assert response.status_code == 204, body
+    authorised, body = v2.authorise(consent_id, enrollment_id, v2.sign(enrollment_id, consent_id), token=access)
+    assert authorised.status_code == 204, body
     item = payment_item(data, authorisationFlow="FIDO_FLOW", consentId=consent_id)
-    response, body = v4.post_payments(consent_id, [item], token=access)
+    paid, body = v4.post_payments(consent_id, [item], token=access)
 
     # then the payment settles and names the flow
-    assert response.status_code == 201, body
+    assert paid.status_code == 201, body
     assert (body["data"][0]["status"], body["data"][0]["authorisationFlow"]) == ("ACSC", "FIDO_FLOW")
 
 
