@@ -130,7 +130,11 @@ class RecurringConsent(FSMModelMixin, models.Model):
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["status", "authorisation_deadline"])]
+        # The expiry sweep's two queries: authorisation windows, and expirations of authorised consents.
+        indexes = [
+            models.Index(fields=["status", "authorisation_deadline"]),
+            models.Index(fields=["status", "expires_at"]),
+        ]
 
     def __str__(self) -> str:
         return self.recurring_consent_id

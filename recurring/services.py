@@ -13,7 +13,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import Q, Sum
 from django.utils import timezone
 
 from connectors.interfaces import (
@@ -89,12 +89,33 @@ def _consent_transition(
     )
 
 
+_AWAITING = (RecurringConsentStatus.AWAITING_AUTHORISATION, RecurringConsentStatus.PARTIALLY_ACCEPTED)
+
+
+def _expiry_due(consent: RecurringConsent, *, now: dt.datetime) -> bool:
+    """Whether the consent's life is over: not authorised within its window (approvalDueDate for a
+    PARTIALLY_ACCEPTED one), or AUTHORISED and past expirationDateTime, the instant it "deve deixar de ser válido"
+    (23:59:59 UTC for Pix Automático, so that day's second settlement window is still covered)."""
+    if consent.status in _AWAITING:
+        return now > consent.authorisation_deadline
+    if consent.status == RecurringConsentStatus.AUTHORISED:
+        return consent.expires_at is not None and now >= consent.expires_at
+    return False
+
+
 def _expire_if_due(consent: RecurringConsent, *, now: dt.datetime) -> bool:
-    """A consent not authorised within its window is REJECTED TEMPO_EXPIRADO_AUTORIZACAO. Caller holds the lock."""
-    if consent.status not in (RecurringConsentStatus.AWAITING_AUTHORISATION, RecurringConsentStatus.PARTIALLY_ACCEPTED):
+    """Applies a due expiry; the caller holds the row lock.
+
+    Not authorised in time → REJECTED TEMPO_EXPIRADO_AUTORIZACAO (§2.1.2; approvalDueDate: "caso contrário,
+    consentimento deve ser rejeitado"). Authorised and expired → CONSUMED, the final state without a reason field in
+    the response. The other ending criterion the spec names (globalLimits → CONSUMED) belongs to vrp, which this
+    holder does not offer; sweeping's totalAllowedAmount only refuses the charge. Charges already scheduled stay:
+    creation and edition keep them on or before the expiry date, and they settle on it."""
+    if not _expiry_due(consent, now=now):
         return False
-    if now <= consent.authorisation_deadline:
-        return False
+    if consent.status == RecurringConsentStatus.AUTHORISED:
+        _consent_transition(consent, consent.consume, actor="system:expiry", reason="expirationDateTime", now=now)
+        return True
     _consent_transition(
         consent,
         lambda: consent.reject(
@@ -126,34 +147,29 @@ def lock_recurring_consent(*, recurring_consent_id: str, client: TppClient | Non
 
 def recurring_consent_refresh(*, consent: RecurringConsent) -> RecurringConsent:
     """Lazy expiry on read (the beat sweep normally acts first)."""
-    if (
-        consent.status
-        in (
-            RecurringConsentStatus.AWAITING_AUTHORISATION,
-            RecurringConsentStatus.PARTIALLY_ACCEPTED,
-        )
-        and timezone.now() > consent.authorisation_deadline
-    ):
+    if _expiry_due(consent, now=timezone.now()):
         with transaction.atomic():
             return lock_recurring_consent(recurring_consent_id=consent.recurring_consent_id)
     return consent
 
 
-def recurring_consents_expire_due(*, limit: int = 500) -> int:
-    """Beat sweep: rejects every consent whose authorisation window has passed."""
+def recurring_consents_expire_due(*, limit: int = 500, now: dt.datetime | None = None) -> int:
+    """Beat sweep: rejects every consent whose authorisation window has passed and consumes every authorised one
+    past its expirationDateTime. Rows another worker holds are skipped (SKIP LOCKED) and found by the next run."""
+    now = now or timezone.now()
     due = RecurringConsent.objects.filter(
-        status__in=[RecurringConsentStatus.AWAITING_AUTHORISATION, RecurringConsentStatus.PARTIALLY_ACCEPTED],
-        authorisation_deadline__lt=timezone.now(),
+        Q(status__in=_AWAITING, authorisation_deadline__lt=now)
+        | Q(status=RecurringConsentStatus.AUTHORISED, expires_at__lte=now)
     ).values_list("recurring_consent_id", flat=True)[:limit]
     expired = 0
-    for consent_id in due:
+    for consent_id in list(due):
         with transaction.atomic():
             consent = (
                 RecurringConsent.objects.select_for_update(skip_locked=True)
                 .filter(recurring_consent_id=consent_id)
                 .first()
             )
-            if consent is not None and _expire_if_due(consent, now=timezone.now()):
+            if consent is not None and _expire_if_due(consent, now=now):
                 expired += 1
     return expired
 
@@ -252,13 +268,18 @@ def recurring_consent_authorise(
 
 
 def recurring_consent_approve(*, recurring_consent_id: str, actor: str) -> RecurringConsent:
-    """One more approver of a PARTIALLY_ACCEPTED consent; the last one makes it AUTHORISED."""
+    """One more approver of a PARTIALLY_ACCEPTED consent ("Aprovações de múltipla alçada"); the last one makes it
+    AUTHORISED. Each person approves once, and only until approvalDueDate 23:59 (after it the consent is REJECTED
+    TEMPO_EXPIRADO_AUTORIZACAO, and that rejection is kept even though the approval is refused)."""
     with transaction.atomic():
         consent = lock_recurring_consent(recurring_consent_id=recurring_consent_id)
         now = timezone.now().replace(microsecond=0)
+        refusal: RegulatedError | None = None
         if consent.status != RecurringConsentStatus.PARTIALLY_ACCEPTED:
-            raise errors.ConsentNotAuthorisable(f"Consentimento está {consent.status}.")
-        if consent.pending_approvals > 1:
+            refusal = errors.ConsentNotAuthorisable(f"Consentimento está {consent.status}.")
+        elif consent.history.filter(actor=actor).exists():
+            refusal = errors.ConsentNotAuthorisable("Aprovação já registrada por este usuário.")
+        elif consent.pending_approvals > 1:
             consent.pending_approvals -= 1
             consent.save(update_fields=["pending_approvals"])
             RecurringConsentStatusChange.objects.create(
@@ -270,8 +291,10 @@ def recurring_consent_approve(*, recurring_consent_id: str, actor: str) -> Recur
                 created_at=now,
             )
             return consent
-        _consent_transition(consent, lambda: consent.authorise(at=now), actor=actor, now=now)
-        return consent
+        else:
+            _consent_transition(consent, lambda: consent.authorise(at=now), actor=actor, now=now)
+            return consent
+    raise refusal
 
 
 def recurring_consent_reject(
@@ -289,19 +312,17 @@ def recurring_consent_reject(
     with transaction.atomic():
         consent = lock_recurring_consent(recurring_consent_id=recurring_consent_id, client=client)
         now = timezone.now().replace(microsecond=0)
-        if consent.status not in (
-            RecurringConsentStatus.AWAITING_AUTHORISATION,
-            RecurringConsentStatus.PARTIALLY_ACCEPTED,
-        ):
-            raise errors.ConsentNotCancellable(f"Consentimento em {consent.status} não pode ser rejeitado.")
-        _consent_transition(
-            consent,
-            lambda: consent.reject(by=rejected_by, channel=rejected_from, code=code, detail=detail, at=now),
-            actor=actor,
-            reason=code,
-            now=now,
-        )
-        return consent
+        if consent.status in _AWAITING:
+            _consent_transition(
+                consent,
+                lambda: consent.reject(by=rejected_by, channel=rejected_from, code=code, detail=detail, at=now),
+                actor=actor,
+                reason=code,
+                now=now,
+            )
+            return consent
+    # raised after the block, so an expiry the lock applied is kept
+    raise errors.ConsentNotCancellable(f"Consentimento em {consent.status} não pode ser rejeitado.")
 
 
 def recurring_consent_revoke(
@@ -319,28 +340,29 @@ def recurring_consent_revoke(
     with transaction.atomic():
         consent = lock_recurring_consent(recurring_consent_id=recurring_consent_id, client=client)
         now = timezone.now().replace(microsecond=0)
-        if consent.status != RecurringConsentStatus.AUTHORISED:
-            raise errors.ConsentNotCancellable(f"Consentimento em {consent.status} não pode ser revogado.")
-        _consent_transition(
-            consent,
-            lambda: consent.revoke(by=revoked_by, channel=revoked_from, code=code, detail=detail, at=now),
-            actor=actor,
-            reason=code,
-            now=now,
-        )
-        keep_until = business_date(now) + dt.timedelta(days=1)
-        later = RecurringPayment.objects.select_for_update().filter(
-            consent=consent, status=PaymentStatus.SCHD, date__gt=keep_until
-        )
-        for payment in later:
-            _withdraw_scheduled(
-                payment,
+        if consent.status == RecurringConsentStatus.AUTHORISED:
+            _consent_transition(
                 consent,
-                code=RecurringRejectionCode.CONSENTIMENTO_REVOGADO,
-                detail="Consentimento revogado.",
-                actor=f"{actor} (revogação)",
+                lambda: consent.revoke(by=revoked_by, channel=revoked_from, code=code, detail=detail, at=now),
+                actor=actor,
+                reason=code,
+                now=now,
             )
-        return consent
+            keep_until = business_date(now) + dt.timedelta(days=1)
+            later = RecurringPayment.objects.select_for_update().filter(
+                consent=consent, status=PaymentStatus.SCHD, date__gt=keep_until
+            )
+            for payment in later:
+                _withdraw_scheduled(
+                    payment,
+                    consent,
+                    code=RecurringRejectionCode.CONSENTIMENTO_REVOGADO,
+                    detail="Consentimento revogado.",
+                    actor=f"{actor} (revogação)",
+                )
+            return consent
+    # raised after the block, so an expiry the lock applied (CONSUMED) is kept
+    raise errors.ConsentNotCancellable(f"Consentimento em {consent.status} não pode ser revogado.")
 
 
 # --- consent edition (PATCH, Pix Automático only) --------------------------------------------------------------------

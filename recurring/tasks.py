@@ -25,5 +25,6 @@ def poll_open_recurring_payments() -> int:
 
 @shared_task(name="recurring.expire_due_recurring_consents", ignore_result=True)
 def expire_due_recurring_consents() -> int:
-    """Beat: consents not authorised within their window become REJECTED TEMPO_EXPIRADO_AUTORIZACAO."""
+    """Beat: consents not authorised within their window (approvalDueDate included) become REJECTED
+    TEMPO_EXPIRADO_AUTORIZACAO; authorised ones past their expirationDateTime become CONSUMED."""
     return recurring_consents_expire_due()

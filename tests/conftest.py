@@ -4,6 +4,8 @@
         response = tpp.post("/open-banking/payments/v4/consents", {"data": {...}}, token=client_credentials_token)
 
 ``tpp``/``other_tpp`` are ``tests.support.tpp.TppActor`` (``.client`` is the TppClient row, ``.key`` its RSA key).
+Browser tests: ``browser`` (headless Chromium), ``tpp_callback`` (the TPP's redirect URI on a local server) and
+``live_oauth`` (``tpp`` talking OAuth over HTTP to the live server); helpers in tests/support/browser.py.
 """
 
 import sys
@@ -19,14 +21,18 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))  # `tests.support` importable whatever pytest's rootdir handling
 
+import httpx  # noqa: E402
 from django.core.cache import cache  # noqa: E402
+from playwright.sync_api import Browser  # noqa: E402
 
 from connectors.registry import reset_connectors  # noqa: E402
 from connectors.sandbox.demo import load_sandbox_demo  # noqa: E402
 from opusof.jose import clear_key_caches  # noqa: E402
 from opusof.services import tpp_client_register  # noqa: E402
 from opusof.tokens import access_token_mint  # noqa: E402
+from tests.authserver.oauth_tpp import OAuthTpp  # noqa: E402
 from tests.payments.v4 import PaymentsV4  # noqa: E402
+from tests.support.browser import TPP_CALLBACK_PAGE, chromium, local_http_server, static_page_handler  # noqa: E402
 from tests.support.tpp import TppActor, public_jwk  # noqa: E402
 
 
@@ -107,3 +113,29 @@ def demo_bank(db: None) -> dict[str, Any]:
 def v4(tpp: TppActor, client_credentials_token: str, demo_bank: dict[str, Any]) -> PaymentsV4:
     """Payments v4 driven as ``tpp``, every response checked against the regulator's spec."""
     return PaymentsV4(tpp=tpp, token=client_credentials_token)
+
+
+# --- browser tests ------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def browser(monkeypatch: pytest.MonkeyPatch) -> Iterator[Browser]:
+    """Debian's headless Chromium through Playwright (tests/support/browser.py)."""
+    with chromium(monkeypatch) as launched:
+        yield launched
+
+
+@pytest.fixture
+def tpp_callback() -> Iterator[str]:
+    """The TPP's redirect URI: a real local HTTP server (the browser must land somewhere)."""
+    with local_http_server(static_page_handler(TPP_CALLBACK_PAGE)) as port:
+        yield f"http://127.0.0.1:{port}/callback"
+
+
+@pytest.fixture
+def live_oauth(live_server: Any, tpp: TppActor, demo_bank: dict[str, Any], tpp_callback: str) -> Iterator[OAuthTpp]:
+    """``tpp`` with ``tpp_callback`` registered, talking OAuth over HTTP to the live server (``live_server.url``)."""
+    tpp.client.redirect_uris = [tpp_callback]
+    tpp.client.save()
+    with httpx.Client(base_url=live_server.url, timeout=30) as http:
+        yield OAuthTpp(actor=tpp, http=http)

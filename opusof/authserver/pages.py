@@ -1,7 +1,7 @@
 """The bank customer's pages: log in, review a consent, choose the debtor account, approve or deny, then back to the
 TPP; and "Minhas autorizações" (consents and scheduled payments, with cancellation; recurring consents, with
-revocation). Payments v4 consents and automatic payments v2 recurring consents share the flow; the PAR's scopes say
-which one is being authorised.
+revocation; business consents awaiting the customer's approval as a co-approver). Payments v4 consents and
+automatic payments v2 recurring consents share the flow; the PAR's scopes say which one is being authorised.
 
 Session cookie + CSRF on every form; X-Frame-Options/CSP frame-ancestors against clickjacking; the only external
 redirect goes to a redirect URI the TPP registered and pushed in its signed request (no open redirect).
@@ -63,6 +63,7 @@ from recurring.selectors import (
     recurring_consents_for_customer,
 )
 from recurring.services import (
+    recurring_consent_approve,
     recurring_consent_authorise,
     recurring_consent_refresh,
     recurring_consent_reject,
@@ -631,24 +632,17 @@ def my_authorisations(request: HttpRequest) -> HttpResponse:
         "enrollments": enrollments,
         "customer_name": customer["name"],
         "pending": _pending_approvals(customer),
+        "pending_recurring": _pending_recurring_approvals(customer),
     }
     return render(request, "authserver/my_authorisations.html", context)
 
 
-def _pending_approvals(customer: dict[str, str]) -> list[dict[str, Any]]:
-    """PARTIALLY_ACCEPTED consents of businesses the customer may pay for (the bank's account discovery says so),
-    which the customer has not approved yet (payments v4 "Aprovações de múltipla alçada")."""
-    candidates = list(
-        PaymentConsent.objects.select_related("client")
-        .filter(status=ConsentStatus.PARTIALLY_ACCEPTED)
-        .exclude(business_entity_document="")
-        .exclude(history__actor=f"customer:{customer['document']}")
-        .order_by("created_at")[:50]
-    )
+def _business_approver(customer: dict[str, str]) -> Callable[[str], bool]:
+    """Whether the customer may approve for a business (CNPJ): the bank's account discovery lists an account of it
+    they may pay from. One discovery per business per page."""
     allowed: dict[str, bool] = {}
-    pending = []
-    for row in candidates:
-        document = row.business_entity_document
+
+    def may_approve(document: str) -> bool:
         if document not in allowed:
             try:
                 accounts = account_discovery().discover_accounts(
@@ -657,16 +651,56 @@ def _pending_approvals(customer: dict[str, str]) -> list[dict[str, Any]]:
             except ConnectorUnavailable:
                 accounts = []
             allowed[document] = any(account.may_pay for account in accounts)
-        if allowed[document]:
-            pending.append(
-                {
-                    "consent": row,
-                    "tpp_name": row.client.organisation_name or row.client.name,
-                    "amount": brl(row.amount),
-                    "business_document": mask_document(document),
-                }
-            )
-    return pending
+        return allowed[document]
+
+    return may_approve
+
+
+def _pending_approvals(customer: dict[str, str]) -> list[dict[str, Any]]:
+    """PARTIALLY_ACCEPTED consents of businesses the customer may pay for (the bank's account discovery says so),
+    which the customer has not approved yet (payments v4 "Aprovações de múltipla alçada")."""
+    candidates = (
+        PaymentConsent.objects.select_related("client")
+        .filter(status=ConsentStatus.PARTIALLY_ACCEPTED)
+        .exclude(business_entity_document="")
+        .exclude(history__actor=f"customer:{customer['document']}")
+        .order_by("created_at")[:50]
+    )
+    may_approve = _business_approver(customer)
+    return [
+        {
+            "consent": row,
+            "tpp_name": row.client.organisation_name or row.client.name,
+            "amount": brl(row.amount),
+            "business_document": mask_document(row.business_entity_document),
+        }
+        for row in candidates
+        if may_approve(row.business_entity_document)
+    ]
+
+
+def _pending_recurring_approvals(customer: dict[str, str]) -> list[dict[str, Any]]:
+    """PARTIALLY_ACCEPTED recurring consents of businesses the customer may pay for, not yet approved by them and
+    still within approvalDueDate (automatic payments v2 "Aprovações de múltipla alçada")."""
+    candidates = (
+        RecurringConsent.objects.select_related("client")
+        .filter(status=RecurringConsentStatus.PARTIALLY_ACCEPTED, authorisation_deadline__gte=timezone.now())
+        .exclude(business_entity_document="")
+        .exclude(history__actor=f"customer:{customer['document']}")
+        .order_by("authorisation_deadline")[:50]
+    )
+    may_approve = _business_approver(customer)
+    return [
+        {
+            "display": recurring_consent_display(row),
+            "tpp_name": row.client.organisation_name or row.client.name,
+            "business_document": mask_document(row.business_entity_document),
+            "pending_approvals": row.pending_approvals,
+            "due": row.approval_due_date,
+        }
+        for row in candidates
+        if may_approve(row.business_entity_document)
+    ]
 
 
 @require_POST
@@ -742,6 +776,43 @@ def my_recurring_revoke(request: HttpRequest, recurring_consent_id: str) -> Http
             actor=f"customer:{customer['document']}",
         )
     except recurring_errors.ConsentNotCancellable as exc:
+        return _error_page(request, exc.detail, status=422)
+    return redirect("authserver:my-authorisations")
+
+
+@require_POST
+@customer_page
+def my_recurring_decide(request: HttpRequest, recurring_consent_id: str) -> HttpResponse:
+    """A co-approver of a multi-approval business recurring consent approves (the last approval makes it
+    AUTHORISED) or refuses it (REJECTED REJEITADO_USUARIO by USUARIO from DETENTORA, §2.1.3). After approvalDueDate
+    both are refused and the consent is REJECTED TEMPO_EXPIRADO_AUTORIZACAO."""
+    customer = session_customer(request)
+    if customer is None:
+        return redirect("authserver:my-login")
+    consent = (
+        RecurringConsent.objects.filter(recurring_consent_id=recurring_consent_id)
+        .exclude(business_entity_document="")
+        .first()
+    )
+    if consent is None or not _business_approver(customer)(consent.business_entity_document):
+        raise Http404("Consentimento não encontrado.")
+    actor = f"customer:{customer['document']}"
+    action = request.POST.get("action")
+    try:
+        if action == "approve":
+            recurring_consent_approve(recurring_consent_id=recurring_consent_id, actor=actor)
+        elif action == "reject":
+            recurring_consent_reject(
+                recurring_consent_id=recurring_consent_id,
+                code=ConsentRejectionCode.REJEITADO_USUARIO,
+                detail="Recusado por um dos aprovadores na instituição detentora.",
+                rejected_by=Actor.USUARIO,
+                rejected_from=Channel.DETENTORA,
+                actor=actor,
+            )
+        else:
+            return _error_page(request, "Ação inválida.")
+    except (recurring_errors.ConsentNotAuthorisable, recurring_errors.ConsentNotCancellable) as exc:
         return _error_page(request, exc.detail, status=422)
     return redirect("authserver:my-authorisations")
 

@@ -32,6 +32,11 @@ urlpatterns = [
         name="my-recurring-revoke",
     ),
     path(
+        "minhas-autorizacoes/recorrentes/<str:recurring_consent_id>/aprovacao",
+        pages.my_recurring_decide,
+        name="my-recurring-decide",
+    ),
+    path(
         "minhas-autorizacoes/vinculos/<str:enrollment_id>/cancelar",
         pages.my_enrollment_cancel,
         name="my-enrollment-cancel",

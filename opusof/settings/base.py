@@ -187,7 +187,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "schedule": 30.0,
         "options": {"expires": 30.0},
     },
-    # Recurring consents not authorised within their window become REJECTED TEMPO_EXPIRADO_AUTORIZACAO.
+    # Recurring consents not authorised within their window (or approvalDueDate) become REJECTED
+    # TEMPO_EXPIRADO_AUTORIZACAO; authorised ones past expirationDateTime become CONSUMED (automatic payments v2).
     "recurring-consents-expire-due": {
         "task": "recurring.expire_due_recurring_consents",
         "schedule": 30.0,

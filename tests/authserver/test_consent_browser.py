@@ -3,18 +3,10 @@ the TPP talks HTTP to the live server's OAuth endpoints and is redirected to its
 land in var/test-artifacts/."""
 
 import datetime as dt
-import threading
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
-from typing import Any
 
-import httpx
 import pytest
-from django.conf import settings
-from django.db import connections
 from django.utils import timezone
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Page
 
 from consents.models import PaymentConsent
 from opusof.timeutil import business_date
@@ -22,76 +14,20 @@ from payments.models import PixPayment
 from tests.authserver.oauth_tpp import OAuthTpp, fragment, half_hash, verify_id_token
 from tests.payments.builders import ANA_CPF, consent_data, payment_item
 from tests.payments.v4 import PaymentsV4
+from tests.support.browser import ARTIFACTS, login_and_review
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = Path(settings.BASE_DIR) / "var" / "test-artifacts"
-
-
-class _TppCallback(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:
-        body = b"<!doctype html><title>TPP</title><body id='tpp-callback'>TPP callback</body>"
-        self.send_response(200)
-        self.send_header("Content-Type", "text/html")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
 
 @pytest.fixture
-def tpp_callback() -> Iterator[str]:
-    """The TPP's redirect URI: a real local HTTP server (the browser must land somewhere)."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _TppCallback)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/callback"
-    server.shutdown()
-    server.server_close()
-
-
-@pytest.fixture
-def browser(monkeypatch: pytest.MonkeyPatch) -> Iterator[Browser]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} missing: apt-get install -y chromium (make test does)")
-    # Playwright's sync API runs an event loop in this thread; the test's own ORM calls are still synchronous.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        assert launched.version
-        yield launched
-        launched.close()
-        # Playwright's sync API runs the test in a greenlet with its own context, so Django (asgiref Local) opened
-        # a second database connection there; close it, or the test database cannot be dropped at the end.
-        connections.close_all()
-
-
-@pytest.fixture
-def journey(live_server, tpp, demo_bank, tpp_callback):
-    """A TPP with the local callback registered, talking HTTP to the live server."""
-    tpp.client.redirect_uris = [tpp_callback]
-    tpp.client.save()
-    oauth = OAuthTpp(actor=tpp, http=httpx.Client(base_url=live_server.url, timeout=30))
-    v4 = PaymentsV4(tpp=tpp, token=oauth.client_credentials())
-    yield oauth, v4, live_server.url, tpp_callback
-    oauth.http.close()
+def journey(live_oauth: OAuthTpp, live_server, tpp_callback):
+    """The TPP over HTTP to the live server, with payments v4 driven as that TPP."""
+    v4 = PaymentsV4(tpp=live_oauth.actor, token=live_oauth.client_credentials())
+    return live_oauth, v4, live_server.url, tpp_callback
 
 
 def _login_and_review(page: Page, base_url: str, authorize_path: str, name: str) -> None:
-    page.goto(base_url + authorize_path)
-    page.fill("#cpf", ANA_CPF)
-    page.fill("#password", "demo1234")
-    page.click("#login-button")
-    page.wait_for_selector("#consent-button")
-    page.screenshot(path=str(ARTIFACTS / f"{name}-review.png"), full_page=True)
+    login_and_review(page, base_url + authorize_path, cpf=ANA_CPF, shot=name)
 
 
 def test_browser_approve_pay_and_status(journey, browser):

@@ -2,24 +2,18 @@
 authenticator (Chrome DevTools Protocol ``WebAuthn`` domain) registers a credential and signs a payment consent
 from a small demo TPP page; the test relays the results to the API like the TPP's backend would."""
 
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
-from typing import Any
 
 import pytest
-from django.db import connections
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Browser, Page
 
 from enrollments.models import FidoCredential
 from tests.enrollments.v2 import EnrollmentsV2
 from tests.payments.builders import consent_data
 from tests.payments.v4 import PaymentsV4
+from tests.support.browser import local_http_server, static_page_handler
 
 pytestmark = pytest.mark.browser
-
-CHROMIUM = "/usr/bin/chromium"
 
 DEMO_TPP_PAGE = b"""<!doctype html><html><head><meta charset="utf-8"><title>Demo TPP</title></head>
 <body id="demo-tpp">
@@ -52,58 +46,34 @@ window.sign = async (o) => {
 </script></body></html>"""
 
 
-class _DemoTpp(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:
-        self.send_response(200)
-        self.send_header("Content-Type", "text/html; charset=utf-8")
-        self.send_header("Content-Length", str(len(DEMO_TPP_PAGE)))
-        self.end_headers()
-        self.wfile.write(DEMO_TPP_PAGE)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
 @pytest.fixture
 def demo_tpp_origin() -> Iterator[str]:
     """The TPP's web page on a real local server; ``localhost`` is a secure context, so WebAuthn runs over HTTP."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _DemoTpp)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://localhost:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with local_http_server(static_page_handler(DEMO_TPP_PAGE)) as port:
+        yield f"http://localhost:{port}"
 
 
 @pytest.fixture
-def device_page(monkeypatch: pytest.MonkeyPatch, demo_tpp_origin: str) -> Iterator[Page]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} missing: apt-get install -y chromium (make test does)")
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs a loop in this thread
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-gpu"]
-        )
-        page = browser.new_page()
-        cdp = page.context.new_cdp_session(page)
-        cdp.send("WebAuthn.enable")
-        cdp.send(
-            "WebAuthn.addVirtualAuthenticator",
-            {
-                "options": {
-                    "protocol": "ctap2",
-                    "transport": "internal",
-                    "hasResidentKey": True,
-                    "hasUserVerification": True,
-                    "isUserVerified": True,
-                    "automaticPresenceSimulation": True,
-                }
-            },
-        )
-        page.goto(f"{demo_tpp_origin}/enroll")
-        yield page
-        browser.close()
-        connections.close_all()  # the connection Django opened under Playwright's loop, before the test DB goes
+def device_page(browser: Browser, demo_tpp_origin: str) -> Page:
+    """The TPP's page in the shared headless Chromium, with a virtual platform authenticator (CDP WebAuthn)."""
+    page = browser.new_page()
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("WebAuthn.enable")
+    cdp.send(
+        "WebAuthn.addVirtualAuthenticator",
+        {
+            "options": {
+                "protocol": "ctap2",
+                "transport": "internal",
+                "hasResidentKey": True,
+                "hasUserVerification": True,
+                "isUserVerified": True,
+                "automaticPresenceSimulation": True,
+            }
+        },
+    )
+    page.goto(f"{demo_tpp_origin}/enroll")
+    return page
 
 
 # Playwright's sync API gives this thread another Django connection: only committed rows are shared.

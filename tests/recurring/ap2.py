@@ -8,6 +8,7 @@ from django.http.response import HttpResponseBase
 from opusof.ofb import account_from_wire
 from opusof.tokens import access_token_mint
 from recurring.services import recurring_consent_approve, recurring_consent_authorise
+from tests.authserver.oauth_tpp import OAuthTpp
 from tests.support.spec import assert_response_matches_spec
 from tests.support.tpp import TppActor
 
@@ -59,8 +60,8 @@ class AutomaticPaymentsV2:
             actor="customer:test",
             approvals_required=approvals,
         )
-        for _ in range(approvals - 1):
-            recurring_consent_approve(recurring_consent_id=consent_id, actor="customer:approver")
+        for approver in range(1, approvals):
+            recurring_consent_approve(recurring_consent_id=consent_id, actor=f"customer:approver-{approver}")
         return consent_id
 
     def consent_token(self, consent_id: str) -> str:
@@ -104,6 +105,21 @@ class AutomaticPaymentsV2:
         }
         response = self.tpp.patch(f"{API}/pix/recurring-payments/{payment_id}", body, token=self.token, **kwargs)
         return response, checked(response, "payment", "patch")
+
+
+def recurring_scope(consent_id: str) -> str:
+    """The PAR scope of a recurring consent's authorisation."""
+    return f"openid recurring-payments recurring-consent:{consent_id}"
+
+
+def over_oauth(oauth: OAuthTpp) -> AutomaticPaymentsV2:
+    """The TPP granted recurring-payments, with a client_credentials token from the authorisation server."""
+    client = oauth.actor.client
+    client.scopes = sorted({*client.scopes, "recurring-payments"})
+    client.save(update_fields=["scopes"])
+    token = oauth.post_form("/auth/token", {"grant_type": "client_credentials", "scope": "recurring-payments"})
+    assert token.status_code == 200, token.text
+    return AutomaticPaymentsV2(tpp=oauth.actor, token=token.json()["access_token"])
 
 
 def error_codes(body: Any) -> list[str]:

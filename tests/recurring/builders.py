@@ -1,9 +1,11 @@
-"""Request bodies for automatic payments v2 tests, valid by default, around the sandbox bank's demo data."""
+"""Request bodies for automatic payments v2 tests, valid by default, around the sandbox bank's demo data; and
+simulated time for journeys over several days (``pass_a_day``)."""
 
 import datetime as dt
 from typing import Any
 
 from opusof.timeutil import business_date
+from recurring.models import RecurringPayment
 from tests.payments.builders import (
     ANA_ACCOUNT,
     ANA_CPF,
@@ -135,3 +137,9 @@ def automatic_payment(
     }
     data.update(overrides)
     return data
+
+
+def pass_a_day() -> None:
+    """Simulated time: every charge so far moves one day into the past (the limits count them by their date)."""
+    for payment in RecurringPayment.objects.all():
+        RecurringPayment.objects.filter(pk=payment.pk).update(date=payment.date - dt.timedelta(days=1))

@@ -1,20 +1,12 @@
-"""The recurring journey without a browser (the consent pages are another issue's): the customer authorises once,
-three charges over simulated days succeed without them, a fourth over the consent's limit is rejected, the admin
-sees the history, and revocation (staff action) stops the next charge."""
-
-import datetime as dt
+"""The recurring journey on the staff side (the customer's, in a browser, is test_recurring_browser.py): the
+customer authorises once, three charges over simulated days succeed without them, a fourth over the consent's limit
+is rejected, the admin sees the history, and revocation (staff action) stops the next charge."""
 
 from django.contrib.auth import get_user_model
 
 from recurring.models import RecurringConsent, RecurringPayment
 from tests.recurring.ap2 import error_codes
-from tests.recurring.builders import ANA_ACCOUNT, own, sweeping_consent, sweeping_payment
-
-
-def pass_a_day() -> None:
-    """Simulated time: every charge so far moves one day into the past."""
-    for payment in RecurringPayment.objects.all():
-        RecurringPayment.objects.filter(pk=payment.pk).update(date=payment.date - dt.timedelta(days=1))
+from tests.recurring.builders import ANA_ACCOUNT, own, pass_a_day, sweeping_consent, sweeping_payment
 
 
 def test_authorise_once_charge_three_days_then_limit_then_revocation(ap2, client):

@@ -174,8 +174,11 @@ def test_no_payment_after_the_consent_expired(ap2):
     RecurringConsent.objects.filter(recurring_consent_id=consent_id).update(
         expires_at=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
     )
+    # before any sweep: the charge finds the consent expired, i.e. CONSUMED, a final state (§4.2.2.4)
     response, body = ap2.post_payment(consent_id, sweeping_payment())
-    assert (response.status_code, error_codes(body)) == (422, ["FORA_PRAZO_PERMITIDO"])
+    assert (response.status_code, error_codes(body)) == (422, ["CONSENTIMENTO_INVALIDO"])
+    assert RecurringConsent.objects.get(recurring_consent_id=consent_id).status == "CONSUMED"
+    assert ap2.get_consent(consent_id)["status"] == "CONSUMED"
 
 
 def test_sweeping_to_someone_elses_account_here_is_divergent(ap2):
