@@ -19,7 +19,8 @@ Failure handling, per route:
   ``OPUSOF_CONNECTOR_HTTP_SIGN_REQUESTS`` (on by default) each attempt sends the body as a PS256 JWS with opusof's
   key and a fresh ``jti``. Its responses are ``application/json``; a bank that signs them answers
   ``application/jwt``, verified against ``OPUSOF_CONNECTOR_HTTP_BANK_JWKS`` (``..._REQUIRE_SIGNED_RESPONSES``
-  refuses plain JSON). A body whose signature does not verify is the bank failing: ConnectorUnavailable, not retried.
+  refuses plain JSON). A body whose signature does not verify is the bank failing after it got the request:
+  ConnectorOutcomeUnknown (a ConnectorUnavailable), not retried.
 
 Outcomes are the connector interface's only two exceptions: ConnectorRejected(code) for a 422 with the contract's
 error body, ConnectorUnavailable for everything else that is not a success.
@@ -269,8 +270,10 @@ class HttpBank:
         try:
             body = self._body(response, acted_on=200 <= status < 300 or status in accept or status == 422)
         except signing.SignatureError as exc:
+            # The bank got the request and what came back cannot be trusted: for an initiation the bank may have
+            # paid, so the outcome is unknown (held, then settled by the status route), never a refusal.
             log("UNAVAILABLE", status, "BAD_SIGNATURE", str(exc))
-            raise ConnectorUnavailable(f"{route}: resposta com assinatura inválida: {exc}") from exc
+            raise ConnectorOutcomeUnknown(f"{route}: resposta com assinatura inválida: {exc}") from exc
         if 200 <= status < 300 or status in accept:
             if body is None:
                 log("UNAVAILABLE", status, "INVALID_BODY")

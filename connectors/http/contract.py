@@ -27,7 +27,7 @@ left out rather than invented.
 
 import datetime as dt
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -610,9 +610,10 @@ def _recurring_payment_data(consent: Any, data: Any) -> PaymentData:
     creditor_document = str(_need(data, "document", "identification"))
     creditor_name = next((c.name for c in terms.creditors if c.document == creditor_document), "")
     debtor = consent.get("debtorAccount")
-    info = _consent_info_from(consent, terms)
-    if info is None or str(_need(data, "recurringConsentId")) != info.consent_id:
-        raise ContractError("recurringConsentId must be the consent's externalId")
+    # opusof's externalId is the recurringConsentId; another platform's may differ, and the payment's field wins.
+    info = replace(
+        _consent_info_from(consent, terms) or ConsentInfo("", ""), consent_id=str(_need(data, "recurringConsentId"))
+    )
     return PaymentData(
         amount=_amount_from(_need(data, "payment", "amount")),
         currency=str(data["payment"].get("currency") or "BRL"),
