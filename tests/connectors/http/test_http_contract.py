@@ -35,7 +35,8 @@ from connectors.interfaces import (
 )
 
 SPEC = Path(contract.__file__).resolve().parent / "spec" / "pt-br-paymentIntegration-v5.0.0-rc.1-2.2.0.yml"
-# Required by the spec but not carried by connectors.interfaces (contract.INTERFACE_GAPS, and cnpjInitiator).
+# Required by the spec, left out when the caller gives no consent (PaymentData.consent) or initiator; discovery never
+# knows a payment consent's creditor and payment.
 GAPS = {"tpp", "externalId", "creationDateTime", "expirationDateTime", "cnpjInitiator", "creditor", "payment"}
 META = contract.request_meta("0b5b1c1e-7f0e-4c4e-9c43-2f5f4e0a9d11", "opusof")
 DEBTOR = AccountRef(ispb="99999004", issuer="0001", number="10000001", account_type=AccountType.CACC)
@@ -268,9 +269,8 @@ def test_payment_response_both_ways():
 def test_find_and_cancellation_requests_carry_our_ids():
     find = contract.find_request(payment_id="pay-1", end_to_end_id="E1", meta=META)
     cancel = contract.cancellation_request(payment_id="pay-1", end_to_end_id="E1", meta=META)
-    # The status and cancel capabilities are given only the payment's ids: the consent's people are unknown there.
+    # A caller holding only the payment's ids (no PaymentContext): the consent's people and the canceller are unknown.
     assert_valid(find, "FindPixPayment", relax=GAPS | {"loggedUser"})
-    # CancelPayment does not carry who cancelled (cancellation.cancelledBy): another interface gap.
     assert_valid(cancel, "CancellationPixPayment", relax=GAPS | {"loggedUser", "cancellation"})
     assert cancel["requestBody"]["data"]["status"] == "CANC"
     assert contract.payment_ids_from_request(find) == contract.payment_ids_from_request(cancel) == ("pay-1", "E1")
