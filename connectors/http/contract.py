@@ -3,7 +3,8 @@ Portuguese file winning where the English one differs) and its translation to an
 
 This module is the only place that knows the wire shape. The HTTP connector (``connectors.http.client``) uses the
 ``*_request`` builders and the ``*_from_response`` parsers; the reference back-end (``connectors.reference``) uses
-the inverse pair (``*_from_request`` and ``*_response``). ``tests/connectors/http/test_http_contract.py`` runs both ways.
+the inverse pair (``*_from_request`` and ``*_response``). ``tests/connectors/http/test_http_contract.py`` runs both
+ways.
 
 Five routes, all ``POST`` with a body ``{"requestMeta": {"correlationId", "brandId"}, ...}`` (sent as a JWS,
 ``application/jwt``: ``connectors.http.signing``):
