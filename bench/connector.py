@@ -7,7 +7,8 @@ Creates a scratch database ``opusof_bench_connector`` (PostgreSQL on 127.0.0.1),
 reference bank on a free loopback port and, for each route (validate, status, initiate), runs ``n`` calls per side
 on ``concurrency`` threads. Prints calls/s, p50 and p95 per side and the HTTP connector's added p50/p95 per call.
 The HTTP side includes everything a production call pays: JSON mapping, the pooled keep-alive client, the breaker,
-the retry wrapper, the log line and the ConnectorCall row (written by its own thread).
+the retry wrapper, the log line, the ConnectorCall row (written by its own thread) and the PS256 JWS of every
+request body (the contract's application/jwt), verified by the reference bank; ``--unsigned`` measures without it.
 """
 
 import argparse
@@ -106,9 +107,10 @@ def prepare_database() -> None:
     )
 
 
-def start_reference_bank() -> subprocess.Popen[bytes]:
+def start_reference_bank(*, unsigned: bool) -> subprocess.Popen[bytes]:
+    command = [sys.executable, str(ROOT / "manage.py"), "run_reference_bank", "--port", str(PORT)]
     server = subprocess.Popen(
-        [sys.executable, str(ROOT / "manage.py"), "run_reference_bank", "--port", str(PORT)],
+        [*command, "--unsigned-requests"] if unsigned else command,
         env=ENV,
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
@@ -128,7 +130,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=500, help="calls per route and side")
     parser.add_argument("--concurrency", type=int, default=1, help="threads per side")
+    parser.add_argument("--unsigned", action="store_true", help="plain JSON request bodies (signing off both sides)")
     args = parser.parse_args()
+    if args.unsigned:
+        os.environ["OPUSOF_CONNECTOR_HTTP_SIGN_REQUESTS"] = ENV["OPUSOF_CONNECTOR_HTTP_SIGN_REQUESTS"] = "false"
 
     prepare_database()
     django.setup()
@@ -153,7 +158,7 @@ def main() -> None:
     )
     direct, http = SandboxBank(), HttpBank()
     assert direct.validate_payment_data(data).ok, "bench payment must pass the sandbox's checks"
-    server = start_reference_bank()
+    server = start_reference_bank(unsigned=args.unsigned)
     try:
         run = uuid.uuid4().hex[:8]
 

@@ -9,7 +9,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 
 class ConnectorError(Exception):
@@ -70,8 +70,147 @@ class DiscoveredAccount:
 
 
 @dataclass(frozen=True)
+class Creditor:
+    """One of a recurring consent's creditors (``creditors[]``: CPF or CNPJ and name)."""
+
+    document: str
+    name: str
+
+
+@dataclass(frozen=True)
+class PeriodicLimit:
+    """A sweeping consent's limit for one period (``periodicLimits.day|week|month|year``)."""
+
+    period: str  # day, week, month, year
+    quantity_limit: int | None = None
+    transaction_limit: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class FirstPayment:
+    """An automatic-payments consent's one-off first payment (``recurringConfiguration.automatic.firstPayment``)."""
+
+    date: dt.date
+    amount: Decimal
+    creditor_account: AccountRef
+    currency: str = "BRL"
+    remittance_information: str | None = None
+
+
+@dataclass(frozen=True)
+class AutomaticConfiguration:
+    """Pix Automático terms (``recurringConfiguration.automatic``, AutomaticV2 of the connector contract)."""
+
+    contract_id: str
+    interval: str  # SEMANAL, MENSAL, TRIMESTRAL, SEMESTRAL, ANUAL
+    contract_debtor_name: str
+    contract_debtor_document: str
+    is_retry_accepted: bool
+    reference_start_date: dt.date
+    use_overdraft_limit: bool = True
+    fixed_amount: Decimal | None = None
+    maximum_variable_amount: Decimal | None = None
+    minimum_variable_amount: Decimal | None = None
+    first_payment: FirstPayment | None = None
+
+
+@dataclass(frozen=True)
+class SweepingConfiguration:
+    """Sweeping terms (``recurringConfiguration.sweeping``, PostSweeping of the connector contract)."""
+
+    total_allowed_amount: Decimal | None = None
+    transaction_limit: Decimal | None = None
+    periodic_limits: tuple[PeriodicLimit, ...] = ()
+
+
+def _first_payment(body: Any) -> FirstPayment:
+    account = body["creditorAccount"]
+    return FirstPayment(
+        date=dt.date.fromisoformat(str(body["date"])),
+        amount=Decimal(str(body["amount"])),
+        currency=str(body.get("currency") or "BRL"),
+        creditor_account=AccountRef(
+            ispb=str(account["ispb"]),
+            number=str(account["number"]),
+            account_type=AccountType(account["accountType"]),
+            issuer=str(account["issuer"]) if account.get("issuer") else None,
+        ),
+        remittance_information=body.get("remittanceInformation") or None,
+    )
+
+
+def recurring_configuration_from_wire(body: Any) -> AutomaticConfiguration | SweepingConfiguration:
+    """A ``recurringConfiguration`` as automatic payments v2 spells it (``{"automatic": {...}}`` or
+    ``{"sweeping": {...}}``), which the connector contract's AutomaticV2 / PostSweeping copy. ValueError when it is
+    neither or a field is missing or malformed."""
+
+    def amount(value: Any) -> Decimal | None:
+        return None if value is None else Decimal(str(value))
+
+    try:
+        if "automatic" in body:
+            block = body["automatic"]
+            first = block.get("firstPayment")
+            return AutomaticConfiguration(
+                contract_id=str(block["contractId"]),
+                interval=str(block["interval"]),
+                contract_debtor_name=str(block["contractDebtor"]["name"]),
+                contract_debtor_document=str(block["contractDebtor"]["document"]["identification"]),
+                is_retry_accepted=bool(block["isRetryAccepted"]),
+                use_overdraft_limit=bool(block.get("useOverdraftLimit", True)),
+                reference_start_date=dt.date.fromisoformat(str(block["referenceStartDate"])),
+                fixed_amount=amount(block.get("fixedAmount")),
+                maximum_variable_amount=amount(block.get("maximumVariableAmount")),
+                minimum_variable_amount=amount(block.get("minimumVariableAmount")),
+                first_payment=_first_payment(first) if first else None,
+            )
+        if "sweeping" in body:
+            block = body["sweeping"]
+            return SweepingConfiguration(
+                total_allowed_amount=amount(block.get("totalAllowedAmount")),
+                transaction_limit=amount(block.get("transactionLimit")),
+                periodic_limits=tuple(
+                    PeriodicLimit(
+                        period=str(period),
+                        quantity_limit=limit.get("quantityLimit"),
+                        transaction_limit=amount(limit.get("transactionLimit")),
+                    )
+                    for period, limit in (block.get("periodicLimits") or {}).items()
+                ),
+            )
+    except (KeyError, TypeError, AttributeError, ArithmeticError) as exc:
+        raise ValueError(f"{type(exc).__name__}: {exc}") from exc
+    raise ValueError("recurringConfiguration must be automatic or sweeping")
+
+
+@dataclass(frozen=True)
+class RecurringTerms:
+    """What a recurring consent adds to ConsentInfo: the recurring variant (``PAYMENT_RECURRING_CONSENT``) of the
+    connector routes sends it as ``consent.creditors`` / ``recurringConfiguration`` / ``startDateTime``."""
+
+    creditors: tuple[Creditor, ...]
+    configuration: AutomaticConfiguration | SweepingConfiguration
+    start_at: dt.datetime | None = None
+    additional_information: str | None = None
+
+
+@dataclass(frozen=True)
+class ConsentInfo:
+    """The consent a connector call is made under, as the contract's ``consent`` object names it: ``externalId``
+    (our consent id, the recurringConsentId for recurring ones), ``tpp.name``, ``creationDateTime`` and
+    ``expirationDateTime``. ``recurring`` set makes the call the recurring variant of its route."""
+
+    consent_id: str
+    tpp_name: str
+    created_at: dt.datetime | None = None  # the validation route's schemas have no field for it
+    expires_at: dt.datetime | None = None  # open-ended recurring consents have none
+    recurring: RecurringTerms | None = None
+
+
+@dataclass(frozen=True)
 class PaymentData:
-    """What the customer is about to authorise (validate route) or pay (initiate route)."""
+    """What the customer is about to authorise (validate route) or pay (initiate route), and under which consent
+    (``consent``: None where the caller has no consent at hand)."""
 
     amount: Decimal
     local_instrument: str
@@ -86,6 +225,8 @@ class PaymentData:
     transaction_identification: str | None = None
     payment_date: dt.date | None = None  # None: immediate
     currency: str = "BRL"
+    consent: ConsentInfo | None = None
+    cnpj_initiator: str | None = None  # the TPP's CNPJ (cnpjInitiator), known once a payment is requested
 
 
 @dataclass(frozen=True)
@@ -110,6 +251,22 @@ class PaymentInitiation:
     idempotency_key: str  # the bank must not pay twice for the same key
     data: PaymentData
     remittance_information: str | None = None
+    # Recurring payments (automatic payments v2): an extra-day retry names the payment it retries
+    # (originalRecurringPaymentId), Pix Automático charges their cycle (paymentReference).
+    original_recurring_payment_id: str | None = None
+    payment_reference: str | None = None
+    authorisation_flow: str | None = None  # HYBRID_FLOW, CIBA_FLOW, FIDO_FLOW; None is HYBRID_FLOW
+    ibge_town_code: str | None = None
+
+
+@dataclass(frozen=True)
+class PaymentContext:
+    """What the status and cancel routes tell the bank beyond the payment's ids: the payment and its consent
+    (``consent`` and ``loggedUser`` of FindPixPayment / CancellationPixPayment) and, on cancel, the document of
+    the user who asked for it (``cancellation.cancelledBy``)."""
+
+    data: PaymentData
+    cancelled_by: str | None = None
 
 
 @dataclass(frozen=True)
@@ -132,9 +289,10 @@ class ValidatePaymentData(Protocol):
 @runtime_checkable
 class DiscoverAccounts(Protocol):
     def discover_accounts(
-        self, *, customer_document: str, business_document: str | None = None
+        self, *, customer_document: str, business_document: str | None = None, consent: ConsentInfo | None = None
     ) -> list[DiscoveredAccount]:
-        """Lists the accounts the customer (or the business they act for) may choose as debtor."""
+        """Lists the accounts the customer (or the business they act for) may choose as debtor, for ``consent``
+        when the caller has one."""
         ...
 
 
@@ -151,13 +309,17 @@ class InitiatePayment(Protocol):
 
 @runtime_checkable
 class GetPaymentStatus(Protocol):
-    def get_payment_status(self, *, payment_id: str, end_to_end_id: str) -> PaymentStatusResult:
+    def get_payment_status(
+        self, *, payment_id: str, end_to_end_id: str, context: PaymentContext | None = None
+    ) -> PaymentStatusResult:
         """Current status of a payment the bank received."""
         ...
 
 
 @runtime_checkable
 class CancelPayment(Protocol):
-    def cancel_payment(self, *, payment_id: str, end_to_end_id: str) -> PaymentStatusResult:
+    def cancel_payment(
+        self, *, payment_id: str, end_to_end_id: str, context: PaymentContext | None = None
+    ) -> PaymentStatusResult:
         """Cancels a scheduled (or pending) payment. Raises ConnectorRejected when it can no longer be."""
         ...

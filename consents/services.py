@@ -9,7 +9,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from connectors.interfaces import AccountRef, ConnectorUnavailable, PaymentData
+from connectors.interfaces import AccountRef, ConnectorUnavailable, ConsentInfo, PaymentData
 from connectors.registry import payment_data_validator
 from consents.errors import ConsentNotAuthorisable, ConsentNotFound
 from consents.models import (
@@ -162,6 +162,16 @@ def consent_create(*, client: TppClient, data: dict[str, Any]) -> PaymentConsent
     return consent
 
 
+def consent_connector_info(consent: PaymentConsent) -> ConsentInfo:
+    """The consent as the bank's connector routes name it (``consent.tpp``, ``externalId``, times)."""
+    return ConsentInfo(
+        consent_id=consent.consent_id,
+        tpp_name=consent.client.name,
+        created_at=consent.created_at,
+        expires_at=consent.expires_at,
+    )
+
+
 def _payment_data(consent: PaymentConsent, debtor_account: AccountRef) -> PaymentData:
     first_date = dt.date.fromisoformat(consent.scheduled_dates[0]) if consent.scheduled_dates else None
     return PaymentData(
@@ -177,6 +187,7 @@ def _payment_data(consent: PaymentConsent, debtor_account: AccountRef) -> Paymen
         proxy=consent.proxy or None,
         qr_code=consent.qr_code or None,
         payment_date=first_date,
+        consent=consent_connector_info(consent),
     )
 
 

@@ -16,6 +16,7 @@ from connectors.interfaces import (
     ConnectorOutcomeUnknown,
     ConnectorRejected,
     ConnectorUnavailable,
+    PaymentContext,
     PaymentData,
     PaymentInitiation,
     PaymentStatusResult,
@@ -23,7 +24,7 @@ from connectors.interfaces import (
 from connectors.registry import payment_canceller, payment_data_validator, payment_initiator, payment_status_reader
 from consents.errors import ConsentNotFound
 from consents.models import ConsentStatus, PaymentConsent
-from consents.services import consent_consume, lock_consent
+from consents.services import consent_connector_info, consent_consume, lock_consent
 from enrollments.services import enrollment_limit_problem, enrollment_lock_for_payment
 from opusof.errors import ParameterInvalid, ParameterMissing, RegulatedError
 from opusof.models import TppClient
@@ -123,7 +124,13 @@ def _payment_data(payment: PixPayment, consent: PaymentConsent) -> PaymentData:
         qr_code=payment.qr_code or None,
         transaction_identification=payment.transaction_identification or None,
         payment_date=payment.scheduled_date,
+        consent=consent_connector_info(consent),
+        cnpj_initiator=payment.cnpj_initiator or None,
     )
+
+
+def _context(payment: PixPayment, *, cancelled_by: str | None = None) -> PaymentContext:
+    return PaymentContext(_payment_data(payment, payment.consent), cancelled_by=cancelled_by)
 
 
 def _submit(payment: PixPayment, consent: PaymentConsent) -> PaymentStatusResult:
@@ -407,7 +414,9 @@ def payment_batch_submit(*, batch_id: str) -> list[PixPayment]:
         for payment, _ in results:
             # Best effort: the poll reconciles what the bank kept; the RJCT below is what the TPP sees.
             with contextlib.suppress(ConnectorRejected, ConnectorUnavailable):
-                payment_canceller().cancel_payment(payment_id=payment.payment_id, end_to_end_id=payment.end_to_end_id)
+                payment_canceller().cancel_payment(
+                    payment_id=payment.payment_id, end_to_end_id=payment.end_to_end_id, context=_context(payment)
+                )
         for payment in pending:
             _reject_batch_item(payment, failure)
         return payments
@@ -471,7 +480,7 @@ def payment_poll_status(*, payment_id: str) -> PixPayment:
             return payment
         try:
             result = payment_status_reader().get_payment_status(
-                payment_id=payment.payment_id, end_to_end_id=payment.end_to_end_id
+                payment_id=payment.payment_id, end_to_end_id=payment.end_to_end_id, context=_context(payment)
             )
         except ConnectorRejected:
             if payment.status != PaymentStatus.PDNG:
@@ -520,7 +529,11 @@ def _cancel(payment: PixPayment, *, cancelled_from: str, document: str, rel: str
         else CancellationReason.CANCELADO_PENDENCIA
     )
     try:
-        payment_canceller().cancel_payment(payment_id=payment.payment_id, end_to_end_id=payment.end_to_end_id)
+        payment_canceller().cancel_payment(
+            payment_id=payment.payment_id,
+            end_to_end_id=payment.end_to_end_id,
+            context=_context(payment, cancelled_by=document),
+        )
     except ConnectorRejected as exc:
         raise CancellationNotAllowed(exc.detail or exc.code) from exc
     except ConnectorUnavailable as exc:

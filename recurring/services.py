@@ -21,9 +21,14 @@ from connectors.interfaces import (
     BankPaymentStatus,
     ConnectorRejected,
     ConnectorUnavailable,
+    ConsentInfo,
+    Creditor,
+    PaymentContext,
     PaymentData,
     PaymentInitiation,
     PaymentStatusResult,
+    RecurringTerms,
+    recurring_configuration_from_wire,
 )
 from connectors.registry import account_discovery, payment_canceller, payment_initiator, payment_status_reader
 from opusof.errors import ParameterInvalid, ParameterMissing, RegulatedError
@@ -218,6 +223,7 @@ def _account_refusal(consent: RecurringConsent, debtor_account: AccountRef) -> t
         accounts = account_discovery().discover_accounts(
             customer_document=consent.logged_user_document,
             business_document=consent.business_entity_document or None,
+            consent=_connector_consent(consent),
         )
     except ConnectorUnavailable as exc:
         return ConsentRejectionCode.FALHA_INFRAESTRUTURA, f"Detentora indisponível: {exc}"
@@ -495,6 +501,23 @@ def apply_bank_status(payment: RecurringPayment, result: PaymentStatusResult, *,
     return True
 
 
+def _connector_consent(consent: RecurringConsent) -> ConsentInfo:
+    """The recurring consent as the connector routes' recurring variant names it (ConsentRecurringPayment)."""
+    start = consent.settings.get("startDateTime")
+    return ConsentInfo(
+        consent_id=consent.recurring_consent_id,
+        tpp_name=consent.client.name,
+        created_at=consent.created_at,
+        expires_at=consent.expires_at,
+        recurring=RecurringTerms(
+            creditors=tuple(Creditor(c["cpfCnpj"], c["name"]) for c in consent.creditors),
+            configuration=recurring_configuration_from_wire(consent.configuration),
+            start_at=dt.datetime.fromisoformat(start.replace("Z", "+00:00")) if start else None,
+            additional_information=consent.request_data.get("additionalInformation") or None,
+        ),
+    )
+
+
 def _payment_data(payment: RecurringPayment, consent: RecurringConsent) -> PaymentData:
     creditor = next((c for c in consent.creditors if c["cpfCnpj"] == payment.document_identification), None)
     return PaymentData(
@@ -510,6 +533,8 @@ def _payment_data(payment: RecurringPayment, consent: RecurringConsent) -> Payme
         proxy=payment.proxy or None,
         transaction_identification=payment.transaction_identification or None,
         payment_date=payment.date,
+        consent=_connector_consent(consent),
+        cnpj_initiator=payment.cnpj_initiator or None,
     )
 
 
@@ -784,6 +809,10 @@ def _create_locked(consent: RecurringConsent, data: dict[str, Any], *, actor: st
                 idempotency_key=payment.recurring_payment_id,
                 data=_payment_data(payment, consent),
                 remittance_information=payment.remittance_information or None,
+                original_recurring_payment_id=payment.original_recurring_payment_id or None,
+                payment_reference=payment.payment_reference or None,
+                authorisation_flow=payment.authorisation_flow or None,
+                ibge_town_code=payment.ibge_town_code or None,
             )
         )
     except ConnectorRejected as exc:
@@ -828,7 +857,9 @@ def recurring_payment_poll_status(*, recurring_payment_id: str) -> RecurringPaym
         if payment.status in (PaymentStatus.RCVD, PaymentStatus.ACSC, PaymentStatus.RJCT, PaymentStatus.CANC):
             return payment
         result = payment_status_reader().get_payment_status(
-            payment_id=payment.recurring_payment_id, end_to_end_id=payment.end_to_end_id
+            payment_id=payment.recurring_payment_id,
+            end_to_end_id=payment.end_to_end_id,
+            context=PaymentContext(_payment_data(payment, payment.consent)),
         )
         apply_bank_status(payment, result, actor="system:poll")
         return payment
@@ -846,7 +877,11 @@ def _cancel_at_bank_and_record(
         else RecurringCancellationReason.CANCELADO_PENDENCIA
     )
     try:
-        payment_canceller().cancel_payment(payment_id=payment.recurring_payment_id, end_to_end_id=payment.end_to_end_id)
+        payment_canceller().cancel_payment(
+            payment_id=payment.recurring_payment_id,
+            end_to_end_id=payment.end_to_end_id,
+            context=PaymentContext(_payment_data(payment, payment.consent), cancelled_by=document),
+        )
     except ConnectorRejected as exc:
         raise errors.CancellationNotAllowed(exc.detail or exc.code) from exc
     except ConnectorUnavailable as exc:

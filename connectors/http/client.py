@@ -15,11 +15,18 @@ Failure handling, per route:
   closes again. Breakers are per process and per (base URL, route), shared by every thread.
 - **Logging**: every attempt is a log line and a ConnectorCall row (route, attempt, HTTP status, latency, outcome,
   correlation id = the request's x-fapi-interaction-id), shown read-only in the admin.
+- **Signing** (``connectors.http.signing``): the contract's request bodies are ``application/jwt``, so with
+  ``OPUSOF_CONNECTOR_HTTP_SIGN_REQUESTS`` (on by default) each attempt sends the body as a PS256 JWS with opusof's
+  key and a fresh ``jti``. Its responses are ``application/json``; a bank that signs them answers
+  ``application/jwt``, verified against ``OPUSOF_CONNECTOR_HTTP_BANK_JWKS`` (``..._REQUIRE_SIGNED_RESPONSES``
+  refuses plain JSON). A body whose signature does not verify is the bank failing after it got the request:
+  ConnectorOutcomeUnknown (a ConnectorUnavailable), not retried.
 
 Outcomes are the connector interface's only two exceptions: ConnectorRejected(code) for a 422 with the contract's
 error body, ConnectorUnavailable for everything else that is not a success.
 """
 
+import json
 import logging
 import socket
 import threading
@@ -31,16 +38,19 @@ import httpx
 import pybreaker
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.core.serializers.json import DjangoJSONEncoder
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
-from connectors.http import calllog, contract
+from connectors.http import calllog, contract, signing
 from connectors.interfaces import (
     ConnectorOutcomeUnknown,
     ConnectorRejected,
     ConnectorUnavailable,
+    ConsentInfo,
     DiscoveredAccount,
+    PaymentContext,
     PaymentData,
     PaymentInitiation,
     PaymentStatusResult,
@@ -110,10 +120,20 @@ class HttpBank:
         self.read_timeouts: dict[str, float] = dict(settings.OPUSOF_CONNECTOR_HTTP_READ_TIMEOUTS)
         self.max_attempts = int(settings.OPUSOF_CONNECTOR_HTTP_MAX_ATTEMPTS)
         self.backoff_initial = float(settings.OPUSOF_CONNECTOR_HTTP_BACKOFF_SECONDS)
+        self.sign_requests = bool(settings.OPUSOF_CONNECTOR_HTTP_SIGN_REQUESTS)
+        self.require_signed_responses = bool(settings.OPUSOF_CONNECTOR_HTTP_REQUIRE_SIGNED_RESPONSES)
+        try:
+            self.bank_keys = signing.keys_from(settings.OPUSOF_CONNECTOR_HTTP_BANK_JWKS)
+        except ValueError as exc:
+            raise ImproperlyConfigured(f"OPUSOF_CONNECTOR_HTTP_BANK_JWKS is not a JWKS: {exc}") from exc
+        if self.require_signed_responses and not self.bank_keys:
+            raise ImproperlyConfigured(
+                "OPUSOF_CONNECTOR_HTTP_REQUIRE_SIGNED_RESPONSES needs OPUSOF_CONNECTOR_HTTP_BANK_JWKS"
+            )
         # One pooled client per instance (the registry shares one instance per process): keep-alive connections.
         self._client = httpx.Client(
             base_url=base_url,
-            headers={"content-type": "application/json", "accept": "application/json"},
+            headers={"accept": f"{signing.CONTENT_TYPE}, application/json"},
             # TCP_NODELAY: a request's headers and body may leave in two writes; with Nagle the body would wait
             # for the bank's delayed ACK (tens of milliseconds per call).
             transport=httpx.HTTPTransport(
@@ -134,11 +154,12 @@ class HttpBank:
         return _parse("validate", contract.validation_result_from_response, status, body)
 
     def discover_accounts(
-        self, *, customer_document: str, business_document: str | None = None
+        self, *, customer_document: str, business_document: str | None = None, consent: ConsentInfo | None = None
     ) -> list[DiscoveredAccount]:
-        """POST /account-discovery: the accounts the customer may pay from."""
+        """POST /account-discovery: the accounts the customer may pay from (recurring variant for a recurring
+        consent)."""
         request = contract.discovery_request(
-            customer_document=customer_document, business_document=business_document, meta=self._meta()
+            customer_document=customer_document, business_document=business_document, meta=self._meta(), consent=consent
         )
         _, body = self._call("discovery", request)
         return _parse("discovery", contract.discovered_accounts_from_response, body)
@@ -149,15 +170,23 @@ class HttpBank:
         _, body = self._call("initiate", request, idempotency_key=initiation.idempotency_key)
         return _parse("initiate", contract.status_from_response, body)
 
-    def get_payment_status(self, *, payment_id: str, end_to_end_id: str) -> PaymentStatusResult:
+    def get_payment_status(
+        self, *, payment_id: str, end_to_end_id: str, context: PaymentContext | None = None
+    ) -> PaymentStatusResult:
         """POST /find: the bank's current status of the payment."""
-        request = contract.find_request(payment_id=payment_id, end_to_end_id=end_to_end_id, meta=self._meta())
+        request = contract.find_request(
+            payment_id=payment_id, end_to_end_id=end_to_end_id, meta=self._meta(), context=context
+        )
         _, body = self._call("status", request)
         return _parse("status", contract.status_from_response, body)
 
-    def cancel_payment(self, *, payment_id: str, end_to_end_id: str) -> PaymentStatusResult:
+    def cancel_payment(
+        self, *, payment_id: str, end_to_end_id: str, context: PaymentContext | None = None
+    ) -> PaymentStatusResult:
         """POST /cancellation: CANC, or ConnectorRejected(PAGAMENTO_NAO_PERMITE_CANCELAMENTO)."""
-        request = contract.cancellation_request(payment_id=payment_id, end_to_end_id=end_to_end_id, meta=self._meta())
+        request = contract.cancellation_request(
+            payment_id=payment_id, end_to_end_id=end_to_end_id, meta=self._meta(), context=context
+        )
         _, body = self._call("cancel", request)
         return _parse("cancel", contract.status_from_response, body)
 
@@ -215,8 +244,15 @@ class HttpBank:
             latency = (time.perf_counter() - started) * 1000
             self._log(route, number, status, outcome, latency, correlation_id, idempotency_key, code, detail)
 
+        if self.sign_requests:
+            # Signed per attempt: a retry carries a fresh jti, which a bank checking replays must accept.
+            content = signing.sign_request(payload, audience=f"{self.base_url}{contract.ROUTES[route]}").encode()
+            headers["content-type"] = signing.CONTENT_TYPE
+        else:
+            content = json.dumps(payload, cls=DjangoJSONEncoder).encode()
+            headers["content-type"] = "application/json"
         try:
-            response = self._client.post(contract.ROUTES[route], json=payload, headers=headers, timeout=timeout)
+            response = self._client.post(contract.ROUTES[route], content=content, headers=headers, timeout=timeout)
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.RemoteProtocolError, httpx.WriteError) as exc:
             # The bank did not answer: refused, unreachable, or the connection dropped before a response.
             log("UNAVAILABLE", None, type(exc).__name__, str(exc))
@@ -228,13 +264,16 @@ class HttpBank:
             log("UNAVAILABLE", None, type(exc).__name__, str(exc))
             raise _Retryable(f"{route}: {type(exc).__name__}: {exc}") from exc
         status = response.status_code
-        try:
-            body = response.json() if response.content else {}
-        except ValueError:
-            body = None
         if status in RETRYABLE_STATUSES:
             log("UNAVAILABLE", status, f"HTTP_{status}")
             raise _Retryable(f"{route}: HTTP {status}")
+        try:
+            body = self._body(response, acted_on=200 <= status < 300 or status in accept or status == 422)
+        except signing.SignatureError as exc:
+            # The bank got the request and what came back cannot be trusted: for an initiation the bank may have
+            # paid, so the outcome is unknown (held, then settled by the status route), never a refusal.
+            log("UNAVAILABLE", status, "BAD_SIGNATURE", str(exc))
+            raise ConnectorOutcomeUnknown(f"{route}: resposta com assinatura inválida: {exc}") from exc
         if 200 <= status < 300 or status in accept:
             if body is None:
                 log("UNAVAILABLE", status, "INVALID_BODY")
@@ -251,6 +290,23 @@ class HttpBank:
         code, detail = errors[0] if errors else (f"HTTP_{status}", "")
         log("UNAVAILABLE", status, code, detail)
         raise ConnectorUnavailable(f"{route}: HTTP {status} {code} {detail}".strip())
+
+    def _body(self, response: httpx.Response, *, acted_on: bool) -> Any:
+        """The response's JSON body, from inside its JWS when the bank signed it; None when it is not JSON."""
+        if response.headers.get("content-type", "").startswith(signing.CONTENT_TYPE):
+            body, _ = signing.verify(
+                response.text,
+                keys=self.bank_keys,
+                audience=str(settings.OPUSOF_ORGANISATION_ID),
+                tolerance_seconds=float(settings.OPUSOF_JWS_IAT_TOLERANCE_SECONDS),
+            )
+            return body
+        if self.require_signed_responses and acted_on:
+            raise signing.SignatureError("resposta sem assinatura (application/jwt exigido)")
+        try:
+            return response.json() if response.content else {}
+        except ValueError:
+            return None
 
     def _log(
         self,

@@ -13,30 +13,55 @@ Faults are switched at runtime through ``/_faults`` so tests and people can stag
   next N requests (before doing anything); do the work of the next N requests and then drop the connection
   without answering (the lost-response case idempotency keys exist for); drop every request while ``down``.
   ``routes`` limits the faults to those routes (default: all). Values not given keep their current setting.
+- ``tamperNext`` / ``wrongKeyNext`` (with response signing on): answer the next N calls with a JWS whose payload was
+  altered after signing, or signed by a key the connector does not know.
 - ``DELETE /_faults`` clears every fault; ``GET /_faults`` shows them and the calls received per route.
+
+Signing (``connectors.http.signing``): request bodies must be ``application/jwt`` signed by opusof (the contract's
+media type; verified against opusof's JWKS, ``aud`` this bank's route URL, ``iat`` window, ``jti`` never reused);
+an unsigned or badly signed request is answered 400 ``BAD_SIGNATURE`` and not processed. With ``sign_responses``
+the answers are JWS too, with this bank's own key (``public_jwks``). Every request received is kept in ``requests``
+(route, paymentType, decoded body) so tests can see which variant of a route the bank was sent.
 """
 
+import base64
 import contextlib
 import json
 import logging
 import socket
 import threading
 import time
-from collections import Counter
+import uuid
+from collections import Counter, OrderedDict, deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric import rsa
+from django.conf import settings
 from django.db import close_old_connections, connections
 from django.utils import timezone
+from jwt.algorithms import RSAAlgorithm
 
-from connectors.http import contract
-from connectors.interfaces import AccountRef, AccountType, ConnectorRejected, ConnectorUnavailable, PaymentStatusResult
+from connectors.http import contract, signing
+from connectors.interfaces import (
+    AccountRef,
+    AccountType,
+    ConnectorRejected,
+    ConnectorUnavailable,
+    PaymentData,
+    PaymentStatusResult,
+    ValidationIssue,
+    ValidationResult,
+)
 from connectors.models import SandboxPayment
 from connectors.sandbox import SandboxBank
+from opusof.keys import holder_public_jwks, jwk_thumbprint
 
 logger = logging.getLogger("connectors.reference")
 _ROUTE_BY_PATH = {path: route for route, path in contract.ROUTES.items()}
+ISSUER = "opusof-reference-bank"
+_JTI_MEMORY = 100_000  # jti values remembered (oldest forgotten first); an iat older than the window is refused anyway
 
 
 @dataclass
@@ -49,6 +74,8 @@ class Faults:
     drop_next: int = 0
     drop_after_processing_next: int = 0
     down: bool = False
+    tamper_next: int = 0
+    wrong_key_next: int = 0
     routes: set[str] = field(default_factory=set)
     calls: Counter[str] = field(default_factory=Counter)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -67,6 +94,10 @@ class Faults:
                 self.drop_after_processing_next = int(body["dropAfterProcessingNext"])
             if "down" in body:
                 self.down = bool(body["down"])
+            if "tamperNext" in body:
+                self.tamper_next = int(body["tamperNext"])
+            if "wrongKeyNext" in body:
+                self.wrong_key_next = int(body["wrongKeyNext"])
             if "routes" in body:
                 self.routes = {str(route) for route in body["routes"] or []}
 
@@ -74,6 +105,7 @@ class Faults:
         with self.lock:
             self.latency_seconds = 0.0
             self.error_next = self.drop_next = self.drop_after_processing_next = 0
+            self.tamper_next = self.wrong_key_next = 0
             self.error_status = 503
             self.down = False
             self.routes = set()
@@ -87,6 +119,8 @@ class Faults:
                 "dropNext": self.drop_next,
                 "dropAfterProcessingNext": self.drop_after_processing_next,
                 "down": self.down,
+                "tamperNext": self.tamper_next,
+                "wrongKeyNext": self.wrong_key_next,
                 "routes": sorted(self.routes),
                 "calls": dict(self.calls),
             }
@@ -109,6 +143,12 @@ class Faults:
             elif self.drop_after_processing_next > 0:
                 self.drop_after_processing_next -= 1
                 action = "drop_after"
+            elif self.tamper_next > 0:
+                self.tamper_next -= 1
+                action = "tamper"
+            elif self.wrong_key_next > 0:
+                self.wrong_key_next -= 1
+                action = "wrong_key"
             return self.latency_seconds, action, self.error_status
 
 
@@ -117,10 +157,31 @@ class ReferenceBankServer(ThreadingHTTPServer):
     # Fault tests open and drop many connections quickly.
     request_queue_size = 128
 
-    def __init__(self, address: tuple[str, int], bank: SandboxBank | None = None) -> None:
+    def __init__(
+        self,
+        address: tuple[str, int],
+        bank: SandboxBank | None = None,
+        *,
+        opusof_jwks: Any = None,
+        verify_requests: bool = True,
+        sign_responses: bool = False,
+        public_url: str | None = None,
+    ) -> None:
         super().__init__(address, _Handler)
         self.bank = bank or SandboxBank()
         self.faults = Faults()
+        self.verify_requests = verify_requests
+        self.sign_responses = sign_responses
+        self.public_url = (public_url or self.base_url).rstrip("/")
+        # opusof's published keys (the same process's, by default), and this bank's own key for its answers.
+        self.opusof_keys = signing.keys_from(holder_public_jwks() if opusof_jwks is None else opusof_jwks)
+        self.signing_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        public: dict[str, Any] = RSAAlgorithm.to_jwk(self.signing_key.public_key(), as_dict=True)
+        self.kid = jwk_thumbprint(public)
+        self.public_jwks = {"keys": [{**public, "kid": self.kid, "use": "sig", "alg": signing.ALGORITHM}]}
+        self.requests: deque[dict[str, Any]] = deque(maxlen=1000)
+        self._seen_jti: OrderedDict[str, None] = OrderedDict()
+        self._jti_lock = threading.Lock()
         # Open client connections: stop() ends them so no handler thread (and its database connection) outlives us.
         self.open_sockets: set[socket.socket] = set()
         self.sockets_lock = threading.Lock()
@@ -145,6 +206,20 @@ class ReferenceBankServer(ThreadingHTTPServer):
     def base_url(self) -> str:
         host, port = self.server_address[:2]
         return f"http://{host!s}:{port}"
+
+    def received(self, route: str) -> list[dict[str, Any]]:
+        """The requests received on ``route`` (decoded bodies, oldest first)."""
+        return [entry for entry in list(self.requests) if entry["route"] == route]
+
+    def first_use_of(self, jti: str) -> bool:
+        """Records ``jti``; False when it was seen before (a replayed request)."""
+        with self._jti_lock:
+            if jti in self._seen_jti:
+                return False
+            self._seen_jti[jti] = None
+            while len(self._seen_jti) > _JTI_MEMORY:
+                self._seen_jti.popitem(last=False)
+            return True
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -189,8 +264,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(404, contract.error_body([("NAO_INFORMADO", f"Rota {self.path} desconhecida.")]))
 
     def do_POST(self) -> None:
-        body = self._read()
+        raw = self._raw()
         if self.path == "/_faults":
+            body = _json(raw)
             self.server.faults.update(body if isinstance(body, dict) else {})
             self._send(200, self.server.faults.snapshot())
             return
@@ -198,6 +274,16 @@ class _Handler(BaseHTTPRequestHandler):
         if route is None:
             self._send(404, contract.error_body([("NAO_INFORMADO", f"Rota {self.path} desconhecida.")]))
             return
+        try:
+            body = self._request_body(raw)
+        except signing.SignatureError as exc:
+            self.server.faults.decide(route)
+            self._send(400, contract.error_body([("BAD_SIGNATURE", f"Requisição sem assinatura válida: {exc}.")]))
+            return
+        kind = body.get("paymentType") if isinstance(body, dict) else None
+        if route == "validate" and isinstance(body, dict):
+            kind = (body.get("requestBody") or {}).get("paymentType")
+        self.server.requests.append({"route": route, "paymentType": kind, "body": body})
         latency, action, error_status = self.server.faults.decide(route)
         if latency:
             time.sleep(latency)
@@ -212,20 +298,65 @@ class _Handler(BaseHTTPRequestHandler):
         if action == "drop_after":
             self.close_connection = True
             return
-        self._send(status, answer)
+        if self.server.sign_responses:
+            self._send_signed(status, answer, tamper=action == "tamper", wrong_key=action == "wrong_key")
+        else:
+            self._send(status, answer)
+
+    def _raw(self) -> bytes:
+        length = int(self.headers.get("content-length") or 0)
+        return self.rfile.read(length) if length else b""
 
     def _read(self) -> Any:
-        length = int(self.headers.get("content-length") or 0)
-        raw = self.rfile.read(length) if length else b""
-        try:
-            return json.loads(raw) if raw else {}
-        except ValueError:
-            return None
+        return _json(self._raw())
+
+    def _request_body(self, raw: bytes) -> Any:
+        """The route's JSON body: from inside opusof's JWS (``application/jwt``, the contract's media type), or plain
+        JSON only when verification is switched off."""
+        if not self.headers.get("content-type", "").startswith(signing.CONTENT_TYPE):
+            if self.server.verify_requests:
+                raise signing.SignatureError(f"corpo deve ser {signing.CONTENT_TYPE}")
+            return _json(raw)
+        server = self.server
+        token = raw.decode("ascii", errors="replace")
+        body, jti = signing.verify(
+            token,
+            keys=server.opusof_keys,
+            audience=f"{server.public_url}{self.path}",
+            issuer=str(settings.OPUSOF_ORGANISATION_ID),
+            tolerance_seconds=float(settings.OPUSOF_JWS_IAT_TOLERANCE_SECONDS),
+        )
+        if not server.first_use_of(jti):
+            raise signing.SignatureError("jti já utilizado")
+        return body
+
+    def _send_signed(self, status: int, body: Any, *, tamper: bool, wrong_key: bool) -> None:
+        server = self.server
+        key, kid = server.signing_key, server.kid
+        if wrong_key:
+            key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        token = signing.sign_with(
+            key,
+            kid,
+            body,
+            issuer=ISSUER,
+            audience=str(settings.OPUSOF_ORGANISATION_ID),
+            jti=str(uuid.uuid4()),
+        )
+        if tamper:
+            header, claims, signature = token.split(".")
+            altered = json.loads(base64.urlsafe_b64decode(claims + "=="))
+            altered["tampered"] = True
+            claims = base64.urlsafe_b64encode(json.dumps(altered).encode()).rstrip(b"=").decode()
+            token = f"{header}.{claims}.{signature}"
+        self._write(status, signing.CONTENT_TYPE, token.encode())
 
     def _send(self, status: int, body: Any) -> None:
-        payload = json.dumps(body, ensure_ascii=False).encode()
+        self._write(status, "application/json; charset=utf-8", json.dumps(body, ensure_ascii=False).encode())
+
+    def _write(self, status: int, content_type: str, payload: bytes) -> None:
         self.send_response(status)
-        self.send_header("content-type", "application/json; charset=utf-8")
+        self.send_header("content-type", content_type)
         self.send_header("content-length", str(len(payload)))
         correlation = self.headers.get("x-fapi-interaction-id")
         if correlation:
@@ -239,29 +370,67 @@ class _Handler(BaseHTTPRequestHandler):
         bank = self.server.bank
         try:
             if route == "validate":
+                if contract.is_recurring_request(body):
+                    return contract.validation_response(self._validate_recurring(body))
                 return contract.validation_response(
                     bank.validate_payment_data(contract.payment_data_from_validation_request(body))
                 )
             if route == "discovery":
                 customer, business = contract.discovery_params_from_request(body)
-                accounts = bank.discover_accounts(customer_document=customer, business_document=business)
+                accounts = bank.discover_accounts(
+                    customer_document=customer,
+                    business_document=business,
+                    consent=contract.discovery_consent_from_request(body),
+                )
                 return 200, contract.discovery_response(accounts)
             if route == "initiate":
                 initiation = contract.initiation_from_request(body)
                 result = bank.initiate_payment(initiation)
                 return 201, self._payment(result, idempotency_key=initiation.idempotency_key)
-            payment_id, end_to_end_id = contract.payment_ids_from_request(body)
-            if route == "status":
-                result = bank.get_payment_status(payment_id=payment_id, end_to_end_id=end_to_end_id)
-            else:
-                result = bank.cancel_payment(payment_id=payment_id, end_to_end_id=end_to_end_id)
-            return 200, self._payment(result, payment_id=payment_id)
+            lookup = contract.payment_lookup_from_request(body)
+            call = bank.get_payment_status if route == "status" else bank.cancel_payment
+            result = call(payment_id=lookup.payment_id, end_to_end_id=lookup.end_to_end_id)
+            return 200, self._payment(result, payment_id=lookup.payment_id)
         except contract.ContractError as exc:
             return 400, contract.error_body([("PARAMETRO_INVALIDO", str(exc))])
         except ConnectorRejected as exc:
             return 422, contract.error_body([(exc.code, exc.detail)])
         except ConnectorUnavailable as exc:
             return 503, contract.error_body([("FALHA_INFRAESTRUTURA", str(exc))])
+
+    def _validate_recurring(self, body: Any) -> ValidationResult:
+        """A recurring consent has no amount of its own: the debtor account must be one the customer may pay from,
+        and a Pix Automático first payment is checked as the payment it will be."""
+        request = contract.recurring_validation_from_request(body)
+        bank = self.server.bank
+        issues: list[ValidationIssue] = []
+        if request.debtor_account is not None:
+            accounts = bank.discover_accounts(
+                customer_document=request.customer_document, business_document=request.business_document
+            )
+            if not any(found.account == request.debtor_account and found.may_pay for found in accounts):
+                issues.append(ValidationIssue("CONTA_NAO_PERMITE_PAGAMENTO", "Conta de débito não permite pagamento."))
+        terms = request.consent.recurring
+        first = getattr(terms.configuration, "first_payment", None) if terms else None
+        if terms is not None and first is not None:
+            creditor = terms.creditors[0]
+            issues.extend(
+                bank.validate_payment_data(
+                    PaymentData(
+                        amount=first.amount,
+                        currency=first.currency,
+                        local_instrument="MANU",
+                        creditor_account=first.creditor_account,
+                        creditor_document=creditor.document,
+                        creditor_name=creditor.name,
+                        customer_document=request.customer_document,
+                        business_document=request.business_document,
+                        debtor_account=request.debtor_account,
+                        payment_date=first.date,
+                    )
+                ).issues
+            )
+        return ValidationResult(tuple(issues))
 
     @staticmethod
     def _payment(result: PaymentStatusResult, **lookup: str) -> dict[str, Any]:
@@ -287,9 +456,19 @@ class _Handler(BaseHTTPRequestHandler):
         return contract.payment_response(view, result, now=timezone.now())
 
 
-def start_reference_bank(host: str = "127.0.0.1", port: int = 0) -> tuple[ReferenceBankServer, threading.Thread]:
-    """Starts the reference bank in a daemon thread (port 0: a free one); stop it with ``server.stop()``."""
-    server = ReferenceBankServer((host, port))
+def _json(raw: bytes) -> Any:
+    try:
+        return json.loads(raw) if raw else {}
+    except ValueError:
+        return None
+
+
+def start_reference_bank(
+    host: str = "127.0.0.1", port: int = 0, **options: Any
+) -> tuple[ReferenceBankServer, threading.Thread]:
+    """Starts the reference bank in a daemon thread (port 0: a free one); stop it with ``server.stop()``.
+    ``options`` go to ReferenceBankServer (``sign_responses``, ``verify_requests``, ``opusof_jwks``)."""
+    server = ReferenceBankServer((host, port), **options)
     thread = threading.Thread(target=server.serve_forever, name="reference-bank", daemon=True)
     thread.start()
     return server, thread

@@ -23,7 +23,9 @@ from connectors.interfaces import (
     BankPaymentStatus,
     ConnectorRejected,
     ConnectorUnavailable,
+    ConsentInfo,
     DiscoveredAccount,
+    PaymentContext,
     PaymentData,
     PaymentInitiation,
     PaymentStatusResult,
@@ -98,7 +100,7 @@ class SandboxBank:
         return ValidationResult(tuple(ValidationIssue(code, detail) for code, detail in self._issues(data, debtor)))
 
     def discover_accounts(
-        self, *, customer_document: str, business_document: str | None = None
+        self, *, customer_document: str, business_document: str | None = None, consent: ConsentInfo | None = None
     ) -> list[DiscoveredAccount]:
         """The customer's own accounts here, or the business's when the customer is one of its authorised people."""
         owner_filter = Q(owner__document=customer_document, owner__kind=SandboxCustomer.Kind.INDIVIDUAL)
@@ -145,7 +147,9 @@ class SandboxBank:
             payment.save()
             return self._result(payment)
 
-    def get_payment_status(self, *, payment_id: str, end_to_end_id: str) -> PaymentStatusResult:
+    def get_payment_status(
+        self, *, payment_id: str, end_to_end_id: str, context: PaymentContext | None = None
+    ) -> PaymentStatusResult:
         """Current status; a PDNG payment past its ``settle_after`` or a SCHD one whose day has come settles first."""
         with transaction.atomic():
             # One locked read instead of a read then a lock: this is the due sweep's hot path (bench/scheduled_sweep).
@@ -154,7 +158,9 @@ class SandboxBank:
             self._advance(payment, force=False)
             return self._result(payment)
 
-    def cancel_payment(self, *, payment_id: str, end_to_end_id: str) -> PaymentStatusResult:
+    def cancel_payment(
+        self, *, payment_id: str, end_to_end_id: str, context: PaymentContext | None = None
+    ) -> PaymentStatusResult:
         """SCHD or PDNG → CANC; anything else raises ConnectorRejected(PAGAMENTO_NAO_PERMITE_CANCELAMENTO)."""
         payment = self._payment(payment_id, end_to_end_id)
         self._behave(payment.debtor_account)

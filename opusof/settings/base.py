@@ -304,6 +304,13 @@ OPUSOF_CONNECTOR_HTTP_MAX_ATTEMPTS = env_int("OPUSOF_CONNECTOR_HTTP_MAX_ATTEMPTS
 OPUSOF_CONNECTOR_HTTP_BACKOFF_SECONDS = float(env_str("OPUSOF_CONNECTOR_HTTP_BACKOFF_SECONDS", "0.1"))
 OPUSOF_CONNECTOR_HTTP_BREAKER_FAIL_MAX = env_int("OPUSOF_CONNECTOR_HTTP_BREAKER_FAIL_MAX", 5)
 OPUSOF_CONNECTOR_HTTP_BREAKER_RESET_SECONDS = float(env_str("OPUSOF_CONNECTOR_HTTP_BREAKER_RESET_SECONDS", "30"))
+# JWS on the connector routes (connectors.http.signing): the contract's request bodies are application/jwt, signed
+# with opusof's key (OPUSOF_SIGNING_KEY_PATH, published as opusof.keys.holder_public_jwks). Its responses are
+# application/json; a bank that signs them too is verified against its JWKS (JSON text), and with
+# REQUIRE_SIGNED_RESPONSES a plain JSON answer is refused.
+OPUSOF_CONNECTOR_HTTP_SIGN_REQUESTS = env_bool("OPUSOF_CONNECTOR_HTTP_SIGN_REQUESTS", True)
+OPUSOF_CONNECTOR_HTTP_BANK_JWKS = env_str("OPUSOF_CONNECTOR_HTTP_BANK_JWKS", "")
+OPUSOF_CONNECTOR_HTTP_REQUIRE_SIGNED_RESPONSES = env_bool("OPUSOF_CONNECTOR_HTTP_REQUIRE_SIGNED_RESPONSES", False)
 # Conformance-suite scenario amounts in the sandbox bank (ARCHITECTURE.md); never on in production.
 # Payments v4 §2.3 / §4.2: the DICT check of a payment with a Pix key runs in the request ("sync": a refusal is a
 # 422 and no payment) or after answering RCVD ("async": the worker rejects it RJCT, seen on GET).

@@ -21,8 +21,14 @@ HTTP_BANK = "connectors.http.HttpBank"
 
 
 @pytest.fixture
-def reference_bank(transactional_db: None) -> Iterator[ReferenceBankServer]:
-    server, thread = start_reference_bank()
+def reference_bank_options() -> dict[str, Any]:
+    """ReferenceBankServer options; a test module overrides it (e.g. ``{"sign_responses": True}``)."""
+    return {}
+
+
+@pytest.fixture
+def reference_bank(transactional_db: None, reference_bank_options: dict[str, Any]) -> Iterator[ReferenceBankServer]:
+    server, thread = start_reference_bank(**reference_bank_options)
     yield server
     server.stop()
     thread.join(timeout=5)
@@ -44,6 +50,9 @@ def http_connectors(reference_bank: ReferenceBankServer, settings: Any) -> Itera
     settings.OPUSOF_CONNECTOR_HTTP_BACKOFF_SECONDS = 0.01
     settings.OPUSOF_CONNECTOR_HTTP_BREAKER_FAIL_MAX = 3
     settings.OPUSOF_CONNECTOR_HTTP_BREAKER_RESET_SECONDS = 1.0
+    if reference_bank.sign_responses:
+        settings.OPUSOF_CONNECTOR_HTTP_BANK_JWKS = json.dumps(reference_bank.public_jwks)
+        settings.OPUSOF_CONNECTOR_HTTP_REQUIRE_SIGNED_RESPONSES = True
     settings.OPUSOF_CONNECTORS = dict.fromkeys(CAPABILITIES, HTTP_BANK)
     reset_connectors()
     reset_breakers()

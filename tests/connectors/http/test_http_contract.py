@@ -3,6 +3,7 @@ examples (connectors/http/spec/pt-br-paymentIntegration-v5.0.0-rc.1-2.2.0.yml)."
 
 import copy
 import datetime as dt
+from dataclasses import replace
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
@@ -16,17 +17,26 @@ from connectors.http import contract
 from connectors.interfaces import (
     AccountRef,
     AccountType,
+    AutomaticConfiguration,
     BankPaymentStatus,
+    ConsentInfo,
+    Creditor,
     DiscoveredAccount,
+    FirstPayment,
+    PaymentContext,
     PaymentData,
     PaymentInitiation,
     PaymentStatusResult,
+    PeriodicLimit,
+    RecurringTerms,
+    SweepingConfiguration,
     ValidationIssue,
     ValidationResult,
 )
 
 SPEC = Path(contract.__file__).resolve().parent / "spec" / "pt-br-paymentIntegration-v5.0.0-rc.1-2.2.0.yml"
-# Required by the spec but not carried by connectors.interfaces (contract.INTERFACE_GAPS, and cnpjInitiator).
+# Required by the spec, left out when the caller gives no consent (PaymentData.consent) or initiator; discovery never
+# knows a payment consent's creditor and payment.
 GAPS = {"tpp", "externalId", "creationDateTime", "expirationDateTime", "cnpjInitiator", "creditor", "payment"}
 META = contract.request_meta("0b5b1c1e-7f0e-4c4e-9c43-2f5f4e0a9d11", "opusof")
 DEBTOR = AccountRef(ispb="99999004", issuer="0001", number="10000001", account_type=AccountType.CACC)
@@ -259,9 +269,8 @@ def test_payment_response_both_ways():
 def test_find_and_cancellation_requests_carry_our_ids():
     find = contract.find_request(payment_id="pay-1", end_to_end_id="E1", meta=META)
     cancel = contract.cancellation_request(payment_id="pay-1", end_to_end_id="E1", meta=META)
-    # The status and cancel capabilities are given only the payment's ids: the consent's people are unknown there.
+    # A caller holding only the payment's ids (no PaymentContext): the consent's people and the canceller are unknown.
     assert_valid(find, "FindPixPayment", relax=GAPS | {"loggedUser"})
-    # CancelPayment does not carry who cancelled (cancellation.cancelledBy): another interface gap.
     assert_valid(cancel, "CancellationPixPayment", relax=GAPS | {"loggedUser", "cancellation"})
     assert cancel["requestBody"]["data"]["status"] == "CANC"
     assert contract.payment_ids_from_request(find) == contract.payment_ids_from_request(cancel) == ("pay-1", "E1")
@@ -281,3 +290,235 @@ def test_error_body_both_ways():
 def test_malformed_bodies_raise_contract_error(body):
     with pytest.raises(contract.ContractError):
         contract.status_from_response(body) if "errors" not in body else contract.errors_from_body(body)
+
+
+# --- consent fields, cnpjInitiator, loggedUser and cancelledBy ------------------------------------------------------
+
+CREATED = dt.datetime(2026, 5, 4, 10, 30, tzinfo=dt.UTC)
+EXPIRES = dt.datetime(2026, 5, 4, 11, 30, tzinfo=dt.UTC)
+CONSENT = ConsentInfo(
+    consent_id="urn:opusof:c-1", tpp_name="Iniciadora Exemplo", created_at=CREATED, expires_at=EXPIRES
+)
+AUTOMATIC = AutomaticConfiguration(
+    contract_id="CONTRATO123",
+    interval="MENSAL",
+    contract_debtor_name="Ana Souza",
+    contract_debtor_document="12345678909",
+    is_retry_accepted=True,
+    reference_start_date=dt.date(2026, 5, 4),
+    maximum_variable_amount=Decimal("500.00"),
+    minimum_variable_amount=Decimal("10.00"),
+    first_payment=FirstPayment(
+        date=dt.date(2026, 5, 5), amount=Decimal("30.00"), creditor_account=CREDITOR, remittance_information="adesão"
+    ),
+)
+SWEEPING = SweepingConfiguration(
+    total_allowed_amount=Decimal("1000.00"),
+    transaction_limit=Decimal("100.00"),
+    periodic_limits=(
+        PeriodicLimit("day", quantity_limit=2),
+        PeriodicLimit("month", transaction_limit=Decimal("900.00")),
+    ),
+)
+MERCHANT = Creditor("12345678000195", "Loja Exemplo Comercio Ltda")
+
+
+def recurring_consent(configuration=AUTOMATIC, start_at: dt.datetime | None = None, **overrides: Any) -> ConsentInfo:
+    terms = RecurringTerms((MERCHANT,), configuration, start_at=start_at, additional_information="academia")
+    fields: dict[str, Any] = {"consent_id": "urn:opusof:rc-1", "tpp_name": "Iniciadora Exemplo"}
+    fields |= {"created_at": CREATED, "expires_at": None, "recurring": terms}
+    return ConsentInfo(**{**fields, **overrides})
+
+
+def recurring_payment_data(consent: ConsentInfo | None = None, **overrides: Any) -> PaymentData:
+    fields: dict[str, Any] = {
+        "amount": Decimal("120.00"),
+        "local_instrument": "MANU",
+        "creditor_account": CREDITOR,
+        "creditor_document": MERCHANT.document,
+        "creditor_name": MERCHANT.name,
+        "customer_document": "12345678909",
+        "debtor_account": DEBTOR,
+        "payment_date": dt.date(2026, 5, 7),
+        "consent": consent or recurring_consent(),
+        "cnpj_initiator": "50685362000135",
+        "transaction_identification": None,
+        "proxy": None,
+    }
+    return PaymentData(**{**fields, **overrides})
+
+
+def test_payment_consent_fields_travel_and_the_spec_needs_nothing_more():
+    data = payment_data(consent=CONSENT, cnpj_initiator="50685362000135")
+    initiation = PaymentInitiation("pay-1", "E12345678202506231400abcdefghijk", "pay-1", data, "nota 35")
+    body = contract.initiation_request(initiation, meta=META)
+    # Nothing relaxed: tpp, externalId, creationDateTime, expirationDateTime and cnpjInitiator are all there now.
+    assert_valid(body, "CreatePixPayment")
+    assert body["consent"]["tpp"] == {"name": "Iniciadora Exemplo"}
+    assert (body["consent"]["creationDateTime"], body["consent"]["expirationDateTime"]) == (
+        "2026-05-04T10:30:00Z",
+        "2026-05-04T11:30:00Z",
+    )
+    assert body["requestBody"]["data"]["cnpjInitiator"] == "50685362000135"
+    assert contract.initiation_from_request(body) == initiation
+
+
+def test_validation_carries_tpp_external_id_and_initiator_but_no_times():
+    data = payment_data(consent=CONSENT, cnpj_initiator="50685362000135")
+    body = contract.validation_request(data, meta=META)
+    assert_valid(body, "PaymentValidation")
+    assert body["requestBody"]["data"]["externalId"] == "urn:opusof:c-1"
+    # ValidatePaymentConsentPaymentValidation has no creationDateTime / expirationDateTime.
+    expected = PaymentData(**{**data.__dict__, "consent": ConsentInfo("urn:opusof:c-1", "Iniciadora Exemplo")})
+    assert contract.payment_data_from_validation_request(body) == expected
+
+
+def test_status_and_cancel_carry_the_consent_logged_user_and_who_cancelled():
+    context = PaymentContext(payment_data(consent=CONSENT), cancelled_by="98765432100")
+    find = contract.find_request(payment_id="pay-1", end_to_end_id="E1", meta=META, context=context)
+    cancel = contract.cancellation_request(payment_id="pay-1", end_to_end_id="E1", meta=META, context=context)
+    assert_valid(find, "FindPixPayment")
+    assert_valid(cancel, "CancellationPixPayment")
+    assert cancel["requestBody"]["data"] == {
+        "status": "CANC",
+        "cancellation": {"cancelledBy": {"document": {"identification": "98765432100", "rel": "CPF"}}},
+    }
+    looked_up = contract.payment_lookup_from_request(cancel)
+    assert looked_up == contract.PaymentLookup(
+        payment_id="pay-1",
+        end_to_end_id="E1",
+        consent=CONSENT,
+        customer_document="12345678909",
+        debtor_account=DEBTOR,
+        cancelled_by="98765432100",
+    )
+    assert contract.payment_lookup_from_request(find) == replace(looked_up, cancelled_by=None)
+
+
+# --- the recurring variant (PAYMENT_RECURRING_CONSENT) --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("configuration", [AUTOMATIC, SWEEPING], ids=["automatic", "sweeping"])
+def test_recurring_initiation_round_trips_and_follows_the_spec(configuration):
+    consent = recurring_consent(configuration, start_at=dt.datetime(2026, 5, 4, 12, tzinfo=dt.UTC))
+    initiation = PaymentInitiation(
+        payment_id="rp-2",
+        end_to_end_id="E12345678202605071400abcdefghijk",
+        idempotency_key="rp-2",
+        data=recurring_payment_data(consent),
+        remittance_information="Mensalidade",
+        original_recurring_payment_id="rp-1",
+        payment_reference="M05-2026",
+        authorisation_flow="HYBRID_FLOW",
+        ibge_town_code="5300108",
+    )
+    body = contract.initiation_request(initiation, meta=META)
+    assert_valid(body, "CreatePixPayment")
+    assert_valid(body["consent"], "ConsentRecurringPayment")
+    assert body["paymentType"] == "PAYMENT_RECURRING_CONSENT"
+    data = body["requestBody"]["data"]
+    assert data["recurringConsentId"] == "urn:opusof:rc-1"
+    assert data["originalRecurringPaymentId"] == [{"key": "recurringPaymentId", "value": "rp-1"}]
+    assert (data["date"], data["paymentReference"]) == ("2026-05-07", "M05-2026")
+    assert data["document"] == {"identification": MERCHANT.document, "rel": "CNPJ"}
+    assert contract.initiation_from_request(body) == initiation
+
+
+def test_recurring_configuration_travels_as_the_contract_spells_it():
+    block = contract.initiation_request(PaymentInitiation("rp-1", "E1", "rp-1", recurring_payment_data()), meta=META)[
+        "consent"
+    ]["recurringConfiguration"]["automatic"]
+    assert block == {
+        "contractId": "CONTRATO123",
+        "interval": "MENSAL",
+        "contractDebtor": {"name": "Ana Souza", "document": {"identification": "12345678909", "rel": "CPF"}},
+        "isRetryAccepted": True,
+        "useOverdraftLimit": True,
+        "referenceStartDate": "2026-05-04",
+        "maximumVariableAmount": "500.00",
+        "minimumVariableAmount": "10.00",
+        "firstPayment": {
+            "type": "PIX",
+            "date": "2026-05-05",
+            "currency": "BRL",
+            "amount": "30.00",
+            "creditorAccount": contract._account(CREDITOR),
+            "remittanceInformation": "adesão",
+        },
+    }
+
+
+def test_recurring_validation_round_trips_and_follows_the_spec():
+    data = recurring_payment_data()
+    terms = recurring_consent().recurring
+    assert terms is not None
+    body = contract.validation_request(data, meta=META)
+    assert_valid(body, "PaymentValidation")
+    assert body["requestBody"]["paymentType"] == "PAYMENT_RECURRING_CONSENT"
+    assert "amount" not in body["requestBody"]["data"]["payment"]  # a recurring consent has no amount of its own
+    assert contract.recurring_validation_from_request(body) == contract.RecurringValidation(
+        customer_document="12345678909",
+        business_document=None,
+        debtor_account=DEBTOR,
+        # ValidatePaymentRecurringConsent has neither the consent's times nor its additionalInformation.
+        consent=replace(recurring_consent(), created_at=None, recurring=replace(terms, additional_information=None)),
+        cnpj_initiator="50685362000135",
+    )
+
+
+def test_recurring_discovery_round_trips_and_follows_the_spec():
+    consent = recurring_consent(SWEEPING, expires_at=EXPIRES)
+    body = contract.discovery_request(
+        customer_document="12345678909", business_document="11222333000181", meta=META, consent=consent
+    )
+    assert_valid(body, "DiscoveryAccountsPayment")
+    assert body["paymentType"] == "PAYMENT_RECURRING_CONSENT"
+    assert contract.discovery_params_from_request(body) == ("12345678909", "11222333000181")
+    assert contract.discovery_consent_from_request(body) == consent
+
+
+def test_recurring_status_and_cancel_round_trip_and_follow_the_spec():
+    context = PaymentContext(recurring_payment_data(), cancelled_by="98765432100")
+    find = contract.find_request(payment_id="rp-1", end_to_end_id="E1", meta=META, context=context)
+    cancel = contract.cancellation_request(payment_id="rp-1", end_to_end_id="E1", meta=META, context=context)
+    assert_valid(find, "FindPixPayment")
+    assert_valid(cancel, "CancellationPixPayment")
+    # EnumRecurringPaymentCancellationStatusType: a recurring cancellation asks for REJECTED.
+    assert cancel["requestBody"]["data"]["status"] == "REJECTED"
+    assert contract.payment_lookup_from_request(cancel) == contract.PaymentLookup(
+        payment_id="rp-1",
+        end_to_end_id="E1",
+        recurring=True,
+        consent=recurring_consent(),
+        customer_document="12345678909",
+        debtor_account=DEBTOR,
+        cancelled_by="98765432100",
+    )
+    # A receiver (CNPJ) may cancel a recurring payment; PatchPixRecurringPaymentData's identification allows a CNPJ
+    # but its rel pattern ([A-Z]{3}) cannot spell CNPJ: we send the regulator's value, CNPJ.
+    by_receiver = PaymentContext(recurring_payment_data(), cancelled_by=MERCHANT.document)
+    cancel = contract.cancellation_request(payment_id="rp-1", end_to_end_id="E1", meta=META, context=by_receiver)
+    assert cancel["requestBody"]["data"]["cancellation"]["cancelledBy"]["document"] == {
+        "identification": MERCHANT.document,
+        "rel": "CNPJ",
+    }
+    assert contract.payment_lookup_from_request(cancel).cancelled_by == MERCHANT.document
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "AutomaticPixWithFirstScheduledPaymentPFPaymentRequest",
+        "AutomaticPixWithFirstImmediatePaymentPFPaymentRequest",
+        "SweepingPFDictPaymentRequest",
+    ],
+)
+def test_recurring_initiations_parsed_from_the_spec_examples(name):
+    # (The two AutomaticPixWithoutFirstPayment*PaymentRequest examples nest requestBody inside consent: malformed.)
+    body = example(name)
+    initiation = contract.initiation_from_request(body)
+    consent = initiation.data.consent
+    assert consent is not None and consent.recurring is not None
+    assert consent.consent_id == body["requestBody"]["data"]["recurringConsentId"]
+    assert initiation.data.amount == Decimal(body["requestBody"]["data"]["payment"]["amount"])
+    assert initiation.data.payment_date == dt.date.fromisoformat(body["requestBody"]["data"]["date"])
