@@ -1,11 +1,14 @@
 """Pix payments (payments v4 §1.5): one row per payment, immediate or one occurrence of a schedule."""
 
+import datetime as dt
 import uuid
+from collections.abc import Callable
+from typing import ClassVar
 
 from django.db import models
 from django_fsm import FSMField, FSMModelMixin, transition
 
-from connectors.interfaces import AccountRef
+from connectors.interfaces import AccountRef, BankPaymentStatus, PaymentStatusResult
 from consents.models import LocalInstrument, PaymentConsent
 from opusof.models import StatusChange, TppClient
 from opusof.ofb import account_ref
@@ -68,19 +71,16 @@ CANCELLABLE_STATUSES = (PaymentStatus.SCHD, PaymentStatus.PDNG)
 _OPEN = [PaymentStatus.RCVD, PaymentStatus.PDNG, PaymentStatus.SCHD, PaymentStatus.ACCP, PaymentStatus.ACPD]
 
 
-class PixPayment(FSMModelMixin, models.Model):
-    payment_id = models.CharField(max_length=100, unique=True, default=new_payment_id, editable=False)
-    consent = models.ForeignKey(PaymentConsent, on_delete=models.PROTECT, related_name="payments")
-    client = models.ForeignKey(TppClient, on_delete=models.PROTECT, related_name="pix_payments")
-    # Payments created by one POST share a batch: a failed schedule rejects all of them (payments v4 §Validações).
-    batch_id = models.UUIDField(db_index=True)
-    end_to_end_id = models.CharField(max_length=32, unique=True)
+class PixPaymentBase(FSMModelMixin, models.Model):
+    """A Pix payment as payments v4 and automatic payments v2 both define it: one status table (payments v4 §1.5,
+    reused by automatic payments v2), the accounts and the pure transitions. Subclasses add their ids, consent and
+    enums: ``rejection_reasons`` is the enum of their ``rejection_reason``."""
+
+    rejection_reasons: ClassVar[type[models.TextChoices]]
+
     status = FSMField(max_length=4, choices=PaymentStatus.choices, default=PaymentStatus.RCVD, protected=True)
     created_at = models.DateTimeField()
     status_updated_at = models.DateTimeField()
-    scheduled_date = models.DateField(null=True, blank=True, db_index=True)
-
-    local_instrument = models.CharField(max_length=4, choices=LocalInstrument.choices)
     amount = models.DecimalField(max_digits=19, decimal_places=2)
     currency = models.CharField(max_length=3, default="BRL")
     creditor_ispb = models.CharField(max_length=8)
@@ -92,28 +92,15 @@ class PixPayment(FSMModelMixin, models.Model):
     debtor_number = models.CharField(max_length=20)
     debtor_account_type = models.CharField(max_length=4)
     proxy = models.CharField(max_length=77, blank=True)
-    qr_code = models.CharField(max_length=512, blank=True)
     remittance_information = models.CharField(max_length=140, blank=True)
-    cnpj_initiator = models.CharField(max_length=14, db_index=True)
     transaction_identification = models.CharField(max_length=35, blank=True)
     ibge_town_code = models.CharField(max_length=7, blank=True)
-    authorisation_flow = models.CharField(max_length=16, choices=AuthorisationFlow.choices, blank=True)
-
-    rejection_reason = models.CharField(max_length=40, choices=PaymentRejectionReason.choices, blank=True)
     rejection_detail = models.CharField(max_length=2048, blank=True)
-    cancellation_reason = models.CharField(max_length=32, choices=CancellationReason.choices, blank=True)
-    cancelled_from = models.CharField(max_length=16, choices=CancelledFrom.choices, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
-    cancelled_by_document = models.CharField(max_length=11, blank=True)
-    cancelled_by_rel = models.CharField(max_length=3, blank=True)
     bank_reference = models.CharField(max_length=100, blank=True)
 
     class Meta:
-        ordering = ["-created_at", "scheduled_date"]
-        indexes = [models.Index(fields=["status", "scheduled_date"])]
-
-    def __str__(self) -> str:
-        return self.payment_id
+        abstract = True
 
     @property
     def creditor_account(self) -> AccountRef:
@@ -124,43 +111,105 @@ class PixPayment(FSMModelMixin, models.Model):
         return account_ref(self.debtor_ispb, self.debtor_issuer, self.debtor_number, self.debtor_account_type)
 
     # Pure transitions (payments v4 §1.5 status table); the service records history and timestamps.
-    @transition(field=status, source=[PaymentStatus.RCVD, PaymentStatus.SCHD], target=PaymentStatus.PDNG)
+    @transition(field="status", source=[PaymentStatus.RCVD, PaymentStatus.SCHD], target=PaymentStatus.PDNG)
     def hold(self) -> None:
         pass
 
-    @transition(field=status, source=PaymentStatus.RCVD, target=PaymentStatus.SCHD)
+    @transition(field="status", source=PaymentStatus.RCVD, target=PaymentStatus.SCHD)
     def schedule(self) -> None:
         pass
 
     @transition(
-        field=status, source=[PaymentStatus.RCVD, PaymentStatus.PDNG, PaymentStatus.SCHD], target=PaymentStatus.ACCP
+        field="status",
+        source=[PaymentStatus.RCVD, PaymentStatus.PDNG, PaymentStatus.SCHD],
+        target=PaymentStatus.ACCP,
     )
     def accept(self) -> None:
         pass
 
     @transition(
-        field=status,
+        field="status",
         source=[PaymentStatus.RCVD, PaymentStatus.PDNG, PaymentStatus.SCHD, PaymentStatus.ACCP],
         target=PaymentStatus.ACPD,
     )
     def send_to_settlement(self) -> None:
         pass
 
-    @transition(field=status, source=_OPEN, target=PaymentStatus.ACSC)
+    @transition(field="status", source=_OPEN, target=PaymentStatus.ACSC)
     def settle(self) -> None:
         pass
 
-    @transition(field=status, source=_OPEN, target=PaymentStatus.RJCT)
+    @transition(field="status", source=_OPEN, target=PaymentStatus.RJCT)
     def reject(self, *, reason: str, detail: str) -> None:
         self.rejection_reason = reason
         self.rejection_detail = detail
 
-    @transition(field=status, source=list(CANCELLABLE_STATUSES), target=PaymentStatus.CANC)
-    def cancel(self, *, reason: str, cancelled_from: str, document: str, rel: str) -> None:
+    @transition(field="status", source=list(CANCELLABLE_STATUSES), target=PaymentStatus.CANC)
+    def cancel(self, *, reason: str, cancelled_from: str, document: str, rel: str, at: dt.datetime) -> None:
         self.cancellation_reason = reason
         self.cancelled_from = cancelled_from
         self.cancelled_by_document = document
         self.cancelled_by_rel = rel
+        self.cancelled_at = at
+
+    def bank_status_transition(
+        self, result: PaymentStatusResult, *, customer_document: str, now: dt.datetime
+    ) -> Callable[[], None] | None:
+        """The transition to what the bank reports (None when it reports the status we have). A reason outside
+        the subclass's enum is PAGAMENTO_RECUSADO_DETENTORA; a cancellation by the bank is on the customer's
+        behalf (``customer_document``)."""
+        if result.status == self.status:
+            return None
+        if result.bank_reference:
+            self.bank_reference = result.bank_reference
+        if result.status == BankPaymentStatus.RJCT:
+            code = result.rejection_code
+            reason = code if code in self.rejection_reasons.values else "PAGAMENTO_RECUSADO_DETENTORA"
+            detail = result.rejection_detail or "Pagamento recusado pela detentora."
+            return lambda: self.reject(reason=reason, detail=detail)
+        if result.status == BankPaymentStatus.CANC:
+            cancellation = "CANCELADO_AGENDAMENTO" if self.status == PaymentStatus.SCHD else "CANCELADO_PENDENCIA"
+            return lambda: self.cancel(
+                reason=cancellation, cancelled_from="DETENTORA", document=customer_document, rel="CPF", at=now
+            )
+        moves: dict[str, Callable[[], None]] = {
+            BankPaymentStatus.ACSC: self.settle,
+            BankPaymentStatus.ACCP: self.accept,
+            BankPaymentStatus.ACPD: self.send_to_settlement,
+            BankPaymentStatus.PDNG: self.hold,
+            BankPaymentStatus.SCHD: self.schedule,
+        }
+        return moves[result.status]
+
+
+class PixPayment(PixPaymentBase):
+    rejection_reasons = PaymentRejectionReason
+
+    payment_id = models.CharField(max_length=100, unique=True, default=new_payment_id, editable=False)
+    consent = models.ForeignKey(PaymentConsent, on_delete=models.PROTECT, related_name="payments")
+    client = models.ForeignKey(TppClient, on_delete=models.PROTECT, related_name="pix_payments")
+    # Payments created by one POST share a batch: a failed schedule rejects all of them (payments v4 §Validações).
+    batch_id = models.UUIDField(db_index=True)
+    end_to_end_id = models.CharField(max_length=32, unique=True)
+    scheduled_date = models.DateField(null=True, blank=True, db_index=True)
+
+    local_instrument = models.CharField(max_length=4, choices=LocalInstrument.choices)
+    qr_code = models.CharField(max_length=512, blank=True)
+    cnpj_initiator = models.CharField(max_length=14, db_index=True)
+    authorisation_flow = models.CharField(max_length=16, choices=AuthorisationFlow.choices, blank=True)
+
+    rejection_reason = models.CharField(max_length=40, choices=PaymentRejectionReason.choices, blank=True)
+    cancellation_reason = models.CharField(max_length=32, choices=CancellationReason.choices, blank=True)
+    cancelled_from = models.CharField(max_length=16, choices=CancelledFrom.choices, blank=True)
+    cancelled_by_document = models.CharField(max_length=11, blank=True)
+    cancelled_by_rel = models.CharField(max_length=3, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "scheduled_date"]
+        indexes = [models.Index(fields=["status", "scheduled_date"])]
+
+    def __str__(self) -> str:
+        return self.payment_id
 
 
 class PaymentStatusChange(StatusChange):

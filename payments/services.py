@@ -80,32 +80,11 @@ def _transition(payment: PixPayment, apply: Callable[[], None], *, actor: str, r
 
 def apply_bank_status(payment: PixPayment, result: PaymentStatusResult, *, actor: str) -> bool:
     """Moves the payment to what the bank reports; False when there is nothing to change."""
-    if result.status == payment.status:
+    now = timezone.now()
+    move = payment.bank_status_transition(result, customer_document=payment.consent.logged_user_document, now=now)
+    if move is None:
         return False
-    if result.bank_reference:
-        payment.bank_reference = result.bank_reference
-    moves: dict[str, Callable[[], None]] = {
-        BankPaymentStatus.ACSC: payment.settle,
-        BankPaymentStatus.ACCP: payment.accept,
-        BankPaymentStatus.ACPD: payment.send_to_settlement,
-        BankPaymentStatus.PDNG: payment.hold,
-        BankPaymentStatus.SCHD: payment.schedule,
-        BankPaymentStatus.RJCT: lambda: payment.reject(
-            reason=result.rejection_code or PaymentRejectionReason.PAGAMENTO_RECUSADO_DETENTORA,
-            detail=result.rejection_detail or "Pagamento recusado pela detentora.",
-        ),
-        BankPaymentStatus.CANC: lambda: payment.cancel(
-            reason=CancellationReason.CANCELADO_AGENDAMENTO
-            if payment.status == PaymentStatus.SCHD
-            else CancellationReason.CANCELADO_PENDENCIA,
-            cancelled_from=CancelledFrom.DETENTORA,
-            document=payment.consent.logged_user_document,
-            rel="CPF",
-        ),
-    }
-    if result.status == BankPaymentStatus.CANC:
-        payment.cancelled_at = timezone.now()
-    _transition(payment, moves[result.status], actor=actor, reason=result.rejection_code or "")
+    _transition(payment, move, actor=actor, reason=result.rejection_code or "")
     return True
 
 
@@ -538,10 +517,10 @@ def _cancel(payment: PixPayment, *, cancelled_from: str, document: str, rel: str
         raise CancellationNotAllowed(exc.detail or exc.code) from exc
     except ConnectorUnavailable as exc:
         raise CancellationNotAllowed("Detentora indisponível no momento; tente novamente.") from exc
-    payment.cancelled_at = timezone.now()
+    now = timezone.now()
     _transition(
         payment,
-        lambda: payment.cancel(reason=reason, cancelled_from=cancelled_from, document=document, rel=rel),
+        lambda: payment.cancel(reason=reason, cancelled_from=cancelled_from, document=document, rel=rel, at=now),
         actor=actor,
         reason=reason,
     )

@@ -15,7 +15,7 @@ from django_fsm import FSMField, FSMModelMixin, transition
 from connectors.interfaces import AccountRef
 from opusof.models import StatusChange, TppClient
 from opusof.ofb import account_ref
-from payments.models import CANCELLABLE_STATUSES, PaymentStatus
+from payments.models import PaymentStatus, PixPaymentBase
 
 
 def new_recurring_consent_id() -> str:
@@ -244,54 +244,35 @@ class RecurringCancellationReason(models.TextChoices):
     CANCELADO_AGENDAMENTO = "CANCELADO_AGENDAMENTO"
 
 
-_OPEN = [PaymentStatus.RCVD, PaymentStatus.PDNG, PaymentStatus.SCHD, PaymentStatus.ACCP, PaymentStatus.ACPD]
 # "Todos os pagamentos com status diferente de RJCT ou CANC devem ser considerados para o cálculo dos limites."
 NOT_COUNTED_STATUSES = (PaymentStatus.RJCT, PaymentStatus.CANC)
 
 
-class RecurringPayment(FSMModelMixin, models.Model):
+class RecurringPayment(PixPaymentBase):
+    rejection_reasons = RecurringRejectionCode
+
     recurring_payment_id = models.CharField(
         max_length=100, unique=True, default=new_recurring_payment_id, editable=False
     )
     consent = models.ForeignKey(RecurringConsent, on_delete=models.PROTECT, related_name="payments")
     client = models.ForeignKey(TppClient, on_delete=models.PROTECT, related_name="recurring_payments")
     end_to_end_id = models.CharField(max_length=32, unique=True)
-    status = FSMField(max_length=4, choices=PaymentStatus.choices, default=PaymentStatus.RCVD, protected=True)
-    created_at = models.DateTimeField()
-    status_updated_at = models.DateTimeField()
     date = models.DateField(db_index=True)  # settlement date, Sao Paulo
 
     local_instrument = models.CharField(max_length=4)
-    amount = models.DecimalField(max_digits=19, decimal_places=2)
-    currency = models.CharField(max_length=3, default="BRL")
-    creditor_ispb = models.CharField(max_length=8)
-    creditor_issuer = models.CharField(max_length=4, blank=True)
-    creditor_number = models.CharField(max_length=20)
-    creditor_account_type = models.CharField(max_length=4)
-    debtor_ispb = models.CharField(max_length=8)
-    debtor_issuer = models.CharField(max_length=4, blank=True)
-    debtor_number = models.CharField(max_length=20)
-    debtor_account_type = models.CharField(max_length=4)
     document_identification = models.CharField(max_length=14)
     document_rel = models.CharField(max_length=4)
-    proxy = models.CharField(max_length=77, blank=True)
-    remittance_information = models.CharField(max_length=140, blank=True)
     cnpj_initiator = models.CharField(max_length=14)
-    transaction_identification = models.CharField(max_length=35, blank=True)
-    ibge_town_code = models.CharField(max_length=7, blank=True)
     authorisation_flow = models.CharField(max_length=16, blank=True)
     payment_reference = models.CharField(max_length=10, blank=True)
     original_recurring_payment_id = models.CharField(max_length=100, blank=True, db_index=True)
     risk_signals = models.JSONField(null=True, blank=True)
 
-    rejection_code = models.CharField(max_length=48, choices=RecurringRejectionCode.choices, blank=True)
-    rejection_detail = models.CharField(max_length=2048, blank=True)
+    rejection_reason = models.CharField(max_length=48, choices=RecurringRejectionCode.choices, blank=True)
     cancellation_reason = models.CharField(max_length=32, choices=RecurringCancellationReason.choices, blank=True)
     cancelled_from = models.CharField(max_length=16, choices=Channel.choices, blank=True)
-    cancelled_at = models.DateTimeField(null=True, blank=True)
     cancelled_by_document = models.CharField(max_length=14, blank=True)
     cancelled_by_rel = models.CharField(max_length=4, blank=True)
-    bank_reference = models.CharField(max_length=100, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -303,54 +284,6 @@ class RecurringPayment(FSMModelMixin, models.Model):
     @property
     def is_retry(self) -> bool:
         return bool(self.original_recurring_payment_id)
-
-    @property
-    def creditor_account(self) -> AccountRef:
-        return account_ref(self.creditor_ispb, self.creditor_issuer, self.creditor_number, self.creditor_account_type)
-
-    @property
-    def debtor_account(self) -> AccountRef:
-        return account_ref(self.debtor_ispb, self.debtor_issuer, self.debtor_number, self.debtor_account_type)
-
-    # Pure transitions (same status table as payments v4 §1.5).
-    @transition(field=status, source=[PaymentStatus.RCVD, PaymentStatus.SCHD], target=PaymentStatus.PDNG)
-    def hold(self) -> None:
-        pass
-
-    @transition(field=status, source=PaymentStatus.RCVD, target=PaymentStatus.SCHD)
-    def schedule(self) -> None:
-        pass
-
-    @transition(
-        field=status, source=[PaymentStatus.RCVD, PaymentStatus.PDNG, PaymentStatus.SCHD], target=PaymentStatus.ACCP
-    )
-    def accept(self) -> None:
-        pass
-
-    @transition(
-        field=status,
-        source=[PaymentStatus.RCVD, PaymentStatus.PDNG, PaymentStatus.SCHD, PaymentStatus.ACCP],
-        target=PaymentStatus.ACPD,
-    )
-    def send_to_settlement(self) -> None:
-        pass
-
-    @transition(field=status, source=_OPEN, target=PaymentStatus.ACSC)
-    def settle(self) -> None:
-        pass
-
-    @transition(field=status, source=_OPEN, target=PaymentStatus.RJCT)
-    def reject(self, *, code: str, detail: str) -> None:
-        self.rejection_code = code
-        self.rejection_detail = detail
-
-    @transition(field=status, source=list(CANCELLABLE_STATUSES), target=PaymentStatus.CANC)
-    def cancel(self, *, reason: str, cancelled_from: str, document: str, rel: str, at: dt.datetime) -> None:
-        self.cancellation_reason = reason
-        self.cancelled_from = cancelled_from
-        self.cancelled_by_document = document
-        self.cancelled_by_rel = rel
-        self.cancelled_at = at
 
 
 class RecurringPaymentStatusChange(StatusChange):

@@ -18,7 +18,6 @@ from django.utils import timezone
 
 from connectors.interfaces import (
     AccountRef,
-    BankPaymentStatus,
     ConnectorRejected,
     ConnectorUnavailable,
     ConsentInfo,
@@ -470,34 +469,11 @@ def _payment_transition(payment: RecurringPayment, apply: Callable[[], None], *,
 
 def apply_bank_status(payment: RecurringPayment, result: PaymentStatusResult, *, actor: str) -> bool:
     """Moves the payment to what the bank reports; False when nothing changes."""
-    if result.status == payment.status:
-        return False
-    if result.bank_reference:
-        payment.bank_reference = result.bank_reference
     now = timezone.now()
-    moves: dict[str, Callable[[], None]] = {
-        BankPaymentStatus.ACSC: payment.settle,
-        BankPaymentStatus.ACCP: payment.accept,
-        BankPaymentStatus.ACPD: payment.send_to_settlement,
-        BankPaymentStatus.PDNG: payment.hold,
-        BankPaymentStatus.SCHD: payment.schedule,
-        BankPaymentStatus.RJCT: lambda: payment.reject(
-            code=result.rejection_code
-            if result.rejection_code in RecurringRejectionCode.values
-            else RecurringRejectionCode.PAGAMENTO_RECUSADO_DETENTORA,
-            detail=result.rejection_detail or "Pagamento recusado pela detentora.",
-        ),
-        BankPaymentStatus.CANC: lambda: payment.cancel(
-            reason=RecurringCancellationReason.CANCELADO_AGENDAMENTO
-            if payment.status == PaymentStatus.SCHD
-            else RecurringCancellationReason.CANCELADO_PENDENCIA,
-            cancelled_from=Channel.DETENTORA,
-            document=payment.consent.logged_user_document,
-            rel="CPF",
-            at=now,
-        ),
-    }
-    _payment_transition(payment, moves[result.status], actor=actor, reason=result.rejection_code or "")
+    move = payment.bank_status_transition(result, customer_document=payment.consent.logged_user_document, now=now)
+    if move is None:
+        return False
+    _payment_transition(payment, move, actor=actor, reason=result.rejection_code or "")
     return True
 
 
@@ -822,7 +798,7 @@ def _create_locked(consent: RecurringConsent, data: dict[str, Any], *, actor: st
         detail = f"Detentora indisponível: {exc}"
         _payment_transition(
             payment,
-            lambda: payment.reject(code=RecurringRejectionCode.FALHA_INFRAESTRUTURA_DETENTORA, detail=detail),
+            lambda: payment.reject(reason=RecurringRejectionCode.FALHA_INFRAESTRUTURA_DETENTORA, detail=detail),
             actor="system:bank",
             reason=RecurringRejectionCode.FALHA_INFRAESTRUTURA_DETENTORA,
         )
@@ -909,7 +885,7 @@ def _withdraw_scheduled(
         full_detail = f"{detail} ({exc.detail})"[:2048]
         _payment_transition(
             payment,
-            lambda: payment.reject(code=code, detail=full_detail),
+            lambda: payment.reject(reason=code, detail=full_detail),
             actor=actor,
             reason=code,
         )

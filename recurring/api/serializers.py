@@ -86,7 +86,7 @@ def recurring_payment_to_wire(payment: RecurringPayment) -> dict[str, Any]:
     }
     data.update({key: value for key, value in optional.items() if value})
     if payment.status == PaymentStatus.RJCT:
-        data["rejectionReason"] = {"code": payment.rejection_code, "detail": payment.rejection_detail}
+        data["rejectionReason"] = {"code": payment.rejection_reason, "detail": payment.rejection_detail}
     if payment.status == PaymentStatus.CANC and payment.cancelled_at is not None:
         data["cancellation"] = {
             "reason": payment.cancellation_reason,
