@@ -222,7 +222,7 @@ def _account_refusal(consent: RecurringConsent, debtor_account: AccountRef) -> t
         accounts = account_discovery().discover_accounts(
             customer_document=consent.logged_user_document,
             business_document=consent.business_entity_document or None,
-            consent=_connector_consent(consent),
+            consent=recurring_consent_connector_info(consent),
         )
     except ConnectorUnavailable as exc:
         return ConsentRejectionCode.FALHA_INFRAESTRUTURA, f"Detentora indisponível: {exc}"
@@ -477,7 +477,7 @@ def apply_bank_status(payment: RecurringPayment, result: PaymentStatusResult, *,
     return True
 
 
-def _connector_consent(consent: RecurringConsent) -> ConsentInfo:
+def recurring_consent_connector_info(consent: RecurringConsent) -> ConsentInfo:
     """The recurring consent as the connector routes' recurring variant names it (ConsentRecurringPayment)."""
     start = consent.settings.get("startDateTime")
     return ConsentInfo(
@@ -509,7 +509,7 @@ def _payment_data(payment: RecurringPayment, consent: RecurringConsent) -> Payme
         proxy=payment.proxy or None,
         transaction_identification=payment.transaction_identification or None,
         payment_date=payment.date,
-        consent=_connector_consent(consent),
+        consent=recurring_consent_connector_info(consent),
         cnpj_initiator=payment.cnpj_initiator or None,
     )
 

@@ -25,7 +25,7 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from connectors.interfaces import AccountRef, ConnectorUnavailable, DiscoveredAccount
+from connectors.interfaces import AccountRef, ConnectorUnavailable, ConsentInfo, DiscoveredAccount
 from connectors.registry import account_discovery
 from consents.errors import ConsentNotAuthorisable
 from consents.models import ConsentStatus, LocalInstrument, PaymentConsent
@@ -33,6 +33,7 @@ from consents.services import (
     consent_approvals_required,
     consent_approve,
     consent_authorise,
+    consent_connector_info,
     consent_refresh,
     consent_reject,
 )
@@ -65,6 +66,7 @@ from recurring.selectors import (
 from recurring.services import (
     recurring_consent_approve,
     recurring_consent_authorise,
+    recurring_consent_connector_info,
     recurring_consent_refresh,
     recurring_consent_reject,
     recurring_consent_revoke,
@@ -287,8 +289,13 @@ def _payable_accounts(
 ) -> list[DiscoveredAccount]:
     """The accounts the customer may pay from, from the bank (never from the form); the debtor account the TPP
     fixed, if any, is the only choice (payments v4 / automatic payments v2 / enrollments v2 §"debtorAccount")."""
+    consent: ConsentInfo | None = None  # enrollments v2: the contract's discovery has no enrollment variant
+    if isinstance(row, PaymentConsent):
+        consent = consent_connector_info(row)
+    elif isinstance(row, RecurringConsent):
+        consent = recurring_consent_connector_info(row)
     discovered = account_discovery().discover_accounts(
-        customer_document=customer_document, business_document=row.business_entity_document or None
+        customer_document=customer_document, business_document=row.business_entity_document or None, consent=consent
     )
     accounts = [account for account in discovered if account.may_pay]
     if row.debtor_account is not None:

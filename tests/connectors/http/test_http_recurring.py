@@ -145,3 +145,17 @@ def test_recurring_validation_is_served_by_the_reference_bank(http_connectors, d
     )
     assert [issue.code for issue in refused.issues] == ["CONTA_NAO_PERMITE_PAGAMENTO"]
     assert [entry["paymentType"] for entry in http_connectors.received("validate")] == [RECURRING, RECURRING]
+
+
+def test_the_review_page_asks_discovery_for_the_recurring_consent(ap2, http_connectors):
+    from opusof.authserver.pages import _payable_accounts
+    from recurring.models import RecurringConsent
+
+    consent = RecurringConsent.objects.get(recurring_consent_id=ap2.create_consent(automatic_consent()))
+
+    accounts = _payable_accounts(ANA_CPF, consent)
+
+    assert ANA_ACCOUNT["number"] in {account.account.number for account in accounts}
+    [discovery] = http_connectors.received("discovery")
+    assert discovery["paymentType"] == RECURRING
+    assert discovery["body"]["consent"]["externalId"] == consent.recurring_consent_id
