@@ -185,8 +185,8 @@ def payment_create(
 ) -> list[PixPayment]:
     """POST /pix/payments (§2): checks the items against the consent, runs the DICT check, consumes the consent
     and hands the payments to the bank. Errors before the bank is asked leave the consent untouched; a DICT or
-    bank refusal consumes it and creates no payment (§2.3). ``settlement_check`` refuses an immediate payment
-    (it settles now) as the bank would, consuming the consent: the enrollment's limits of the FIDO flow."""
+    bank refusal consumes it and creates no payment (§2.3). ``settlement_check`` refuses a payment as the bank
+    would at its settlement, consuming the consent: the enrollment's limits of the FIDO flow."""
     actor = f"tpp:{client.client_id}"
     with transaction.atomic():
         try:
@@ -205,8 +205,8 @@ def payment_create(
             # §4.2: a holder may run the DICT check after answering RCVD; the worker then settles or rejects it.
             deferred = bool(payments[0].proxy) and dict_check_is_async()
             refusal = None if deferred else _dict_refusal(payments[0], consent)
-            if refusal is None and settlement_check is not None and payments[0].scheduled_date is None:
-                refusal = settlement_check(payments[0])
+            if refusal is None and settlement_check is not None:
+                refusal = next(filter(None, map(settlement_check, payments)), None)
             if refusal is None:
                 refusal = _create_and_submit(payments, consent, actor=actor, deferred=deferred)
             consent_consume(consent, actor=actor)
@@ -242,8 +242,11 @@ def payment_create_with_enrollment(
     """POST /pix/payments with the non-redirect token (security NonRedirectAuthorizationCode: openid
     ``enrollment:{enrollmentId}`` payments nrp-consents): the consent is the body's ``consentId``, which the token's
     enrollment must have authorised (POST /consents/{consentId}/authorise) and which must be the client's; the
-    enrollment must still be AUTHORISED. An immediate payment settles now, so the enrollment's limits apply to it
-    here (authorizeConsent description, enrollments-2.1.0.yml line 520) as the §2.2.2.2 VALOR_ACIMA_LIMITE."""
+    enrollment must still be AUTHORISED. The enrollment's limits are those of the settlement day (authorizeConsent
+    description, enrollments-2.1.0.yml line 520: "apenas em momento de liquidação do pagamento, independente dele
+    ser agendado ou imediato"), refused as the §2.2.2.2 VALOR_ACIMA_LIMITE. A scheduled payment is checked now
+    against its settlement day: it is handed to the bank at creation, and the connector contract has no route by
+    which opusof could hold it back when the bank settles it."""
     consent_id = _fido_flow_consent_id(items)
     payments: list[PixPayment] = []
     error: RegulatedError | None = None
@@ -252,7 +255,8 @@ def payment_create_with_enrollment(
             enrollment = enrollment_lock_for_payment(client=client, enrollment_id=enrollment_id, consent_id=consent_id)
 
             def within_limits(payment: PixPayment) -> RegulatedError | None:
-                problem = enrollment_limit_problem(enrollment, amount=payment.amount, day=business_date())
+                day = payment.scheduled_date or business_date()
+                problem = enrollment_limit_problem(enrollment, amount=payment.amount, day=day)
                 return AboveLimit(problem) if problem else None
 
             payments = payment_create(client=client, consent_id=consent_id, items=items, settlement_check=within_limits)

@@ -3,6 +3,7 @@ enrollment:{enrollmentId} payments nrp-consents) after a consent was authorised 
 (enrollments v2 POST /consents/{consentId}/authorise), driven end to end with the software authenticator. Every
 response is validated against payments-4.0.0.yml (PaymentsV4.post_payments) or enrollments-2.1.0.yml."""
 
+import datetime as dt
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -11,6 +12,7 @@ import pytest
 from django.db import connections
 from rest_framework.test import APIClient
 
+from opusof.timeutil import business_date
 from opusof.tokens import access_token_mint
 from payments.models import PixPayment
 from tests.enrollments.v2 import EnrollmentsV2
@@ -236,6 +238,29 @@ def test_over_the_daily_limit_is_valor_acima_limite(v2: EnrollmentsV2, v4: Payme
 
     assert response.status_code == 422, body
     assert error_codes(body) == ["VALOR_ACIMA_LIMITE"]
+
+
+def test_scheduled_payments_count_against_their_settlement_day(v2: EnrollmentsV2, v4: PaymentsV4) -> None:
+    enrollment_id = v2.authorised(transaction_limit="1000.00", daily_limit="1000.00")
+    day = business_date() + dt.timedelta(days=3)
+    data = consent_data(amount="600.00", schedule={"single": {"date": day.isoformat()}})
+    consent_id = fido_consent(v2, v4, enrollment_id, data)
+    response, body = pay(v4, v2, enrollment_id, [fido_item(data, consent_id, day=day)])
+    assert response.status_code == 201, body
+    assert body["data"][0]["status"] == "SCHD"
+
+    # an immediate payment today is not that day's ...
+    data = consent_data(amount="100.00")
+    consent_id = fido_consent(v2, v4, enrollment_id, data)
+    assert pay(v4, v2, enrollment_id, [fido_item(data, consent_id)])[0].status_code == 201
+
+    # ... but a second one scheduled for the same day would settle 1 100.00 on it
+    data = consent_data(amount="500.00", schedule={"single": {"date": day.isoformat()}})
+    consent_id = fido_consent(v2, v4, enrollment_id, data)
+    response, body = pay(v4, v2, enrollment_id, [fido_item(data, consent_id, day=day)])
+    assert response.status_code == 422, body
+    assert error_codes(body) == ["VALOR_ACIMA_LIMITE"]
+    assert not PixPayment.objects.filter(consent__consent_id=consent_id).exists()
 
 
 def test_rejected_payments_do_not_use_the_daily_limit(v2: EnrollmentsV2, v4: PaymentsV4) -> None:
