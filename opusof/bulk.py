@@ -18,10 +18,12 @@ def update_rows(records: Sequence[Model], fields: Sequence[str]) -> None:
         model._default_manager.bulk_update(records, fields)
         return
     meta = model._meta
-    columns = [meta.pk, *(meta.get_field(name) for name in fields)]
+    concrete = {field.name: field for field in meta.concrete_fields}
+    pk = next(field for field in meta.concrete_fields if field.primary_key)
+    columns = [pk, *(concrete[name] for name in fields)]
     quote = connection.ops.quote_name
-    table, key = quote(meta.db_table), quote(meta.pk.column)
-    row = "(" + ", ".join(f"CAST(%s AS {column.cast_db_type(connection)})" for column in columns) + ")"
+    table, key = quote(meta.db_table), quote(pk.column)
+    row = "(" + ", ".join(f"CAST(%s AS {column.db_type(connection)})" for column in columns) + ")"
     # Only names from the model's metadata are interpolated; every value is a parameter.
     sql = (
         f"UPDATE {table} SET {', '.join(f'{quote(c.column)} = v.{quote(c.column)}' for c in columns[1:])} "  # noqa: S608
