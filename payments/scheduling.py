@@ -32,7 +32,7 @@ from payments.services import (
 
 logger = logging.getLogger(__name__)
 
-DUE_BATCH_SIZE = 200
+DUE_BATCH_SIZE = 500
 
 
 def _poll_setting(name: str, default: int) -> int:
