@@ -6,6 +6,7 @@ the payments v4 spec so the domain can use them without translation.
 """
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
@@ -313,6 +314,20 @@ class GetPaymentStatus(Protocol):
         self, *, payment_id: str, end_to_end_id: str, context: PaymentContext | None = None
     ) -> PaymentStatusResult:
         """Current status of a payment the bank received."""
+        ...
+
+
+@runtime_checkable
+class GetPaymentStatuses(Protocol):
+    """Optional: the status of many payments in one call, for a connector that can answer a batch more cheaply
+    than one call per payment (the in-process sandbox bank). The Opus contract's route is per payment, so the due
+    sweep falls back to ``get_payment_status`` for a connector without it."""
+
+    def get_payment_statuses(
+        self, payments: Sequence[tuple[str, str]]
+    ) -> dict[str, PaymentStatusResult | ConnectorError]:
+        """``(payment_id, end_to_end_id)`` pairs → each one's status, or the error ``get_payment_status`` would
+        have raised for it."""
         ...
 
 

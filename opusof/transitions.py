@@ -1,11 +1,35 @@
 """The one way a regulated record (consent, payment, enrollment) changes status."""
 
+import contextlib
+import contextvars
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
+from django.db.models import Model
+
+from opusof.bulk import update_rows
 from opusof.models import StatusChange
-from opusof.outbox.services import outbox_record_status_change
+from opusof.outbox.services import StatusChangeEvent, outbox_record_status_changes
+
+
+@dataclass
+class _Deferred:
+    """The writes of the transitions made inside ``transitions_in_bulk``, made on leaving it."""
+
+    # id(record) → (record, its field values on entering the block)
+    tracked: dict[int, tuple[Model, tuple[Any, ...]]]
+    changed: dict[int, Model] = field(default_factory=dict)
+    history: list[StatusChange] = field(default_factory=list)
+    events: list[StatusChangeEvent] = field(default_factory=list)
+
+
+_deferred: contextvars.ContextVar[_Deferred | None] = contextvars.ContextVar("transitions_deferred", default=None)
+
+
+def _values(record: Model) -> tuple[Any, ...]:
+    return tuple(getattr(record, f.attname) for f in record._meta.concrete_fields)
 
 
 def record_transition(
@@ -22,27 +46,67 @@ def record_transition(
 ) -> None:
     """Runs the FSM transition ``apply``, stamps ``status_updated_at`` (the spec's statusUpdateDateTime), saves,
     writes the history row and the outbox event, all in the caller's transaction (ARCHITECTURE: one writer of
-    status per aggregate; webhook 1.2.0: the event commits or rolls back with the change)."""
+    status per aggregate; webhook 1.2.0: the event commits or rolls back with the change). Inside
+    ``transitions_in_bulk`` the three writes of a record it tracks wait for the end of the block."""
     from_status = record.status
     apply()
     record.status_updated_at = now
     if after_apply is not None:
         after_apply()
-    record.save()
     owner = next(f.name for f in history._meta.fields if f.is_relation and f.related_model is type(record))
-    history._default_manager.create(
-        **{owner: record},
-        from_status=from_status,
-        to_status=record.status,
-        actor=actor,
-        reason=reason,
-        created_at=now,
-    )
-    outbox_record_status_change(
-        client_id=record.client_id,
-        kind=kind,
-        resource_id=resource_id,
-        from_status=from_status,
-        to_status=record.status,
-        occurred_at=now,
-    )
+    fields = {
+        "from_status": from_status,
+        "to_status": record.status,
+        "actor": actor,
+        "reason": reason,
+        "created_at": now,
+    }
+    event = StatusChangeEvent(record.client_id, kind, resource_id, from_status, record.status, now)
+    deferred = _deferred.get()
+    if deferred is not None and id(record) in deferred.tracked:
+        deferred.changed[id(record)] = record
+        deferred.history.append(history(**{owner: record}, **fields))
+        deferred.events.append(event)
+        return
+    record.save()
+    history._default_manager.create(**{owner: record}, **fields)
+    outbox_record_status_changes([event])
+
+
+@contextlib.contextmanager
+def transitions_in_bulk(records: Sequence[Model]) -> Iterator[None]:
+    """Within the block, ``record_transition`` on any of ``records`` applies and stamps at once but its writes are
+    made on leaving the block, for all of them together: one UPDATE of the fields that changed since the block
+    began, one INSERT of history rows per history model, one INSERT of outbox events. For a batch handled in one
+    transaction (the due sweep): readers see the same rows after the commit as with one write per record. Nothing
+    is written if the block raises (the caller's transaction is then rolled back)."""
+    deferred = _Deferred(tracked={id(record): (record, _values(record)) for record in records})
+    token = _deferred.set(deferred)
+    try:
+        yield
+    finally:
+        _deferred.reset(token)
+    _flush(deferred)
+
+
+def _flush(deferred: _Deferred) -> None:
+    by_model: dict[type[Model], list[Model]] = {}
+    fields: dict[type[Model], set[str]] = {}
+    for key, record in deferred.changed.items():
+        model = type(record)
+        by_model.setdefault(model, []).append(record)
+        before = deferred.tracked[key][1]
+        concrete = model._meta.concrete_fields
+        fields.setdefault(model, set()).update(
+            f.name
+            for f, old, new in zip(concrete, before, _values(record), strict=True)
+            if old != new and not f.primary_key
+        )
+    for model, changed in by_model.items():
+        update_rows(changed, sorted(fields[model]))
+    rows: dict[type[StatusChange], list[StatusChange]] = {}
+    for row in deferred.history:
+        rows.setdefault(type(row), []).append(row)
+    for model, history in rows.items():
+        model._default_manager.bulk_create(history)
+    outbox_record_status_changes(deferred.events)

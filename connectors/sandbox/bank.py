@@ -8,6 +8,7 @@ conformance suite are in ``connectors.sandbox.scenarios``.
 import datetime as dt
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -21,6 +22,7 @@ from django.utils import timezone
 from connectors.interfaces import (
     AccountRef,
     BankPaymentStatus,
+    ConnectorError,
     ConnectorRejected,
     ConnectorUnavailable,
     ConsentInfo,
@@ -42,6 +44,7 @@ from connectors.models import (
 )
 from connectors.sandbox import scenarios
 from opusof.brcode import BrCodeError, build_dynamic, build_static, parse_brcode
+from opusof.bulk import update_rows
 from opusof.timeutil import business_date, business_tz, rfc3339
 
 Behaviour = SandboxAccount.Behaviour
@@ -151,12 +154,44 @@ class SandboxBank:
         self, *, payment_id: str, end_to_end_id: str, context: PaymentContext | None = None
     ) -> PaymentStatusResult:
         """Current status; a PDNG payment past its ``settle_after`` or a SCHD one whose day has come settles first."""
+        answer = self.get_payment_statuses([(payment_id, end_to_end_id)])[payment_id]
+        if isinstance(answer, ConnectorError):
+            raise answer
+        return answer
+
+    def get_payment_statuses(
+        self, payments: Sequence[tuple[str, str]]
+    ) -> dict[str, PaymentStatusResult | ConnectorError]:
+        """``get_payment_status`` for a batch (the due sweep's): one locked read of the payments, and the ones that
+        settle move money together (``_settle``). An unknown payment or an offline debtor is that payment's answer
+        (ConnectorRejected, ConnectorUnavailable) and leaves it as it was."""
+        wanted = dict(payments)
+        answers: dict[str, PaymentStatusResult | ConnectorError] = {}
         with transaction.atomic():
-            # One locked read instead of a read then a lock: this is the due sweep's hot path (bench/scheduled_sweep).
-            payment = self._payment(payment_id, end_to_end_id, lock=True)
-            self._behave(payment.debtor_account)
-            self._advance(payment, force=False)
-            return self._result(payment)
+            found = (
+                SandboxPayment.objects.select_related("debtor_account")
+                .select_for_update(of=("self",))
+                .filter(payment_id__in=wanted)
+                .order_by("pk")
+            )
+            live = []
+            for payment in found:
+                if payment.end_to_end_id != wanted[payment.payment_id]:
+                    continue
+                try:
+                    self._behave(payment.debtor_account)
+                except ConnectorUnavailable as exc:
+                    answers[payment.payment_id] = exc
+                    continue
+                live.append(payment)
+            self._advance(live, force=False)
+        answers.update((payment.payment_id, self._result(payment)) for payment in live)
+        return {
+            payment_id: answers.get(
+                payment_id, ConnectorRejected("NAO_INFORMADO", f"Pagamento {payment_id} desconhecido pela detentora.")
+            )
+            for payment_id in wanted
+        }
 
     def cancel_payment(
         self, *, payment_id: str, end_to_end_id: str, context: PaymentContext | None = None
@@ -181,21 +216,20 @@ class SandboxBank:
         """The bank's settlement run: SCHD payments dated up to ``day`` (today in Brasilia by default) settle or
         fail on balance (RJCT SALDO_INSUFICIENTE); PDNG payments past ``settle_after`` settle too."""
         day = day or business_date()
-        moved: dict[str, PaymentStatusResult] = {}
         with transaction.atomic():
             due = SandboxPayment.objects.select_for_update(skip_locked=True).filter(
                 Q(status=Status.SCHD, scheduled_date__lte=day) | Q(status=Status.PDNG, settle_after__lte=timezone.now())
             )
-            for payment in due.order_by("pk"):
-                self._advance(payment, force=payment.status == Status.SCHD)
-                moved[payment.payment_id] = self._result(payment)
-        return moved
+            # Forced: the query already chose them by date (``day`` may be ahead of today) and settle_after.
+            payments = list(due.order_by("pk"))
+            self._advance(payments, force=True)
+        return {payment.payment_id: self._result(payment) for payment in payments}
 
     def force_settle(self, payment_id: str) -> PaymentStatusResult:
         """Settles a PDNG or SCHD payment now, whatever its date or delay (tests)."""
         with transaction.atomic():
             payment = SandboxPayment.objects.select_for_update().get(payment_id=payment_id)
-            self._advance(payment, force=True)
+            self._advance([payment], force=True)
             return self._result(payment)
 
     def lookup_pix_key(self, key: str) -> PixKeyEntry | None:
@@ -444,9 +478,11 @@ class SandboxBank:
         ):
             payment.status = Status.PDNG
             payment.settle_after = timezone.now() + dt.timedelta(seconds=debtor.settle_delay_seconds)
-        elif not self._settle(payment):
-            # Checked before without a lock; a concurrent debit may have spent the money since.
-            raise ConnectorRejected("SALDO_INSUFICIENTE", INSUFFICIENT_FUNDS_DETAIL)
+        else:
+            self._settle([payment])
+            if payment.status != Status.ACSC:
+                # Checked before without a lock; a concurrent debit may have spent the money since.
+                raise ConnectorRejected("SALDO_INSUFICIENTE", INSUFFICIENT_FUNDS_DETAIL)
 
     def _use_dynamic_qr(self, payment: SandboxPayment, qr_code: str) -> None:
         code = parse_brcode(qr_code)
@@ -460,54 +496,69 @@ class SandboxBank:
             raise ConnectorRejected("COBRANCA_INVALIDA", "Cobrança já paga.")
         payment.qr_code = qr
 
-    def _advance(self, payment: SandboxPayment, *, force: bool) -> None:
-        """Moves a held payment on when its time has come (or now, with ``force``); saves it."""
+    def _advance(self, payments: list[SandboxPayment], *, force: bool) -> None:
+        """Moves held payments on when their time has come (or now, with ``force``); saves the ones that moved."""
         now = timezone.now()
-        if payment.status == Status.PDNG:
-            if not force and payment.settle_after is not None and payment.settle_after > now:
-                return
-        elif payment.status == Status.SCHD:
-            if scenarios.scenarios_enabled() and payment.amount == scenarios.HOLDER_CANCELS_SCHEDULED:
-                payment.status = Status.CANC
-                payment.cancelled_at = now
-                payment.save()
-                return
-            if not force and payment.scheduled_date is not None and payment.scheduled_date > business_date():
-                return
-        else:
-            return
-        if not self._settle(payment):
-            payment.status = Status.RJCT
-            payment.rejection_code = "SALDO_INSUFICIENTE"
-            payment.rejection_detail = INSUFFICIENT_FUNDS_DETAIL
-        payment.save()
+        today = business_date()
+        cancelled, due = [], []
+        for payment in payments:
+            if payment.status == Status.PDNG:
+                if not force and payment.settle_after is not None and payment.settle_after > now:
+                    continue
+            elif payment.status == Status.SCHD:
+                if scenarios.scenarios_enabled() and payment.amount == scenarios.HOLDER_CANCELS_SCHEDULED:
+                    payment.status = Status.CANC
+                    payment.cancelled_at = now
+                    cancelled.append(payment)
+                    continue
+                if not force and payment.scheduled_date is not None and payment.scheduled_date > today:
+                    continue
+            else:
+                continue
+            due.append(payment)
+        self._settle(due)
+        update_rows(cancelled + due, ["status", "settled_at", "rejection_code", "rejection_detail", "cancelled_at"])
 
-    def _settle(self, payment: SandboxPayment) -> bool:
-        """Debits the debtor and credits an in-house creditor under row locks; False when the money is not there."""
-        ids = sorted({payment.debtor_account_id, payment.creditor_account_id or payment.debtor_account_id})
-        # Locking in primary-key order keeps two crossing transfers from deadlocking.
+    def _settle(self, payments: list[SandboxPayment]) -> None:
+        """Settles each payment (ACSC: debits the debtor, credits an in-house creditor) or refuses it for want of
+        funds at this moment (RJCT SALDO_INSUFICIENTE, payments v4 §5.1.6), in the order given. All their accounts
+        are locked at once, in primary-key order so two crossing batches or transfers never deadlock; the ledger
+        rows and the new balances are written once for the whole batch. The caller saves the payments."""
+        if not payments:
+            return
+        ids = {p.debtor_account_id for p in payments} | {p.creditor_account_id for p in payments} - {None}
         accounts = {a.pk: a for a in SandboxAccount.objects.select_for_update().filter(pk__in=ids).order_by("pk")}
-        debtor = accounts[payment.debtor_account_id]
-        if debtor.behaviour == Behaviour.INSUFFICIENT_FUNDS or debtor.balance < payment.amount:
-            return False
-        movements = [(debtor, SandboxLedgerEntry.Direction.DEBIT, -payment.amount)]
-        if payment.creditor_account_id is not None:
-            movements.append(
-                (accounts[payment.creditor_account_id], SandboxLedgerEntry.Direction.CREDIT, payment.amount)
-            )
-        for account, direction, delta in movements:
-            account.balance += delta
-            account.save(update_fields=["balance"])
-            SandboxLedgerEntry.objects.create(
-                account=account,
-                payment=payment,
-                direction=direction,
-                amount=payment.amount,
-                balance_after=account.balance,
-            )
-        payment.status = Status.ACSC
-        payment.settled_at = timezone.now()
-        return True
+        moved: dict[int, SandboxAccount] = {}
+        entries = []
+        now = timezone.now()
+        for payment in payments:
+            debtor = accounts[payment.debtor_account_id]
+            if debtor.behaviour == Behaviour.INSUFFICIENT_FUNDS or debtor.balance < payment.amount:
+                payment.status = Status.RJCT
+                payment.rejection_code = "SALDO_INSUFICIENTE"
+                payment.rejection_detail = INSUFFICIENT_FUNDS_DETAIL
+                continue
+            movements = [(debtor, SandboxLedgerEntry.Direction.DEBIT, -payment.amount)]
+            if payment.creditor_account_id is not None:
+                movements.append(
+                    (accounts[payment.creditor_account_id], SandboxLedgerEntry.Direction.CREDIT, payment.amount)
+                )
+            for account, direction, delta in movements:
+                account.balance += delta
+                moved[account.pk] = account
+                entries.append(
+                    SandboxLedgerEntry(
+                        account=account,
+                        payment=payment,
+                        direction=direction,
+                        amount=payment.amount,
+                        balance_after=account.balance,
+                    )
+                )
+            payment.status = Status.ACSC
+            payment.settled_at = now
+        SandboxLedgerEntry.objects.bulk_create(entries)
+        update_rows(list(moved.values()), ["balance"])
 
     # --- lookups --------------------------------------------------------------------------------------------------
 
@@ -544,11 +595,12 @@ class SandboxBank:
         )
 
     @staticmethod
-    def _payment(payment_id: str, end_to_end_id: str, *, lock: bool = False) -> SandboxPayment:
-        payments = SandboxPayment.objects.select_related("debtor_account")
-        if lock:
-            payments = payments.select_for_update(of=("self",))
-        payment = payments.filter(payment_id=payment_id, end_to_end_id=end_to_end_id).first()
+    def _payment(payment_id: str, end_to_end_id: str) -> SandboxPayment:
+        payment = (
+            SandboxPayment.objects.select_related("debtor_account")
+            .filter(payment_id=payment_id, end_to_end_id=end_to_end_id)
+            .first()
+        )
         if payment is None:
             raise ConnectorRejected("NAO_INFORMADO", f"Pagamento {payment_id} desconhecido pela detentora.")
         return payment

@@ -16,7 +16,7 @@ import random
 import ssl
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from urllib.parse import quote
 
@@ -91,6 +91,18 @@ def _registered_uris(client_id: uuid.UUID | str) -> list[str]:
     return uris
 
 
+@dataclass(frozen=True)
+class StatusChangeEvent:
+    """One status change to notify: what ``outbox_record_status_changes`` turns into outbox events."""
+
+    client_id: uuid.UUID | str
+    kind: str
+    resource_id: str
+    from_status: str
+    to_status: str
+    occurred_at: dt.datetime
+
+
 def outbox_record_status_change(
     *,
     client_id: uuid.UUID | str,
@@ -100,27 +112,33 @@ def outbox_record_status_change(
     to_status: str,
     occurred_at: dt.datetime,
 ) -> list[OutboxEvent]:
-    """Called by ``_transition`` inside its transaction: one event per webhook URI the client registered, and a
-    nudge after the commit so delivery starts at once (the beat dispatcher is the safety net if it is lost)."""
-    uris = _registered_uris(client_id)
-    if not uris:
-        return []
-    events = OutboxEvent.objects.bulk_create(
-        [
-            OutboxEvent(
-                client_id=client_id,
-                kind=kind,
-                resource_id=resource_id,
-                from_status=from_status,
-                to_status=to_status,
-                webhook_uri=uri,
-                url=notification_url(uri, kind, resource_id),
-                occurred_at=occurred_at,
-                next_attempt_at=occurred_at,
-            )
-            for uri in dict.fromkeys(uris)
-        ]
+    """Called by ``record_transition`` inside its transaction: one event per webhook URI the client registered, and
+    a nudge after the commit so delivery starts at once (the beat dispatcher is the safety net if it is lost)."""
+    return outbox_record_status_changes(
+        [StatusChangeEvent(client_id, kind, resource_id, from_status, to_status, occurred_at)]
     )
+
+
+def outbox_record_status_changes(changes: Iterable[StatusChangeEvent]) -> list[OutboxEvent]:
+    """``outbox_record_status_change`` for many changes with one INSERT (a sweep batch's transitions)."""
+    events = [
+        OutboxEvent(
+            client_id=change.client_id,
+            kind=change.kind,
+            resource_id=change.resource_id,
+            from_status=change.from_status,
+            to_status=change.to_status,
+            webhook_uri=uri,
+            url=notification_url(uri, change.kind, change.resource_id),
+            occurred_at=change.occurred_at,
+            next_attempt_at=change.occurred_at,
+        )
+        for change in changes
+        for uri in dict.fromkeys(_registered_uris(change.client_id))
+    ]
+    if not events:
+        return []
+    OutboxEvent.objects.bulk_create(events)
     ids = [str(event.id) for event in events]
     transaction.on_commit(lambda: _nudge(ids))
     return events

@@ -3,7 +3,7 @@ import time
 from decimal import Decimal
 
 import pytest
-from sandbox_factories import SandboxPaymentFactory, initiation, payment_data
+from sandbox_factories import SandboxAccountFactory, SandboxPaymentFactory, initiation, payment_data
 
 from connectors.interfaces import BankPaymentStatus, ConnectorError, ConnectorRejected, ConnectorUnavailable
 from connectors.models import SandboxAccount, SandboxLedgerEntry, SandboxPayment, SandboxQrCode
@@ -216,6 +216,57 @@ def test_status_read_settles_a_scheduled_payment_whose_day_has_come(bank, debtor
     result = bank.get_payment_status(payment_id=payment.payment_id, end_to_end_id=payment.end_to_end_id)
     assert result.status == BankPaymentStatus.ACSC
     assert balance(debtor) == Decimal("990.00")
+
+
+def test_a_batch_of_status_reads_settles_in_order_and_answers_each_payment(bank, debtor, local_creditor):
+    # Given, in one batch: two payments due today from an account holding 1,000.00 (600.00 to an account here,
+    # then 600.00 more), one due tomorrow, one from an offline account, one with a wrong end-to-end id, one unknown
+    today = business_date()
+    first, second = (
+        SandboxPaymentFactory.create(
+            debtor_account=debtor, creditor_account=local_creditor, amount=Decimal("600.00"), scheduled_date=today
+        )
+        for _ in range(2)
+    )
+    later = SandboxPaymentFactory.create(debtor_account=debtor, amount=Decimal("1.00"))
+    offline = SandboxPaymentFactory.create(
+        debtor_account=SandboxAccountFactory.create(behaviour=Behaviour.OFFLINE), scheduled_date=today
+    )
+    wrong_e2e = SandboxPaymentFactory.create(debtor_account=debtor, scheduled_date=today)
+
+    answers = bank.get_payment_statuses(
+        [(p.payment_id, p.end_to_end_id) for p in (first, second, later, offline)]
+        + [(wrong_e2e.payment_id, "E99999004202501011200xxxxxxxxxxx"), ("nope", "E99999004202501011200yyyyyyyyyyy")]
+    )
+
+    # Then funds were checked at settlement, in order: the first settled, the second found the money gone
+    assert answers[first.payment_id].status == BankPaymentStatus.ACSC
+    assert (answers[second.payment_id].status, answers[second.payment_id].rejection_code) == (
+        "RJCT",
+        "SALDO_INSUFICIENTE",
+    )
+    assert answers[later.payment_id].status == BankPaymentStatus.SCHD
+    assert isinstance(answers[offline.payment_id], ConnectorUnavailable)
+    assert isinstance(answers[wrong_e2e.payment_id], ConnectorRejected)
+    assert isinstance(answers["nope"], ConnectorRejected)
+    assert (balance(debtor), balance(local_creditor)) == (Decimal("400.00"), Decimal("600.00"))
+    ledger = SandboxLedgerEntry.objects.filter(payment=first).order_by("direction")
+    assert [(e.direction, e.amount, e.balance_after) for e in ledger] == [
+        ("CREDIT", Decimal("600.00"), Decimal("600.00")),
+        ("DEBIT", Decimal("600.00"), Decimal("400.00")),
+    ]
+    stored = {p.payment_id: p.status for p in SandboxPayment.objects.all()}
+    assert stored == {
+        first.payment_id: "ACSC",
+        second.payment_id: "RJCT",
+        later.payment_id: "SCHD",
+        offline.payment_id: "SCHD",
+        wrong_e2e.payment_id: "SCHD",
+    }
+    # And a second read changes nothing
+    again = bank.get_payment_statuses([(first.payment_id, first.end_to_end_id)])
+    assert again[first.payment_id].status == BankPaymentStatus.ACSC
+    assert SandboxLedgerEntry.objects.count() == 2
 
 
 def test_unknown_payment_is_refused(bank, db):
