@@ -23,11 +23,18 @@ if str(ROOT) not in sys.path:
 
 import httpx  # noqa: E402
 from django.core.cache import cache  # noqa: E402
+from hypothesis import HealthCheck  # noqa: E402
+from hypothesis import settings as hypothesis_settings  # noqa: E402
 from playwright.sync_api import Browser  # noqa: E402
 
 from connectors.registry import reset_connectors  # noqa: E402
 from connectors.sandbox.demo import load_sandbox_demo  # noqa: E402
 from opusof.jose import clear_key_caches  # noqa: E402
+
+# Property tests judge arithmetic, not speed: on a loaded 2-core CI machine Hypothesis's deadline and too_slow
+# health check failed runs whose examples all passed.
+hypothesis_settings.register_profile("opusof", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+hypothesis_settings.load_profile("opusof")
 from opusof.services import tpp_client_register  # noqa: E402
 from opusof.tokens import access_token_mint  # noqa: E402
 from tests.authserver.oauth_tpp import OAuthTpp  # noqa: E402
