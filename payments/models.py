@@ -153,11 +153,11 @@ class PixPaymentBase(FSMModelMixin, models.Model):
         self.cancelled_at = at
 
     def bank_status_transition(
-        self, result: PaymentStatusResult, *, customer_document: str, now: dt.datetime
+        self, result: PaymentStatusResult, *, customer_document: Callable[[], str], now: dt.datetime
     ) -> Callable[[], None] | None:
         """The transition to what the bank reports (None when it reports the status we have). A reason outside
         the subclass's enum is PAGAMENTO_RECUSADO_DETENTORA; a cancellation by the bank is on the customer's
-        behalf (``customer_document``)."""
+        behalf (``customer_document``, read only then: the due sweep does not load the consents)."""
         if result.status == self.status:
             return None
         if result.bank_reference:
@@ -170,7 +170,7 @@ class PixPaymentBase(FSMModelMixin, models.Model):
         if result.status == BankPaymentStatus.CANC:
             cancellation = "CANCELADO_AGENDAMENTO" if self.status == PaymentStatus.SCHD else "CANCELADO_PENDENCIA"
             return lambda: self.cancel(
-                reason=cancellation, cancelled_from="DETENTORA", document=customer_document, rel="CPF", at=now
+                reason=cancellation, cancelled_from="DETENTORA", document=customer_document(), rel="CPF", at=now
             )
         moves: dict[str, Callable[[], None]] = {
             BankPaymentStatus.ACSC: self.settle,

@@ -81,7 +81,9 @@ def _transition(payment: PixPayment, apply: Callable[[], None], *, actor: str, r
 def apply_bank_status(payment: PixPayment, result: PaymentStatusResult, *, actor: str) -> bool:
     """Moves the payment to what the bank reports; False when there is nothing to change."""
     now = timezone.now()
-    move = payment.bank_status_transition(result, customer_document=payment.consent.logged_user_document, now=now)
+    move = payment.bank_status_transition(
+        result, customer_document=lambda: payment.consent.logged_user_document, now=now
+    )
     if move is None:
         return False
     _transition(payment, move, actor=actor, reason=result.rejection_code or "")
@@ -108,7 +110,8 @@ def _payment_data(payment: PixPayment, consent: PaymentConsent) -> PaymentData:
     )
 
 
-def _context(payment: PixPayment, *, cancelled_by: str | None = None) -> PaymentContext:
+def payment_connector_context(payment: PixPayment, *, cancelled_by: str | None = None) -> PaymentContext:
+    """The payment and its consent as the connector's status and cancel routes name them."""
     return PaymentContext(_payment_data(payment, payment.consent), cancelled_by=cancelled_by)
 
 
@@ -398,7 +401,9 @@ def payment_batch_submit(*, batch_id: str) -> list[PixPayment]:
             # Best effort: the poll reconciles what the bank kept; the RJCT below is what the TPP sees.
             with contextlib.suppress(ConnectorRejected, ConnectorUnavailable):
                 payment_canceller().cancel_payment(
-                    payment_id=payment.payment_id, end_to_end_id=payment.end_to_end_id, context=_context(payment)
+                    payment_id=payment.payment_id,
+                    end_to_end_id=payment.end_to_end_id,
+                    context=payment_connector_context(payment),
                 )
         for payment in pending:
             _reject_batch_item(payment, failure)
@@ -463,7 +468,9 @@ def payment_poll_status(*, payment_id: str) -> PixPayment:
             return payment
         try:
             result = payment_status_reader().get_payment_status(
-                payment_id=payment.payment_id, end_to_end_id=payment.end_to_end_id, context=_context(payment)
+                payment_id=payment.payment_id,
+                end_to_end_id=payment.end_to_end_id,
+                context=payment_connector_context(payment),
             )
         except ConnectorRejected:
             if payment.status != PaymentStatus.PDNG:
@@ -515,7 +522,7 @@ def _cancel(payment: PixPayment, *, cancelled_from: str, document: str, rel: str
         payment_canceller().cancel_payment(
             payment_id=payment.payment_id,
             end_to_end_id=payment.end_to_end_id,
-            context=_context(payment, cancelled_by=document),
+            context=payment_connector_context(payment, cancelled_by=document),
         )
     except ConnectorRejected as exc:
         raise CancellationNotAllowed(exc.detail or exc.code) from exc

@@ -470,7 +470,9 @@ def _payment_transition(payment: RecurringPayment, apply: Callable[[], None], *,
 def apply_bank_status(payment: RecurringPayment, result: PaymentStatusResult, *, actor: str) -> bool:
     """Moves the payment to what the bank reports; False when nothing changes."""
     now = timezone.now()
-    move = payment.bank_status_transition(result, customer_document=payment.consent.logged_user_document, now=now)
+    move = payment.bank_status_transition(
+        result, customer_document=lambda: payment.consent.logged_user_document, now=now
+    )
     if move is None:
         return False
     _payment_transition(payment, move, actor=actor, reason=result.rejection_code or "")
