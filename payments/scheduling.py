@@ -27,6 +27,7 @@ from payments.models import PaymentStatus, PixPayment
 from payments.services import (
     POLLED_STATUSES,
     apply_bank_status,
+    payment_connector_context,
     payment_poll_status,
 )
 
@@ -122,7 +123,8 @@ def payments_execute_due_batch(*, day: dt.date, sweep: DueSweep, batch_size: int
             .order_by("status", "scheduled_date")
             .values_list("pk", flat=True)[:batch_size]
         )
-        batch = list(PixPayment.objects.filter(pk__in=claimed).order_by("pk"))
+        # The consent rides along: the connector's status route names it (Opus contract, loggedUser/consent).
+        batch = list(PixPayment.objects.select_related("consent").filter(pk__in=claimed).order_by("pk"))
         answers = _bank_statuses(batch)
         # Each change still goes through record_transition (history row, outbox event); the batch's writes are
         # made together when the block ends, inside this transaction.
@@ -151,15 +153,18 @@ def _bank_statuses(batch: list[PixPayment]) -> dict[str, PaymentStatusResult | C
     """The bank's answer for each payment: one call for the batch when the connector offers it, else one call per
     payment (the Opus status route)."""
     reader = payment_status_reader()
-    refs = [(payment.payment_id, payment.end_to_end_id) for payment in batch]
     if isinstance(reader, GetPaymentStatuses):
-        return reader.get_payment_statuses(refs)
+        return reader.get_payment_statuses([(payment.payment_id, payment.end_to_end_id) for payment in batch])
     answers: dict[str, PaymentStatusResult | ConnectorError] = {}
-    for payment_id, end_to_end_id in refs:
+    for payment in batch:
         try:
-            answers[payment_id] = reader.get_payment_status(payment_id=payment_id, end_to_end_id=end_to_end_id)
+            answers[payment.payment_id] = reader.get_payment_status(
+                payment_id=payment.payment_id,
+                end_to_end_id=payment.end_to_end_id,
+                context=payment_connector_context(payment),
+            )
         except (ConnectorUnavailable, ConnectorRejected) as exc:
-            answers[payment_id] = exc
+            answers[payment.payment_id] = exc
     return answers
 
 

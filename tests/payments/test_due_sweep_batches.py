@@ -9,7 +9,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from connectors.interfaces import PaymentStatusResult
+from connectors.interfaces import PaymentContext, PaymentStatusResult
 from connectors.models import SandboxAccount, SandboxPayment
 from connectors.sandbox import SandboxBank
 from opusof.outbox.models import OutboxEvent
@@ -24,7 +24,11 @@ pytestmark = pytest.mark.django_db
 class PerPaymentBank:
     """The sandbox bank behind the status route alone: one call per payment."""
 
-    def get_payment_status(self, *, payment_id: str, end_to_end_id: str) -> PaymentStatusResult:
+    def get_payment_status(
+        self, *, payment_id: str, end_to_end_id: str, context: PaymentContext | None = None
+    ) -> PaymentStatusResult:
+        # the Opus status route names the payment's consent and logged user
+        assert context is not None and context.data.consent is not None
         return SandboxBank().get_payment_status(payment_id=payment_id, end_to_end_id=end_to_end_id)
 
 
