@@ -3,7 +3,7 @@
 import datetime as dt
 import uuid
 from collections.abc import Callable
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from django.db import models
 from django_fsm import FSMField, FSMModelMixin, transition
@@ -12,6 +12,7 @@ from connectors.interfaces import AccountRef, BankPaymentStatus, PaymentStatusRe
 from consents.models import LocalInstrument, PaymentConsent
 from opusof.models import StatusChange, TppClient
 from opusof.ofb import account_ref
+from opusof.outbox.models import EventKind
 
 
 def new_payment_id() -> str:
@@ -74,9 +75,12 @@ _OPEN = [PaymentStatus.RCVD, PaymentStatus.PDNG, PaymentStatus.SCHD, PaymentStat
 class PixPaymentBase(FSMModelMixin, models.Model):
     """A Pix payment as payments v4 and automatic payments v2 both define it: one status table (payments v4 §1.5,
     reused by automatic payments v2), the accounts and the pure transitions. Subclasses add their ids, consent and
-    enums: ``rejection_reasons`` is the enum of their ``rejection_reason``."""
+    enums: ``rejection_reasons`` is the enum of their ``rejection_reason``, ``event_kind`` their webhook events',
+    ``resource_id`` their id on the wire, and their StatusChange model's ``payment`` is ``related_name="history"``."""
 
     rejection_reasons: ClassVar[type[models.TextChoices]]
+    event_kind: ClassVar[str]
+    consent: Any  # the subclass's consent; both kinds carry ``logged_user_document``
 
     status = FSMField(max_length=4, choices=PaymentStatus.choices, default=PaymentStatus.RCVD, protected=True)
     created_at = models.DateTimeField()
@@ -101,6 +105,16 @@ class PixPaymentBase(FSMModelMixin, models.Model):
 
     class Meta:
         abstract = True
+
+    @property
+    def resource_id(self) -> str:
+        raise NotImplementedError
+
+    @classmethod
+    def history_model(cls) -> type[StatusChange]:
+        model = cls._meta.get_field("history").related_model
+        assert isinstance(model, type) and issubclass(model, StatusChange)
+        return model
 
     @property
     def creditor_account(self) -> AccountRef:
@@ -152,12 +166,10 @@ class PixPaymentBase(FSMModelMixin, models.Model):
         self.cancelled_by_rel = rel
         self.cancelled_at = at
 
-    def bank_status_transition(
-        self, result: PaymentStatusResult, *, customer_document: Callable[[], str], now: dt.datetime
-    ) -> Callable[[], None] | None:
+    def bank_status_transition(self, result: PaymentStatusResult, *, now: dt.datetime) -> Callable[[], None] | None:
         """The transition to what the bank reports (None when it reports the status we have). A reason outside
         the subclass's enum is PAGAMENTO_RECUSADO_DETENTORA; a cancellation by the bank is on the customer's
-        behalf (``customer_document``, read only then: the due sweep does not load the consents)."""
+        behalf (the consent is read only then: the due sweep's batches do not need it)."""
         if result.status == self.status:
             return None
         if result.bank_reference:
@@ -170,7 +182,11 @@ class PixPaymentBase(FSMModelMixin, models.Model):
         if result.status == BankPaymentStatus.CANC:
             cancellation = "CANCELADO_AGENDAMENTO" if self.status == PaymentStatus.SCHD else "CANCELADO_PENDENCIA"
             return lambda: self.cancel(
-                reason=cancellation, cancelled_from="DETENTORA", document=customer_document(), rel="CPF", at=now
+                reason=cancellation,
+                cancelled_from="DETENTORA",
+                document=self.consent.logged_user_document,
+                rel="CPF",
+                at=now,
             )
         moves: dict[str, Callable[[], None]] = {
             BankPaymentStatus.ACSC: self.settle,
@@ -184,6 +200,7 @@ class PixPaymentBase(FSMModelMixin, models.Model):
 
 class PixPayment(PixPaymentBase):
     rejection_reasons = PaymentRejectionReason
+    event_kind = EventKind.PIX_PAYMENT
 
     payment_id = models.CharField(max_length=100, unique=True, default=new_payment_id, editable=False)
     consent = models.ForeignKey(PaymentConsent, on_delete=models.PROTECT, related_name="payments")
@@ -209,6 +226,10 @@ class PixPayment(PixPaymentBase):
         indexes = [models.Index(fields=["status", "scheduled_date"])]
 
     def __str__(self) -> str:
+        return self.payment_id
+
+    @property
+    def resource_id(self) -> str:
         return self.payment_id
 
 

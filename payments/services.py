@@ -28,7 +28,6 @@ from consents.services import consent_connector_info, consent_consume, lock_cons
 from enrollments.services import enrollment_limit_problem, enrollment_lock_for_payment
 from opusof.errors import ParameterInvalid, ParameterMissing, RegulatedError
 from opusof.models import TppClient
-from opusof.outbox.models import EventKind
 from opusof.timeutil import business_date, end_of_business_day
 from opusof.transitions import record_transition
 from payments.checks import check_items
@@ -52,6 +51,7 @@ from payments.models import (
     PaymentStatus,
     PaymentStatusChange,
     PixPayment,
+    PixPaymentBase,
 )
 
 # The multi-item schedule answer is asynchronous; all items must reach SCHD within 60 minutes (v4 recurring rules).
@@ -64,29 +64,27 @@ _DICT_REFUSALS: dict[str, type[RegulatedError]] = {
 }
 
 
-def _transition(payment: PixPayment, apply: Callable[[], None], *, actor: str, reason: str = "") -> None:
-    """The only writer of payment status: runs the FSM transition, stamps it and leaves a history row."""
+def pix_payment_transition(payment: PixPaymentBase, apply: Callable[[], None], *, actor: str, reason: str = "") -> None:
+    """The only writer of a Pix payment's status (payments v4 and automatic payments v2): runs the FSM transition,
+    stamps it, leaves a history row and the webhook event."""
     record_transition(
         payment,
         apply,
-        history=PaymentStatusChange,
-        kind=EventKind.PIX_PAYMENT,
-        resource_id=payment.payment_id,
+        history=payment.history_model(),
+        kind=payment.event_kind,
+        resource_id=payment.resource_id,
         actor=actor,
         reason=reason,
         now=timezone.now(),
     )
 
 
-def apply_bank_status(payment: PixPayment, result: PaymentStatusResult, *, actor: str) -> bool:
+def apply_bank_status(payment: PixPaymentBase, result: PaymentStatusResult, *, actor: str) -> bool:
     """Moves the payment to what the bank reports; False when there is nothing to change."""
-    now = timezone.now()
-    move = payment.bank_status_transition(
-        result, customer_document=lambda: payment.consent.logged_user_document, now=now
-    )
+    move = payment.bank_status_transition(result, now=timezone.now())
     if move is None:
         return False
-    _transition(payment, move, actor=actor, reason=result.rejection_code or "")
+    pix_payment_transition(payment, move, actor=actor, reason=result.rejection_code or "")
     return True
 
 
@@ -319,12 +317,12 @@ def _initiate(payment: PixPayment, consent: PaymentConsent, *, before_apply: Cal
     except ConnectorOutcomeUnknown as exc:
         # The bank may have paid: hold it (PDNG) and let the status poll learn the outcome, never RJCT it.
         before_apply()
-        _transition(payment, payment.hold, actor="system:bank", reason=f"resultado desconhecido: {exc}")
+        pix_payment_transition(payment, payment.hold, actor="system:bank", reason=f"resultado desconhecido: {exc}")
         return
     except ConnectorUnavailable as exc:
         before_apply()
         detail = f"Detentora indisponível: {exc}"
-        _transition(
+        pix_payment_transition(
             payment,
             lambda: payment.reject(reason=PaymentRejectionReason.FALHA_INFRAESTRUTURA_DETENTORA, detail=detail),
             actor="system:bank",
@@ -339,7 +337,7 @@ def _reject(payment: PixPayment, *, code: str, detail: str, actor: str) -> None:
     """RJCT with a reason the payment's enum knows; any other bank code is PAGAMENTO_RECUSADO_DETENTORA."""
     if code not in PaymentRejectionReason.values:
         code = PaymentRejectionReason.PAGAMENTO_RECUSADO_DETENTORA
-    _transition(payment, lambda: payment.reject(reason=code, detail=detail), actor=actor, reason=code)
+    pix_payment_transition(payment, lambda: payment.reject(reason=code, detail=detail), actor=actor, reason=code)
 
 
 def _process_received_immediate(payment: PixPayment) -> None:
@@ -411,7 +409,7 @@ def payment_batch_submit(*, batch_id: str) -> list[PixPayment]:
 
 
 def _reject_batch_item(payment: PixPayment, detail: str) -> None:
-    _transition(
+    pix_payment_transition(
         payment,
         lambda: payment.reject(
             reason=PaymentRejectionReason.FALHA_AGENDAMENTO_PAGAMENTOS,
@@ -529,7 +527,7 @@ def _cancel(payment: PixPayment, *, cancelled_from: str, document: str, rel: str
     except ConnectorUnavailable as exc:
         raise CancellationNotAllowed("Detentora indisponível no momento; tente novamente.") from exc
     now = timezone.now()
-    _transition(
+    pix_payment_transition(
         payment,
         lambda: payment.cancel(reason=reason, cancelled_from=cancelled_from, document=document, rel=rel, at=now),
         actor=actor,

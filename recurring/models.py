@@ -15,6 +15,7 @@ from django_fsm import FSMField, FSMModelMixin, transition
 from connectors.interfaces import AccountRef
 from opusof.models import StatusChange, TppClient
 from opusof.ofb import account_ref
+from opusof.outbox.models import EventKind
 from payments.models import PaymentStatus, PixPaymentBase
 
 
@@ -250,6 +251,7 @@ NOT_COUNTED_STATUSES = (PaymentStatus.RJCT, PaymentStatus.CANC)
 
 class RecurringPayment(PixPaymentBase):
     rejection_reasons = RecurringRejectionCode
+    event_kind = EventKind.RECURRING_PAYMENT
 
     recurring_payment_id = models.CharField(
         max_length=100, unique=True, default=new_recurring_payment_id, editable=False
@@ -279,6 +281,10 @@ class RecurringPayment(PixPaymentBase):
         indexes = [models.Index(fields=["consent", "date"]), models.Index(fields=["status", "date"])]
 
     def __str__(self) -> str:
+        return self.recurring_payment_id
+
+    @property
+    def resource_id(self) -> str:
         return self.recurring_payment_id
 
     @property

@@ -1,6 +1,6 @@
 """Writes on recurring consents and recurring payments (automatic payments v2).
 
-Every status change goes through ``_consent_transition`` / ``_payment_transition`` (FSM transition + timestamps +
+Every status change goes through ``_consent_transition`` / ``pix_payment_transition`` (FSM transition + timestamps +
 history row). Payment creation runs under the consent's row lock, so the limit arithmetic and the insert of the new
 payment are one serial step per consent: concurrent charges never overshoot a limit.
 """
@@ -25,7 +25,6 @@ from connectors.interfaces import (
     PaymentContext,
     PaymentData,
     PaymentInitiation,
-    PaymentStatusResult,
     RecurringTerms,
     recurring_configuration_from_wire,
 )
@@ -37,6 +36,7 @@ from opusof.outbox.models import EventKind
 from opusof.timeutil import business_date, business_tz, end_of_business_day
 from opusof.transitions import record_transition
 from payments.models import CANCELLABLE_STATUSES, PaymentStatus
+from payments.services import apply_bank_status, pix_payment_transition
 from recurring import errors
 from recurring.limits import Charge, check_limits, earliest_day
 from recurring.models import (
@@ -453,32 +453,6 @@ def recurring_consent_edit(*, client: TppClient, recurring_consent_id: str, data
 # --- payments --------------------------------------------------------------------------------------------------------
 
 
-def _payment_transition(payment: RecurringPayment, apply: Callable[[], None], *, actor: str, reason: str = "") -> None:
-    """The only writer of recurring payment status."""
-    record_transition(
-        payment,
-        apply,
-        history=RecurringPaymentStatusChange,
-        kind=EventKind.RECURRING_PAYMENT,
-        resource_id=payment.recurring_payment_id,
-        actor=actor,
-        reason=reason,
-        now=timezone.now(),
-    )
-
-
-def apply_bank_status(payment: RecurringPayment, result: PaymentStatusResult, *, actor: str) -> bool:
-    """Moves the payment to what the bank reports; False when nothing changes."""
-    now = timezone.now()
-    move = payment.bank_status_transition(
-        result, customer_document=lambda: payment.consent.logged_user_document, now=now
-    )
-    if move is None:
-        return False
-    _payment_transition(payment, move, actor=actor, reason=result.rejection_code or "")
-    return True
-
-
 def recurring_consent_connector_info(consent: RecurringConsent) -> ConsentInfo:
     """The recurring consent as the connector routes' recurring variant names it (ConsentRecurringPayment)."""
     start = consent.settings.get("startDateTime")
@@ -798,7 +772,7 @@ def _create_locked(consent: RecurringConsent, data: dict[str, Any], *, actor: st
     except ConnectorUnavailable as exc:
         _save_received(payment, actor=actor)
         detail = f"Detentora indisponível: {exc}"
-        _payment_transition(
+        pix_payment_transition(
             payment,
             lambda: payment.reject(reason=RecurringRejectionCode.FALHA_INFRAESTRUTURA_DETENTORA, detail=detail),
             actor="system:bank",
@@ -865,7 +839,7 @@ def _cancel_at_bank_and_record(
     except ConnectorUnavailable as exc:
         raise errors.CancellationNotAllowed("Detentora indisponível no momento; tente novamente.") from exc
     now = timezone.now()
-    _payment_transition(
+    pix_payment_transition(
         payment,
         lambda: payment.cancel(reason=reason, cancelled_from=cancelled_from, document=document, rel=rel, at=now),
         actor=actor,
@@ -885,7 +859,7 @@ def _withdraw_scheduled(
         _cancel_at_bank_and_record(payment, cancelled_from=Channel.DETENTORA, document=document, rel=rel, actor=actor)
     except errors.CancellationNotAllowed as exc:
         full_detail = f"{detail} ({exc.detail})"[:2048]
-        _payment_transition(
+        pix_payment_transition(
             payment,
             lambda: payment.reject(reason=code, detail=full_detail),
             actor=actor,
