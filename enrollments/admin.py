@@ -1,7 +1,7 @@
 """Staff views of enrollments: list, detail with the status history and the credential, and a revocation action
 that goes through the same service as the API (as the holder, DETENTORA)."""
 
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
@@ -15,7 +15,6 @@ from enrollments.models import (
 )
 from enrollments.services import enrollment_cancel
 from opusof.admin_base import ReadOnlyAdmin, StatusHistoryInline
-from opusof.errors import RegulatedError
 
 
 class EnrollmentStatusChangeInline(StatusHistoryInline):
@@ -42,22 +41,15 @@ class EnrollmentAdmin(ReadOnlyAdmin):
 
     @admin.action(description="Revogar/rejeitar vínculos (segurança interna da detentora)")
     def revoke_or_reject(self, request: HttpRequest, queryset: QuerySet[Enrollment]) -> None:
-        done, refused = 0, []
-        for enrollment in queryset:
+        def cancel(enrollment: Enrollment) -> None:
             authorised = enrollment.status == EnrollmentStatus.AUTHORISED
-            try:
-                enrollment_cancel(
-                    enrollment_id=enrollment.enrollment_id,
-                    client=None,
-                    rejection_reason=None if authorised else EnrollmentRejectionReason.REJEITADO_SEGURANCA_INTERNA,
-                    revocation_reason=EnrollmentRevocationReason.REVOGADO_SEGURANCA_INTERNA if authorised else None,
-                    cancelled_from=CancelledFrom.DETENTORA,
-                    actor=f"staff:{request.user.get_username()}",
-                )
-                done += 1
-            except RegulatedError as exc:
-                refused.append(f"{enrollment.enrollment_id}: {exc.detail}")
-        if done:
-            self.message_user(request, f"{done} vínculo(s) cancelado(s).", messages.SUCCESS)
-        for line in refused:
-            self.message_user(request, line, messages.WARNING)
+            enrollment_cancel(
+                enrollment_id=enrollment.enrollment_id,
+                client=None,
+                rejection_reason=None if authorised else EnrollmentRejectionReason.REJEITADO_SEGURANCA_INTERNA,
+                revocation_reason=EnrollmentRevocationReason.REVOGADO_SEGURANCA_INTERNA if authorised else None,
+                cancelled_from=CancelledFrom.DETENTORA,
+                actor=f"staff:{request.user.get_username()}",
+            )
+
+        self.apply_service(request, queryset, cancel, done="{} vínculo(s) cancelado(s).")

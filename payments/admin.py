@@ -1,9 +1,8 @@
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from opusof.admin_base import ReadOnlyAdmin, StatusHistoryInline
-from opusof.errors import RegulatedError
 from payments.models import CancelledFrom, PaymentStatusChange, PixPayment
 from payments.services import payment_cancel
 
@@ -36,22 +35,15 @@ class PixPaymentAdmin(ReadOnlyAdmin):
 
     @admin.action(description="Cancelar pagamentos agendados/pendentes (detentora)")
     def cancel_scheduled(self, request: HttpRequest, queryset: QuerySet[PixPayment]) -> None:
-        cancelled, refused = 0, []
-        for payment in queryset.select_related("consent"):
-            try:
-                payment_cancel(
-                    payment_id=payment.payment_id,
-                    client=None,
-                    cancelled_from=CancelledFrom.DETENTORA,
-                    # The staff member acts for the account holder, whose CPF the spec's cancelledBy requires.
-                    document=payment.consent.logged_user_document,
-                    rel="CPF",
-                    actor=f"staff:{request.user.get_username()}",
-                )
-                cancelled += 1
-            except RegulatedError as exc:
-                refused.append(f"{payment.payment_id}: {exc.detail}")
-        if cancelled:
-            self.message_user(request, f"{cancelled} pagamento(s) cancelado(s).", messages.SUCCESS)
-        for line in refused:
-            self.message_user(request, line, messages.WARNING)
+        def cancel(payment: PixPayment) -> None:
+            payment_cancel(
+                payment_id=payment.payment_id,
+                client=None,
+                cancelled_from=CancelledFrom.DETENTORA,
+                # The staff member acts for the account holder, whose CPF the spec's cancelledBy requires.
+                document=payment.consent.logged_user_document,
+                rel="CPF",
+                actor=f"staff:{request.user.get_username()}",
+            )
+
+        self.apply_service(request, queryset.select_related("consent"), cancel, done="{} pagamento(s) cancelado(s).")

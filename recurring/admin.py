@@ -1,11 +1,10 @@
 """Staff views of recurring consents and payments: read-only, changes only through services (with history)."""
 
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from opusof.admin_base import ReadOnlyAdmin, StatusHistoryInline
-from opusof.errors import RegulatedError
 from recurring.models import (
     Actor,
     Channel,
@@ -44,24 +43,17 @@ class RecurringConsentAdmin(ReadOnlyAdmin):
 
     @admin.action(description="Revogar consentimento (detentora)")
     def revoke(self, request: HttpRequest, queryset: QuerySet[RecurringConsent]) -> None:
-        revoked, refused = 0, []
-        for consent in queryset:
-            try:
-                recurring_consent_revoke(
-                    recurring_consent_id=consent.recurring_consent_id,
-                    code=ConsentRevocationCode.NAO_INFORMADO,
-                    detail="Revogado pela detentora.",
-                    revoked_by=Actor.DETENTORA,
-                    revoked_from=Channel.DETENTORA,
-                    actor=f"staff:{request.user.get_username()}",
-                )
-                revoked += 1
-            except RegulatedError as exc:
-                refused.append(f"{consent.recurring_consent_id}: {exc.detail}")
-        if revoked:
-            self.message_user(request, f"{revoked} consentimento(s) revogado(s).", messages.SUCCESS)
-        for line in refused:
-            self.message_user(request, line, messages.WARNING)
+        def revoke(consent: RecurringConsent) -> None:
+            recurring_consent_revoke(
+                recurring_consent_id=consent.recurring_consent_id,
+                code=ConsentRevocationCode.NAO_INFORMADO,
+                detail="Revogado pela detentora.",
+                revoked_by=Actor.DETENTORA,
+                revoked_from=Channel.DETENTORA,
+                actor=f"staff:{request.user.get_username()}",
+            )
+
+        self.apply_service(request, queryset, revoke, done="{} consentimento(s) revogado(s).")
 
 
 @admin.register(RecurringPayment)
@@ -82,22 +74,15 @@ class RecurringPaymentAdmin(ReadOnlyAdmin):
 
     @admin.action(description="Cancelar cobranças agendadas/pendentes (detentora)")
     def cancel_scheduled(self, request: HttpRequest, queryset: QuerySet[RecurringPayment]) -> None:
-        cancelled, refused = 0, []
-        for payment in queryset.select_related("consent"):
-            try:
-                recurring_payment_cancel(
-                    recurring_payment_id=payment.recurring_payment_id,
-                    client=None,
-                    cancelled_from=Channel.DETENTORA,
-                    # Staff act for the payer, whose document cancelledBy carries (payer deadline: 23:59 the eve).
-                    document=payment.consent.logged_user_document,
-                    rel="CPF",
-                    actor=f"staff:{request.user.get_username()}",
-                )
-                cancelled += 1
-            except RegulatedError as exc:
-                refused.append(f"{payment.recurring_payment_id}: {exc.detail}")
-        if cancelled:
-            self.message_user(request, f"{cancelled} cobrança(s) cancelada(s).", messages.SUCCESS)
-        for line in refused:
-            self.message_user(request, line, messages.WARNING)
+        def cancel(payment: RecurringPayment) -> None:
+            recurring_payment_cancel(
+                recurring_payment_id=payment.recurring_payment_id,
+                client=None,
+                cancelled_from=Channel.DETENTORA,
+                # Staff act for the payer, whose document cancelledBy carries (payer deadline: 23:59 the eve).
+                document=payment.consent.logged_user_document,
+                rel="CPF",
+                actor=f"staff:{request.user.get_username()}",
+            )
+
+        self.apply_service(request, queryset.select_related("consent"), cancel, done="{} cobrança(s) cancelada(s).")
