@@ -103,24 +103,25 @@ class TppActor:
         }
         return {name: str(value) for name, value in merged.items() if value is not None and value is not DROP}
 
-    def _send(
+    def send(
         self,
         method: str,
         path: str,
-        data: dict[str, Any] | None,
+        data: dict[str, Any] | None = None,
         *,
         token: str | None,
-        idempotency_key: Any,
-        interaction_id: Any,
-        extra_claims: dict[str, Any] | None,
-        override_claims: dict[str, Any] | None,
-        headers: dict[str, Any] | None,
-        sign_with: rsa.RSAPrivateKey | None,
-        kid: str | None,
-        raw_body: str | bytes | None,
-        content_type: str,
-        accept: str | None,
+        idempotency_key: Any = _AUTO,
+        interaction_id: Any = _AUTO,
+        extra_claims: dict[str, Any] | None = None,
+        override_claims: dict[str, Any] | None = None,
+        headers: dict[str, Any] | None = None,
+        sign_with: rsa.RSAPrivateKey | None = None,
+        kid: str | None = None,
+        raw_body: str | bytes | None = None,
+        content_type: str = "application/jwt",
+        accept: str | None = "application/jwt",
     ) -> HttpResponseBase:
+        """A signed request. ``idempotency_key``/``interaction_id`` default to fresh UUIDs; pass ``None`` to omit."""
         if raw_body is None:
             claims = self.claims_for(path, data or {}, extra_claims=extra_claims, override_claims=override_claims)
             raw_body = self.sign(claims, sign_with=sign_with, kid=kid)
@@ -133,75 +134,13 @@ class TppActor:
         )
         return response
 
-    def post(
-        self,
-        path: str,
-        data: dict[str, Any] | None = None,
-        *,
-        token: str | None,
-        idempotency_key: Any = _AUTO,
-        interaction_id: Any = _AUTO,
-        extra_claims: dict[str, Any] | None = None,
-        override_claims: dict[str, Any] | None = None,
-        headers: dict[str, Any] | None = None,
-        sign_with: rsa.RSAPrivateKey | None = None,
-        kid: str | None = None,
-        raw_body: str | bytes | None = None,
-        content_type: str = "application/jwt",
-        accept: str | None = "application/jwt",
-    ) -> HttpResponseBase:
-        """A signed POST. ``idempotency_key``/``interaction_id`` default to fresh UUIDs; pass ``None`` to omit."""
-        return self._send(
-            "post",
-            path,
-            data,
-            token=token,
-            idempotency_key=idempotency_key,
-            interaction_id=interaction_id,
-            extra_claims=extra_claims,
-            override_claims=override_claims,
-            headers=headers,
-            sign_with=sign_with,
-            kid=kid,
-            raw_body=raw_body,
-            content_type=content_type,
-            accept=accept,
-        )
+    def post(self, path: str, data: dict[str, Any] | None = None, **options: Any) -> HttpResponseBase:
+        """A signed POST; options as :meth:`send`."""
+        return self.send("post", path, data, **options)
 
-    def patch(
-        self,
-        path: str,
-        data: dict[str, Any] | None = None,
-        *,
-        token: str | None,
-        idempotency_key: Any = _AUTO,
-        interaction_id: Any = _AUTO,
-        extra_claims: dict[str, Any] | None = None,
-        override_claims: dict[str, Any] | None = None,
-        headers: dict[str, Any] | None = None,
-        sign_with: rsa.RSAPrivateKey | None = None,
-        kid: str | None = None,
-        raw_body: str | bytes | None = None,
-        content_type: str = "application/jwt",
-        accept: str | None = "application/jwt",
-    ) -> HttpResponseBase:
-        """A signed PATCH; same options as :meth:`post`."""
-        return self._send(
-            "patch",
-            path,
-            data,
-            token=token,
-            idempotency_key=idempotency_key,
-            interaction_id=interaction_id,
-            extra_claims=extra_claims,
-            override_claims=override_claims,
-            headers=headers,
-            sign_with=sign_with,
-            kid=kid,
-            raw_body=raw_body,
-            content_type=content_type,
-            accept=accept,
-        )
+    def patch(self, path: str, data: dict[str, Any] | None = None, **options: Any) -> HttpResponseBase:
+        """A signed PATCH; options as :meth:`send`."""
+        return self.send("patch", path, data, **options)
 
     def get(
         self,
