@@ -95,6 +95,8 @@ def lock_consent(*, consent_id: str, client: TppClient | None = None) -> Payment
         consent = queryset.get(consent_id=consent_id)
     except PaymentConsent.DoesNotExist as exc:
         raise ConsentNotFound(f"Consentimento {consent_id} não encontrado.") from exc
+    if client is not None:
+        consent.client = client  # already loaded by the caller (the connector's consent info names it)
     expire_if_due(consent, now=timezone.now())
     return consent
 

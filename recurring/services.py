@@ -145,6 +145,8 @@ def lock_recurring_consent(*, recurring_consent_id: str, client: TppClient | Non
         consent = queryset.get(recurring_consent_id=recurring_consent_id)
     except RecurringConsent.DoesNotExist as exc:
         raise errors.RecurringConsentNotFound(f"Consentimento {recurring_consent_id} não encontrado.") from exc
+    if client is not None:
+        consent.client = client  # already loaded by the caller (the connector's consent info names it)
     _expire_if_due(consent, now=timezone.now())
     return consent
 

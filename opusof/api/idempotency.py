@@ -25,6 +25,7 @@ from opusof.api.errors import error_body, error_response
 from opusof.api.headers import IDEMPOTENCY_KEY_HEADER
 from opusof.errors import IdempotencyConflict, RegulatedError
 from opusof.models import IdempotencyRecord, TppClient
+from opusof.outbox.services import outbox_batch
 
 # 422ResponseErrorCreateConsent.errors.detail, ERRO_IDEMPOTENCIA (spelled as the spec spells it).
 IDEMPOTENCY_CONFLICT_DETAIL = (
@@ -134,7 +135,8 @@ def idempotent(endpoint: str) -> Callable[[ViewMethod], ViewMethod]:
             claims = request.data
             digest = data_hash(claims.get("data") if isinstance(claims, dict) else None)
             client = cast(TppClient, request.user)
-            with transaction.atomic():
+            # One transaction per request; its status changes read the client's webhook registration once.
+            with transaction.atomic(), outbox_batch():
                 record = _lock_record(client=client, endpoint=_scope(endpoint, kwargs), key=key, digest=digest)
                 if record.response_status is not None:
                     if record.data_hash != digest:
