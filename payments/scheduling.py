@@ -5,6 +5,7 @@ import datetime as dt
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -23,7 +24,7 @@ from opusof.outbox.models import PaymentPollState
 from opusof.outbox.services import outbox_batch
 from opusof.timeutil import business_date
 from opusof.transitions import transitions_in_bulk
-from payments.models import PaymentStatus, PixPayment
+from payments.models import PaymentStatus, PixPayment, PixPaymentBase
 from payments.services import (
     POLLED_STATUSES,
     apply_bank_status,
@@ -34,6 +35,8 @@ from payments.services import (
 logger = logging.getLogger(__name__)
 
 DUE_BATCH_SIZE = 500
+# What a poll may find the payment still waiting in: open at the bank, or scheduled when it is polled on its date.
+_STILL_OPEN = (*POLLED_STATUSES, PaymentStatus.SCHD)
 
 
 def _poll_setting(name: str, default: int) -> int:
@@ -55,34 +58,44 @@ def payments_poll_candidates(*, limit: int = 500) -> list[str]:
 
 
 def payment_poll_with_backoff(*, payment_id: str) -> str | None:
-    """Polls one payment and schedules the next poll: the interval doubles while the bank's answer stays the same
-    (or it cannot be reached); past OPUSOF_POLL_ATTENTION_AFTER polls the payment is flagged for staff, and polling
-    goes on at the ceiling interval. Returns the status after the poll."""
-    before = PixPayment.objects.filter(payment_id=payment_id).values_list("status", flat=True).first()
+    """payments v4: see poll_with_backoff."""
+    return poll_with_backoff(
+        PixPayment.objects.filter(payment_id=payment_id),
+        lambda: payment_poll_status(payment_id=payment_id),
+        state_of="payment",
+    )
+
+
+def poll_with_backoff(payment: QuerySet[Any], poll: Callable[[], PixPaymentBase], *, state_of: str) -> str | None:
+    """Polls one payment (``payment`` selects it, ``poll`` asks the bank and applies the answer) and schedules the
+    next poll in its PaymentPollState (``state_of``: the state's field naming it): the interval doubles while the
+    bank's answer stays the same (or it cannot be reached); past OPUSOF_POLL_ATTENTION_AFTER polls the payment is
+    flagged for staff, and polling goes on at the ceiling interval. Returns the status after the poll."""
+    before = payment.values_list("status", flat=True).first()
     if before is None:
         return None
     error = ""
     try:
-        after = payment_poll_status(payment_id=payment_id).status
+        after = poll().status
     except ConnectorUnavailable as exc:
         after, error = before, f"detentora indisponível: {exc}"
     except ConnectorRejected as exc:
         after, error = before, f"detentora recusou a consulta: {exc.code} {exc.detail}"
     now = timezone.now()
     with transaction.atomic():
-        payment = PixPayment.objects.get(payment_id=payment_id)
         state, _ = PaymentPollState.objects.select_for_update().get_or_create(
-            payment=payment, defaults={"next_poll_at": now}
+            **{state_of: payment.get()}, defaults={"next_poll_at": now}
         )
         state.attempts = 1 if after != before else state.attempts + 1
         state.last_polled_at = now
         state.last_error = error[:1024]
         state.next_poll_at = now + poll_backoff(state.attempts)
-        if after in POLLED_STATUSES and state.attempts >= _poll_setting("OPUSOF_POLL_ATTENTION_AFTER", 12):
+        still_open = after in _STILL_OPEN
+        if still_open and state.attempts >= _poll_setting("OPUSOF_POLL_ATTENTION_AFTER", 12):
             if not state.needs_attention:
                 state.needs_attention, state.flagged_at = True, now
-                logger.error("payment still open after the polling ceiling", extra={"payment_id": payment_id})
-        elif after not in POLLED_STATUSES:
+                logger.error("payment still open after the polling ceiling", extra={"payment": str(state.polled)})
+        elif not still_open:
             state.needs_attention = False
         state.save()
     return str(after)

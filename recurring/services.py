@@ -36,6 +36,7 @@ from opusof.outbox.models import EventKind
 from opusof.timeutil import business_date, business_tz, end_of_business_day
 from opusof.transitions import record_transition
 from payments.models import CANCELLABLE_STATUSES, PaymentStatus
+from payments.scheduling import poll_with_backoff
 from payments.services import apply_bank_status, pix_payment_transition
 from recurring import errors
 from recurring.limits import Charge, check_limits, earliest_day
@@ -797,11 +798,22 @@ POLLED_STATUSES = (PaymentStatus.ACCP, PaymentStatus.ACPD, PaymentStatus.PDNG)
 
 
 def recurring_payments_due_for_poll(*, limit: int = 500) -> list[str]:
-    """Payments the bank still owes a final answer on: ACCP/ACPD/PDNG, and SCHD once its date has come."""
-    due = RecurringPayment.objects.filter(status__in=POLLED_STATUSES) | RecurringPayment.objects.filter(
-        status=PaymentStatus.SCHD, date__lte=business_date()
-    )
+    """Payments the bank still owes a final answer on (ACCP/ACPD/PDNG, and SCHD once its date has come) whose next
+    poll is due (the backoff of payments.scheduling.poll_with_backoff)."""
+    due = (
+        RecurringPayment.objects.filter(status__in=POLLED_STATUSES)
+        | RecurringPayment.objects.filter(status=PaymentStatus.SCHD, date__lte=business_date())
+    ).exclude(poll_state__next_poll_at__gt=timezone.now())
     return list(due.order_by("status_updated_at").values_list("recurring_payment_id", flat=True)[:limit])
+
+
+def recurring_payment_poll_with_backoff(*, recurring_payment_id: str) -> str | None:
+    """The payments v4 polling machinery (backoff, ceiling, staff flag) for a recurring payment."""
+    return poll_with_backoff(
+        RecurringPayment.objects.filter(recurring_payment_id=recurring_payment_id),
+        lambda: recurring_payment_poll_status(recurring_payment_id=recurring_payment_id),
+        state_of="recurring_payment",
+    )
 
 
 def recurring_payment_poll_status(*, recurring_payment_id: str) -> RecurringPayment:

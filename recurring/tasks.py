@@ -4,22 +4,25 @@ from celery import shared_task
 
 from recurring.services import (
     recurring_consents_expire_due,
-    recurring_payment_poll_status,
+    recurring_payment_poll_with_backoff,
     recurring_payments_due_for_poll,
 )
 
 
-@shared_task(name="recurring.poll_recurring_payment_status", acks_late=True, ignore_result=True)
-def poll_recurring_payment_status(recurring_payment_id: str) -> None:
-    recurring_payment_poll_status(recurring_payment_id=recurring_payment_id)
+@shared_task(
+    name="recurring.poll_recurring_payment_status", acks_late=True, reject_on_worker_lost=True, ignore_result=True
+)
+def poll_recurring_payment_status(recurring_payment_id: str) -> str | None:
+    return recurring_payment_poll_with_backoff(recurring_payment_id=recurring_payment_id)
 
 
 @shared_task(name="recurring.poll_open_recurring_payments", ignore_result=True)
 def poll_open_recurring_payments() -> int:
-    """Beat: scheduled charges (SCHD) on their date and payments the bank left open are polled until final."""
+    """Beat: scheduled charges (SCHD) on their date and payments the bank left open are polled until final, each
+    with its backoff (a bank that cannot answer is asked less and less often, then flagged for staff)."""
     due = recurring_payments_due_for_poll()
     for payment_id in due:
-        poll_recurring_payment_status.delay(payment_id)
+        poll_recurring_payment_status.apply_async((payment_id,), expires=60)
     return len(due)
 
 

@@ -74,7 +74,7 @@ class PaymentPollStateAdmin(ReadOnlyAdmin):
     """Payments the bank has left open: filter on "needs attention" for those past the polling ceiling."""
 
     list_display = (
-        "payment",
+        "polled",
         "payment_status",
         "needs_attention",
         "attempts",
@@ -82,10 +82,19 @@ class PaymentPollStateAdmin(ReadOnlyAdmin):
         "next_poll_at",
         "last_error",
     )
-    list_filter = ("needs_attention", "payment__status")
-    search_fields = ("payment__payment_id", "payment__end_to_end_id")
-    list_select_related = ("payment",)
+    list_filter = ("needs_attention", "payment__status", "recurring_payment__status")
+    search_fields = (
+        "payment__payment_id",
+        "payment__end_to_end_id",
+        "recurring_payment__recurring_payment_id",
+        "recurring_payment__end_to_end_id",
+    )
+    list_select_related = ("payment", "recurring_payment")
 
-    @admin.display(description="status", ordering="payment__status")
+    @admin.display(description="payment")
+    def polled(self, obj: PaymentPollState) -> str:
+        return str(obj.polled)
+
+    @admin.display(description="status")
     def payment_status(self, obj: PaymentPollState) -> str:
-        return str(obj.payment.status)
+        return str(obj.polled.status)

@@ -5,6 +5,7 @@ The event row is inserted in the same transaction as the status change it announ
 """
 
 import uuid
+from typing import Any
 
 from django.db import models
 from django.utils import timezone
@@ -91,10 +92,16 @@ class WebhookDelivery(models.Model):
 
 
 class PaymentPollState(models.Model):
-    """Status polling schedule of a payment the bank left open (ACCP/ACPD/PDNG): exponential backoff between
-    polls, and a ceiling after which the payment is flagged for staff ("needs attention" in the admin)."""
+    """Status polling schedule of a payment the bank left open (ACCP/ACPD/PDNG, or SCHD on its date): exponential
+    backoff between polls, and a ceiling after which the payment is flagged for staff ("needs attention" in the
+    admin). Of a payments v4 payment or of an automatic payments v2 one: exactly one of the two is set."""
 
-    payment = models.OneToOneField("payments.PixPayment", on_delete=models.CASCADE, related_name="poll_state")
+    payment = models.OneToOneField(
+        "payments.PixPayment", on_delete=models.CASCADE, related_name="poll_state", null=True, blank=True
+    )
+    recurring_payment = models.OneToOneField(
+        "recurring.RecurringPayment", on_delete=models.CASCADE, related_name="poll_state", null=True, blank=True
+    )
     attempts = models.PositiveIntegerField(default=0, help_text="polls since the last status change")
     next_poll_at = models.DateTimeField(db_index=True)
     last_polled_at = models.DateTimeField(null=True, blank=True)
@@ -104,6 +111,17 @@ class PaymentPollState(models.Model):
 
     class Meta:
         verbose_name = "payment status poll"
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(payment__isnull=False) ^ models.Q(recurring_payment__isnull=False),
+                name="poll_state_of_one_payment",
+            )
+        ]
 
     def __str__(self) -> str:
-        return f"{self.payment_id} poll #{self.attempts}"
+        return f"{self.polled} poll #{self.attempts}"
+
+    @property
+    def polled(self) -> Any:
+        """The payment polled, of either kind."""
+        return self.payment or self.recurring_payment

@@ -6,7 +6,7 @@ import datetime as dt
 from django.utils import timezone
 
 from connectors.models import SandboxAccount, SandboxPayment
-from opusof.outbox.models import EventKind, OutboxEvent
+from opusof.outbox.models import EventKind, OutboxEvent, PaymentPollState
 from opusof.timeutil import business_date
 from recurring.models import RecurringConsent, RecurringPayment
 from recurring.services import recurring_consents_expire_due, recurring_payments_due_for_poll
@@ -96,3 +96,35 @@ def test_beat_task_consumes_expired_consents_and_leaves_open_ended_ones(ap2):
     assert RecurringConsent.objects.get(recurring_consent_id=open_ended).status == "AUTHORISED"
     response, body = ap2.post_payment(open_ended, sweeping_payment("5.00"))
     assert response.status_code == 201, body
+
+
+def test_a_due_charge_the_bank_cannot_answer_backs_off_is_flagged_then_settles(ap2, settings, admin_client):
+    settings.OPUSOF_POLL_ATTENTION_AFTER = 2
+    consent_id = ap2.authorised_consent(automatic_consent(), debtor=own(ANA_ACCOUNT))
+    payment_id = ap2.pay(consent_id, automatic_payment("80.00"))["recurringPaymentId"]
+    RecurringPayment.objects.update(date=business_date())
+    SandboxPayment.objects.filter(payment_id=payment_id).update(scheduled_date=business_date())
+    SandboxAccount.objects.filter(number="10000001").update(behaviour=SandboxAccount.Behaviour.OFFLINE)
+
+    # the bank cannot be reached: the charge stays SCHD, its next poll waits out the backoff
+    assert poll_recurring_payment_status(payment_id) == "SCHD"
+    state = PaymentPollState.objects.get(recurring_payment__recurring_payment_id=payment_id)
+    assert state.attempts == 1 and "indisponível" in state.last_error
+    assert recurring_payments_due_for_poll() == [], "not polled again before its backoff"
+
+    # still unanswered at the ceiling: flagged for staff
+    PaymentPollState.objects.update(next_poll_at=timezone.now())
+    assert recurring_payments_due_for_poll() == [payment_id]
+    assert poll_recurring_payment_status(payment_id) == "SCHD"
+    state.refresh_from_db()
+    assert state.needs_attention and state.flagged_at is not None
+    page = admin_client.get("/admin/outbox/paymentpollstate/?needs_attention__exact=1")
+    assert page.status_code == 200 and payment_id.encode() in page.content
+
+    # the bank is back: the next poll settles it and clears the flag
+    SandboxAccount.objects.filter(number="10000001").update(behaviour=SandboxAccount.Behaviour.NORMAL)
+    PaymentPollState.objects.update(next_poll_at=timezone.now())
+    assert recurring_payments_due_for_poll() == [payment_id]
+    assert poll_recurring_payment_status(payment_id) == "ACSC"
+    state.refresh_from_db()
+    assert not state.needs_attention
