@@ -7,8 +7,9 @@ from django.db import models
 from django_fsm import FSMField, FSMModelMixin, transition
 
 from connectors.interfaces import AccountRef
-from opusof.models import StatusChange, TppClient
+from opusof.models import AuditedStatus, StatusChange, TppClient
 from opusof.ofb import account_ref
+from opusof.outbox.models import EventKind
 
 
 def new_consent_id() -> str:
@@ -48,7 +49,9 @@ class LocalInstrument(models.TextChoices):
 FINAL_CONSENT_STATUSES = (ConsentStatus.CONSUMED, ConsentStatus.REJECTED)
 
 
-class PaymentConsent(FSMModelMixin, models.Model):
+class PaymentConsent(AuditedStatus, FSMModelMixin, models.Model):
+    event_kind = EventKind.PAYMENT_CONSENT
+
     """One consent. ``request_data`` keeps the TPP's ``data`` claim so GET echoes it exactly."""
 
     consent_id = models.CharField(max_length=256, unique=True, default=new_consent_id, editable=False)
@@ -93,6 +96,10 @@ class PaymentConsent(FSMModelMixin, models.Model):
         indexes = [models.Index(fields=["status", "expires_at"])]
 
     def __str__(self) -> str:
+        return self.consent_id
+
+    @property
+    def resource_id(self) -> str:
         return self.consent_id
 
     @property

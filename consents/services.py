@@ -1,7 +1,6 @@
-"""Writes on payment consents. Every status change goes through ``_transition`` (history + timestamps)."""
+"""Writes on payment consents. Every status change goes through ``opusof.transitions.transition``."""
 
 import datetime as dt
-from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -23,9 +22,8 @@ from consents.models import (
 from consents.validation import validate_consent_request
 from opusof.models import TppClient
 from opusof.ofb import account_from_wire
-from opusof.outbox.models import EventKind
 from opusof.timeutil import business_date, end_of_business_day
-from opusof.transitions import record_transition
+from opusof.transitions import transition
 
 # Payments v4 §5.2, stage "Autorização do cliente": the first present reason wins.
 AUTHORISATION_PRIORITY = [
@@ -42,22 +40,6 @@ AUTHORISATION_PRIORITY = [
 _BANK_CODE_TO_REASON = {"COBRANCA_INVALIDA": "QRCODE_INVALIDO"}
 # DICT results (key unknown, key of another account) may only be acted on at payment creation (§1.1.2, §2.3).
 _DICT_CODES = {"DETALHE_PAGAMENTO_INVALIDO"}
-
-
-def _transition(
-    consent: PaymentConsent, apply: Callable[[], None], *, actor: str, reason: str = "", now: dt.datetime
-) -> None:
-    """The only writer of consent status: runs the FSM transition, stamps it and leaves a history row."""
-    record_transition(
-        consent,
-        apply,
-        history=ConsentStatusChange,
-        kind=EventKind.PAYMENT_CONSENT,
-        resource_id=consent.consent_id,
-        actor=actor,
-        reason=reason,
-        now=now,
-    )
 
 
 def _expiry_due(consent: PaymentConsent, now: dt.datetime) -> str | None:
@@ -80,7 +62,7 @@ def expire_if_due(consent: PaymentConsent, *, now: dt.datetime) -> bool:
         if reason == ConsentRejectionReason.TEMPO_EXPIRADO_AUTORIZACAO
         else "Consentimento autorizado expirou antes do consumo."
     )
-    _transition(
+    transition(
         consent, lambda: consent.reject(reason=reason, detail=detail), actor="system:expiry", reason=reason, now=now
     )
     return True
@@ -234,7 +216,7 @@ def consent_authorise(
         if codes:
             reason = next((r for r in AUTHORISATION_PRIORITY if r in codes), ConsentRejectionReason.NAO_INFORMADO)
             detail = details.get(reason) or next(iter(details.values()), "") or reason.label
-            _transition(
+            transition(
                 consent, lambda: consent.reject(reason=reason, detail=detail), actor=actor, reason=reason, now=now
             )
             return consent
@@ -242,7 +224,7 @@ def consent_authorise(
         consent.set_debtor_account(debtor_account)
         if approvals_required > 1:
             consent.expires_at = _approval_deadline(consent)
-            _transition(
+            transition(
                 consent,
                 lambda: consent.accept_partially(pending_approvals=approvals_required - 1),
                 actor=actor,
@@ -251,7 +233,7 @@ def consent_authorise(
             )
         else:
             consent.expires_at = consumption_window(now)
-            _transition(consent, consent.authorise, actor=actor, now=now)
+            transition(consent, consent.authorise, actor=actor, now=now)
         return consent
 
 
@@ -275,7 +257,7 @@ def consent_approve(*, consent_id: str, actor: str) -> PaymentConsent:
             )
             return consent
         consent.expires_at = consumption_window(now)
-        _transition(consent, consent.authorise, actor=actor, now=now)
+        transition(consent, consent.authorise, actor=actor, now=now)
         return consent
 
 
@@ -285,7 +267,7 @@ def consent_reject(*, consent_id: str, reason: str, detail: str, actor: str) -> 
         consent = lock_consent(consent_id=consent_id)
         if consent.status in (ConsentStatus.CONSUMED, ConsentStatus.REJECTED):
             raise ConsentNotAuthorisable(f"Consentimento está {consent.status}.")
-        _transition(
+        transition(
             consent,
             lambda: consent.reject(reason=reason, detail=detail),
             actor=actor,
@@ -297,4 +279,4 @@ def consent_reject(*, consent_id: str, reason: str, detail: str, actor: str) -> 
 
 def consent_consume(consent: PaymentConsent, *, actor: str) -> None:
     """A payment was attempted with this AUTHORISED consent (§1.3); caller holds the row lock."""
-    _transition(consent, consent.consume, actor=actor, now=timezone.now())
+    transition(consent, consent.consume, actor=actor, now=timezone.now())

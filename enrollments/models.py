@@ -10,8 +10,9 @@ from django.db import models
 from django_fsm import FSMField, FSMModelMixin, transition
 
 from connectors.interfaces import AccountRef
-from opusof.models import StatusChange, TppClient
+from opusof.models import AuditedStatus, StatusChange, TppClient
 from opusof.ofb import account_ref
+from opusof.outbox.models import EventKind
 
 
 def new_enrollment_id() -> str:
@@ -107,7 +108,9 @@ def waiting_timeout(status: str) -> tuple[dt.timedelta, str] | None:
     return dt.timedelta(minutes=getattr(settings, setting)), reason
 
 
-class Enrollment(FSMModelMixin, models.Model):
+class Enrollment(AuditedStatus, FSMModelMixin, models.Model):
+    event_kind = EventKind.ENROLLMENT
+
     """One enrollment (vínculo de conta). ``request_data`` keeps the TPP's ``data`` claim of POST /enrollments."""
 
     enrollment_id = models.CharField(max_length=256, unique=True, default=new_enrollment_id, editable=False)
@@ -153,6 +156,10 @@ class Enrollment(FSMModelMixin, models.Model):
         indexes = [models.Index(fields=["status", "deadline_at"])]
 
     def __str__(self) -> str:
+        return self.enrollment_id
+
+    @property
+    def resource_id(self) -> str:
         return self.enrollment_id
 
     @property

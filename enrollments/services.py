@@ -61,9 +61,8 @@ from enrollments.models import (
 from opusof.errors import ParameterInvalid, RegulatedError
 from opusof.models import TppClient
 from opusof.ofb import account_from_wire
-from opusof.outbox.models import EventKind
 from opusof.timeutil import business_date, business_tz
-from opusof.transitions import record_transition
+from opusof.transitions import transition
 from payments.models import PaymentStatus, PixPayment
 
 SYSTEM_EXPIRY = "system:expiry"
@@ -90,17 +89,7 @@ def _transition(
         if enrollment.status in (EnrollmentStatus.REJECTED, EnrollmentStatus.REVOKED):
             enrollment.cancelled_at = now
 
-    record_transition(
-        enrollment,
-        apply,
-        history=EnrollmentStatusChange,
-        kind=EventKind.ENROLLMENT,
-        resource_id=enrollment.enrollment_id,
-        actor=actor,
-        reason=reason,
-        now=now,
-        after_apply=stamp,
-    )
+    transition(enrollment, apply, actor=actor, reason=reason, now=now, after_apply=stamp)
 
 
 def _expiry_reason(enrollment: Enrollment, now: dt.datetime) -> str | None:

@@ -1,6 +1,7 @@
 """Cross-cutting records: the TPP client registry, access tokens and idempotency records."""
 
 import uuid
+from typing import Any, ClassVar, cast
 
 from django.db import models
 from django.utils import timezone
@@ -92,6 +93,24 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.endpoint} {self.key} ({self.response_status or 'running'})"
+
+
+class AuditedStatus:
+    """A regulated record whose status changes only through ``opusof.transitions.transition``: its StatusChange
+    model's foreign key has ``related_name="history"``, ``event_kind`` names its webhook events and
+    ``resource_id`` is its id on the wire."""
+
+    event_kind: ClassVar[str]
+
+    @property
+    def resource_id(self) -> str:
+        raise NotImplementedError
+
+    @classmethod
+    def history_model(cls) -> "type[StatusChange]":
+        model = cast(Any, cls)._meta.get_field("history").related_model
+        assert isinstance(model, type) and issubclass(model, StatusChange)
+        return model
 
 
 class StatusChange(models.Model):

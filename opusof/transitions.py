@@ -8,9 +8,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db.models import Model
+from django.utils import timezone
 
 from opusof.bulk import update_rows
-from opusof.models import StatusChange
+from opusof.models import AuditedStatus, StatusChange
 from opusof.outbox.services import StatusChangeEvent, outbox_record_status_changes
 
 
@@ -71,6 +72,29 @@ def record_transition(
     record.save()
     history._default_manager.create(**{owner: record}, **fields)
     outbox_record_status_changes([event])
+
+
+def transition(
+    record: AuditedStatus,
+    apply: Callable[[], None],
+    *,
+    actor: str,
+    reason: str = "",
+    now: dt.datetime | None = None,
+    after_apply: Callable[[], None] | None = None,
+) -> None:
+    """``record_transition`` for a record that names its own history model, event kind and wire id."""
+    record_transition(
+        record,
+        apply,
+        history=record.history_model(),
+        kind=record.event_kind,
+        resource_id=record.resource_id,
+        actor=actor,
+        reason=reason,
+        now=now or timezone.now(),
+        after_apply=after_apply,
+    )
 
 
 @contextlib.contextmanager

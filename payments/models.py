@@ -10,7 +10,7 @@ from django_fsm import FSMField, FSMModelMixin, transition
 
 from connectors.interfaces import AccountRef, BankPaymentStatus, PaymentStatusResult
 from consents.models import LocalInstrument, PaymentConsent
-from opusof.models import StatusChange, TppClient
+from opusof.models import AuditedStatus, StatusChange, TppClient
 from opusof.ofb import account_ref
 from opusof.outbox.models import EventKind
 
@@ -72,14 +72,12 @@ CANCELLABLE_STATUSES = (PaymentStatus.SCHD, PaymentStatus.PDNG)
 _OPEN = [PaymentStatus.RCVD, PaymentStatus.PDNG, PaymentStatus.SCHD, PaymentStatus.ACCP, PaymentStatus.ACPD]
 
 
-class PixPaymentBase(FSMModelMixin, models.Model):
+class PixPaymentBase(AuditedStatus, FSMModelMixin, models.Model):
     """A Pix payment as payments v4 and automatic payments v2 both define it: one status table (payments v4 §1.5,
     reused by automatic payments v2), the accounts and the pure transitions. Subclasses add their ids, consent and
-    enums: ``rejection_reasons`` is the enum of their ``rejection_reason``, ``event_kind`` their webhook events',
-    ``resource_id`` their id on the wire, and their StatusChange model's ``payment`` is ``related_name="history"``."""
+    enums: ``rejection_reasons`` is the enum of their ``rejection_reason`` (and AuditedStatus's names)."""
 
     rejection_reasons: ClassVar[type[models.TextChoices]]
-    event_kind: ClassVar[str]
     consent: Any  # the subclass's consent; both kinds carry ``logged_user_document``
 
     status = FSMField(max_length=4, choices=PaymentStatus.choices, default=PaymentStatus.RCVD, protected=True)
@@ -105,16 +103,6 @@ class PixPaymentBase(FSMModelMixin, models.Model):
 
     class Meta:
         abstract = True
-
-    @property
-    def resource_id(self) -> str:
-        raise NotImplementedError
-
-    @classmethod
-    def history_model(cls) -> type[StatusChange]:
-        model = cls._meta.get_field("history").related_model
-        assert isinstance(model, type) and issubclass(model, StatusChange)
-        return model
 
     @property
     def creditor_account(self) -> AccountRef:

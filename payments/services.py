@@ -1,4 +1,4 @@
-"""Writes on Pix payments. Every status change goes through ``_transition`` (history + timestamps)."""
+"""Writes on Pix payments. Every status change goes through ``opusof.transitions.transition``."""
 
 import contextlib
 import datetime as dt
@@ -29,7 +29,7 @@ from enrollments.services import enrollment_limit_problem, enrollment_lock_for_p
 from opusof.errors import ParameterInvalid, ParameterMissing, RegulatedError
 from opusof.models import TppClient
 from opusof.timeutil import business_date, end_of_business_day
-from opusof.transitions import record_transition
+from opusof.transitions import transition
 from payments.checks import check_items
 from payments.errors import (
     BANK_REFUSALS,
@@ -64,27 +64,12 @@ _DICT_REFUSALS: dict[str, type[RegulatedError]] = {
 }
 
 
-def pix_payment_transition(payment: PixPaymentBase, apply: Callable[[], None], *, actor: str, reason: str = "") -> None:
-    """The only writer of a Pix payment's status (payments v4 and automatic payments v2): runs the FSM transition,
-    stamps it, leaves a history row and the webhook event."""
-    record_transition(
-        payment,
-        apply,
-        history=payment.history_model(),
-        kind=payment.event_kind,
-        resource_id=payment.resource_id,
-        actor=actor,
-        reason=reason,
-        now=timezone.now(),
-    )
-
-
 def apply_bank_status(payment: PixPaymentBase, result: PaymentStatusResult, *, actor: str) -> bool:
     """Moves the payment to what the bank reports; False when there is nothing to change."""
     move = payment.bank_status_transition(result, now=timezone.now())
     if move is None:
         return False
-    pix_payment_transition(payment, move, actor=actor, reason=result.rejection_code or "")
+    transition(payment, move, actor=actor, reason=result.rejection_code or "")
     return True
 
 
@@ -317,12 +302,12 @@ def _initiate(payment: PixPayment, consent: PaymentConsent, *, before_apply: Cal
     except ConnectorOutcomeUnknown as exc:
         # The bank may have paid: hold it (PDNG) and let the status poll learn the outcome, never RJCT it.
         before_apply()
-        pix_payment_transition(payment, payment.hold, actor="system:bank", reason=f"resultado desconhecido: {exc}")
+        transition(payment, payment.hold, actor="system:bank", reason=f"resultado desconhecido: {exc}")
         return
     except ConnectorUnavailable as exc:
         before_apply()
         detail = f"Detentora indisponível: {exc}"
-        pix_payment_transition(
+        transition(
             payment,
             lambda: payment.reject(reason=PaymentRejectionReason.FALHA_INFRAESTRUTURA_DETENTORA, detail=detail),
             actor="system:bank",
@@ -337,7 +322,7 @@ def _reject(payment: PixPayment, *, code: str, detail: str, actor: str) -> None:
     """RJCT with a reason the payment's enum knows; any other bank code is PAGAMENTO_RECUSADO_DETENTORA."""
     if code not in PaymentRejectionReason.values:
         code = PaymentRejectionReason.PAGAMENTO_RECUSADO_DETENTORA
-    pix_payment_transition(payment, lambda: payment.reject(reason=code, detail=detail), actor=actor, reason=code)
+    transition(payment, lambda: payment.reject(reason=code, detail=detail), actor=actor, reason=code)
 
 
 def _process_received_immediate(payment: PixPayment) -> None:
@@ -409,7 +394,7 @@ def payment_batch_submit(*, batch_id: str) -> list[PixPayment]:
 
 
 def _reject_batch_item(payment: PixPayment, detail: str) -> None:
-    pix_payment_transition(
+    transition(
         payment,
         lambda: payment.reject(
             reason=PaymentRejectionReason.FALHA_AGENDAMENTO_PAGAMENTOS,
@@ -527,7 +512,7 @@ def _cancel(payment: PixPayment, *, cancelled_from: str, document: str, rel: str
     except ConnectorUnavailable as exc:
         raise CancellationNotAllowed("Detentora indisponível no momento; tente novamente.") from exc
     now = timezone.now()
-    pix_payment_transition(
+    transition(
         payment,
         lambda: payment.cancel(reason=reason, cancelled_from=cancelled_from, document=document, rel=rel, at=now),
         actor=actor,

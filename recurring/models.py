@@ -13,7 +13,7 @@ from django.db import models
 from django_fsm import FSMField, FSMModelMixin, transition
 
 from connectors.interfaces import AccountRef
-from opusof.models import StatusChange, TppClient
+from opusof.models import AuditedStatus, StatusChange, TppClient
 from opusof.ofb import account_ref
 from opusof.outbox.models import EventKind
 from payments.models import PaymentStatus, PixPaymentBase
@@ -83,7 +83,9 @@ class ConsentRevocationCode(models.TextChoices):
     NAO_INFORMADO = "NAO_INFORMADO"
 
 
-class RecurringConsent(FSMModelMixin, models.Model):
+class RecurringConsent(AuditedStatus, FSMModelMixin, models.Model):
+    event_kind = EventKind.RECURRING_CONSENT
+
     recurring_consent_id = models.CharField(
         max_length=256, unique=True, default=new_recurring_consent_id, editable=False
     )
@@ -141,6 +143,10 @@ class RecurringConsent(FSMModelMixin, models.Model):
         return self.recurring_consent_id
 
     @property
+    def resource_id(self) -> str:
+        return self.recurring_consent_id
+
+    @property
     def settings(self) -> dict[str, Any]:
         """The product block (``configuration["automatic"]`` / ``["sweeping"]``)."""
         block: dict[str, Any] = self.configuration.get(self.product, {})
@@ -166,7 +172,7 @@ class RecurringConsent(FSMModelMixin, models.Model):
         self.debtor_number = account.number
         self.debtor_account_type = str(account.account_type)
 
-    # Pure transitions; recurring.services._transition stamps, records history and does the I/O.
+    # Pure transitions; opusof.transitions.transition stamps, records history and does the I/O.
     @transition(
         field=status,
         source=RecurringConsentStatus.AWAITING_AUTHORISATION,

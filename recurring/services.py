@@ -1,13 +1,12 @@
 """Writes on recurring consents and recurring payments (automatic payments v2).
 
-Every status change goes through ``_consent_transition`` / ``pix_payment_transition`` (FSM transition + timestamps +
+Every status change goes through ``opusof.transitions.transition`` (FSM transition + timestamps +
 history row). Payment creation runs under the consent's row lock, so the limit arithmetic and the insert of the new
 payment are one serial step per consent: concurrent charges never overshoot a limit.
 """
 
 import datetime as dt
 import uuid
-from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -32,12 +31,11 @@ from connectors.registry import account_discovery, payment_canceller, payment_in
 from opusof.errors import ParameterInvalid, ParameterMissing, RegulatedError
 from opusof.models import TppClient
 from opusof.ofb import account_from_wire
-from opusof.outbox.models import EventKind
 from opusof.timeutil import business_date, business_tz, end_of_business_day
-from opusof.transitions import record_transition
+from opusof.transitions import transition
 from payments.models import CANCELLABLE_STATUSES, PaymentStatus
 from payments.scheduling import poll_with_backoff
-from payments.services import apply_bank_status, pix_payment_transition
+from payments.services import apply_bank_status
 from recurring import errors
 from recurring.limits import Charge, check_limits, earliest_day
 from recurring.models import (
@@ -78,22 +76,6 @@ _PAYMENT_ID_NAMESPACE = uuid.UUID("2b0c7c8e-8f43-4a55-9d0e-6a1f3f2e7b21")
 # --- consents -------------------------------------------------------------------------------------------------------
 
 
-def _consent_transition(
-    consent: RecurringConsent, apply: Callable[[], None], *, actor: str, reason: str = "", now: dt.datetime
-) -> None:
-    """The only writer of recurring consent status: transition, stamp, history row."""
-    record_transition(
-        consent,
-        apply,
-        history=RecurringConsentStatusChange,
-        kind=EventKind.RECURRING_CONSENT,
-        resource_id=consent.recurring_consent_id,
-        actor=actor,
-        reason=reason,
-        now=now,
-    )
-
-
 _AWAITING = (RecurringConsentStatus.AWAITING_AUTHORISATION, RecurringConsentStatus.PARTIALLY_ACCEPTED)
 
 
@@ -119,9 +101,9 @@ def _expire_if_due(consent: RecurringConsent, *, now: dt.datetime) -> bool:
     if not _expiry_due(consent, now=now):
         return False
     if consent.status == RecurringConsentStatus.AUTHORISED:
-        _consent_transition(consent, consent.consume, actor="system:expiry", reason="expirationDateTime", now=now)
+        transition(consent, consent.consume, actor="system:expiry", reason="expirationDateTime", now=now)
         return True
-    _consent_transition(
+    transition(
         consent,
         lambda: consent.reject(
             by=Actor.DETENTORA,
@@ -250,7 +232,7 @@ def recurring_consent_authorise(
         refusal = _account_refusal(consent, debtor_account)
         if refusal is not None:
             code, detail = refusal
-            _consent_transition(
+            transition(
                 consent,
                 lambda: consent.reject(by=Actor.DETENTORA, channel=Channel.DETENTORA, code=code, detail=detail, at=now),
                 actor=actor,
@@ -263,7 +245,7 @@ def recurring_consent_authorise(
         if approvals_required > 1:
             today = business_date(now)
             consent.authorisation_deadline = end_of_business_day(today)
-            _consent_transition(
+            transition(
                 consent,
                 lambda: consent.accept_partially(pending_approvals=approvals_required - 1, due=today),
                 actor=actor,
@@ -271,7 +253,7 @@ def recurring_consent_authorise(
                 now=now,
             )
         else:
-            _consent_transition(consent, lambda: consent.authorise(at=now), actor=actor, now=now)
+            transition(consent, lambda: consent.authorise(at=now), actor=actor, now=now)
         return consent
 
 
@@ -300,7 +282,7 @@ def recurring_consent_approve(*, recurring_consent_id: str, actor: str) -> Recur
             )
             return consent
         else:
-            _consent_transition(consent, lambda: consent.authorise(at=now), actor=actor, now=now)
+            transition(consent, lambda: consent.authorise(at=now), actor=actor, now=now)
             return consent
     raise refusal
 
@@ -321,7 +303,7 @@ def recurring_consent_reject(
         consent = lock_recurring_consent(recurring_consent_id=recurring_consent_id, client=client)
         now = timezone.now().replace(microsecond=0)
         if consent.status in _AWAITING:
-            _consent_transition(
+            transition(
                 consent,
                 lambda: consent.reject(by=rejected_by, channel=rejected_from, code=code, detail=detail, at=now),
                 actor=actor,
@@ -349,7 +331,7 @@ def recurring_consent_revoke(
         consent = lock_recurring_consent(recurring_consent_id=recurring_consent_id, client=client)
         now = timezone.now().replace(microsecond=0)
         if consent.status == RecurringConsentStatus.AUTHORISED:
-            _consent_transition(
+            transition(
                 consent,
                 lambda: consent.revoke(by=revoked_by, channel=revoked_from, code=code, detail=detail, at=now),
                 actor=actor,
@@ -775,7 +757,7 @@ def _create_locked(consent: RecurringConsent, data: dict[str, Any], *, actor: st
     except ConnectorUnavailable as exc:
         _save_received(payment, actor=actor)
         detail = f"Detentora indisponível: {exc}"
-        pix_payment_transition(
+        transition(
             payment,
             lambda: payment.reject(reason=RecurringRejectionCode.FALHA_INFRAESTRUTURA_DETENTORA, detail=detail),
             actor="system:bank",
@@ -853,7 +835,7 @@ def _cancel_at_bank_and_record(
     except ConnectorUnavailable as exc:
         raise errors.CancellationNotAllowed("Detentora indisponível no momento; tente novamente.") from exc
     now = timezone.now()
-    pix_payment_transition(
+    transition(
         payment,
         lambda: payment.cancel(reason=reason, cancelled_from=cancelled_from, document=document, rel=rel, at=now),
         actor=actor,
@@ -873,7 +855,7 @@ def _withdraw_scheduled(
         _cancel_at_bank_and_record(payment, cancelled_from=Channel.DETENTORA, document=document, rel=rel, actor=actor)
     except errors.CancellationNotAllowed as exc:
         full_detail = f"{detail} ({exc.detail})"[:2048]
-        pix_payment_transition(
+        transition(
             payment,
             lambda: payment.reject(reason=code, detail=full_detail),
             actor=actor,

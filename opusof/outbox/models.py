@@ -1,7 +1,8 @@
 """Outbox events (one per status change and registered webhook URI) and the record of every delivery attempt.
 
-The event row is inserted in the same transaction as the status change it announces (consents/payments
-``_transition``), so a crash between the commit and the enqueue loses nothing: the dispatcher finds it later.
+The event row is inserted in the same transaction as the status change it announces
+(``opusof.transitions.transition``), so a crash between the commit and the enqueue loses nothing: the dispatcher
+finds it later.
 """
 
 import uuid
