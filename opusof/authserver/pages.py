@@ -594,11 +594,13 @@ def my_authorisations(request: HttpRequest) -> HttpResponse:
     customer = session_customer(request)
     if customer is None:
         return redirect("authserver:my-login")
-    consents = list(
-        PaymentConsent.objects.select_related("client")
+    # Expiries apply on read here too, so the page never offers to cancel what the beat sweep is about to end.
+    consents = [
+        consent_refresh(consent=c)
+        for c in PaymentConsent.objects.select_related("client")
         .filter(logged_user_document=customer["document"])
         .order_by("-created_at")[:50]
-    )
+    ]
     payments: dict[int, list[PixPayment]] = {}
     for payment in PixPayment.objects.filter(consent__in=consents).order_by("scheduled_date", "created_at"):
         payments.setdefault(payment.consent_id, []).append(payment)
@@ -620,7 +622,10 @@ def my_authorisations(request: HttpRequest) -> HttpResponse:
         for c in consents
     ]
     recurring = [
-        {"display": recurring_consent_display(c), "tpp_name": c.client.organisation_name or c.client.name}
+        {
+            "display": recurring_consent_display(recurring_consent_refresh(consent=c)),
+            "tpp_name": c.client.organisation_name or c.client.name,
+        }
         for c in recurring_consents_for_customer(customer_document=customer["document"]).select_related("client")[:50]
     ]
     enrollments = [
@@ -631,7 +636,9 @@ def my_authorisations(request: HttpRequest) -> HttpResponse:
             "daily_limit": brl(e.daily_limit) if e.daily_limit is not None else "",
             "cancellable": e.status not in (EnrollmentStatus.REJECTED, EnrollmentStatus.REVOKED),
         }
-        for e in enrollments_for_customer(document=customer["document"])[:50]
+        for e in [
+            enrollment_refresh(enrollment=row) for row in enrollments_for_customer(document=customer["document"])[:50]
+        ]
     ]
     context = {
         "rows": rows,

@@ -66,3 +66,22 @@ def test_another_customer_cannot_see_the_consent(ap2):
     consent_id = ap2.create_consent(sweeping_consent())
     with pytest.raises(RecurringConsentNotFound):
         recurring_consent_get_for_customer(recurring_consent_id=consent_id, customer_document=BRUNO_CPF)
+
+
+def test_the_management_area_shows_an_expired_consent_as_ended_before_the_sweep_runs(ap2):
+    from django.utils import timezone
+
+    from recurring.models import RecurringConsent
+    from tests.recurring.test_recurring_co_approval import logged_in
+
+    consent_id = ap2.authorised_consent(automatic_consent(), debtor=own(ANA_ACCOUNT))
+    ana = logged_in(ANA_CPF)
+    assert 'id="revoke-button-1"' in ana.get("/minhas-autorizacoes/").text
+    RecurringConsent.objects.filter(recurring_consent_id=consent_id).update(
+        expires_at=timezone.now() - dt.timedelta(seconds=1)
+    )
+
+    page = ana.get("/minhas-autorizacoes/").text
+
+    assert 'id="revoke-button-1"' not in page, "an ended consent offers no revocation"
+    assert RecurringConsent.objects.get(recurring_consent_id=consent_id).status == "CONSUMED"
