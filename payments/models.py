@@ -104,6 +104,31 @@ class PixPaymentBase(AuditedStatus, FSMModelMixin, models.Model):
     class Meta:
         abstract = True
 
+    @staticmethod
+    def request_columns(item: dict[str, Any], *, debtor: AccountRef) -> dict[str, Any]:
+        """The columns a payment request item fills (payments v4 and automatic payments v2 name them alike), with
+        the debtor account its consent holds."""
+        creditor = item["creditorAccount"]
+        return {
+            "end_to_end_id": item["endToEndId"],
+            "local_instrument": item["localInstrument"],
+            "currency": item["payment"]["currency"],
+            "creditor_ispb": creditor["ispb"],
+            "creditor_issuer": creditor.get("issuer", ""),
+            "creditor_number": creditor["number"],
+            "creditor_account_type": creditor["accountType"],
+            "debtor_ispb": debtor.ispb,
+            "debtor_issuer": debtor.issuer or "",
+            "debtor_number": debtor.number,
+            "debtor_account_type": str(debtor.account_type),
+            "proxy": item.get("proxy", ""),
+            "remittance_information": item.get("remittanceInformation", ""),
+            "cnpj_initiator": item["cnpjInitiator"],
+            "transaction_identification": item.get("transactionIdentification", ""),
+            "ibge_town_code": item.get("ibgeTownCode", ""),
+            "authorisation_flow": item.get("authorisationFlow", ""),
+        }
+
     @property
     def creditor_account(self) -> AccountRef:
         return account_ref(self.creditor_ispb, self.creditor_issuer, self.creditor_number, self.creditor_account_type)

@@ -120,7 +120,6 @@ def _build_payment(
     item: dict[str, Any], *, consent: PaymentConsent, batch_id: uuid.UUID, scheduled_date: dt.date | None
 ) -> PixPayment:
     now = timezone.now()
-    creditor = item["creditorAccount"]
     debtor = consent.debtor_account
     assert debtor is not None  # an AUTHORISED consent always has the account the customer chose
     return PixPayment(
@@ -128,28 +127,12 @@ def _build_payment(
         consent=consent,
         client_id=consent.client_id,
         batch_id=batch_id,
-        end_to_end_id=item["endToEndId"],
         created_at=now,
         status_updated_at=now,
         scheduled_date=scheduled_date,
-        local_instrument=item["localInstrument"],
         amount=Decimal(item["payment"]["amount"]),
-        currency=item["payment"]["currency"],
-        creditor_ispb=creditor["ispb"],
-        creditor_issuer=creditor.get("issuer", ""),
-        creditor_number=creditor["number"],
-        creditor_account_type=creditor["accountType"],
-        debtor_ispb=debtor.ispb,
-        debtor_issuer=debtor.issuer or "",
-        debtor_number=debtor.number,
-        debtor_account_type=str(debtor.account_type),
-        proxy=item.get("proxy", ""),
         qr_code=item.get("qrCode", ""),
-        remittance_information=item.get("remittanceInformation", ""),
-        cnpj_initiator=item["cnpjInitiator"],
-        transaction_identification=item.get("transactionIdentification", ""),
-        ibge_town_code=item.get("ibgeTownCode", ""),
-        authorisation_flow=item.get("authorisationFlow", ""),
+        **PixPayment.request_columns(item, debtor=debtor),
     )
 
 

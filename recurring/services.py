@@ -671,39 +671,22 @@ def _build_payment(
     consent: RecurringConsent, data: dict[str, Any], *, amount: Decimal, day: dt.date
 ) -> RecurringPayment:
     now = timezone.now()
-    creditor = data["creditorAccount"]
     debtor = consent.debtor_account
     assert debtor is not None  # an AUTHORISED consent always has the account the customer chose
     return RecurringPayment(
         recurring_payment_id=recurring_payment_id_for(consent.recurring_consent_id, data["endToEndId"]),
         consent=consent,
         client_id=consent.client_id,
-        end_to_end_id=data["endToEndId"],
         created_at=now,
         status_updated_at=now,
         date=day,
-        local_instrument=data["localInstrument"],
         amount=amount,
-        currency=data["payment"]["currency"],
-        creditor_ispb=creditor["ispb"],
-        creditor_issuer=creditor.get("issuer", ""),
-        creditor_number=creditor["number"],
-        creditor_account_type=creditor["accountType"],
-        debtor_ispb=debtor.ispb,
-        debtor_issuer=debtor.issuer or "",
-        debtor_number=debtor.number,
-        debtor_account_type=str(debtor.account_type),
         document_identification=data["document"]["identification"],
         document_rel=data["document"]["rel"],
-        proxy=data.get("proxy", ""),
-        remittance_information=data.get("remittanceInformation", ""),
-        cnpj_initiator=data["cnpjInitiator"],
-        transaction_identification=data.get("transactionIdentification", ""),
-        ibge_town_code=data.get("ibgeTownCode", ""),
-        authorisation_flow=data.get("authorisationFlow", ""),
         payment_reference=data.get("paymentReference", ""),
         original_recurring_payment_id=data.get("originalRecurringPaymentId", ""),
         risk_signals=data.get("riskSignals"),
+        **RecurringPayment.request_columns(data, debtor=debtor),
     )
 
 
