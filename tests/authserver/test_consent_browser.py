@@ -14,7 +14,7 @@ from payments.models import PixPayment
 from tests.authserver.oauth_tpp import OAuthTpp, fragment, half_hash, verify_id_token
 from tests.payments.builders import ANA_CPF, consent_data, payment_item
 from tests.payments.v4 import PaymentsV4
-from tests.support.browser import ARTIFACTS, login_and_review
+from tests.support.browser import login_and_review, screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -45,7 +45,7 @@ def test_browser_approve_pay_and_status(journey, browser):
     page.check("#account-10000001")
     page.click("#consent-button")
     page.wait_for_url(callback + "#*")
-    page.screenshot(path=str(ARTIFACTS / "approve-callback.png"))
+    screenshot(page, "approve-callback", full_page=False)
     params = fragment(page.url)
     assert params["state"] == flow.state
     assert verify_id_token(params["id_token"], audience=oauth.client_id)["c_hash"] == half_hash(params["code"])
@@ -64,7 +64,7 @@ def test_browser_deny(journey, browser):
     _login_and_review(page, base_url, flow.authorize_url(oauth.client_id), "deny")
     page.click("#deny-button")
     page.wait_for_url(callback + "#*")
-    page.screenshot(path=str(ARTIFACTS / "deny-callback.png"))
+    screenshot(page, "deny-callback", full_page=False)
     params = fragment(page.url)
     assert params["error"] == "access_denied"
     assert "code" not in params
@@ -82,7 +82,7 @@ def test_browser_consent_expires_while_reviewing(journey, browser):
     page.check("#account-10000001")
     page.click("#consent-button")
     page.wait_for_url(callback + "#*")
-    page.screenshot(path=str(ARTIFACTS / "expiry-callback.png"))
+    screenshot(page, "expiry-callback", full_page=False)
     assert fragment(page.url)["error"] == "access_denied"
     assert v4.get_consent(consent_id)["rejectionReason"]["code"] == "TEMPO_EXPIRADO_AUTORIZACAO"
 
@@ -105,11 +105,11 @@ def test_browser_customer_cancels_scheduled_payment(journey, browser):
     assert body["data"][0]["status"] == "SCHD"
     # the same browser session (still logged in) opens "Minhas autorizações"
     page.goto(base_url + "/minhas-autorizacoes/")
-    page.screenshot(path=str(ARTIFACTS / "my-authorisations.png"), full_page=True)
+    screenshot(page, "my-authorisations")
     page.click(f"#cancel-link-{payment_id}")
     page.click("#cancel-button")
     page.wait_for_url(base_url + "/minhas-autorizacoes/")
-    page.screenshot(path=str(ARTIFACTS / "my-authorisations-cancelled.png"), full_page=True)
+    screenshot(page, "my-authorisations-cancelled")
     payment = PixPayment.objects.get(payment_id=payment_id)
     assert payment.status == "CANC"
     assert payment.cancelled_from == "DETENTORA"
