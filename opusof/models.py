@@ -101,6 +101,39 @@ class AuditedStatus:
     ``resource_id`` is its id on the wire."""
 
     event_kind: ClassVar[str]
+    _loaded: dict[str, Any]
+
+    @classmethod
+    def from_db(cls, db: str | None, field_names: Any, values: Any) -> Any:
+        instance = super().from_db(db, field_names, values)  # type: ignore[misc]
+        instance._loaded = dict(zip(field_names, values, strict=True))
+        return instance
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        super().save(*args, **kwargs)  # type: ignore[misc]
+        loaded = getattr(self, "_loaded", None)
+        if loaded is not None:  # what the row now holds is the new baseline
+            saved = kwargs.get("update_fields") or [f.attname for f in cast(Any, self)._meta.concrete_fields]
+            loaded.update((name, getattr(self, name)) for name in saved)
+
+    def refresh_from_db(self, *args: Any, **kwargs: Any) -> None:
+        super().refresh_from_db(*args, **kwargs)  # type: ignore[misc]
+        self.__dict__.pop("_loaded", None)  # the next write is a whole row
+
+    def changed_fields(self) -> list[str] | None:
+        """The columns that differ from what was read (for ``save(update_fields=...)``: a transition writes a few
+        columns, not the whole row); None when the row was not read whole (new, or deferred fields). Mutable
+        values (JSON) count as changed: an in-place edit cannot be seen."""
+        loaded = getattr(self, "_loaded", None)
+        fields = cast(Any, self)._meta.concrete_fields
+        if loaded is None or any(f.attname not in loaded for f in fields):
+            return None
+        return [
+            f.attname
+            for f in fields
+            if not f.primary_key
+            and (isinstance(loaded[f.attname], dict | list) or getattr(self, f.attname) != loaded[f.attname])
+        ]
 
     @property
     def resource_id(self) -> str:

@@ -69,7 +69,7 @@ def record_transition(
         deferred.history.append(history(**{owner: record}, **fields))
         deferred.events.append(event)
         return
-    record.save()
+    _save(record)
     history._default_manager.create(**{owner: record}, **fields)
     outbox_record_status_changes([event])
 
@@ -95,6 +95,15 @@ def transition(
         now=now or timezone.now(),
         after_apply=after_apply,
     )
+
+
+def _save(record: Any) -> None:
+    """Only the columns that changed since the row was read, when that is known (AuditedStatus.changed_fields)."""
+    changed = record.changed_fields() if isinstance(record, AuditedStatus) else None
+    if changed is None:
+        record.save()
+        return
+    record.save(update_fields=changed)
 
 
 @contextlib.contextmanager

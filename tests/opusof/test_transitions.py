@@ -64,3 +64,33 @@ def test_nothing_is_written_when_the_block_raises(payments):
     assert set(PixPayment.objects.values_list("status", flat=True)) == {"SCHD"}
     assert not PaymentStatusChange.objects.exists()
     assert not OutboxEvent.objects.exists()
+
+
+def test_a_transition_writes_the_changed_columns_including_those_set_before_it(payments):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from opusof.transitions import transition
+
+    payment = PixPayment.objects.get(pk=payments[0].pk)
+    payment.bank_reference = "BANK-1"  # set by the caller before the transition, as apply_bank_status does
+    with CaptureQueriesContext(connection) as queries:
+        transition(payment, lambda: payment.reject(reason="SALDO_INSUFICIENTE", detail="sem saldo"), actor="test")
+
+    [update] = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("UPDATE")]
+    assert '"bank_reference"' in update and '"rejection_reason"' in update and '"status"' in update
+    assert '"creditor_number"' not in update, "only what changed is written"
+    stored = PixPayment.objects.get(pk=payment.pk)
+    assert (stored.status, stored.bank_reference, stored.rejection_detail) == ("RJCT", "BANK-1", "sem saldo")
+
+
+def test_a_value_put_back_after_a_save_is_still_written(payments):
+    from opusof.transitions import transition
+
+    payment = PixPayment.objects.get(pk=payments[0].pk)
+    payment.bank_reference = "FIRST"
+    payment.save()
+    payment.bank_reference = ""  # back to what was read, but no longer what the row holds
+    transition(payment, lambda: payment.reject(reason="SALDO_INSUFICIENTE", detail="sem saldo"), actor="test")
+
+    assert PixPayment.objects.get(pk=payment.pk).bank_reference == ""
