@@ -1,6 +1,7 @@
 """Cross-cutting records: the TPP client registry, access tokens and idempotency records."""
 
 import uuid
+from collections.abc import Iterable
 from typing import Any, ClassVar, cast
 
 from django.db import models
@@ -111,10 +112,18 @@ class AuditedStatus:
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         super().save(*args, **kwargs)  # type: ignore[misc]
+        self.remember_saved(kwargs.get("update_fields"))
+
+    def remember_saved(self, fields: Iterable[str] | None = None) -> None:
+        """``fields`` (names or attnames; every column when None) were just written: what the row holds now is the
+        baseline of the next ``changed_fields``."""
         loaded = getattr(self, "_loaded", None)
-        if loaded is not None:  # what the row now holds is the new baseline
-            saved = kwargs.get("update_fields") or [f.attname for f in cast(Any, self)._meta.concrete_fields]
-            loaded.update((name, getattr(self, name)) for name in saved)
+        if loaded is None:
+            return
+        saved = None if fields is None else set(fields)
+        for f in cast(Any, self)._meta.concrete_fields:
+            if saved is None or f.name in saved or f.attname in saved:
+                loaded[f.attname] = getattr(self, f.attname)
 
     def refresh_from_db(self, *args: Any, **kwargs: Any) -> None:
         super().refresh_from_db(*args, **kwargs)  # type: ignore[misc]
@@ -129,7 +138,7 @@ class AuditedStatus:
         if loaded is None or any(f.attname not in loaded for f in fields):
             return None
         return [
-            f.attname
+            f.name
             for f in fields
             if not f.primary_key
             and (isinstance(loaded[f.attname], dict | list) or getattr(self, f.attname) != loaded[f.attname])

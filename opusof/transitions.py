@@ -5,7 +5,7 @@ import contextvars
 import datetime as dt
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from django.db.models import Model
 from django.utils import timezone
@@ -19,18 +19,13 @@ from opusof.outbox.services import StatusChangeEvent, outbox_record_status_chang
 class _Deferred:
     """The writes of the transitions made inside ``transitions_in_bulk``, made on leaving it."""
 
-    # id(record) → (record, its field values on entering the block)
-    tracked: dict[int, tuple[Model, tuple[Any, ...]]]
-    changed: dict[int, Model] = field(default_factory=dict)
+    tracked: set[int]  # id() of the records the block defers
+    changed: dict[int, AuditedStatus] = field(default_factory=dict)
     history: list[StatusChange] = field(default_factory=list)
     events: list[StatusChangeEvent] = field(default_factory=list)
 
 
 _deferred: contextvars.ContextVar[_Deferred | None] = contextvars.ContextVar("transitions_deferred", default=None)
-
-
-def _values(record: Model) -> tuple[Any, ...]:
-    return tuple(getattr(record, f.attname) for f in record._meta.concrete_fields)
 
 
 def record_transition(
@@ -107,13 +102,13 @@ def _save(record: Any) -> None:
 
 
 @contextlib.contextmanager
-def transitions_in_bulk(records: Sequence[Model]) -> Iterator[None]:
+def transitions_in_bulk(records: Sequence[AuditedStatus]) -> Iterator[None]:
     """Within the block, ``record_transition`` on any of ``records`` applies and stamps at once but its writes are
-    made on leaving the block, for all of them together: one UPDATE of the fields that changed since the block
-    began, one INSERT of history rows per history model, one INSERT of outbox events. For a batch handled in one
-    transaction (the due sweep): readers see the same rows after the commit as with one write per record. Nothing
-    is written if the block raises (the caller's transaction is then rolled back)."""
-    deferred = _Deferred(tracked={id(record): (record, _values(record)) for record in records})
+    made on leaving the block, for all of them together: one UPDATE of the fields that changed since they were
+    read (AuditedStatus.changed_fields), one INSERT of history rows per history model, one INSERT of outbox events.
+    For a batch handled in one transaction (the due sweep): readers see the same rows after the commit as with one
+    write per record. Nothing is written if the block raises (the caller's transaction is then rolled back)."""
+    deferred = _Deferred(tracked={id(record) for record in records})
     token = _deferred.set(deferred)
     try:
         yield
@@ -123,20 +118,20 @@ def transitions_in_bulk(records: Sequence[Model]) -> Iterator[None]:
 
 
 def _flush(deferred: _Deferred) -> None:
-    by_model: dict[type[Model], list[Model]] = {}
+    by_model: dict[type[Model], list[Any]] = {}
     fields: dict[type[Model], set[str]] = {}
-    for key, record in deferred.changed.items():
-        model = type(record)
+    for record in deferred.changed.values():
+        model = cast(type[Model], type(record))
         by_model.setdefault(model, []).append(record)
-        before = deferred.tracked[key][1]
-        concrete = model._meta.concrete_fields
-        fields.setdefault(model, set()).update(
-            f.name
-            for f, old, new in zip(concrete, before, _values(record), strict=True)
-            if old != new and not f.primary_key
-        )
-    for model, changed in by_model.items():
-        update_rows(changed, sorted(fields[model]))
+        changed = record.changed_fields()
+        if changed is None:  # not read whole: every column
+            changed = [f.name for f in model._meta.concrete_fields if not f.primary_key]
+        fields.setdefault(model, set()).update(changed)
+    for model, records in by_model.items():
+        names = sorted(fields[model])
+        update_rows(records, names)
+        for record in records:
+            record.remember_saved(names)
     rows: dict[type[StatusChange], list[StatusChange]] = {}
     for row in deferred.history:
         rows.setdefault(type(row), []).append(row)
