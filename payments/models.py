@@ -179,6 +179,10 @@ class PixPaymentBase(AuditedStatus, FSMModelMixin, models.Model):
         self.cancelled_by_rel = rel
         self.cancelled_at = at
 
+    def rejection_reason_for(self, code: str) -> str:
+        """A bank refusal code as a rejection reason; one the enum lacks is PAGAMENTO_RECUSADO_DETENTORA."""
+        return code if code in self.rejection_reasons.values else "PAGAMENTO_RECUSADO_DETENTORA"
+
     def bank_status_transition(self, result: PaymentStatusResult, *, now: dt.datetime) -> Callable[[], None] | None:
         """The transition to what the bank reports (None when it reports the status we have). A reason outside
         the subclass's enum is PAGAMENTO_RECUSADO_DETENTORA; a cancellation by the bank is on the customer's
@@ -188,8 +192,7 @@ class PixPaymentBase(AuditedStatus, FSMModelMixin, models.Model):
         if result.bank_reference:
             self.bank_reference = result.bank_reference
         if result.status == BankPaymentStatus.RJCT:
-            code = result.rejection_code
-            reason = code if code in self.rejection_reasons.values else "PAGAMENTO_RECUSADO_DETENTORA"
+            reason = self.rejection_reason_for(result.rejection_code or "")
             detail = result.rejection_detail or "Pagamento recusado pela detentora."
             return lambda: self.reject(reason=reason, detail=detail)
         if result.status == BankPaymentStatus.CANC:

@@ -302,10 +302,9 @@ def _initiate(payment: PixPayment, consent: PaymentConsent, *, before_apply: Cal
 
 
 def _reject(payment: PixPayment, *, code: str, detail: str, actor: str) -> None:
-    """RJCT with a reason the payment's enum knows; any other bank code is PAGAMENTO_RECUSADO_DETENTORA."""
-    if code not in PaymentRejectionReason.values:
-        code = PaymentRejectionReason.PAGAMENTO_RECUSADO_DETENTORA
-    transition(payment, lambda: payment.reject(reason=code, detail=detail), actor=actor, reason=code)
+    """RJCT with the reason ``code`` stands for (PixPaymentBase.rejection_reason_for)."""
+    reason = payment.rejection_reason_for(code)
+    transition(payment, lambda: payment.reject(reason=reason, detail=detail), actor=actor, reason=reason)
 
 
 def _process_received_immediate(payment: PixPayment) -> None:

@@ -35,7 +35,7 @@ from opusof.timeutil import business_date, business_tz, end_of_business_day
 from opusof.transitions import transition
 from payments.models import CANCELLABLE_STATUSES, PaymentStatus
 from payments.scheduling import poll_with_backoff
-from payments.services import apply_bank_status
+from payments.services import POLLED_STATUSES, apply_bank_status
 from recurring import errors
 from recurring.limits import Charge, check_limits, earliest_day
 from recurring.models import (
@@ -757,9 +757,6 @@ def _save_received(payment: RecurringPayment, *, actor: str) -> None:
     RecurringPaymentStatusChange.objects.create(
         payment=payment, to_status=payment.status, actor=actor, reason="created", created_at=payment.created_at
     )
-
-
-POLLED_STATUSES = (PaymentStatus.ACCP, PaymentStatus.ACPD, PaymentStatus.PDNG)
 
 
 def recurring_payments_due_for_poll(*, limit: int = 500) -> list[str]:
