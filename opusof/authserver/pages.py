@@ -640,13 +640,14 @@ def my_authorisations(request: HttpRequest) -> HttpResponse:
             enrollment_refresh(enrollment=row) for row in enrollments_for_customer(document=customer["document"])[:50]
         ]
     ]
+    may_approve = _business_approver(customer)  # one account discovery per business for both lists
     context = {
         "rows": rows,
         "recurring": recurring,
         "enrollments": enrollments,
         "customer_name": customer["name"],
-        "pending": _pending_approvals(customer),
-        "pending_recurring": _pending_recurring_approvals(customer),
+        "pending": _pending_approvals(customer, may_approve),
+        "pending_recurring": _pending_recurring_approvals(customer, may_approve),
     }
     return render(request, "authserver/my_authorisations.html", context)
 
@@ -670,7 +671,7 @@ def _business_approver(customer: dict[str, str]) -> Callable[[str], bool]:
     return may_approve
 
 
-def _pending_approvals(customer: dict[str, str]) -> list[dict[str, Any]]:
+def _pending_approvals(customer: dict[str, str], may_approve: Callable[[str], bool]) -> list[dict[str, Any]]:
     """PARTIALLY_ACCEPTED consents of businesses the customer may pay for (the bank's account discovery says so),
     which the customer has not approved yet (payments v4 "Aprovações de múltipla alçada")."""
     candidates = (
@@ -680,7 +681,6 @@ def _pending_approvals(customer: dict[str, str]) -> list[dict[str, Any]]:
         .exclude(history__actor=f"customer:{customer['document']}")
         .order_by("created_at")[:50]
     )
-    may_approve = _business_approver(customer)
     return [
         {
             "consent": row,
@@ -693,7 +693,7 @@ def _pending_approvals(customer: dict[str, str]) -> list[dict[str, Any]]:
     ]
 
 
-def _pending_recurring_approvals(customer: dict[str, str]) -> list[dict[str, Any]]:
+def _pending_recurring_approvals(customer: dict[str, str], may_approve: Callable[[str], bool]) -> list[dict[str, Any]]:
     """PARTIALLY_ACCEPTED recurring consents of businesses the customer may pay for, not yet approved by them and
     still within approvalDueDate (automatic payments v2 "Aprovações de múltipla alçada")."""
     candidates = (
@@ -703,7 +703,6 @@ def _pending_recurring_approvals(customer: dict[str, str]) -> list[dict[str, Any
         .exclude(history__actor=f"customer:{customer['document']}")
         .order_by("authorisation_deadline")[:50]
     )
-    may_approve = _business_approver(customer)
     return [
         {
             "display": recurring_consent_display(row),
@@ -724,7 +723,8 @@ def my_consent_approve(request: HttpRequest, consent_id: str) -> HttpResponse:
     customer = session_customer(request)
     if customer is None:
         return redirect("authserver:my-login")
-    if not any(item["consent"].consent_id == consent_id for item in _pending_approvals(customer)):
+    pending = _pending_approvals(customer, _business_approver(customer))
+    if not any(item["consent"].consent_id == consent_id for item in pending):
         raise Http404("Consentimento não encontrado.")
     try:
         consent_approve(consent_id=consent_id, actor=f"customer:{customer['document']}")
