@@ -35,10 +35,9 @@ def start(oauth: OAuthTpp, enrollment_id: str):
     return oauth.start(enrollment_id, scope=f"openid payments enrollment:{enrollment_id}")
 
 
-def test_full_enrollment_journey_approve_then_register(oauth, v2):
-    enrollment_id = awaiting_validation(v2)
-    flow = start(oauth, enrollment_id)
-    response = customer_decides(
+def approve_with_limits(oauth: OAuthTpp, flow):
+    """Ana approves on the enrollment page with account 10000001, R$ 500,00 per transaction and R$ 1 500 a day."""
+    return customer_decides(
         oauth.http,
         flow.authorize_url(oauth.client_id),
         cpf=ANA_CPF,
@@ -46,6 +45,12 @@ def test_full_enrollment_journey_approve_then_register(oauth, v2):
         account="10000001",
         extra={"transaction_limit": "500,00", "daily_limit": "1500"},
     )
+
+
+def test_full_enrollment_journey_approve_then_register(oauth, v2):
+    enrollment_id = awaiting_validation(v2)
+    flow = start(oauth, enrollment_id)
+    response = approve_with_limits(oauth, flow)
     assert response.status_code == 302, response.text
     params = fragment(response.headers["location"])
     assert params["state"] == flow.state
@@ -153,14 +158,7 @@ def test_journey_with_nrp_consents_pays_without_redirect_using_a_refreshed_token
     # given an enrollment approved through a journey that asked for nrp-consents, registered by the device
     enrollment_id = awaiting_validation(v2)
     flow = oauth.start(enrollment_id, scope=f"openid payments enrollment:{enrollment_id} nrp-consents")
-    response = customer_decides(
-        oauth.http,
-        flow.authorize_url(oauth.client_id),
-        cpf=ANA_CPF,
-        action="approve",
-        account="10000001",
-        extra={"transaction_limit": "500,00", "daily_limit": "1500"},
-    )
+    response = approve_with_limits(oauth, flow)
     assert response.status_code == 302, response.text
     tokens = oauth.exchange(fragment(response.headers["location"])["code"], flow).json()
     assert set(tokens["scope"].split()) == {"openid", "payments", f"enrollment:{enrollment_id}", "nrp-consents"}
