@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from connectors.interfaces import (
     AccountRef,
+    ConnectorOutcomeUnknown,
     ConnectorRejected,
     ConnectorUnavailable,
     ConsentInfo,
@@ -737,6 +738,11 @@ def _create_locked(consent: RecurringConsent, data: dict[str, Any], *, actor: st
         )
     except ConnectorRejected as exc:
         raise errors.BANK_REFUSALS.get(exc.code, errors.RefusedByHolder)(exc.detail or exc.code) from exc
+    except ConnectorOutcomeUnknown as exc:
+        # The bank may have paid: hold it (PDNG) and let the status poll learn the outcome, never RJCT it.
+        _save_received(payment, actor=actor)
+        transition(payment, payment.hold, actor="system:bank", reason=f"resultado desconhecido: {exc}")
+        return payment
     except ConnectorUnavailable as exc:
         _save_received(payment, actor=actor)
         detail = f"Detentora indisponível: {exc}"

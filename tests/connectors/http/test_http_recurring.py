@@ -159,3 +159,25 @@ def test_the_review_page_asks_discovery_for_the_recurring_consent(ap2, http_conn
     [discovery] = http_connectors.received("discovery")
     assert discovery["paymentType"] == RECURRING
     assert discovery["body"]["consent"]["externalId"] == consent.recurring_consent_id
+
+
+def test_a_charge_whose_answer_is_lost_is_held_then_polled_never_rejected(ap2, http_connectors, faults, settings):
+    import time
+
+    from connectors.registry import reset_connectors
+    from tests.recurring.builders import sweeping_consent, sweeping_payment
+
+    settings.OPUSOF_CONNECTOR_HTTP_READ_TIMEOUTS = {**settings.OPUSOF_CONNECTOR_HTTP_READ_TIMEOUTS, "initiate": 0.5}
+    reset_connectors()
+    consent_id = ap2.authorised_consent(sweeping_consent(), debtor=own(ANA_ACCOUNT))
+    before = SandboxAccount.objects.get(number=ANA_ACCOUNT["number"]).balance
+    faults(latencySeconds=1.5, routes=["initiate"])
+
+    payment = ap2.pay(consent_id, sweeping_payment("10.00"))
+
+    # A read timeout: the bank may still pay, so the charge is held (PDNG), not rejected.
+    assert payment["status"] == "PDNG"
+    time.sleep(1.2)  # the slow bank finishes the charge it received
+    faults(method="DELETE")
+    assert recurring_payment_poll_status(recurring_payment_id=payment["recurringPaymentId"]).status == "ACSC"
+    assert SandboxAccount.objects.get(number=ANA_ACCOUNT["number"]).balance == before - Decimal("10.00")
