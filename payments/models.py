@@ -142,7 +142,9 @@ class PixPaymentBase(AuditedStatus, FSMModelMixin, models.Model):
     def hold(self) -> None:
         pass
 
-    @transition(field="status", source=PaymentStatus.RCVD, target=PaymentStatus.SCHD)
+    # From PDNG too: a scheduled payment held while its initiation's outcome was unknown (or retained for analysis,
+    # §1.5 "reteve temporariamente") is found scheduled by the status poll.
+    @transition(field="status", source=[PaymentStatus.RCVD, PaymentStatus.PDNG], target=PaymentStatus.SCHD)
     def schedule(self) -> None:
         pass
 

@@ -216,3 +216,26 @@ def test_status_polling_through_an_outage_keeps_the_payment_open_then_settles(v4
     assert payment_poll_with_backoff(payment_id=payment_id) == "ACSC"
     assert v4.get_payment(payment_id)["status"] == "ACSC"
     assert debits(payment_id) == 1
+
+
+def test_a_scheduled_payment_whose_answer_is_lost_is_held_then_found_scheduled(v4, http_connectors, faults, settings):
+    import datetime as dt
+
+    from opusof.timeutil import business_date
+
+    settings.OPUSOF_CONNECTOR_HTTP_READ_TIMEOUTS = {**settings.OPUSOF_CONNECTOR_HTTP_READ_TIMEOUTS, "initiate": 0.5}
+    reset_connectors()
+    day = business_date() + dt.timedelta(days=3)
+    data = consent_data(schedule={"single": {"date": day.isoformat()}})
+    consent_id = v4.authorised_consent(data, debtor=own(ANA_ACCOUNT))
+    faults(latencySeconds=1.5, routes=["initiate"])
+
+    response, body = v4.post_payments(consent_id, [payment_item(data, day=day)])
+
+    assert response.status_code == 201, body
+    payment_id = body["data"][0]["paymentId"]
+    assert body["data"][0]["status"] == "PDNG"  # the bank may have scheduled it: held, not rejected
+    time.sleep(1.2)  # the slow bank finishes scheduling it
+    faults(method="DELETE")
+    assert payment_poll_with_backoff(payment_id=payment_id) == "SCHD"
+    assert v4.get_payment(payment_id)["status"] == "SCHD"
