@@ -57,16 +57,20 @@ def record_transition(
         "reason": reason,
         "created_at": now,
     }
-    event = StatusChangeEvent(record.client_id, kind, resource_id, from_status, record.status, now)
+    # A record the TPP was never shown (a payment refused at its creation, payments v4 §2.2.2) is not announced.
+    announced = getattr(record, "announces_changes", True)
+    events = (
+        [StatusChangeEvent(record.client_id, kind, resource_id, from_status, record.status, now)] if announced else []
+    )
     deferred = _deferred.get()
     if deferred is not None and id(record) in deferred.tracked:
         deferred.changed[id(record)] = record
         deferred.history.append(history(**{owner: record}, **fields))
-        deferred.events.append(event)
+        deferred.events.extend(events)
         return
     _save(record)
     history._default_manager.create(**{owner: record}, **fields)
-    outbox_record_status_changes([event])
+    outbox_record_status_changes(events)
 
 
 def transition(

@@ -3,7 +3,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from opusof.admin_base import ReadOnlyAdmin, StatusHistoryInline
-from payments.models import CancelledFrom, PaymentStatusChange, PixPayment
+from payments.models import CancelledFrom, PaymentPollState, PaymentStatusChange, PixPayment
 from payments.services import payment_cancel
 
 
@@ -13,9 +13,19 @@ class PaymentStatusChangeInline(StatusHistoryInline):
 
 @admin.register(PixPayment)
 class PixPaymentAdmin(ReadOnlyAdmin):
-    list_display = ("payment_id", "status", "client", "amount", "scheduled_date", "end_to_end_id", "created_at")
+    list_display = (
+        "payment_id",
+        "status",
+        "client",
+        "amount",
+        "scheduled_date",
+        "end_to_end_id",
+        "refused_at_creation",
+        "created_at",
+    )
     list_filter = (
         "status",
+        "refused_at_creation",
         "client",
         "local_instrument",
         "rejection_reason",
@@ -47,3 +57,34 @@ class PixPaymentAdmin(ReadOnlyAdmin):
             )
 
         self.apply_service(request, queryset.select_related("consent"), cancel, done="{} pagamento(s) cancelado(s).")
+
+
+@admin.register(PaymentPollState)
+class PaymentPollStateAdmin(ReadOnlyAdmin):
+    """Payments the bank has left open: filter on "needs attention" for those past the polling ceiling."""
+
+    list_display = (
+        "polled",
+        "payment_status",
+        "needs_attention",
+        "attempts",
+        "last_polled_at",
+        "next_poll_at",
+        "last_error",
+    )
+    list_filter = ("needs_attention", "payment__status", "recurring_payment__status")
+    search_fields = (
+        "payment__payment_id",
+        "payment__end_to_end_id",
+        "recurring_payment__recurring_payment_id",
+        "recurring_payment__end_to_end_id",
+    )
+    list_select_related = ("payment", "recurring_payment")
+
+    @admin.display(description="payment")
+    def polled(self, obj: PaymentPollState) -> str:
+        return str(obj.polled)
+
+    @admin.display(description="status")
+    def payment_status(self, obj: PaymentPollState) -> str:
+        return str(obj.polled.status)

@@ -72,6 +72,12 @@ CANCELLABLE_STATUSES = (PaymentStatus.SCHD, PaymentStatus.PDNG)
 _OPEN = [PaymentStatus.RCVD, PaymentStatus.PDNG, PaymentStatus.SCHD, PaymentStatus.ACCP, PaymentStatus.ACPD]
 
 
+class PixPaymentQuerySet(models.QuerySet[Any]):
+    def visible(self) -> "PixPaymentQuerySet":
+        """What the TPP and the customer may see: not the rows of payments the bank refused at creation."""
+        return self.filter(refused_at_creation=False)
+
+
 class PixPaymentBase(AuditedStatus, FSMModelMixin, models.Model):
     """A Pix payment as payments v4 and automatic payments v2 both define it: one status table (payments v4 §1.5,
     reused by automatic payments v2), the accounts and the pure transitions. Subclasses add their ids, consent and
@@ -100,9 +106,25 @@ class PixPaymentBase(AuditedStatus, FSMModelMixin, models.Model):
     rejection_detail = models.CharField(max_length=2048, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
     bank_reference = models.CharField(max_length=100, blank=True)
+    # Record before effect (docs/money-safety.md). The x-idempotency-key of the POST that created the row: its retry
+    # resumes this payment instead of making another. When it was handed to the bank: from then on only the bank can
+    # tell its outcome (payments.lifecycle asks it). A synchronous refusal (§2.2.2: "o pagamento não é criado") keeps
+    # its row for staff and reconciliation, hidden from the TPP. A cancellation asked of the bank, recorded before the
+    # bank is called: who asked, applied when the bank confirms (at once, or by the poll after a crash).
+    request_key = models.CharField(max_length=40, blank=True)
+    bank_requested_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    refused_at_creation = models.BooleanField(default=False)
+    cancel_request = models.JSONField(null=True, blank=True)
+
+    objects = PixPaymentQuerySet.as_manager()
 
     class Meta:
         abstract = True
+
+    @property
+    def announces_changes(self) -> bool:
+        """Whether its status changes are announced to the TPP (webhooks): not for a payment it was never shown."""
+        return not self.refused_at_creation
 
     @staticmethod
     def request_columns(item: dict[str, Any], *, debtor: AccountRef) -> dict[str, Any]:
@@ -199,11 +221,13 @@ class PixPaymentBase(AuditedStatus, FSMModelMixin, models.Model):
             return lambda: self.reject(reason=reason, detail=detail)
         if result.status == BankPaymentStatus.CANC:
             cancellation = "CANCELADO_AGENDAMENTO" if self.status == PaymentStatus.SCHD else "CANCELADO_PENDENCIA"
+            # A cancellation we asked for (recorded before the bank was called) is the requester's.
+            asked = self.cancel_request or {}
             return lambda: self.cancel(
                 reason=cancellation,
-                cancelled_from="DETENTORA",
-                document=self.consent.logged_user_document,
-                rel="CPF",
+                cancelled_from=asked.get("from", "DETENTORA"),
+                document=asked.get("document", self.consent.logged_user_document),
+                rel=asked.get("rel", "CPF"),
                 at=now,
             )
         moves: dict[str, Callable[[], None]] = {
@@ -256,3 +280,39 @@ class PaymentStatusChange(StatusChange):
 
     class Meta(StatusChange.Meta):
         pass
+
+
+class PaymentPollState(models.Model):
+    """Status polling schedule of a payment the bank left open (ACCP/ACPD/PDNG, or SCHD on its date): exponential
+    backoff between polls, and a ceiling after which the payment is flagged for staff ("needs attention" in the
+    admin). Of a payments v4 payment or of an automatic payments v2 one: exactly one of the two is set."""
+
+    payment = models.OneToOneField(
+        PixPayment, on_delete=models.CASCADE, related_name="poll_state", null=True, blank=True
+    )
+    recurring_payment = models.OneToOneField(
+        "recurring.RecurringPayment", on_delete=models.CASCADE, related_name="poll_state", null=True, blank=True
+    )
+    attempts = models.PositiveIntegerField(default=0, help_text="polls since the last status change")
+    next_poll_at = models.DateTimeField(db_index=True)
+    last_polled_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=1024, blank=True)
+    needs_attention = models.BooleanField(default=False, db_index=True)
+    flagged_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "payment status poll"
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(payment__isnull=False) ^ models.Q(recurring_payment__isnull=False),
+                name="poll_state_of_one_payment",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.polled} poll #{self.attempts}"
+
+    @property
+    def polled(self) -> Any:
+        """The payment polled, of either kind."""
+        return self.payment or self.recurring_payment

@@ -5,12 +5,9 @@ import datetime as dt
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import QuerySet
-from django.utils import timezone
 
 from connectors.interfaces import (
     ConnectorError,
@@ -20,85 +17,27 @@ from connectors.interfaces import (
     PaymentStatusResult,
 )
 from connectors.registry import payment_status_reader
-from opusof.outbox.models import PaymentPollState
 from opusof.outbox.services import outbox_batch
 from opusof.timeutil import business_date
 from opusof.transitions import transitions_in_bulk
-from payments.models import PaymentStatus, PixPayment, PixPaymentBase
-from payments.services import (
-    POLLED_STATUSES,
-    apply_bank_status,
-    payment_connector_context,
-    payment_poll_status,
-)
+from payments.lifecycle import apply_bank_status, due_for_poll, poll_with_backoff
+from payments.models import PaymentStatus, PixPayment
+from payments.services import PIX_PAYMENTS, payment_connector_context
 
 logger = logging.getLogger(__name__)
 
 DUE_BATCH_SIZE = 500
-# What a poll may find the payment still waiting in: open at the bank, or scheduled when it is polled on its date.
-_STILL_OPEN = (*POLLED_STATUSES, PaymentStatus.SCHD)
-
-
-def _poll_setting(name: str, default: int) -> int:
-    return int(getattr(settings, name, default))
-
-
-def poll_backoff(attempts: int) -> dt.timedelta:
-    """30 s, 60 s, 120 s, ... capped at one hour (OPUSOF_POLL_BASE_SECONDS / OPUSOF_POLL_MAX_SECONDS)."""
-    base = _poll_setting("OPUSOF_POLL_BASE_SECONDS", 30)
-    cap = _poll_setting("OPUSOF_POLL_MAX_SECONDS", 3600)
-    return dt.timedelta(seconds=min(cap, base * 2 ** max(0, attempts - 1)))
 
 
 def payments_poll_candidates(*, limit: int = 500) -> list[str]:
-    """Open payments (ACCP/ACPD/PDNG) whose next poll is due, least recently polled first."""
-    now = timezone.now()
-    due = PixPayment.objects.filter(status__in=POLLED_STATUSES).exclude(poll_state__next_poll_at__gt=now)
-    return list(due.order_by("status_updated_at").values_list("payment_id", flat=True)[:limit])
+    """Beat: payments v4 payments to ask the bank about whose next poll is due (payments.lifecycle.due_for_poll;
+    SCHD ones on their date are the due sweep's)."""
+    return due_for_poll(PIX_PAYMENTS, schedules=False, limit=limit)
 
 
 def payment_poll_with_backoff(*, payment_id: str) -> str | None:
-    """payments v4: see poll_with_backoff."""
-    return poll_with_backoff(
-        PixPayment.objects.filter(payment_id=payment_id),
-        lambda: payment_poll_status(payment_id=payment_id),
-        state_of="payment",
-    )
-
-
-def poll_with_backoff(payment: QuerySet[Any], poll: Callable[[], PixPaymentBase], *, state_of: str) -> str | None:
-    """Polls one payment (``payment`` selects it, ``poll`` asks the bank and applies the answer) and schedules the
-    next poll in its PaymentPollState (``state_of``: the state's field naming it): the interval doubles while the
-    bank's answer stays the same (or it cannot be reached); past OPUSOF_POLL_ATTENTION_AFTER polls the payment is
-    flagged for staff, and polling goes on at the ceiling interval. Returns the status after the poll."""
-    before = payment.values_list("status", flat=True).first()
-    if before is None:
-        return None
-    error = ""
-    try:
-        after = poll().status
-    except ConnectorUnavailable as exc:
-        after, error = before, f"detentora indisponível: {exc}"
-    except ConnectorRejected as exc:
-        after, error = before, f"detentora recusou a consulta: {exc.code} {exc.detail}"
-    now = timezone.now()
-    with transaction.atomic():
-        state, _ = PaymentPollState.objects.select_for_update().get_or_create(
-            **{state_of: payment.get()}, defaults={"next_poll_at": now}
-        )
-        state.attempts = 1 if after != before else state.attempts + 1
-        state.last_polled_at = now
-        state.last_error = error[:1024]
-        state.next_poll_at = now + poll_backoff(state.attempts)
-        still_open = after in _STILL_OPEN
-        if still_open and state.attempts >= _poll_setting("OPUSOF_POLL_ATTENTION_AFTER", 12):
-            if not state.needs_attention:
-                state.needs_attention, state.flagged_at = True, now
-                logger.error("payment still open after the polling ceiling", extra={"payment": str(state.polled)})
-        elif not still_open:
-            state.needs_attention = False
-        state.save()
-    return str(after)
+    """payments v4: see payments.lifecycle.poll_with_backoff."""
+    return poll_with_backoff(PIX_PAYMENTS, payment_id)
 
 
 def payments_due(day: dt.date) -> QuerySet[PixPayment]:

@@ -8,7 +8,7 @@ from payments.services import payment_refresh
 
 def payment_get_for_client(*, client: TppClient, payment_id: str) -> PixPayment:
     try:
-        payment = PixPayment.objects.select_related("consent").get(payment_id=payment_id, client=client)
+        payment = PixPayment.objects.visible().select_related("consent").get(payment_id=payment_id, client=client)
     except PixPayment.DoesNotExist as exc:
         raise PaymentNotFound(f"Pagamento {payment_id} não encontrado.") from exc
     return payment_refresh(payment=payment)

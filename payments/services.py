@@ -1,4 +1,5 @@
-"""Writes on Pix payments. Every status change goes through ``opusof.transitions.transition``."""
+"""Writes on Pix payments (payments v4). Every status change goes through ``opusof.transitions.transition``; every
+instruction to the bank goes through payments.lifecycle, record before effect (docs/money-safety.md)."""
 
 import contextlib
 import datetime as dt
@@ -8,12 +9,11 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from connectors.interfaces import (
     BankPaymentStatus,
-    ConnectorOutcomeUnknown,
     ConnectorRejected,
     ConnectorUnavailable,
     PaymentContext,
@@ -21,7 +21,7 @@ from connectors.interfaces import (
     PaymentInitiation,
     PaymentStatusResult,
 )
-from connectors.registry import payment_canceller, payment_data_validator, payment_initiator, payment_status_reader
+from connectors.registry import payment_canceller, payment_data_validator, payment_initiator
 from consents.errors import ConsentNotFound
 from consents.models import ConsentStatus, PaymentConsent
 from consents.services import consent_connector_info, consent_consume, lock_consent
@@ -42,6 +42,17 @@ from payments.errors import (
     PaymentNotFound,
     RefusedByHolder,
 )
+from payments.lifecycle import (
+    PaymentKind,
+    apply_bank_status,
+    complete_cancel,
+    due_for_poll,
+    fault_point,
+    initiate,
+    record_cancel_request,
+    reject,
+    resolve,
+)
 from payments.models import (
     CANCELLABLE_STATUSES,
     AuthorisationFlow,
@@ -51,7 +62,6 @@ from payments.models import (
     PaymentStatus,
     PaymentStatusChange,
     PixPayment,
-    PixPaymentBase,
 )
 
 # The multi-item schedule answer is asynchronous; all items must reach SCHD within 60 minutes (v4 recurring rules).
@@ -62,15 +72,6 @@ _DICT_REFUSALS: dict[str, type[RegulatedError]] = {
     "DETALHE_PAGAMENTO_INVALIDO": PaymentDetailInvalid,
     "NAO_INFORMADO": NotInformed,
 }
-
-
-def apply_bank_status(payment: PixPaymentBase, result: PaymentStatusResult, *, actor: str) -> bool:
-    """Moves the payment to what the bank reports; False when there is nothing to change."""
-    move = payment.bank_status_transition(result, now=timezone.now())
-    if move is None:
-        return False
-    transition(payment, move, actor=actor, reason=result.rejection_code or "")
-    return True
 
 
 def _payment_data(payment: PixPayment, consent: PaymentConsent) -> PaymentData:
@@ -98,26 +99,40 @@ def payment_connector_context(payment: PixPayment, *, cancelled_by: str | None =
     return PaymentContext(_payment_data(payment, payment.consent), cancelled_by=cancelled_by)
 
 
-def _submit(payment: PixPayment, consent: PaymentConsent) -> PaymentStatusResult:
-    return payment_initiator().initiate_payment(
-        PaymentInitiation(
-            payment_id=payment.payment_id,
-            end_to_end_id=payment.end_to_end_id,
-            idempotency_key=payment.payment_id,
-            data=_payment_data(payment, consent),
-            remittance_information=payment.remittance_information or None,
-        )
+def _initiation(payment: PixPayment) -> PaymentInitiation:
+    return PaymentInitiation(
+        payment_id=payment.payment_id,
+        end_to_end_id=payment.end_to_end_id,
+        idempotency_key=payment.payment_id,
+        data=_payment_data(payment, payment.consent),
+        remittance_information=payment.remittance_information or None,
     )
 
 
+# payments v4 through the one Pix payment lifecycle; the bank deduplicates on the payment id.
+PIX_PAYMENTS = PaymentKind(
+    model=PixPayment,
+    id_field="payment_id",
+    date_field="scheduled_date",
+    poll_state_field="payment",
+    initiation=_initiation,
+    context=lambda payment, cancelled_by: payment_connector_context(payment, cancelled_by=cancelled_by),
+)
+
+
 def payment_id_for(consent_id: str, end_to_end_id: str) -> str:
-    """Deterministic, so a request retried after a crash between the bank's answer and our commit asks the bank
-    again with the same idempotency key (the payment id) and is never paid twice."""
+    """Deterministic, so a request retried after a crash between the bank's answer and our commit finds the row it
+    recorded and asks the bank again with the same idempotency key (the payment id): never paid twice."""
     return str(uuid.uuid5(_PAYMENT_ID_NAMESPACE, f"{consent_id}|{end_to_end_id}"))
 
 
 def _build_payment(
-    item: dict[str, Any], *, consent: PaymentConsent, batch_id: uuid.UUID, scheduled_date: dt.date | None
+    item: dict[str, Any],
+    *,
+    consent: PaymentConsent,
+    batch_id: uuid.UUID,
+    scheduled_date: dt.date | None,
+    request_key: str,
 ) -> PixPayment:
     now = timezone.now()
     debtor = consent.debtor_account
@@ -132,6 +147,7 @@ def _build_payment(
         scheduled_date=scheduled_date,
         amount=Decimal(item["payment"]["amount"]),
         qr_code=item.get("qrCode", ""),
+        request_key=request_key,
         **PixPayment.request_columns(item, debtor=debtor),
     )
 
@@ -145,48 +161,155 @@ def _consent_refusal(consent: PaymentConsent) -> RegulatedError | None:
     return None
 
 
+SettlementCheck = Callable[[PixPayment], RegulatedError | None]
+
+
 def payment_create(
     *,
     client: TppClient,
     consent_id: str,
     items: list[dict[str, Any]],
-    settlement_check: Callable[[PixPayment], RegulatedError | None] | None = None,
+    request_key: str = "",
+    lock_settlement_check: Callable[[], SettlementCheck] | None = None,
 ) -> list[PixPayment]:
-    """POST /pix/payments (§2): checks the items against the consent, runs the DICT check, consumes the consent
-    and hands the payments to the bank. Errors before the bank is asked leave the consent untouched; a DICT or
-    bank refusal consumes it and creates no payment (§2.3). ``settlement_check`` refuses a payment as the bank
-    would at its settlement, consuming the consent: the enrollment's limits of the FIDO flow."""
+    """POST /pix/payments (§2), record before effect (docs/money-safety.md). First transaction, under the consent's
+    row lock: every check that needs no bank, the payments recorded RCVD with the key the bank deduplicates on and
+    the request's ``x-idempotency-key``, the consent consumed. Then, with no transaction open, an immediate payment
+    is handed to the bank (payments.lifecycle.initiate) and its answer applied; a multi-item schedule or a payment
+    whose DICT check is asynchronous goes to the worker (answered RCVD). Errors before the bank leave the consent
+    untouched; a DICT or bank refusal consumes it and shows no payment (§2.3, §2.2.2). A retry of the same request
+    after a crash resumes the payments it recorded. ``lock_settlement_check`` takes, first in the transaction, the
+    lock that serialises a settlement limit and returns the check refusing a payment as the bank would at its
+    settlement, consuming the consent (the enrollment's limits of the FIDO flow)."""
     actor = f"tpp:{client.client_id}"
+    dict_refusal = _dict_precheck(client=client, consent_id=consent_id, items=items)
+    refusal: RegulatedError | None = None
     with transaction.atomic():
+        settlement_check = lock_settlement_check() if lock_settlement_check is not None else None
         try:
             consent = lock_consent(consent_id=consent_id, client=client)
         except ConsentNotFound as exc:
             raise ConsentInvalid(f"Consentimento {consent_id} não encontrado para este cliente.") from exc
-        # Raised after the block so that an expiry found by lock_consent is kept.
-        refusal = _consent_refusal(consent)
-        if refusal is None:
-            dates = check_items(consent, items, today=business_date())
-            batch_id = uuid.uuid4()
-            payments = [
-                _build_payment(item, consent=consent, batch_id=batch_id, scheduled_date=day)
-                for item, day in zip(items, dates, strict=True)
-            ]
-            # §4.2: a holder may run the DICT check after answering RCVD; the worker then settles or rejects it.
-            deferred = bool(payments[0].proxy) and dict_check_is_async()
-            refusal = None if deferred else _dict_refusal(payments[0], consent)
-            if refusal is None and settlement_check is not None:
-                refusal = next(filter(None, map(settlement_check, payments)), None)
+        payments = _recorded_by(consent, items, client=client, request_key=request_key)
+        resumed = bool(payments)
+        if not resumed:
+            # Raised after the block so that an expiry found by lock_consent is kept.
+            refusal = _consent_refusal(consent)
             if refusal is None:
-                refusal = _create_and_submit(payments, consent, actor=actor, deferred=deferred)
-            consent_consume(consent, actor=actor)
+                payments, refusal = _record(
+                    consent,
+                    items,
+                    request_key=request_key,
+                    dict_refusal=dict_refusal,
+                    settlement_check=settlement_check,
+                    actor=actor,
+                )
     if refusal is not None:
         raise refusal
-    return payments
+    return _hand_to_bank(payments, resumed=resumed)
+
+
+def _recorded_by(
+    consent: PaymentConsent, items: list[dict[str, Any]], *, client: TppClient, request_key: str
+) -> list[PixPayment]:
+    """The payments a first attempt of this very request (same x-idempotency-key) recorded, in the items' order."""
+    if not request_key:
+        return []
+    ids = [payment_id_for(consent.consent_id, str(item.get("endToEndId", ""))) for item in items]
+    found = {
+        payment.payment_id: payment
+        for payment in PixPayment.objects.select_related("consent").filter(
+            payment_id__in=ids, client=client, request_key=request_key
+        )
+    }
+    return [found[payment_id] for payment_id in ids] if len(found) == len(ids) else []
+
+
+def _record(
+    consent: PaymentConsent,
+    items: list[dict[str, Any]],
+    *,
+    request_key: str,
+    dict_refusal: RegulatedError | None,
+    settlement_check: SettlementCheck | None,
+    actor: str,
+) -> tuple[list[PixPayment], RegulatedError | None]:
+    """The first transaction's work on an AUTHORISED consent (its row lock held)."""
+    dates = check_items(consent, items, today=business_date())
+    _check_end_to_end_ids_unused([item["endToEndId"] for item in items])
+    batch_id = uuid.uuid4()
+    payments = [
+        _build_payment(item, consent=consent, batch_id=batch_id, scheduled_date=day, request_key=request_key)
+        for item, day in zip(items, dates, strict=True)
+    ]
+    # §4.2: a holder may run the DICT check after answering RCVD; the worker then settles or rejects it.
+    deferred = bool(payments[0].proxy) and dict_check_is_async()
+    refusal = None if deferred else dict_refusal
+    if refusal is None and settlement_check is not None:
+        refusal = next(filter(None, map(settlement_check, payments)), None)
+    if refusal is None:
+        immediate = len(payments) == 1 and not deferred
+        _save_received(payments, actor=actor, handed_to_bank=immediate)
+        if not immediate:
+            from payments.tasks import submit_payment_batch
+
+            transaction.on_commit(lambda: submit_payment_batch.delay(str(batch_id)))
+    consent_consume(consent, actor=actor)
+    return payments, refusal
+
+
+def _check_end_to_end_ids_unused(end_to_end_ids: list[str]) -> None:
+    """An endToEndId names one Pix for the SPI; one a payment already carries is refused before the bank is asked
+    (the bank would pay it again) as the 422 PARAMETRO_INVALIDO whose detail the yml gives as "endToEndId"
+    (payments-4.0.0.yml, 422ResponseErrorCreatePayment, errors.detail: "PARAMETRO_INVALIDO: endToEndId"), a
+    check of the request that leaves the consent untouched like the other §2.2.1 ones. Counted with the refused
+    rows, which the bank has seen."""
+    if PixPayment.objects.filter(end_to_end_id__in=end_to_end_ids).exists():
+        raise ParameterInvalid("endToEndId já utilizado em outro pagamento.")
+
+
+def _hand_to_bank(payments: list[PixPayment], *, resumed: bool) -> list[PixPayment]:
+    """The effect, after the first transaction committed: an immediate payment goes to the bank."""
+    payment = payments[0]
+    if len(payments) > 1 or payment.bank_requested_at is None:
+        return payments  # the worker's (submit_payment_batch)
+    if resumed:
+        if payment.refused_at_creation:
+            raise _bank_refusal(payment.rejection_reason, payment.rejection_detail)
+        if payment.status != PaymentStatus.RCVD:
+            return [payment]
+        # The first attempt's answer never reached our commit: ask the bank (the same key if it does not know it).
+        return [resolve(PIX_PAYMENTS, payment.payment_id, actor="system:bank")]
+    outcome = initiate(PIX_PAYMENTS, payment, hide_refusal=True, actor="system:bank")
+    if outcome.refusal is not None:
+        raise _bank_refusal(outcome.refusal.code, outcome.refusal.detail)
+    return [outcome.payment]
+
+
+def _bank_refusal(code: str, detail: str) -> RegulatedError:
+    """A bank refusal at POST /pix/payments is the 422 of the same code (§2.2.2)."""
+    return BANK_REFUSALS.get(code, RefusedByHolder)(detail or code)
 
 
 def dict_check_is_async() -> bool:
     """OPUSOF_DICT_CHECK="async" answers a payment with a Pix key RCVD and checks the DICT in the worker (§4.2)."""
     return settings.OPUSOF_DICT_CHECK == "async"
+
+
+def _dict_precheck(*, client: TppClient, consent_id: str, items: list[dict[str, Any]]) -> RegulatedError | None:
+    """The synchronous DICT check (§2.3) of a request that would pass the local checks, made before the consent's
+    row lock is taken (a remote read, not an instruction): the first transaction checks everything again."""
+    if not items or not items[0].get("proxy") or dict_check_is_async():
+        return None
+    consent = PaymentConsent.objects.filter(consent_id=consent_id, client=client).first()
+    if consent is None or consent.status != ConsentStatus.AUTHORISED or consent.debtor_account is None:
+        return None
+    try:
+        dates = check_items(consent, items, today=business_date())
+    except RegulatedError:
+        return None
+    probe = _build_payment(items[0], consent=consent, batch_id=uuid.uuid4(), scheduled_date=dates[0], request_key="")
+    return _dict_refusal(probe, consent)
 
 
 def _fido_flow_consent_id(items: list[dict[str, Any]]) -> str:
@@ -206,7 +329,7 @@ def _fido_flow_consent_id(items: list[dict[str, Any]]) -> str:
 
 
 def payment_create_with_enrollment(
-    *, client: TppClient, enrollment_id: str, items: list[dict[str, Any]]
+    *, client: TppClient, enrollment_id: str, items: list[dict[str, Any]], request_key: str = ""
 ) -> list[PixPayment]:
     """POST /pix/payments with the non-redirect token (security NonRedirectAuthorizationCode: openid
     ``enrollment:{enrollmentId}`` payments nrp-consents): the consent is the body's ``consentId``, which the token's
@@ -215,26 +338,28 @@ def payment_create_with_enrollment(
     description, enrollments-2.1.0.yml line 520: "apenas em momento de liquidação do pagamento, independente dele
     ser agendado ou imediato"), refused as the §2.2.2.2 VALOR_ACIMA_LIMITE. A scheduled payment is checked now
     against its settlement day: it is handed to the bank at creation, and the connector contract has no route by
-    which opusof could hold it back when the bank settles it."""
+    which opusof could hold it back when the bank settles it. The enrollment's row lock is held only by the first
+    transaction: the limits count committed payment rows, so a concurrent payment sees this one before the bank
+    is asked about either."""
     consent_id = _fido_flow_consent_id(items)
-    payments: list[PixPayment] = []
-    error: RegulatedError | None = None
-    with transaction.atomic():
-        try:
-            enrollment = enrollment_lock_for_payment(client=client, enrollment_id=enrollment_id, consent_id=consent_id)
 
-            def within_limits(payment: PixPayment) -> RegulatedError | None:
-                day = payment.scheduled_date or business_date()
-                problem = enrollment_limit_problem(enrollment, amount=payment.amount, day=day)
-                return AboveLimit(problem) if problem else None
+    def lock_enrollment_limits() -> SettlementCheck:
+        enrollment = enrollment_lock_for_payment(client=client, enrollment_id=enrollment_id, consent_id=consent_id)
 
-            payments = payment_create(client=client, consent_id=consent_id, items=items, settlement_check=within_limits)
-        except RegulatedError as exc:
-            # Raised after the block: a refusal that consumed the consent must stay committed (§2.3).
-            error = exc
-    if error is not None:
-        raise error
-    return payments
+        def within_limits(payment: PixPayment) -> RegulatedError | None:
+            day = payment.scheduled_date or business_date()
+            problem = enrollment_limit_problem(enrollment, amount=payment.amount, day=day)
+            return AboveLimit(problem) if problem else None
+
+        return within_limits
+
+    return payment_create(
+        client=client,
+        consent_id=consent_id,
+        items=items,
+        request_key=request_key,
+        lock_settlement_check=lock_enrollment_limits,
+    )
 
 
 def _dict_refusal(payment: PixPayment, consent: PaymentConsent) -> RegulatedError | None:
@@ -251,128 +376,117 @@ def _dict_refusal(payment: PixPayment, consent: PaymentConsent) -> RegulatedErro
     return None
 
 
-def _save_received(payments: list[PixPayment], *, actor: str) -> None:
+def _save_received(payments: list[PixPayment], *, actor: str, handed_to_bank: bool) -> None:
+    """Inserts the RCVD rows with their history. ``handed_to_bank``: the caller calls the bank right after the
+    commit, so from then on only the bank can tell the outcome. Two requests of different consents reusing one
+    endToEndId race past the check to the unique index; the second is the same 422, before any bank call."""
     for payment in payments:
-        payment.save(force_insert=True)
+        if handed_to_bank:
+            payment.bank_requested_at = payment.created_at
+        try:
+            with transaction.atomic():
+                payment.save(force_insert=True)
+        except IntegrityError as exc:
+            raise ParameterInvalid("endToEndId já utilizado em outro pagamento.") from exc
         PaymentStatusChange.objects.create(
             payment=payment, to_status=payment.status, actor=actor, reason="created", created_at=payment.created_at
         )
 
 
-def _create_and_submit(
-    payments: list[PixPayment], consent: PaymentConsent, *, actor: str, deferred: bool = False
-) -> RegulatedError | None:
-    if len(payments) > 1 or deferred:
-        from payments.tasks import submit_payment_batch
-
-        _save_received(payments, actor=actor)
-        batch_id = str(payments[0].batch_id)
-        transaction.on_commit(lambda: submit_payment_batch.delay(batch_id))
-        return None
-    try:
-        # Saved only once the bank answered: a synchronous refusal creates no payment (§2.2.2).
-        _initiate(payments[0], consent, before_apply=lambda: _save_received(payments, actor=actor))
-    except ConnectorRejected as exc:
-        return BANK_REFUSALS.get(exc.code, RefusedByHolder)(exc.detail or exc.code)
-    return None
-
-
-def _initiate(payment: PixPayment, consent: PaymentConsent, *, before_apply: Callable[[], None]) -> None:
-    """Hands one immediate payment to the bank and applies its answer; a refusal (ConnectorRejected) is raised
-    for the caller, which answers it synchronously (422) or as RJCT."""
-    try:
-        result = _submit(payment, consent)
-    except ConnectorOutcomeUnknown as exc:
-        # The bank may have paid: hold it (PDNG) and let the status poll learn the outcome, never RJCT it.
-        before_apply()
-        transition(payment, payment.hold, actor="system:bank", reason=f"resultado desconhecido: {exc}")
-        return
-    except ConnectorUnavailable as exc:
-        before_apply()
-        detail = f"Detentora indisponível: {exc}"
-        transition(
-            payment,
-            lambda: payment.reject(reason=PaymentRejectionReason.FALHA_INFRAESTRUTURA_DETENTORA, detail=detail),
-            actor="system:bank",
-            reason=PaymentRejectionReason.FALHA_INFRAESTRUTURA_DETENTORA,
+def _hand_over(batch_id: str, select: Callable[[list[PixPayment]], list[PixPayment]]) -> list[PixPayment]:
+    """Marks the batch's RCVD rows ``select`` picks as handed to the bank, under their row locks, and commits: a
+    second worker on the same batch finds nothing left to hand over."""
+    with transaction.atomic():
+        locked = list(
+            PixPayment.objects.select_for_update(of=("self",))
+            .select_related("consent")
+            .filter(batch_id=batch_id, status=PaymentStatus.RCVD, bank_requested_at__isnull=True)
+            .order_by("scheduled_date")
         )
-        return
-    before_apply()
-    apply_bank_status(payment, result, actor="system:bank")
+        chosen = select(locked)
+        now = timezone.now()
+        for payment in chosen:
+            payment.bank_requested_at = now
+            payment.save(update_fields=["bank_requested_at"])
+        return chosen
 
 
-def _reject(payment: PixPayment, *, code: str, detail: str, actor: str) -> None:
-    """RJCT with the reason ``code`` stands for (PixPaymentBase.rejection_reason_for)."""
-    reason = payment.rejection_reason_for(code)
-    transition(payment, lambda: payment.reject(reason=reason, detail=detail), actor=actor, reason=reason)
-
-
-def _process_received_immediate(payment: PixPayment) -> None:
-    """The worker's half of an immediate payment answered RCVD (§4.2): DICT check, then the bank."""
-    refusal = _dict_refusal(payment, payment.consent) if payment.proxy else None
-    if refusal is not None:
-        _reject(payment, code=refusal.code, detail=refusal.detail, actor="system:dict")
-        return
-    try:
-        _initiate(payment, payment.consent, before_apply=lambda: None)
-    except ConnectorRejected as exc:
-        _reject(payment, code=exc.code, detail=exc.detail or exc.code, actor="system:bank")
+def _reject_unsent(batch_id: str, *, code: str, detail: str, actor: str) -> None:
+    """RJCT for the batch's RCVD rows never handed to the bank (nothing to ask the bank about)."""
+    with transaction.atomic():
+        for payment in PixPayment.objects.select_for_update(of=("self",)).filter(
+            batch_id=batch_id, status=PaymentStatus.RCVD, bank_requested_at__isnull=True
+        ):
+            reject(payment, code=code, detail=detail, actor=actor)
 
 
 def payment_batch_submit(*, batch_id: str) -> list[PixPayment]:
-    """The worker's half of a POST answered RCVD. An immediate payment gets its DICT check and goes to the bank
-    (§4.2). A multi-item schedule is scheduled occurrence by occurrence; if one fails, all are RJCT with
-    FALHA_AGENDAMENTO_PAGAMENTOS and the ones already scheduled are cancelled at the bank (v4 recurring rules)."""
-    with transaction.atomic():
-        payments = list(
-            PixPayment.objects.select_for_update()
-            .select_related("consent")
-            .filter(batch_id=batch_id)
-            .order_by("scheduled_date")
-        )
-        pending = [payment for payment in payments if payment.status == PaymentStatus.RCVD]
-        if not pending:
-            return payments
-        if pending[0].scheduled_date is None:
-            _process_received_immediate(pending[0])
-            return payments
-        if pending[0].proxy and dict_check_is_async():
-            refusal = _dict_refusal(pending[0], pending[0].consent)
-            if refusal is not None:
-                for payment in pending:
-                    _reject(payment, code=refusal.code, detail=refusal.detail, actor="system:dict")
-                return payments
-        if timezone.now() - pending[0].created_at > BATCH_SCHEDULING_WINDOW:
-            for payment in pending:
-                _reject_batch_item(payment, "prazo de 60 minutos para agendamento excedido")
-            return payments
-        results: list[tuple[PixPayment, PaymentStatusResult]] = []
-        failure = ""
-        for payment in pending:
-            try:
-                result = _submit(payment, payment.consent)
-            except (ConnectorRejected, ConnectorUnavailable) as exc:
-                failure = str(exc)
-                break
-            if result.status != BankPaymentStatus.SCHD:
-                failure = f"{payment.payment_id}: {result.status} {result.rejection_code or ''}".strip()
-                break
-            results.append((payment, result))
-        if not failure:
+    """The worker's half of a POST answered RCVD, record before effect. An immediate payment gets its DICT check and
+    goes to the bank (§4.2). A multi-item schedule is scheduled occurrence by occurrence; if one fails, all are RJCT
+    with FALHA_AGENDAMENTO_PAGAMENTOS and the ones already scheduled are cancelled at the bank (v4 recurring rules).
+    Rows are marked handed to the bank (and committed) before the bank is asked; rows already handed over are the
+    poll's (payments.lifecycle.resolve asks the bank about them)."""
+    pending = list(
+        PixPayment.objects.select_related("consent")
+        .filter(batch_id=batch_id, status=PaymentStatus.RCVD, bank_requested_at__isnull=True)
+        .order_by("scheduled_date")
+    )
+    if pending:
+        first = pending[0]
+        refusal = _dict_refusal(first, first.consent) if first.proxy and dict_check_is_async() else None
+        if refusal is not None:
+            _reject_unsent(batch_id, code=refusal.code, detail=refusal.detail, actor="system:dict")
+        elif first.scheduled_date is None:
+            for payment in _hand_over(batch_id, lambda rows: rows[:1]):
+                initiate(PIX_PAYMENTS, payment, hide_refusal=False, actor="system:bank")
+        elif timezone.now() - first.created_at > BATCH_SCHEDULING_WINDOW:
+            _reject_unsent(
+                batch_id,
+                code=PaymentRejectionReason.FALHA_AGENDAMENTO_PAGAMENTOS,
+                detail="Falha ao agendar os pagamentos: prazo de 60 minutos para agendamento excedido",
+                actor="system:scheduler",
+            )
+        else:
+            _schedule(_hand_over(batch_id, lambda rows: rows))
+    return list(PixPayment.objects.select_related("consent").filter(batch_id=batch_id).order_by("scheduled_date"))
+
+
+def _schedule(batch: list[PixPayment]) -> None:
+    """Schedules each occurrence at the bank (no transaction open), then applies the answers together; one failure
+    cancels the scheduled ones at the bank and rejects every one."""
+    results: list[tuple[PixPayment, PaymentStatusResult]] = []
+    failure = ""
+    for payment in batch:
+        try:
+            result = payment_initiator().initiate_payment(_initiation(payment))
+        except (ConnectorRejected, ConnectorUnavailable) as exc:
+            failure = str(exc)
+            break
+        if result.status != BankPaymentStatus.SCHD:
+            failure = f"{payment.payment_id}: {result.status} {result.rejection_code or ''}".strip()
+            break
+        results.append((payment, result))
+    fault_point("after-bank-answer")
+    if not failure:
+        with transaction.atomic():
             for payment, result in results:
-                apply_bank_status(payment, result, actor="system:bank")
-            return payments
-        for payment, _ in results:
-            # Best effort: the poll reconciles what the bank kept; the RJCT below is what the TPP sees.
-            with contextlib.suppress(ConnectorRejected, ConnectorUnavailable):
-                payment_canceller().cancel_payment(
-                    payment_id=payment.payment_id,
-                    end_to_end_id=payment.end_to_end_id,
-                    context=payment_connector_context(payment),
-                )
-        for payment in pending:
-            _reject_batch_item(payment, failure)
-        return payments
+                locked = PIX_PAYMENTS.get(payment.payment_id, lock=True)
+                if locked.status == PaymentStatus.RCVD:
+                    apply_bank_status(locked, result, actor="system:bank")
+        return
+    for payment, _ in results:
+        # Best effort: the poll reconciles what the bank kept; the RJCT below is what the TPP sees.
+        with contextlib.suppress(ConnectorRejected, ConnectorUnavailable):
+            payment_canceller().cancel_payment(
+                payment_id=payment.payment_id,
+                end_to_end_id=payment.end_to_end_id,
+                context=payment_connector_context(payment),
+            )
+    with transaction.atomic():
+        for payment in batch:
+            locked = PIX_PAYMENTS.get(payment.payment_id, lock=True)
+            if locked.status == PaymentStatus.RCVD:
+                _reject_batch_item(locked, failure)
 
 
 def _reject_batch_item(payment: PixPayment, detail: str) -> None:
@@ -392,6 +506,7 @@ def payment_refresh(*, payment: PixPayment) -> PixPayment:
     if (
         payment.status != PaymentStatus.RCVD
         or payment.scheduled_date is None
+        or payment.bank_requested_at is not None
         or timezone.now() - payment.created_at <= BATCH_SCHEDULING_WINDOW
     ):
         return payment
@@ -400,55 +515,30 @@ def payment_refresh(*, payment: PixPayment) -> PixPayment:
     return payment
 
 
-# Statuses the bank still owes us a final answer on; SCHD counts once its date has come.
-POLLED_STATUSES = (PaymentStatus.ACCP, PaymentStatus.ACPD, PaymentStatus.PDNG)
-# A batch the worker has not scheduled after this long is resubmitted by the sweep (its own task may be lost).
+# A batch the worker has not handed to the bank after this long is resubmitted by the sweep (its task may be lost).
 BATCH_RESUBMIT_AFTER = dt.timedelta(minutes=2)
 
 
 def payments_due_for_poll(*, limit: int = 500) -> list[str]:
-    """Payment ids to ask the bank about, least recently updated first."""
-    due = PixPayment.objects.filter(status__in=POLLED_STATUSES) | PixPayment.objects.filter(
-        status=PaymentStatus.SCHD, scheduled_date__lte=business_date()
-    )
-    return list(due.order_by("status_updated_at").values_list("payment_id", flat=True)[:limit])
+    """Every payment to ask the bank about now, their backoff aside (the operator's poll_payment_status --all)."""
+    return due_for_poll(PIX_PAYMENTS, schedules=True, backoff=False, limit=limit)
 
 
 def payment_batches_stalled() -> list[str]:
-    """Batches still RCVD after BATCH_RESUBMIT_AFTER: resubmitted, or rejected past their 60-minute window."""
+    """Batches with rows still RCVD and never handed to the bank after BATCH_RESUBMIT_AFTER: resubmitted, or
+    rejected past their 60-minute window."""
     cutoff = timezone.now() - BATCH_RESUBMIT_AFTER
-    batches = PixPayment.objects.filter(status=PaymentStatus.RCVD, created_at__lt=cutoff).values_list(
-        "batch_id", flat=True
-    )
+    batches = PixPayment.objects.filter(
+        status=PaymentStatus.RCVD, bank_requested_at__isnull=True, created_at__lt=cutoff
+    ).values_list("batch_id", flat=True)
     return [str(batch) for batch in batches.order_by().distinct()]
 
 
 def payment_poll_status(*, payment_id: str) -> PixPayment:
-    """Asks the bank for the current status of a payment it still holds open (ACCP/ACPD/PDNG/SCHD)."""
-    with transaction.atomic():
-        payment = (
-            PixPayment.objects.select_for_update(of=("self",)).select_related("consent").get(payment_id=payment_id)
-        )
-        if payment.status in (PaymentStatus.RCVD, PaymentStatus.ACSC, PaymentStatus.RJCT, PaymentStatus.CANC):
-            return payment
-        try:
-            result = payment_status_reader().get_payment_status(
-                payment_id=payment.payment_id,
-                end_to_end_id=payment.end_to_end_id,
-                context=payment_connector_context(payment),
-            )
-        except ConnectorRejected:
-            if payment.status != PaymentStatus.PDNG:
-                raise
-            # Held after an initiation whose answer was lost, and the bank never got it: initiate again, with the
-            # same idempotency key, so a late first attempt and this one are one payment.
-            try:
-                result = _submit(payment, payment.consent)
-            except ConnectorRejected as exc:
-                _reject(payment, code=exc.code, detail=exc.detail or exc.code, actor="system:poll")
-                return payment
-        apply_bank_status(payment, result, actor="system:poll")
-        return payment
+    """Asks the bank for the current status of a payment it holds open (ACCP/ACPD/PDNG/SCHD), or of one handed to
+    it whose answer never reached our commit (payments.lifecycle.resolve)."""
+    payment: PixPayment = resolve(PIX_PAYMENTS, payment_id, actor="system:poll")
+    return payment
 
 
 def payment_cancel(
@@ -460,20 +550,21 @@ def payment_cancel(
     rel: str,
     actor: str,
 ) -> PixPayment:
-    """Cancels one SCHD/PDNG payment (§1.9): SCHD until 23:59 Brasilia of the day before its date."""
+    """Cancels one SCHD/PDNG payment (§1.9): SCHD until 23:59 Brasilia of the day before its date. The request is
+    recorded before the bank is asked (payments.lifecycle.complete_cancel)."""
     with transaction.atomic():
-        queryset = PixPayment.objects.select_for_update()
+        queryset = PixPayment.objects.visible().select_for_update(of=("self",)).select_related("consent")
         if client is not None:
             queryset = queryset.filter(client=client)
         try:
             payment = queryset.get(payment_id=payment_id)
         except PixPayment.DoesNotExist as exc:
             raise PaymentNotFound(f"Pagamento {payment_id} não encontrado.") from exc
-        _cancel(payment, cancelled_from=cancelled_from, document=document, rel=rel, actor=actor)
-        return payment
+        _record_cancel_request(payment, cancelled_from=cancelled_from, document=document, rel=rel, actor=actor)
+    return _complete_cancel(payment_id)
 
 
-def _cancel(payment: PixPayment, *, cancelled_from: str, document: str, rel: str, actor: str) -> None:
+def _record_cancel_request(payment: PixPayment, *, cancelled_from: str, document: str, rel: str, actor: str) -> None:
     if payment.status not in CANCELLABLE_STATUSES:
         raise CancellationNotAllowed(f"Pagamento em estado {payment.status} não permite cancelamento.")
     if payment.status == PaymentStatus.SCHD and not _before_cancel_deadline(payment):
@@ -483,23 +574,19 @@ def _cancel(payment: PixPayment, *, cancelled_from: str, document: str, rel: str
         if payment.status == PaymentStatus.SCHD
         else CancellationReason.CANCELADO_PENDENCIA
     )
-    try:
-        payment_canceller().cancel_payment(
-            payment_id=payment.payment_id,
-            end_to_end_id=payment.end_to_end_id,
-            context=payment_connector_context(payment, cancelled_by=document),
-        )
-    except ConnectorRejected as exc:
-        raise CancellationNotAllowed(exc.detail or exc.code) from exc
-    except ConnectorUnavailable as exc:
-        raise CancellationNotAllowed("Detentora indisponível no momento; tente novamente.") from exc
-    now = timezone.now()
-    transition(
-        payment,
-        lambda: payment.cancel(reason=reason, cancelled_from=cancelled_from, document=document, rel=rel, at=now),
-        actor=actor,
-        reason=reason,
+    record_cancel_request(
+        payment, reason=reason, cancelled_from=cancelled_from, document=document, rel=rel, actor=actor
     )
+
+
+def _complete_cancel(payment_id: str) -> PixPayment:
+    outcome = complete_cancel(PIX_PAYMENTS, payment_id)
+    if outcome.unavailable:
+        raise CancellationNotAllowed("Detentora indisponível no momento; tente novamente.")
+    if outcome.refusal is not None:
+        raise CancellationNotAllowed(outcome.refusal)
+    payment: PixPayment = outcome.payment
+    return payment
 
 
 def _before_cancel_deadline(payment: PixPayment) -> bool:
@@ -511,12 +598,16 @@ def _before_cancel_deadline(payment: PixPayment) -> bool:
 def payments_cancel_for_consent(
     *, client: TppClient, consent_id: str, document: str, rel: str, actor: str
 ) -> list[PixPayment]:
-    """PATCH /pix/payments/consents/{consentId}: cancels every SCHD/PDNG payment still cancellable."""
+    """PATCH /pix/payments/consents/{consentId}: cancels every SCHD/PDNG payment still cancellable. The requests
+    are recorded together, then each is asked of the bank; one the bank refuses makes the answer 422, the ones it
+    cancelled stay cancelled."""
     with transaction.atomic():
         if not PaymentConsent.objects.filter(client=client, consent_id=consent_id).exists():
             raise ConsentNotFound(f"Consentimento {consent_id} não encontrado.")
         candidates = list(
-            PixPayment.objects.select_for_update()
+            PixPayment.objects.visible()
+            .select_for_update(of=("self",))
+            .select_related("consent")
             .filter(consent__consent_id=consent_id, client=client, status__in=CANCELLABLE_STATUSES)
             .order_by("scheduled_date")
         )
@@ -524,5 +615,7 @@ def payments_cancel_for_consent(
         if not cancellable:
             raise CancellationNotAllowed("Nenhum pagamento do consentimento permite cancelamento.")
         for payment in cancellable:
-            _cancel(payment, cancelled_from=CancelledFrom.INICIADORA, document=document, rel=rel, actor=actor)
-        return cancellable
+            _record_cancel_request(
+                payment, cancelled_from=CancelledFrom.INICIADORA, document=document, rel=rel, actor=actor
+            )
+    return [_complete_cancel(payment.payment_id) for payment in cancellable]

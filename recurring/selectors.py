@@ -25,7 +25,10 @@ def recurring_payment_get_for_client(*, client: TppClient, recurring_payment_id:
     """ "a detentora deve validar que o pagamento consultado pertence ao ClientId que o criou e, caso haja
     divergências, retorne um erro HTTP 400" (Controle de acesso)."""
     payment = (
-        RecurringPayment.objects.select_related("consent").filter(recurring_payment_id=recurring_payment_id).first()
+        RecurringPayment.objects.visible()
+        .select_related("consent")
+        .filter(recurring_payment_id=recurring_payment_id)
+        .first()
     )
     if payment is None:
         raise RecurringPaymentNotFound(f"Pagamento {recurring_payment_id} não encontrado.")
@@ -49,7 +52,7 @@ def recurring_payments_list_for_client(
         raise RecurringConsentNotFound(f"Consentimento {recurring_consent_id} não encontrado.")
     if consent.client_id != client.pk:
         raise OtherClientsResource("O consentimento não pertence a este cliente.")
-    payments = consent.payments.select_related("consent")
+    payments = consent.payments.visible().select_related("consent")
     if start_date is not None:
         payments = payments.filter(date__gte=start_date)
     if end_date is not None:

@@ -11,14 +11,12 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q, Sum
 from django.utils import timezone
 
 from connectors.interfaces import (
     AccountRef,
-    ConnectorOutcomeUnknown,
-    ConnectorRejected,
     ConnectorUnavailable,
     ConsentInfo,
     Creditor,
@@ -28,15 +26,22 @@ from connectors.interfaces import (
     RecurringTerms,
     recurring_configuration_from_wire,
 )
-from connectors.registry import account_discovery, payment_canceller, payment_initiator, payment_status_reader
+from connectors.registry import account_discovery
 from opusof.errors import ParameterInvalid, ParameterMissing, RegulatedError
 from opusof.models import TppClient
 from opusof.ofb import account_from_wire
 from opusof.timeutil import business_date, business_tz, end_of_business_day
 from opusof.transitions import transition
-from payments.models import CANCELLABLE_STATUSES, PaymentStatus
-from payments.scheduling import poll_with_backoff
-from payments.services import POLLED_STATUSES, apply_bank_status
+from payments.lifecycle import (
+    PaymentKind,
+    complete_cancel,
+    due_for_poll,
+    initiate,
+    poll_with_backoff,
+    record_cancel_request,
+    resolve,
+)
+from payments.models import CANCELLABLE_STATUSES, PaymentStatus, PixPayment
 from recurring import errors
 from recurring.limits import Charge, check_limits, earliest_day
 from recurring.models import (
@@ -327,11 +332,15 @@ def recurring_consent_revoke(
     client: TppClient | None = None,
 ) -> RecurringConsent:
     """Revocation of an AUTHORISED consent, by the TPP (PATCH), the customer (consent management area) or staff
-    (admin). Payments scheduled until 23:59 of the next day are kept; later ones are cancelled (§2.3)."""
+    (admin). Payments scheduled until 23:59 of the next day are kept; later ones are cancelled (§2.3): recorded
+    with the revocation, asked of the bank after it commits."""
+    later: list[RecurringPayment] = []
+    revoked = False
     with transaction.atomic():
         consent = lock_recurring_consent(recurring_consent_id=recurring_consent_id, client=client)
         now = timezone.now().replace(microsecond=0)
         if consent.status == RecurringConsentStatus.AUTHORISED:
+            revoked = True
             transition(
                 consent,
                 lambda: consent.revoke(by=revoked_by, channel=revoked_from, code=code, detail=detail, at=now),
@@ -340,18 +349,22 @@ def recurring_consent_revoke(
                 now=now,
             )
             keep_until = business_date(now) + dt.timedelta(days=1)
-            later = RecurringPayment.objects.select_for_update().filter(
-                consent=consent, status=PaymentStatus.SCHD, date__gt=keep_until
+            later = list(
+                RecurringPayment.objects.select_for_update().filter(
+                    consent=consent, status=PaymentStatus.SCHD, date__gt=keep_until
+                )
             )
             for payment in later:
-                _withdraw_scheduled(
+                _record_withdrawal(
                     payment,
                     consent,
                     code=RecurringRejectionCode.CONSENTIMENTO_REVOGADO,
                     detail="Consentimento revogado.",
                     actor=f"{actor} (revogação)",
                 )
-            return consent
+    if revoked:
+        _withdraw_recorded([payment.recurring_payment_id for payment in later])
+        return consent
     # raised after the block, so an expiry the lock applied (CONSUMED) is kept
     raise errors.ConsentNotCancellable(f"Consentimento em {consent.status} não pode ser revogado.")
 
@@ -362,6 +375,7 @@ def recurring_consent_revoke(
 def recurring_consent_edit(*, client: TppClient, recurring_consent_id: str, data: dict[str, Any]) -> RecurringConsent:
     """PATCH edition (§2.4): only creditor names, expirationDateTime and maximumVariableAmount of an AUTHORISED
     Pix Automático consent; risk signals required; the user must have full power over the consent."""
+    later: list[RecurringPayment] = []
     with transaction.atomic():
         consent = lock_recurring_consent(recurring_consent_id=recurring_consent_id, client=client)
         now = timezone.now().replace(microsecond=0)
@@ -422,18 +436,21 @@ def recurring_consent_edit(*, client: TppClient, recurring_consent_id: str, data
         )
         if new_expiry is not None:
             # "Se a nova data de expiração for anterior a pagamentos já agendados, estes devem ser cancelados."
-            later = RecurringPayment.objects.select_for_update().filter(
-                consent=consent, status=PaymentStatus.SCHD, date__gt=new_expiry.date()
+            later = list(
+                RecurringPayment.objects.select_for_update().filter(
+                    consent=consent, status=PaymentStatus.SCHD, date__gt=new_expiry.date()
+                )
             )
             for payment in later:
-                _withdraw_scheduled(
+                _record_withdrawal(
                     payment,
                     consent,
                     code=RecurringRejectionCode.FORA_PRAZO_PERMITIDO,
                     detail="Data posterior à nova expiração do consentimento.",
                     actor="system:edição",
                 )
-        return consent
+    _withdraw_recorded([payment.recurring_payment_id for payment in later])
+    return consent
 
 
 # --- payments --------------------------------------------------------------------------------------------------------
@@ -626,9 +643,11 @@ def _check_not_charged(consent: RecurringConsent, reference: str) -> None:
 def _check_retry(consent: RecurringConsent, data: dict[str, Any], amount: Decimal, *, day: dt.date) -> None:
     """A new attempt of a failed charge (§2.5 "Retries"): same reference, amount, creditor and receiver as the
     original; extra-day attempts only if the customer accepted them (isRetryAccepted)."""
-    original = consent.payments.filter(
-        recurring_payment_id=data["originalRecurringPaymentId"], original_recurring_payment_id=""
-    ).first()
+    original = (
+        consent.payments.visible()
+        .filter(recurring_payment_id=data["originalRecurringPaymentId"], original_recurring_payment_id="")
+        .first()
+    )
     if original is None:
         raise errors.RetryDetailInvalid("originalRecurringPaymentId não é um pagamento original deste consentimento.")
     if original.status != PaymentStatus.RJCT:
@@ -648,7 +667,7 @@ def _check_retry(consent: RecurringConsent, data: dict[str, Any], amount: Decima
     ]
     if mismatched:
         raise errors.RetryDetailInvalid(f"Campos divergem da tentativa original: {', '.join(mismatched)}.")
-    retries = consent.payments.filter(original_recurring_payment_id=original.recurring_payment_id)
+    retries = consent.payments.visible().filter(original_recurring_payment_id=original.recurring_payment_id)
     if retries.exclude(status__in=[PaymentStatus.RJCT, PaymentStatus.CANC]).exists():
         raise errors.RetryDetailInvalid("Já existe uma nova tentativa em andamento para este pagamento.")
     if retries.count() >= MAX_RETRIES:
@@ -691,25 +710,97 @@ def _build_payment(
     )
 
 
-def recurring_payment_create(*, client: TppClient, recurring_consent_id: str, data: dict[str, Any]) -> RecurringPayment:
-    """POST /pix/recurring-payments (§2.5): checks the payment against the consent and every limit it carries under
-    the consent's row lock, then hands it to the bank. A synchronous bank refusal is the 422 of its code and leaves
-    no payment behind; the consent is not consumed (it is long-lived)."""
+def _initiation(payment: RecurringPayment) -> PaymentInitiation:
+    return PaymentInitiation(
+        payment_id=payment.recurring_payment_id,
+        end_to_end_id=payment.end_to_end_id,
+        idempotency_key=payment.recurring_payment_id,
+        data=_payment_data(payment, payment.consent),
+        remittance_information=payment.remittance_information or None,
+        original_recurring_payment_id=payment.original_recurring_payment_id or None,
+        payment_reference=payment.payment_reference or None,
+        authorisation_flow=payment.authorisation_flow or None,
+        ibge_town_code=payment.ibge_town_code or None,
+    )
+
+
+# Automatic payments v2 through the one Pix payment lifecycle; the bank deduplicates on the recurring payment id.
+RECURRING_PAYMENTS = PaymentKind(
+    model=RecurringPayment,
+    id_field="recurring_payment_id",
+    date_field="date",
+    poll_state_field="recurring_payment",
+    initiation=_initiation,
+    context=lambda payment, cancelled_by: PaymentContext(
+        _payment_data(payment, payment.consent), cancelled_by=cancelled_by
+    ),
+)
+
+
+def recurring_payment_create(
+    *, client: TppClient, recurring_consent_id: str, data: dict[str, Any], request_key: str = ""
+) -> RecurringPayment:
+    """POST /pix/recurring-payments (§2.5), record before effect (docs/money-safety.md): the payment is checked
+    against the consent and every limit it carries and recorded RCVD, with the key the bank deduplicates on, under
+    the consent's row lock, and committed; then it is handed to the bank with no transaction open and the answer
+    applied. A synchronous bank refusal is the 422 of its code and shows no payment (the row is kept, hidden); the
+    consent is not consumed (it is long-lived). A retry of the same request after a crash resumes its payment."""
     with transaction.atomic():
         try:
             consent = lock_recurring_consent(recurring_consent_id=recurring_consent_id, client=client)
         except errors.RecurringConsentNotFound as exc:
             raise errors.ConsentInvalid("Consentimento do token não encontrado para este cliente.") from exc
-        refusal = _consent_refusal(consent)
-        if refusal is None:
-            return _create_locked(consent, data, actor=f"tpp:{client.client_id}")
-    raise refusal  # raised after the block, so an expiry found by the lock is kept
+        payment = _recorded_by(consent, data, client=client, request_key=request_key)
+        resumed = payment is not None
+        refusal = None if resumed else _consent_refusal(consent)
+        if payment is None and refusal is None:
+            payment = _record_locked(consent, data, actor=f"tpp:{client.client_id}", request_key=request_key)
+    if refusal is not None:
+        raise refusal  # raised after the block, so an expiry found by the lock is kept
+    assert payment is not None
+    if resumed:
+        if payment.refused_at_creation:
+            raise _bank_refusal(payment.rejection_reason, payment.rejection_detail)
+        if payment.status != PaymentStatus.RCVD:
+            return payment
+        resolved: RecurringPayment = resolve(RECURRING_PAYMENTS, payment.recurring_payment_id, actor="system:bank")
+        return resolved
+    outcome = initiate(RECURRING_PAYMENTS, payment, hide_refusal=True, actor="system:bank")
+    if outcome.refusal is not None:
+        raise _bank_refusal(outcome.refusal.code, outcome.refusal.detail)
+    initiated: RecurringPayment = outcome.payment
+    return initiated
 
 
-def _create_locked(consent: RecurringConsent, data: dict[str, Any], *, actor: str) -> RecurringPayment:
-    """The body of recurring_payment_create; the caller holds the consent's row lock."""
-    if RecurringPayment.objects.filter(end_to_end_id=data["endToEndId"]).exists():
-        # Checked under the consent lock, so two requests of one consent cannot both pass it.
+def _bank_refusal(code: str, detail: str) -> RegulatedError:
+    return errors.BANK_REFUSALS.get(code, errors.RefusedByHolder)(detail or code)
+
+
+def _recorded_by(
+    consent: RecurringConsent, data: dict[str, Any], *, client: TppClient, request_key: str
+) -> RecurringPayment | None:
+    """The payment a first attempt of this very request (same x-idempotency-key) recorded."""
+    if not request_key:
+        return None
+    payment_id = recurring_payment_id_for(consent.recurring_consent_id, str(data.get("endToEndId", "")))
+    return (
+        RecurringPayment.objects.select_related("consent")
+        .filter(recurring_payment_id=payment_id, client=client, request_key=request_key)
+        .first()
+    )
+
+
+def _record_locked(
+    consent: RecurringConsent, data: dict[str, Any], *, actor: str, request_key: str
+) -> RecurringPayment:
+    """The checks and the record of recurring_payment_create; the caller holds the consent's row lock."""
+    end_to_end_id = data["endToEndId"]
+    if (
+        RecurringPayment.objects.filter(end_to_end_id=end_to_end_id).exists()
+        or PixPayment.objects.filter(end_to_end_id=end_to_end_id).exists()
+    ):
+        # An endToEndId names one Pix (the bank would pay it again): PARAMETRO_INVALIDO, checked under the consent
+        # lock so two requests of one consent cannot both pass it (docs/money-safety.md).
         raise ParameterInvalid("endToEndId já utilizado.")
     today = business_date()
     day = dt.date.fromisoformat(data["date"])
@@ -722,131 +813,71 @@ def _create_locked(consent: RecurringConsent, data: dict[str, Any], *, actor: st
     else:
         _check_sweeping(consent, data, amount, day=day, today=today)
     payment = _build_payment(consent, data, amount=amount, day=day)
+    payment.request_key = request_key
+    payment.bank_requested_at = payment.created_at
     try:
-        result = payment_initiator().initiate_payment(
-            PaymentInitiation(
-                payment_id=payment.recurring_payment_id,
-                end_to_end_id=payment.end_to_end_id,
-                idempotency_key=payment.recurring_payment_id,
-                data=_payment_data(payment, consent),
-                remittance_information=payment.remittance_information or None,
-                original_recurring_payment_id=payment.original_recurring_payment_id or None,
-                payment_reference=payment.payment_reference or None,
-                authorisation_flow=payment.authorisation_flow or None,
-                ibge_town_code=payment.ibge_town_code or None,
-            )
-        )
-    except ConnectorRejected as exc:
-        raise errors.BANK_REFUSALS.get(exc.code, errors.RefusedByHolder)(exc.detail or exc.code) from exc
-    except ConnectorOutcomeUnknown as exc:
-        # The bank may have paid: hold it (PDNG) and let the status poll learn the outcome, never RJCT it.
-        _save_received(payment, actor=actor)
-        transition(payment, payment.hold, actor="system:bank", reason=f"resultado desconhecido: {exc}")
-        return payment
-    except ConnectorUnavailable as exc:
-        _save_received(payment, actor=actor)
-        detail = f"Detentora indisponível: {exc}"
-        transition(
-            payment,
-            lambda: payment.reject(reason=RecurringRejectionCode.FALHA_INFRAESTRUTURA_DETENTORA, detail=detail),
-            actor="system:bank",
-            reason=RecurringRejectionCode.FALHA_INFRAESTRUTURA_DETENTORA,
-        )
-        return payment
-    _save_received(payment, actor=actor)
-    apply_bank_status(payment, result, actor="system:bank")
-    return payment
-
-
-def _save_received(payment: RecurringPayment, *, actor: str) -> None:
-    payment.save(force_insert=True)
+        with transaction.atomic():
+            payment.save(force_insert=True)
+    except IntegrityError as exc:
+        # Another consent's request with the same endToEndId won the race to the unique index; no bank call yet.
+        raise ParameterInvalid("endToEndId já utilizado.") from exc
     RecurringPaymentStatusChange.objects.create(
         payment=payment, to_status=payment.status, actor=actor, reason="created", created_at=payment.created_at
     )
+    return payment
 
 
 def recurring_payments_due_for_poll(*, limit: int = 500) -> list[str]:
-    """Payments the bank still owes a final answer on (ACCP/ACPD/PDNG, and SCHD once its date has come) whose next
-    poll is due (the backoff of payments.scheduling.poll_with_backoff)."""
-    due = (
-        RecurringPayment.objects.filter(status__in=POLLED_STATUSES)
-        | RecurringPayment.objects.filter(status=PaymentStatus.SCHD, date__lte=business_date())
-    ).exclude(poll_state__next_poll_at__gt=timezone.now())
-    return list(due.order_by("status_updated_at").values_list("recurring_payment_id", flat=True)[:limit])
+    """Recurring payments to ask the bank about whose next poll is due (payments.lifecycle.due_for_poll: open at the
+    bank, stranded RCVD, cancellations not confirmed, and SCHD once its date has come)."""
+    return due_for_poll(RECURRING_PAYMENTS, schedules=True, limit=limit)
 
 
 def recurring_payment_poll_with_backoff(*, recurring_payment_id: str) -> str | None:
-    """The payments v4 polling machinery (backoff, ceiling, staff flag) for a recurring payment."""
-    return poll_with_backoff(
-        RecurringPayment.objects.filter(recurring_payment_id=recurring_payment_id),
-        lambda: recurring_payment_poll_status(recurring_payment_id=recurring_payment_id),
-        state_of="recurring_payment",
-    )
+    """The one polling machinery (backoff, ceiling, staff flag) for a recurring payment."""
+    return poll_with_backoff(RECURRING_PAYMENTS, recurring_payment_id)
 
 
 def recurring_payment_poll_status(*, recurring_payment_id: str) -> RecurringPayment:
-    """Asks the bank for the status of a payment it still holds open (scheduled charges settle on their date)."""
-    with transaction.atomic():
-        payment = RecurringPayment.objects.select_for_update().get(recurring_payment_id=recurring_payment_id)
-        if payment.status in (PaymentStatus.RCVD, PaymentStatus.ACSC, PaymentStatus.RJCT, PaymentStatus.CANC):
-            return payment
-        result = payment_status_reader().get_payment_status(
-            payment_id=payment.recurring_payment_id,
-            end_to_end_id=payment.end_to_end_id,
-            context=PaymentContext(_payment_data(payment, payment.consent)),
-        )
-        apply_bank_status(payment, result, actor="system:poll")
-        return payment
+    """Asks the bank about a payment it holds open or whose answer was lost (payments.lifecycle.resolve)."""
+    payment: RecurringPayment = resolve(RECURRING_PAYMENTS, recurring_payment_id, actor="system:poll")
+    return payment
 
 
 # --- cancellation ----------------------------------------------------------------------------------------------------
 
 
-def _cancel_at_bank_and_record(
-    payment: RecurringPayment, *, cancelled_from: str, document: str, rel: str, actor: str
-) -> None:
-    reason = (
+def _cancel_reason(payment: RecurringPayment) -> str:
+    return (
         RecurringCancellationReason.CANCELADO_AGENDAMENTO
         if payment.status == PaymentStatus.SCHD
         else RecurringCancellationReason.CANCELADO_PENDENCIA
     )
-    try:
-        payment_canceller().cancel_payment(
-            payment_id=payment.recurring_payment_id,
-            end_to_end_id=payment.end_to_end_id,
-            context=PaymentContext(_payment_data(payment, payment.consent), cancelled_by=document),
-        )
-    except ConnectorRejected as exc:
-        raise errors.CancellationNotAllowed(exc.detail or exc.code) from exc
-    except ConnectorUnavailable as exc:
-        raise errors.CancellationNotAllowed("Detentora indisponível no momento; tente novamente.") from exc
-    now = timezone.now()
-    transition(
+
+
+def _record_withdrawal(
+    payment: RecurringPayment, consent: RecurringConsent, *, code: str, detail: str, actor: str
+) -> None:
+    """A scheduled charge the consent no longer covers (revoked, or expiry moved before it): its cancellation by
+    the holder is recorded with the consent change (the caller's transaction), and asked of the bank after the
+    commit (``_withdraw_recorded``). If the bank will not cancel it, the charge is recorded RJCT with ``code``
+    (CONSENTIMENTO_REVOGADO / FORA_PRAZO_PERMITIDO); a final status is never polled again."""
+    document = consent.business_entity_document or consent.logged_user_document
+    record_cancel_request(
         payment,
-        lambda: payment.cancel(reason=reason, cancelled_from=cancelled_from, document=document, rel=rel, at=now),
+        reason=_cancel_reason(payment),
+        cancelled_from=Channel.DETENTORA,
+        document=document,
+        rel="CNPJ" if consent.business_entity_document else "CPF",
         actor=actor,
-        reason=reason,
+        reject_code=code,
+        reject_detail=detail,
     )
 
 
-def _withdraw_scheduled(
-    payment: RecurringPayment, consent: RecurringConsent, *, code: str, detail: str, actor: str
-) -> None:
-    """A scheduled charge the consent no longer covers (revoked, or expiry moved before it): cancelled at the bank
-    as the holder. If the bank cannot cancel it now, the consent change still stands and the charge is recorded
-    RJCT with ``code`` (CONSENTIMENTO_REVOGADO / FORA_PRAZO_PERMITIDO); a final status is never polled again."""
-    document = consent.business_entity_document or consent.logged_user_document
-    rel = "CNPJ" if consent.business_entity_document else "CPF"
-    try:
-        _cancel_at_bank_and_record(payment, cancelled_from=Channel.DETENTORA, document=document, rel=rel, actor=actor)
-    except errors.CancellationNotAllowed as exc:
-        full_detail = f"{detail} ({exc.detail})"[:2048]
-        transition(
-            payment,
-            lambda: payment.reject(reason=code, detail=full_detail),
-            actor=actor,
-            reason=code,
-        )
+def _withdraw_recorded(payment_ids: list[str]) -> None:
+    for payment_id in payment_ids:
+        complete_cancel(RECURRING_PAYMENTS, payment_id)
 
 
 def cancellation_deadline(payment: RecurringPayment, *, by_receiver: bool) -> dt.datetime:
@@ -869,11 +900,13 @@ def recurring_payment_cancel(
 ) -> RecurringPayment:
     """Cancels a SCHD/PDNG recurring payment within its deadline (CANCELAMENTO_FORA_PERIODO_PERMITIDO after it).
     The canceller is the receiver when ``document`` is one of the consent's creditors, the payer otherwise; the
-    payer may not cancel a retry (§ "Sobre o cancelamento de novas tentativas")."""
+    payer may not cancel a retry (§ "Sobre o cancelamento de novas tentativas"). The request is recorded before the
+    bank is asked (payments.lifecycle.complete_cancel)."""
     with transaction.atomic():
         try:
             payment = (
-                RecurringPayment.objects.select_for_update(of=("self",))
+                RecurringPayment.objects.visible()
+                .select_for_update(of=("self",))
                 .select_related("consent")
                 .get(recurring_payment_id=recurring_payment_id)
             )
@@ -890,5 +923,18 @@ def recurring_payment_cancel(
             payment, by_receiver=by_receiver
         ):
             raise errors.CancellationOutsideWindow("Prazo para cancelamento encerrado.")
-        _cancel_at_bank_and_record(payment, cancelled_from=cancelled_from, document=document, rel=rel, actor=actor)
-        return payment
+        record_cancel_request(
+            payment,
+            reason=_cancel_reason(payment),
+            cancelled_from=cancelled_from,
+            document=document,
+            rel=rel,
+            actor=actor,
+        )
+    outcome = complete_cancel(RECURRING_PAYMENTS, recurring_payment_id)
+    if outcome.unavailable:
+        raise errors.CancellationNotAllowed("Detentora indisponível no momento; tente novamente.")
+    if outcome.refusal is not None:
+        raise errors.CancellationNotAllowed(outcome.refusal)
+    cancelled: RecurringPayment = outcome.payment
+    return cancelled

@@ -5,16 +5,17 @@ retry). The first request takes the row lock and runs the view inside that trans
 the lock and then replay the stored status and payload, re-signed with a fresh ``jti``/``iat``.
 """
 
+import contextlib
 import datetime as dt
 import functools
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, TypeVar, cast
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import Field
 from django.http.response import HttpResponseBase
 from django.utils import timezone
@@ -83,6 +84,10 @@ def _lock_record(*, client: TppClient, endpoint: str, key: str, digest: str) -> 
         fresh._state.adding = False
         return fresh
     record = IdempotencyRecord.objects.select_for_update().get(client=client, endpoint=endpoint, key=key)
+    if record.response_status is None and record.expires_at > now and record.data_hash != digest:
+        # A first request with this key committed its work without an answer (a crash, a lost connection): the key
+        # stays bound to that data, whose retry resumes the work (record before effect, docs/money-safety.md).
+        raise IdempotencyConflict(IDEMPOTENCY_CONFLICT_DETAIL)
     if record.response_status is None or record.expires_at <= now:
         record.data_hash = digest
         record.response_status = None
@@ -116,7 +121,65 @@ def _scope(endpoint: str, path_params: dict[str, Any]) -> str:
     return f"{endpoint}:{hashlib.sha256(resource.encode('utf-8')).hexdigest()[:32]}"
 
 
-def idempotent(endpoint: str) -> Callable[[ViewMethod], ViewMethod]:
+@contextlib.contextmanager
+def _request_lock(client: TppClient, endpoint: str, key: str) -> Iterator[None]:
+    """A PostgreSQL session-level advisory lock on (client, endpoint, key), held across the request without any
+    transaction: identical requests wait here, as they would on the record's row lock, and then replay. A process
+    that dies releases it with its session."""
+    name = f"idempotency|{client.pk}|{endpoint}|{key}"
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_lock(hashtextextended(%s, 0))", [name])
+    try:
+        yield
+    finally:
+        # A lost connection took the lock with it.
+        with contextlib.suppress(DatabaseError), connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(hashtextextended(%s, 0))", [name])
+
+
+def _run_unlocked(
+    method: Callable[..., HttpResponseBase],
+    view: Any,
+    request: Request,
+    args: Any,
+    kwargs: Any,
+    *,
+    scope: str,
+    key: str,
+    digest: str,
+) -> HttpResponseBase:
+    """The record is taken and committed in its own short transaction, the handler runs with no transaction open
+    (its services commit their own, record before effect), and the answer is stored in a third. A 5xx or an
+    unexpected exception leaves the record unanswered: the key stays bound to its data and a retry runs again."""
+    client = cast(TppClient, request.user)
+    with _request_lock(client, scope, key):
+        with transaction.atomic():
+            record = _lock_record(client=client, endpoint=scope, key=key, digest=digest)
+            if record.response_status is not None:
+                if record.data_hash != digest:
+                    raise IdempotencyConflict(IDEMPOTENCY_CONFLICT_DETAIL)
+                return _replay(record, request)
+            record.save(update_fields=["data_hash", "response_status", "response_body", "created_at", "expires_at"])
+        try:
+            with outbox_batch():
+                response = method(view, request, *args, **kwargs)
+        except RegulatedError as exc:
+            if exc.status_code >= 500:
+                raise
+            body = error_body(exc)
+            with transaction.atomic():
+                _store(record, exc.status_code, body)
+            return error_response(exc.status_code, body, request)
+        if response.status_code >= 500:
+            return response
+        if not isinstance(response, Response):
+            raise TypeError(f"@idempotent handler {method.__qualname__} must return a DRF Response")
+        with transaction.atomic():
+            _store(record, response.status_code, response.data)
+        return response
+
+
+def idempotent(endpoint: str, *, atomic: bool = True) -> Callable[[ViewMethod], ViewMethod]:
     """Decorates an OfbApiView handler (``post``/``patch``) with the idempotency semantics above.
 
     ``endpoint`` names the operation (``"payments-v4:consents-create"``); keys of different operations never
@@ -124,6 +187,10 @@ def idempotent(endpoint: str) -> Callable[[ViewMethod], ViewMethod]:
     runs. What is stored: 2xx responses and regulated 4xx errors raised by the handler — the transaction then
     commits with whatever the handler's services committed alongside the error (e.g. a consent consumed with a
     422, payments v4 2.3). Never stored: 5xx, and unexpected exceptions, which roll the whole transaction back.
+
+    ``atomic=False`` for handlers that move money: they call the bank and must commit their record before it, so
+    the handler runs outside any transaction (``_run_unlocked``). PostgreSQL only (an advisory lock stands in for
+    the row lock); the embedded SQLite run keeps the single transaction.
     """
 
     def decorator(method: ViewMethod) -> ViewMethod:
@@ -135,9 +202,12 @@ def idempotent(endpoint: str) -> Callable[[ViewMethod], ViewMethod]:
             claims = request.data
             digest = data_hash(claims.get("data") if isinstance(claims, dict) else None)
             client = cast(TppClient, request.user)
+            scope = _scope(endpoint, kwargs)
+            if not atomic and connection.vendor == "postgresql":
+                return _run_unlocked(method, view, request, args, kwargs, scope=scope, key=key, digest=digest)
             # One transaction per request; its status changes read the client's webhook registration once.
             with transaction.atomic(), outbox_batch():
-                record = _lock_record(client=client, endpoint=_scope(endpoint, kwargs), key=key, digest=digest)
+                record = _lock_record(client=client, endpoint=scope, key=key, digest=digest)
                 if record.response_status is not None:
                     if record.data_hash != digest:
                         raise IdempotencyConflict(IDEMPOTENCY_CONFLICT_DETAIL)

@@ -579,7 +579,8 @@ def _enrollment_consent(
 
 def _my_payment(customer: dict[str, str], payment_id: str) -> PixPayment:
     payment = (
-        PixPayment.objects.select_related("consent", "client")
+        PixPayment.objects.visible()
+        .select_related("consent", "client")
         .filter(payment_id=payment_id, consent__logged_user_document=customer["document"])
         .first()
     )
@@ -602,7 +603,7 @@ def my_authorisations(request: HttpRequest) -> HttpResponse:
         .order_by("-created_at")[:50]
     ]
     payments: dict[int, list[PixPayment]] = {}
-    for payment in PixPayment.objects.filter(consent__in=consents).order_by("scheduled_date", "created_at"):
+    for payment in PixPayment.objects.visible().filter(consent__in=consents).order_by("scheduled_date", "created_at"):
         payments.setdefault(payment.consent_id, []).append(payment)
     rows = [
         {

@@ -5,7 +5,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from opusof.admin_base import ReadOnlyAdmin
-from opusof.outbox.models import OutboxEvent, PaymentPollState, WebhookDelivery
+from opusof.outbox.models import OutboxEvent, WebhookDelivery
 from opusof.outbox.services import outbox_replay
 
 
@@ -67,34 +67,3 @@ class WebhookDeliveryAdmin(ReadOnlyAdmin):
     @admin.action(description="Reenviar o evento destas tentativas")
     def replay(self, request: HttpRequest, queryset: QuerySet[WebhookDelivery]) -> None:
         _report(self, request, [str(pk) for pk in queryset.values_list("event_id", flat=True).distinct()])
-
-
-@admin.register(PaymentPollState)
-class PaymentPollStateAdmin(ReadOnlyAdmin):
-    """Payments the bank has left open: filter on "needs attention" for those past the polling ceiling."""
-
-    list_display = (
-        "polled",
-        "payment_status",
-        "needs_attention",
-        "attempts",
-        "last_polled_at",
-        "next_poll_at",
-        "last_error",
-    )
-    list_filter = ("needs_attention", "payment__status", "recurring_payment__status")
-    search_fields = (
-        "payment__payment_id",
-        "payment__end_to_end_id",
-        "recurring_payment__recurring_payment_id",
-        "recurring_payment__end_to_end_id",
-    )
-    list_select_related = ("payment", "recurring_payment")
-
-    @admin.display(description="payment")
-    def polled(self, obj: PaymentPollState) -> str:
-        return str(obj.polled)
-
-    @admin.display(description="status")
-    def payment_status(self, obj: PaymentPollState) -> str:
-        return str(obj.polled.status)

@@ -6,7 +6,6 @@ finds it later.
 """
 
 import uuid
-from typing import Any
 
 from django.db import models
 from django.utils import timezone
@@ -90,39 +89,3 @@ class WebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.attempt} {self.url} → {self.status_code or self.error[:40]}"
-
-
-class PaymentPollState(models.Model):
-    """Status polling schedule of a payment the bank left open (ACCP/ACPD/PDNG, or SCHD on its date): exponential
-    backoff between polls, and a ceiling after which the payment is flagged for staff ("needs attention" in the
-    admin). Of a payments v4 payment or of an automatic payments v2 one: exactly one of the two is set."""
-
-    payment = models.OneToOneField(
-        "payments.PixPayment", on_delete=models.CASCADE, related_name="poll_state", null=True, blank=True
-    )
-    recurring_payment = models.OneToOneField(
-        "recurring.RecurringPayment", on_delete=models.CASCADE, related_name="poll_state", null=True, blank=True
-    )
-    attempts = models.PositiveIntegerField(default=0, help_text="polls since the last status change")
-    next_poll_at = models.DateTimeField(db_index=True)
-    last_polled_at = models.DateTimeField(null=True, blank=True)
-    last_error = models.CharField(max_length=1024, blank=True)
-    needs_attention = models.BooleanField(default=False, db_index=True)
-    flagged_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        verbose_name = "payment status poll"
-        constraints = [
-            models.CheckConstraint(
-                condition=models.Q(payment__isnull=False) ^ models.Q(recurring_payment__isnull=False),
-                name="poll_state_of_one_payment",
-            )
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.polled} poll #{self.attempts}"
-
-    @property
-    def polled(self) -> Any:
-        """The payment polled, of either kind."""
-        return self.payment or self.recurring_payment

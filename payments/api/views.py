@@ -6,6 +6,7 @@ from rest_framework.response import Response
 
 from opusof.api.authentication import request_client, request_token, token_enrollment_id
 from opusof.api.errors import Forbidden
+from opusof.api.headers import IDEMPOTENCY_KEY_HEADER
 from opusof.api.idempotency import idempotent
 from opusof.api.responses import meta, self_link
 from opusof.api.schema import regulated_operation
@@ -53,7 +54,7 @@ class PixPaymentCreateApi(OfbApiView):
     idempotency_key_required = True
 
     @regulated_operation(SPEC, "paymentsPostPixPayments")
-    @idempotent("payments-v4:pix-payments-create")
+    @idempotent("payments-v4:pix-payments-create", atomic=False)
     def post(self, request: Request) -> Response:
         token = request_token(request)
         enrollment_id = token_enrollment_id(token)
@@ -62,10 +63,14 @@ class PixPaymentCreateApi(OfbApiView):
         request_body_validator(SPEC, "paymentsPostPixPayments")(request.data)
         client = request_client(request)
         items = request.data["data"]
+        # The key travels with the payments: a retry of this request after a crash resumes them.
+        key = request.headers.get(IDEMPOTENCY_KEY_HEADER, "")
         if enrollment_id is None:
-            payments = payment_create(client=client, consent_id=token.consent_id, items=items)
+            payments = payment_create(client=client, consent_id=token.consent_id, items=items, request_key=key)
         else:
-            payments = payment_create_with_enrollment(client=client, enrollment_id=enrollment_id, items=items)
+            payments = payment_create_with_enrollment(
+                client=client, enrollment_id=enrollment_id, items=items, request_key=key
+            )
         path = reverse("payments-v4:pix-payment-detail", kwargs={"payment_id": payments[0].payment_id})
         return Response(
             {"data": [payment_to_wire(p) for p in payments], "links": self_link(request, path), "meta": meta()},

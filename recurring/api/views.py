@@ -14,6 +14,7 @@ from rest_framework.response import Response
 
 from opusof.api.authentication import request_client, request_token
 from opusof.api.errors import Forbidden, UnsupportedMediaType
+from opusof.api.headers import IDEMPOTENCY_KEY_HEADER
 from opusof.api.idempotency import idempotent
 from opusof.api.responses import meta, self_link
 from opusof.api.schema import regulated_operation
@@ -200,7 +201,7 @@ class RecurringPaymentsApi(RecurringApiView):
         super().check_grant(request)
 
     @regulated_operation(SPEC, "automaticPaymentsPostPixRecurringPayments")
-    @idempotent("automatic-payments-v2:pix-recurring-payments-create")
+    @idempotent("automatic-payments-v2:pix-recurring-payments-create", atomic=False)
     def post(self, request: Request) -> Response:
         request_body_validator(SPEC, "automaticPaymentsPostPixRecurringPayments")(request.data)
         token = request_token(request)
@@ -208,7 +209,11 @@ class RecurringPaymentsApi(RecurringApiView):
             # Security scheme OAuth2AuthorizationCode: openid recurring-consent:{recurringConsentId} recurring-payments.
             raise Forbidden("Token não vinculado a um consentimento recorrente (escopo recurring-consent:{id}).")
         payment = recurring_payment_create(
-            client=request_client(request), recurring_consent_id=token.consent_id, data=request.data["data"]
+            client=request_client(request),
+            recurring_consent_id=token.consent_id,
+            data=request.data["data"],
+            # The key travels with the payment: a retry of this request after a crash resumes it.
+            request_key=request.headers.get(IDEMPOTENCY_KEY_HEADER, ""),
         )
         path = reverse(
             f"{NS}:pix-recurring-payment-detail", kwargs={"recurring_payment_id": payment.recurring_payment_id}

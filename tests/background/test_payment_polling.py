@@ -7,9 +7,9 @@ import pytest
 from django.utils import timezone
 
 from connectors.models import SandboxAccount, SandboxPayment
-from opusof.outbox.models import PaymentPollState
-from payments.models import PixPayment
-from payments.scheduling import payment_poll_with_backoff, payments_poll_candidates, poll_backoff
+from payments.lifecycle import poll_backoff
+from payments.models import PaymentPollState, PixPayment
+from payments.scheduling import payment_poll_with_backoff, payments_poll_candidates
 from tests.payments.builders import ANA_ACCOUNT, consent_data, own, payment_item
 
 pytestmark = pytest.mark.django_db
@@ -55,11 +55,10 @@ def test_a_payment_stuck_at_the_bank_backs_off_and_is_flagged_for_staff(v4, sett
     state.refresh_from_db()
     assert state.attempts == 3 and state.needs_attention and state.flagged_at is not None
 
-    page = admin_client.get("/admin/outbox/paymentpollstate/?needs_attention__exact=1")
+    page = admin_client.get("/admin/payments/paymentpollstate/?needs_attention__exact=1")
     assert page.status_code == 200 and payment_id.encode() in page.content
-    assert (
-        payment_id.encode() not in admin_client.get("/admin/outbox/paymentpollstate/?needs_attention__exact=0").content
-    )
+    calm = admin_client.get("/admin/payments/paymentpollstate/?needs_attention__exact=0")
+    assert payment_id.encode() not in calm.content
 
 
 def test_polling_stops_and_the_flag_clears_when_the_bank_settles(v4, settings):

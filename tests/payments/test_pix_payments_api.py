@@ -7,12 +7,14 @@ import pytest
 from django.utils import timezone
 
 from connectors.models import SandboxAccount, SandboxCustomer, SandboxQrCode
+from connectors.registry import payment_initiator
 from connectors.sandbox.demo import DEMO_EVP, DYNAMIC_TXID
 from consents.models import PaymentConsent
 from opusof.brcode import build_static
+from opusof.outbox.models import OutboxEvent
 from opusof.timeutil import business_date
 from payments.models import PixPayment
-from payments.services import _submit, payment_id_for, payment_poll_status
+from payments.services import PIX_PAYMENTS, payment_id_for, payment_poll_status
 from tests.payments.builders import ANA_ACCOUNT, BRUNO_ACCOUNT, consent_data, end_to_end_id, own, payment_item
 from tests.payments.v4 import error_codes
 
@@ -173,15 +175,24 @@ def test_partially_accepted_consent_is_pending_and_not_consumed(v4):
     assert consent_status(consent_id) == "PARTIALLY_ACCEPTED"
 
 
-def test_insufficient_funds_is_422_consumes_consent_and_creates_nothing(v4):
+def test_insufficient_funds_is_422_consumes_consent_and_shows_no_payment(v4):
     data = consent_data(amount="40.00", logged_cpf="98765432100")
     consent_id = v4.authorised_consent(data, debtor=own(BRUNO_ACCOUNT))
     SandboxAccount.objects.filter(number=BRUNO_ACCOUNT["number"]).update(balance=Decimal("10.00"))
-    response, body = v4.post_payments(consent_id, [payment_item(data)])
+    item = payment_item(data)
+    response, body = v4.post_payments(consent_id, [item])
     assert response.status_code == 422
     assert error_codes(body) == ["SALDO_INSUFICIENTE"]
     assert consent_status(consent_id) == "CONSUMED"
-    assert not PixPayment.objects.exists()
+    # §2.2.2: no payment for the TPP; the record made before the bank was asked is kept, refused and hidden.
+    payment_id = payment_id_for(consent_id, item["endToEndId"])
+    hidden = v4.tpp.get(f"/open-banking/payments/v4/pix/payments/{payment_id}", token=v4.token)
+    assert hidden.status_code == 404
+    v4.checked(hidden, "payment", "get")
+    [kept] = PixPayment.objects.all()
+    assert (kept.payment_id, kept.status, kept.rejection_reason) == (payment_id, "RJCT", "SALDO_INSUFICIENTE")
+    assert kept.refused_at_creation and not PixPayment.objects.visible().exists()
+    assert not OutboxEvent.objects.filter(resource_id=payment_id).exists()
 
 
 def test_over_limit_is_422(v4):
@@ -360,6 +371,6 @@ def test_retried_initiation_never_pays_twice(v4):
     consent_id, _, body = pay(v4)
     payment = PixPayment.objects.select_related("consent").get(payment_id=body["data"][0]["paymentId"])
     assert payment.payment_id == payment_id_for(consent_id, payment.end_to_end_id)
-    again = _submit(payment, payment.consent)
+    again = payment_initiator().initiate_payment(PIX_PAYMENTS.initiation(payment))
     assert again.status == "ACSC"
     assert ana_balance() == before - Decimal("100.00")

@@ -6,8 +6,9 @@ import datetime as dt
 from django.utils import timezone
 
 from connectors.models import SandboxAccount, SandboxPayment
-from opusof.outbox.models import EventKind, OutboxEvent, PaymentPollState
+from opusof.outbox.models import EventKind, OutboxEvent
 from opusof.timeutil import business_date
+from payments.models import PaymentPollState
 from recurring.models import RecurringConsent, RecurringPayment
 from recurring.services import recurring_consents_expire_due, recurring_payments_due_for_poll
 from recurring.tasks import expire_due_recurring_consents, poll_recurring_payment_status
@@ -118,7 +119,7 @@ def test_a_due_charge_the_bank_cannot_answer_backs_off_is_flagged_then_settles(a
     assert poll_recurring_payment_status(payment_id) == "SCHD"
     state.refresh_from_db()
     assert state.needs_attention and state.flagged_at is not None
-    page = admin_client.get("/admin/outbox/paymentpollstate/?needs_attention__exact=1")
+    page = admin_client.get("/admin/payments/paymentpollstate/?needs_attention__exact=1")
     assert page.status_code == 200 and payment_id.encode() in page.content
 
     # the bank is back: the next poll settles it and clears the flag

@@ -240,7 +240,13 @@ def test_insufficient_funds(ap2):
     response, body = ap2.post_payment(consent_id, sweeping_payment())
     assert response.status_code == 422
     assert error_codes(body) == ["SALDO_INSUFICIENTE"]
-    assert not RecurringPayment.objects.exists()
+    # No payment for the TPP: the record made before the bank was asked is kept, refused and hidden.
+    [kept] = RecurringPayment.objects.all()
+    assert (kept.status, kept.rejection_reason, kept.refused_at_creation) == ("RJCT", "SALDO_INSUFICIENTE", True)
+    hidden, _ = ap2.get_payment(kept.recurring_payment_id)
+    assert hidden.status_code == 404
+    _, listed = ap2.list_payments(f"recurringConsentId={consent_id}")
+    assert listed["data"] == []
 
 
 def test_above_the_account_limit(ap2):

@@ -14,8 +14,7 @@ from connectors.registry import payment_status_reader, reset_connectors
 from connectors.sandbox import SandboxBank
 from consents.services import consent_authorise
 from opusof.ofb import account_from_wire
-from opusof.outbox.models import PaymentPollState
-from payments.models import PixPayment
+from payments.models import PaymentPollState, PixPayment
 from payments.scheduling import payment_poll_with_backoff
 from payments.services import payment_poll_status
 from tests.payments.builders import ANA_ACCOUNT, consent_data, own, payment_item

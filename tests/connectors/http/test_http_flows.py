@@ -91,7 +91,10 @@ def test_payment_refused_by_the_bank_is_the_regulated_422(v4, http_connectors):
 
     assert response.status_code == 422, body
     assert [e["code"] for e in body["errors"]] == ["PAGAMENTO_RECUSADO_DETENTORA"]
-    assert not PixPayment.objects.filter(consent__consent_id=consent_id).exists()
+    # No payment for the TPP; the record made before the bank was asked stays, refused and hidden.
+    assert not PixPayment.objects.visible().filter(consent__consent_id=consent_id).exists()
+    [kept] = PixPayment.objects.filter(consent__consent_id=consent_id)
+    assert (kept.status, kept.refused_at_creation) == ("RJCT", True)
     assert ("initiate", "REJECTED", 422) in routes_called()
 
 
