@@ -287,7 +287,8 @@ def test_cancellation_killed_after_the_bank_cancelled_is_applied_by_the_poll_for
     run_until_killed(http_connectors.base_url, job, point="after-bank-cancel")
 
     recorded = PixPayment.objects.get(payment_id=payment_id)
-    assert recorded.status == "SCHD" and recorded.cancel_request["from"] == "INICIADORA"
+    assert recorded.status == "SCHD"
+    assert recorded.cancel_request is not None and recorded.cancel_request["from"] == "INICIADORA"
     assert SandboxPayment.objects.get(payment_id=payment_id).status == "CANC"
 
     poll_like_the_beat()
