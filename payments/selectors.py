@@ -1,9 +1,9 @@
 """Reads on Pix payments, always scoped to the calling TPP."""
 
 from opusof.models import TppClient
+from payments.batches import payment_refresh
 from payments.errors import PaymentNotFound
 from payments.models import PixPayment
-from payments.services import payment_refresh
 
 
 def payment_get_for_client(*, client: TppClient, payment_id: str) -> PixPayment:

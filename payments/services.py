@@ -1,7 +1,6 @@
 """Writes on Pix payments (payments v4). Every status change goes through ``opusof.transitions.transition``; every
 instruction to the bank goes through payments.lifecycle, record before effect (docs/money-safety.md)."""
 
-import contextlib
 import datetime as dt
 import uuid
 from collections.abc import Callable
@@ -13,15 +12,12 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from connectors.interfaces import (
-    BankPaymentStatus,
-    ConnectorRejected,
     ConnectorUnavailable,
     PaymentContext,
     PaymentData,
     PaymentInitiation,
-    PaymentStatusResult,
 )
-from connectors.registry import payment_canceller, payment_data_validator, payment_initiator
+from connectors.registry import payment_data_validator
 from consents.errors import ConsentNotFound
 from consents.models import ConsentStatus, PaymentConsent
 from consents.services import consent_connector_info, consent_consume, lock_consent
@@ -29,7 +25,6 @@ from enrollments.services import enrollment_limit_problem, enrollment_lock_for_p
 from opusof.errors import ParameterInvalid, ParameterMissing, RegulatedError
 from opusof.models import TppClient
 from opusof.timeutil import business_date, end_of_business_day
-from opusof.transitions import transition
 from payments.checks import check_items
 from payments.errors import (
     BANK_REFUSALS,
@@ -44,13 +39,10 @@ from payments.errors import (
 )
 from payments.lifecycle import (
     PaymentKind,
-    apply_bank_status,
     complete_cancel,
     due_for_poll,
-    fault_point,
     initiate,
     record_cancel_request,
-    reject,
     resolve,
 )
 from payments.models import (
@@ -58,14 +50,11 @@ from payments.models import (
     AuthorisationFlow,
     CancellationReason,
     CancelledFrom,
-    PaymentRejectionReason,
     PaymentStatus,
     PaymentStatusChange,
     PixPayment,
 )
 
-# The multi-item schedule answer is asynchronous; all items must reach SCHD within 60 minutes (v4 recurring rules).
-BATCH_SCHEDULING_WINDOW = dt.timedelta(minutes=60)
 _PAYMENT_ID_NAMESPACE = uuid.UUID("6f1c1d2e-4f0a-4d5e-9a43-0b7c2f1e9d10")
 # DICT refusals (§2.3 when synchronous, §4.2 when asynchronous): invalid data or suspected fraud.
 _DICT_REFUSALS: dict[str, type[RegulatedError]] = {
@@ -309,7 +298,7 @@ def _dict_precheck(*, client: TppClient, consent_id: str, items: list[dict[str, 
     except RegulatedError:
         return None
     probe = _build_payment(items[0], consent=consent, batch_id=uuid.uuid4(), scheduled_date=dates[0], request_key="")
-    return _dict_refusal(probe, consent)
+    return payment_dict_refusal(probe, consent)
 
 
 def _fido_flow_consent_id(items: list[dict[str, Any]]) -> str:
@@ -362,7 +351,7 @@ def payment_create_with_enrollment(
     )
 
 
-def _dict_refusal(payment: PixPayment, consent: PaymentConsent) -> RegulatedError | None:
+def payment_dict_refusal(payment: PixPayment, consent: PaymentConsent) -> RegulatedError | None:
     """DICT validation of the key and creditor account (§2.3 synchronous, §4.2 asynchronous)."""
     if not payment.proxy:
         return None
@@ -393,145 +382,9 @@ def _save_received(payments: list[PixPayment], *, actor: str, handed_to_bank: bo
         )
 
 
-def _hand_over(batch_id: str, select: Callable[[list[PixPayment]], list[PixPayment]]) -> list[PixPayment]:
-    """Marks the batch's RCVD rows ``select`` picks as handed to the bank, under their row locks, and commits: a
-    second worker on the same batch finds nothing left to hand over."""
-    with transaction.atomic():
-        locked = list(
-            PixPayment.objects.select_for_update(of=("self",))
-            .select_related("consent")
-            .filter(batch_id=batch_id, status=PaymentStatus.RCVD, bank_requested_at__isnull=True)
-            .order_by("scheduled_date")
-        )
-        chosen = select(locked)
-        now = timezone.now()
-        for payment in chosen:
-            payment.bank_requested_at = now
-            payment.save(update_fields=["bank_requested_at"])
-        return chosen
-
-
-def _reject_unsent(batch_id: str, *, code: str, detail: str, actor: str) -> None:
-    """RJCT for the batch's RCVD rows never handed to the bank (nothing to ask the bank about)."""
-    with transaction.atomic():
-        for payment in PixPayment.objects.select_for_update(of=("self",)).filter(
-            batch_id=batch_id, status=PaymentStatus.RCVD, bank_requested_at__isnull=True
-        ):
-            reject(payment, code=code, detail=detail, actor=actor)
-
-
-def payment_batch_submit(*, batch_id: str) -> list[PixPayment]:
-    """The worker's half of a POST answered RCVD, record before effect. An immediate payment gets its DICT check and
-    goes to the bank (§4.2). A multi-item schedule is scheduled occurrence by occurrence; if one fails, all are RJCT
-    with FALHA_AGENDAMENTO_PAGAMENTOS and the ones already scheduled are cancelled at the bank (v4 recurring rules).
-    Rows are marked handed to the bank (and committed) before the bank is asked; rows already handed over are the
-    poll's (payments.lifecycle.resolve asks the bank about them)."""
-    pending = list(
-        PixPayment.objects.select_related("consent")
-        .filter(batch_id=batch_id, status=PaymentStatus.RCVD, bank_requested_at__isnull=True)
-        .order_by("scheduled_date")
-    )
-    if pending:
-        first = pending[0]
-        refusal = _dict_refusal(first, first.consent) if first.proxy and dict_check_is_async() else None
-        if refusal is not None:
-            _reject_unsent(batch_id, code=refusal.code, detail=refusal.detail, actor="system:dict")
-        elif first.scheduled_date is None:
-            for payment in _hand_over(batch_id, lambda rows: rows[:1]):
-                initiate(PIX_PAYMENTS, payment, hide_refusal=False, actor="system:bank")
-        elif timezone.now() - first.created_at > BATCH_SCHEDULING_WINDOW:
-            _reject_unsent(
-                batch_id,
-                code=PaymentRejectionReason.FALHA_AGENDAMENTO_PAGAMENTOS,
-                detail="Falha ao agendar os pagamentos: prazo de 60 minutos para agendamento excedido",
-                actor="system:scheduler",
-            )
-        else:
-            _schedule(_hand_over(batch_id, lambda rows: rows))
-    return list(PixPayment.objects.select_related("consent").filter(batch_id=batch_id).order_by("scheduled_date"))
-
-
-def _schedule(batch: list[PixPayment]) -> None:
-    """Schedules each occurrence at the bank (no transaction open), then applies the answers together; one failure
-    cancels the scheduled ones at the bank and rejects every one."""
-    results: list[tuple[PixPayment, PaymentStatusResult]] = []
-    failure = ""
-    for payment in batch:
-        try:
-            result = payment_initiator().initiate_payment(_initiation(payment))
-        except (ConnectorRejected, ConnectorUnavailable) as exc:
-            failure = str(exc)
-            break
-        if result.status != BankPaymentStatus.SCHD:
-            failure = f"{payment.payment_id}: {result.status} {result.rejection_code or ''}".strip()
-            break
-        results.append((payment, result))
-    fault_point("after-bank-answer")
-    if not failure:
-        with transaction.atomic():
-            for payment, result in results:
-                locked = PIX_PAYMENTS.get(payment.payment_id, lock=True)
-                if locked.status == PaymentStatus.RCVD:
-                    apply_bank_status(locked, result, actor="system:bank")
-        return
-    for payment, _ in results:
-        # Best effort: the poll reconciles what the bank kept; the RJCT below is what the TPP sees.
-        with contextlib.suppress(ConnectorRejected, ConnectorUnavailable):
-            payment_canceller().cancel_payment(
-                payment_id=payment.payment_id,
-                end_to_end_id=payment.end_to_end_id,
-                context=payment_connector_context(payment),
-            )
-    with transaction.atomic():
-        for payment in batch:
-            locked = PIX_PAYMENTS.get(payment.payment_id, lock=True)
-            if locked.status == PaymentStatus.RCVD:
-                _reject_batch_item(locked, failure)
-
-
-def _reject_batch_item(payment: PixPayment, detail: str) -> None:
-    transition(
-        payment,
-        lambda: payment.reject(
-            reason=PaymentRejectionReason.FALHA_AGENDAMENTO_PAGAMENTOS,
-            detail=f"Falha ao agendar os pagamentos: {detail}"[:2048],
-        ),
-        actor="system:scheduler",
-        reason=PaymentRejectionReason.FALHA_AGENDAMENTO_PAGAMENTOS,
-    )
-
-
-def payment_refresh(*, payment: PixPayment) -> PixPayment:
-    """Safety net on read: a batch still RCVD past its 60-minute window is rejected (the worker normally acts)."""
-    if (
-        payment.status != PaymentStatus.RCVD
-        or payment.scheduled_date is None
-        or payment.bank_requested_at is not None
-        or timezone.now() - payment.created_at <= BATCH_SCHEDULING_WINDOW
-    ):
-        return payment
-    payment_batch_submit(batch_id=str(payment.batch_id))
-    payment.refresh_from_db()
-    return payment
-
-
-# A batch the worker has not handed to the bank after this long is resubmitted by the sweep (its task may be lost).
-BATCH_RESUBMIT_AFTER = dt.timedelta(minutes=2)
-
-
 def payments_due_for_poll(*, limit: int = 500) -> list[str]:
     """Every payment to ask the bank about now, their backoff aside (the operator's poll_payment_status --all)."""
     return due_for_poll(PIX_PAYMENTS, schedules=True, backoff=False, limit=limit)
-
-
-def payment_batches_stalled() -> list[str]:
-    """Batches with rows still RCVD and never handed to the bank after BATCH_RESUBMIT_AFTER: resubmitted, or
-    rejected past their 60-minute window."""
-    cutoff = timezone.now() - BATCH_RESUBMIT_AFTER
-    batches = PixPayment.objects.filter(
-        status=PaymentStatus.RCVD, bank_requested_at__isnull=True, created_at__lt=cutoff
-    ).values_list("batch_id", flat=True)
-    return [str(batch) for batch in batches.order_by().distinct()]
 
 
 def payment_poll_status(*, payment_id: str) -> PixPayment:

@@ -18,16 +18,13 @@ from celery import Task, shared_task
 from django.conf import settings
 
 from opusof.timeutil import business_date
+from payments.batches import payment_batch_submit, payment_batches_stalled
 from payments.scheduling import (
     DUE_BATCH_SIZE,
     payment_poll_with_backoff,
     payments_due,
     payments_poll_candidates,
     payments_run_due,
-)
-from payments.services import (
-    payment_batch_submit,
-    payment_batches_stalled,
 )
 
 logger = logging.getLogger(__name__)

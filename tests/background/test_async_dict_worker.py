@@ -8,8 +8,9 @@ import pytest
 from connectors.models import SandboxAccount
 from consents.models import PaymentConsent
 from opusof.outbox.models import EventKind, OutboxEvent
+from payments.batches import payment_batch_submit
 from payments.models import PixPayment
-from payments.services import payment_batch_submit, payments_due_for_poll
+from payments.services import payments_due_for_poll
 from tests.background.conftest import wait_until
 from tests.payments.builders import ANA_ACCOUNT, consent_data, own, payment_item
 

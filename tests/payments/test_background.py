@@ -10,8 +10,9 @@ from consents.services import consents_expire_due
 from opusof.api.idempotency import idempotency_records_purge
 from opusof.models import IdempotencyRecord
 from opusof.timeutil import business_date
+from payments.batches import payment_batch_submit, payment_batches_stalled
 from payments.models import PixPayment
-from payments.services import payment_batches_stalled, payment_poll_status, payments_due_for_poll
+from payments.services import payment_poll_status, payments_due_for_poll
 from tests.payments.builders import ANA_ACCOUNT, consent_data, own, payment_item
 
 
@@ -48,7 +49,6 @@ def test_stalled_batch_is_found_and_late_one_rejected(v4):
     assert payment_batches_stalled() == []
     PixPayment.objects.update(created_at=timezone.now() - dt.timedelta(minutes=5))
     [batch] = payment_batches_stalled()
-    from payments.services import payment_batch_submit
 
     payment_batch_submit(batch_id=batch)
     assert set(PixPayment.objects.values_list("status", flat=True)) == {"SCHD"}

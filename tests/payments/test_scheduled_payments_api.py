@@ -7,8 +7,9 @@ from django.utils import timezone
 
 from connectors.models import SandboxAccount
 from opusof.timeutil import business_date
+from payments.batches import payment_batch_submit
 from payments.models import PixPayment
-from payments.services import payment_batch_submit, payment_poll_status
+from payments.services import payment_poll_status
 from tests.payments.builders import ANA_ACCOUNT, consent_data, own, payment_item
 from tests.payments.v4 import error_codes
 

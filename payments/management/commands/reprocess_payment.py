@@ -14,8 +14,9 @@ from django_fsm import TransitionNotAllowed
 from connectors.interfaces import ConnectorRejected, ConnectorUnavailable
 from connectors.registry import payment_status_reader
 from opusof.outbox.progress import ProgressBar
+from payments.batches import payment_batch_submit
+from payments.lifecycle import apply_bank_status
 from payments.models import PaymentStatus, PixPayment
-from payments.services import apply_bank_status, payment_batch_submit
 
 
 class Command(BaseCommand):
