@@ -298,3 +298,25 @@ def test_cancellation_killed_after_the_bank_cancelled_is_applied_by_the_poll_for
     assert cancelled["cancellation"]["cancelledFrom"] == "INICIADORA"
     assert cancelled["cancellation"]["cancelledBy"]["document"]["identification"] == ANA_CPF
     assert_bank_and_opusof_agree()
+
+
+def test_worker_killed_mid_batch_after_the_bank_scheduled_it(v4, http_connectors, recovery):
+    start = business_date() + dt.timedelta(days=2)
+    data = consent_data(schedule={"daily": {"startDate": start.isoformat(), "quantity": 3}})
+    consent_id = v4.authorised_consent(data, debtor=own(ANA_ACCOUNT))
+    items = [payment_item(data, day=start + dt.timedelta(days=n)) for n in range(3)]
+    response, body = v4.post_payments(consent_id, items)
+    assert response.status_code == 201 and {p["status"] for p in body["data"]} == {"RCVD"}, body
+    batch_id = str(PixPayment.objects.get(payment_id=body["data"][0]["paymentId"]).batch_id)
+
+    run_until_killed(http_connectors.base_url, {"service": "payment_batch_submit", "batch_id": batch_id})
+
+    assert set(PixPayment.objects.values_list("status", flat=True)) == {"RCVD"}
+    assert set(SandboxPayment.objects.values_list("status", flat=True)) == {"SCHD"}
+    assert SandboxPayment.objects.count() == 3
+
+    poll_like_the_beat()
+
+    assert set(PixPayment.objects.values_list("status", flat=True)) == {"SCHD"}
+    assert len(http_connectors.received("initiate")) == 3, "asked about, not initiated again"
+    assert_bank_and_opusof_agree()

@@ -10,11 +10,15 @@ from typing import Any
 
 def run(job: dict[str, Any]) -> None:
     from opusof.models import TppClient
+    from payments.batches import payment_batch_submit
     from payments.services import payment_cancel, payment_create, payment_create_with_enrollment
     from recurring.services import recurring_payment_create
 
-    client = TppClient.objects.get(pk=job["client"])
     service = job["service"]
+    if service == "payment_batch_submit":
+        payment_batch_submit(batch_id=job["batch_id"])
+        return
+    client = TppClient.objects.get(pk=job["client"])
     if service == "payment_create":
         payment_create(client=client, consent_id=job["consent_id"], items=job["items"], request_key=job["key"])
     elif service == "payment_create_with_enrollment":

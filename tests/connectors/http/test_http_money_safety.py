@@ -83,7 +83,7 @@ def test_reused_end_to_end_id_on_another_recurring_consent_is_422_and_the_bank_p
 
 def test_the_payment_is_committed_before_the_bank_is_asked(v4, http_connectors, monkeypatch):
     """The reference bank, when it receives the initiation, finds the payment already committed in opusof (read
-    from another database connection, as any other process would)."""
+    from another database connection, as any other process would), and neither it nor its consent locked."""
     bank = http_connectors
     seen: list[tuple[str, ...]] = []
     real = SandboxBank.initiate_payment
@@ -98,6 +98,14 @@ def test_the_payment_is_committed_before_the_bank_is_asked(v4, http_connectors, 
                     [initiation.payment_id],
                 )
                 row = cursor.fetchone()
+                # No lock on the payment or its consent is held while the bank works (NOWAIT fails if one is).
+                cursor.execute("BEGIN")
+                cursor.execute(
+                    "SELECT 1 FROM payments_pixpayment p JOIN consents_paymentconsent c ON c.id = p.consent_id "
+                    "WHERE p.payment_id = %s FOR UPDATE NOWAIT",
+                    [initiation.payment_id],
+                )
+                cursor.execute("ROLLBACK")
         finally:
             other.close()
         seen.append(tuple(map(str, row)) if row else ("missing", "", ""))

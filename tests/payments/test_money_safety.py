@@ -1,0 +1,69 @@
+"""Record before effect on POST /pix/payments with the sandbox bank (docs/money-safety.md): a request whose first
+attempt committed its payment and got no answer is resumed by its retry (same x-idempotency-key, same data), the key
+stays bound to that data, and two requests racing on one consent make one payment and one debit."""
+
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from django.db import connections
+from rest_framework.test import APIClient
+
+from connectors.models import SandboxLedgerEntry, SandboxPayment
+from opusof.models import IdempotencyRecord
+from payments.models import PixPayment
+from tests.payments.builders import ANA_ACCOUNT, consent_data, own, payment_item
+from tests.payments.v4 import error_codes
+
+
+def test_a_request_answered_by_nobody_is_resumed_by_its_retry_and_its_key_stays_bound_to_its_data(v4):
+    data = consent_data()
+    consent_id = v4.authorised_consent(data, debtor=own(ANA_ACCOUNT))
+    item = payment_item(data)
+    first, first_body = v4.post_payments(consent_id, [item], idempotency_key="lost-answer")
+    assert first.status_code == 201, first_body
+    # As a crash after the payment's commits and before the answer was stored would leave it.
+    IdempotencyRecord.objects.filter(key="lost-answer").update(response_status=None, response_body="")
+
+    other, other_body = v4.post_payments(consent_id, [payment_item(data)], idempotency_key="lost-answer")
+    again, again_body = v4.post_payments(consent_id, [item], idempotency_key="lost-answer")
+
+    assert error_codes(other_body) == ["ERRO_IDEMPOTENCIA"], other_body
+    assert again.status_code == 201, again_body
+    assert again_body["data"] == first_body["data"]
+    assert PixPayment.objects.count() == 1 and SandboxPayment.objects.count() == 1
+
+
+def test_a_new_request_on_a_consumed_consent_reusing_the_body_is_refused_not_resumed(v4):
+    data = consent_data()
+    consent_id = v4.authorised_consent(data, debtor=own(ANA_ACCOUNT))
+    item = payment_item(data)
+    v4.post_payments(consent_id, [item], idempotency_key="first")
+
+    response, body = v4.post_payments(consent_id, [item], idempotency_key="second")
+
+    assert response.status_code == 422
+    assert error_codes(body) == ["CONSENTIMENTO_INVALIDO"]
+    assert PixPayment.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_requests_racing_on_one_consent_make_one_payment_and_one_debit(v4):
+    data = consent_data()
+    consent_id = v4.authorised_consent(data, debtor=own(ANA_ACCOUNT))
+    token = v4.consent_token(consent_id)
+
+    def post(n: int) -> tuple[int, list[str]]:
+        v4.tpp.api = APIClient()
+        try:
+            response, body = v4.post_payments(consent_id, [payment_item(data)], token=token, idempotency_key=f"k{n}")
+            return response.status_code, error_codes(body) if response.status_code != 201 else []
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(post, range(8)))
+
+    assert sorted(status for status, _ in results) == [201] + [422] * 7
+    assert {code for _, codes in results for code in codes} == {"CONSENTIMENTO_INVALIDO"}
+    assert PixPayment.objects.count() == 1
+    assert SandboxLedgerEntry.objects.filter(direction="DEBIT").count() == 1
