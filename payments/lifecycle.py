@@ -215,9 +215,9 @@ def record_cancel_request(
         "reason": reason,
         "reject_code": reject_code,
         "reject_detail": reject_detail,
-        "at": now.isoformat(),
     }
-    payment.save(update_fields=["cancel_request"])
+    payment.cancel_requested_at = now
+    payment.save(update_fields=["cancel_request", "cancel_requested_at"])
     history: Any = payment.history_model()._default_manager
     history.create(
         payment=payment,
@@ -302,14 +302,14 @@ def _not_cancelled(payment: Any, detail: str) -> None:
     asked = payment.cancel_request
     if asked is None:
         return
-    payment.cancel_request = None
+    payment.cancel_request = payment.cancel_requested_at = None
     if asked.get("reject_code"):
         # A charge the consent no longer covers that the bank could not cancel: recorded RJCT with the holder's
         # reason; a final status is never polled again.
         full = f"{asked['reject_detail']} ({detail})"
         reject(payment, code=asked["reject_code"], detail=full, actor=asked["actor"])
         return
-    payment.save(update_fields=["cancel_request"])
+    payment.save(update_fields=["cancel_request", "cancel_requested_at"])
 
 
 # --- polling: what is due, and one poll with backoff and a staff flag ---------------------------------------------
@@ -330,14 +330,14 @@ def due_for_poll(
 ) -> list[str]:
     """The one query of payments to ask the bank about, least recently updated first: open at the bank
     (ACCP/ACPD/PDNG), handed to the bank and still RCVD after ``stranded_after`` (a crash or a lost connection
-    between the bank's answer and our commit), with a cancellation recorded and not confirmed, and, with
+    between the bank's answer and our commit), with a cancellation recorded and not confirmed after as long, and, with
     ``schedules``, SCHD once their date has come (payments v4 leaves those to its due sweep). With ``backoff``, only
     those whose next poll (PaymentPollState) is due."""
     now = now or timezone.now()
     due = (
         Q(status__in=POLLED_STATUSES)
         | Q(status=PaymentStatus.RCVD, bank_requested_at__lt=now - stranded_after())
-        | Q(status__in=CANCELLABLE_STATUSES, cancel_request__isnull=False)
+        | Q(status__in=CANCELLABLE_STATUSES, cancel_requested_at__lt=now - stranded_after())
     )
     if schedules:
         due |= Q(status=PaymentStatus.SCHD, **{f"{kind.date_field}__lte": business_date()})

@@ -115,6 +115,7 @@ class PixPaymentBase(AuditedStatus, FSMModelMixin, models.Model):
     bank_requested_at = models.DateTimeField(null=True, blank=True, db_index=True)
     refused_at_creation = models.BooleanField(default=False)
     cancel_request = models.JSONField(null=True, blank=True)
+    cancel_requested_at = models.DateTimeField(null=True, blank=True)
 
     objects = PixPaymentQuerySet.as_manager()
 

@@ -25,6 +25,11 @@ class Migration(migrations.Migration):
         ),
         migrations.AddField(
             model_name="pixpayment",
+            name="cancel_requested_at",
+            field=models.DateTimeField(blank=True, null=True),
+        ),
+        migrations.AddField(
+            model_name="pixpayment",
             name="refused_at_creation",
             field=models.BooleanField(default=False),
         ),

@@ -19,6 +19,11 @@ class Migration(migrations.Migration):
         ),
         migrations.AddField(
             model_name="recurringpayment",
+            name="cancel_requested_at",
+            field=models.DateTimeField(blank=True, null=True),
+        ),
+        migrations.AddField(
+            model_name="recurringpayment",
             name="refused_at_creation",
             field=models.BooleanField(default=False),
         ),
