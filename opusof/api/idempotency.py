@@ -2,7 +2,8 @@
 
 Scope is (client, endpoint, key); the comparison is on the JWS ``data`` claim (``jti``/``iat`` change on every
 retry). The first request takes the row lock and runs the view inside that transaction; identical requests wait on
-the lock and then replay the stored status and payload, re-signed with a fresh ``jti``/``iat``.
+the lock and then replay the stored status and payload, re-signed with a fresh ``jti``/``iat``. A view that moves
+money runs outside any transaction instead (``atomic=False``, docs/money-safety.md).
 """
 
 import contextlib

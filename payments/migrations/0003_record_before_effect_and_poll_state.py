@@ -5,6 +5,14 @@ import django.db.models.deletion
 from django.db import migrations, models
 
 
+
+def handed_to_bank_before(apps, schema_editor):
+    """Rows written before record-before-effect were saved once the bank had answered: all but the RCVD ones (the
+    worker's, never handed over) were handed to the bank when they were created."""
+    model = apps.get_model("payments", "PixPayment")
+    model.objects.exclude(status="RCVD").update(bank_requested_at=models.F("created_at"))
+
+
 class Migration(migrations.Migration):
     dependencies = [
         ("payments", "0002_status_change_base"),
@@ -38,6 +46,7 @@ class Migration(migrations.Migration):
             name="request_key",
             field=models.CharField(blank=True, max_length=40),
         ),
+        migrations.RunPython(handed_to_bank_before, migrations.RunPython.noop),
         migrations.SeparateDatabaseAndState(
             state_operations=[
                 migrations.CreateModel(

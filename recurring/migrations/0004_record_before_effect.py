@@ -1,6 +1,14 @@
 from django.db import migrations, models
 
 
+
+def handed_to_bank_before(apps, schema_editor):
+    """Rows written before record-before-effect were saved once the bank had answered: all but the RCVD ones (the
+    worker's, never handed over) were handed to the bank when they were created."""
+    model = apps.get_model("recurring", "RecurringPayment")
+    model.objects.exclude(status="RCVD").update(bank_requested_at=models.F("created_at"))
+
+
 class Migration(migrations.Migration):
     dependencies = [
         ("recurring", "0003_recurring_payment_rejection_reason"),
@@ -32,4 +40,5 @@ class Migration(migrations.Migration):
             name="request_key",
             field=models.CharField(blank=True, max_length=40),
         ),
+        migrations.RunPython(handed_to_bank_before, migrations.RunPython.noop),
     ]

@@ -22,7 +22,7 @@ from opusof.timeutil import business_date
 from opusof.tokens import access_token_mint
 from payments.models import FINAL_PAYMENT_STATUSES, PaymentPollState, PixPayment
 from payments.scheduling import payment_poll_with_backoff, payments_poll_candidates
-from payments.services import payment_create, payment_id_for
+from payments.services import payment_create, payment_create_with_enrollment, payment_id_for
 from recurring.models import RecurringPayment
 from recurring.services import (
     recurring_payment_create,
@@ -243,12 +243,17 @@ def test_recurring_charge_database_connection_lost_after_the_bank_paid(ap2, http
     assert_bank_and_opusof_agree()
 
 
+def fido_consent(v2: EnrollmentsV2, v4: Any, enrollment_id: str, data: dict[str, Any]) -> str:
+    consent_id: str = v4.create_consent(data)
+    response, body = v2.authorise(consent_id, enrollment_id, v2.sign(enrollment_id, consent_id))
+    assert response.status_code == 204, body
+    return consent_id
+
+
 def test_fido_payment_killed_after_the_bank_paid(v2, v4, http_connectors, recovery):
     enrollment_id = v2.authorised(transaction_limit="1000.00", daily_limit="150.00")
     data = consent_data(amount="100.00")
-    consent_id = v4.create_consent(data)
-    response, body = v2.authorise(consent_id, enrollment_id, v2.sign(enrollment_id, consent_id))
-    assert response.status_code == 204, body
+    consent_id = fido_consent(v2, v4, enrollment_id, data)
     item = payment_item(data, authorisationFlow="FIDO_FLOW", consentId=consent_id)
     job = {"service": "payment_create_with_enrollment", "client": v4.tpp.client.pk, "enrollment_id": enrollment_id}
     run_until_killed(http_connectors.base_url, {**job, "items": [item], "key": "fido"})
@@ -257,9 +262,7 @@ def test_fido_payment_killed_after_the_bank_paid(v2, v4, http_connectors, recove
 
     # The stranded payment counts against the enrollment's daily limit (150.00) before the poll resolves it.
     second = consent_data(amount="100.00")
-    second_consent = v4.create_consent(second)
-    response, body = v2.authorise(second_consent, enrollment_id, v2.sign(enrollment_id, second_consent))
-    assert response.status_code == 204, body
+    second_consent = fido_consent(v2, v4, enrollment_id, second)
     response, body = v4.post_payments(
         second_consent,
         [payment_item(second, authorisationFlow="FIDO_FLOW", consentId=second_consent)],
@@ -270,6 +273,31 @@ def test_fido_payment_killed_after_the_bank_paid(v2, v4, http_connectors, recove
     poll_like_the_beat()
 
     assert PixPayment.objects.get(payment_id=payment_id).status == "ACSC"
+    assert_bank_and_opusof_agree()
+
+
+def test_fido_payment_database_connection_lost_after_the_bank_paid(v2, v4, http_connectors, recovery, monkeypatch):
+    enrollment_id = v2.authorised(transaction_limit="1000.00", daily_limit="1500.00")
+    data = consent_data(amount="100.00")
+    consent_id = fido_consent(v2, v4, enrollment_id, data)
+    item = payment_item(data, authorisationFlow="FIDO_FLOW", consentId=consent_id)
+    monkeypatch.setenv("OPUSOF_FAULT_POINT", "after-bank-answer")
+    monkeypatch.setenv("OPUSOF_FAULT_ACTION", "drop-db")
+
+    with pytest.raises(DatabaseError):
+        payment_create_with_enrollment(
+            client=v4.tpp.client, enrollment_id=enrollment_id, items=[item], request_key="fido"
+        )
+
+    monkeypatch.delenv("OPUSOF_FAULT_POINT")
+    connection.close()
+    payment_id = payment_id_for(consent_id, item["endToEndId"])
+    assert PixPayment.objects.get(payment_id=payment_id).status == "RCVD"
+    # The TPP's retry of the same request (the enrollment's token) resumes the payment the bank paid.
+    response, body = v4.post_payments(consent_id, [item], token=v2.journey_token(enrollment_id), idempotency_key="fido")
+    assert response.status_code == 201, body
+    assert [(p["paymentId"], p["status"]) for p in body["data"]] == [(payment_id, "ACSC")]
+    assert len(http_connectors.received("initiate")) == 1
     assert_bank_and_opusof_agree()
 
 
