@@ -189,8 +189,8 @@ def idempotent(endpoint: str, *, atomic: bool = True) -> Callable[[ViewMethod], 
     commits with whatever the handler's services committed alongside the error (e.g. a consent consumed with a
     422, payments v4 2.3). Never stored: 5xx, and unexpected exceptions, which roll the whole transaction back.
 
-    ``atomic=False`` for handlers that move money: they call the bank and must commit their record before it, so
-    the handler runs outside any transaction (``_run_unlocked``). PostgreSQL only (an advisory lock stands in for
+    ``atomic=False`` for handlers that instruct the bank (payments, charges, cancellations): they must commit their
+    record before calling it, so the handler runs outside any transaction (``_run_unlocked``). PostgreSQL only (an advisory lock stands in for
     the row lock); the embedded SQLite run keeps the single transaction.
     """
 

@@ -106,7 +106,7 @@ class PixPaymentsConsentCancelApi(OfbApiView):
     idempotency_key_required = True
 
     @regulated_operation(SPEC, "paymentsPatchPixPaymentsConsentId")
-    @idempotent("payments-v4:pix-payments-cancel-consent")
+    @idempotent("payments-v4:pix-payments-cancel-consent", atomic=False)
     def patch(self, request: Request, consent_id: str) -> Response:
         document, rel = _cancellation_request(request, "paymentsPatchPixPaymentsConsentId")
         payments = payments_cancel_for_consent(

@@ -130,7 +130,7 @@ class RecurringConsentDetailApi(RecurringApiView):
         return Response({"data": recurring_consent_to_wire(consent), "links": self_link(request), "meta": meta()})
 
     @regulated_operation(SPEC, "automaticPaymentsPatchRecurringConsentsConsentId")
-    @idempotent("automatic-payments-v2:recurring-consents-patch")
+    @idempotent("automatic-payments-v2:recurring-consents-patch", atomic=False)
     def patch(self, request: Request, recurring_consent_id: str) -> Response:
         branch, data = _validate_patch_consent(request.data)
         client = request_client(request)
@@ -263,7 +263,7 @@ class RecurringPaymentDetailApi(RecurringApiView):
         return Response({"data": recurring_payment_to_wire(payment), "links": self_link(request), "meta": meta()})
 
     @regulated_operation(SPEC, "automaticPaymentsPatchPixRecurringPaymentsPaymentId")
-    @idempotent("automatic-payments-v2:pix-recurring-payments-patch")
+    @idempotent("automatic-payments-v2:pix-recurring-payments-patch", atomic=False)
     def patch(self, request: Request, recurring_payment_id: str) -> Response:
         request_body_validator(SPEC, "automaticPaymentsPatchPixRecurringPaymentsPaymentId")(request.data)
         data: dict[str, Any] = request.data["data"]
