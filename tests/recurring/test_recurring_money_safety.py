@@ -7,13 +7,25 @@ from typing import Any
 
 import pytest
 
+import recurring.services
 from connectors.interfaces import ConnectorOutcomeUnknown, PaymentInitiation
 from connectors.models import SandboxLedgerEntry, SandboxPayment
 from connectors.sandbox import SandboxBank
 from payments.models import PaymentPollState
 from recurring.models import RecurringPayment
-from recurring.services import recurring_payment_poll_with_backoff, recurring_payments_due_for_poll
-from tests.recurring.builders import ANA_ACCOUNT, own, sweeping_consent, sweeping_payment
+from recurring.services import (
+    recurring_consent_revoke,
+    recurring_payment_poll_with_backoff,
+    recurring_payments_due_for_poll,
+)
+from tests.recurring.builders import (
+    ANA_ACCOUNT,
+    automatic_consent,
+    automatic_payment,
+    own,
+    sweeping_consent,
+    sweeping_payment,
+)
 
 
 def ana_debits() -> int:
@@ -81,3 +93,35 @@ def test_a_retried_charge_request_resumes_its_payment_and_the_bank_pays_once(ap2
     assert RecurringPayment.objects.count() == 1
     assert ana_debits() == 1
     assert Decimal(again_body["data"]["payment"]["amount"]) == Decimal("7.00")
+
+
+def test_a_withdrawal_recorded_with_a_revocation_is_completed_by_the_poll_after_a_crash(ap2, monkeypatch, settings):
+    """The revocation commits with the cancellation of a later charge recorded; the process dies before asking the
+    bank; the poll asks the bank to cancel it and records the holder's cancellation."""
+    settings.OPUSOF_STRANDED_AFTER_SECONDS = 0
+    consent_id = ap2.authorised_consent(automatic_consent(), debtor=own(ANA_ACCOUNT))
+    charge = ap2.pay(consent_id, automatic_payment("120.00", days_ahead=5))
+    payment_id = charge["recurringPaymentId"]
+    assert charge["status"] == "SCHD"
+    monkeypatch.setattr(recurring.services, "_withdraw_recorded", lambda payment_ids: None)  # the crash
+
+    recurring_consent_revoke(
+        recurring_consent_id=consent_id,
+        code="REVOGADO_USUARIO",
+        detail="",
+        revoked_by="USUARIO",
+        revoked_from="DETENTORA",
+        actor="customer:ana",
+    )
+
+    recorded = RecurringPayment.objects.get(recurring_payment_id=payment_id)
+    assert recorded.status == "SCHD" and recorded.cancel_request is not None
+    assert SandboxPayment.objects.get(payment_id=payment_id).status == "SCHD"
+    assert recurring_payments_due_for_poll() == [payment_id]
+
+    assert recurring_payment_poll_with_backoff(recurring_payment_id=payment_id) == "CANC"
+
+    cancelled = RecurringPayment.objects.get(recurring_payment_id=payment_id)
+    assert (cancelled.cancelled_from, cancelled.cancellation_reason) == ("DETENTORA", "CANCELADO_AGENDAMENTO")
+    assert SandboxPayment.objects.get(payment_id=payment_id).status == "CANC"
+    assert recurring_payments_due_for_poll() == []
