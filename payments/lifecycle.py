@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from django.apps import apps
 from django.conf import settings
 from django.db import connections, transaction
 from django.db.models import Q, QuerySet
@@ -72,6 +73,14 @@ class PaymentKind:
         if lock:
             queryset = queryset.select_for_update(of=("self",))
         return queryset.get()
+
+
+def end_to_end_ids_used(end_to_end_ids: list[str]) -> bool:
+    """Whether a Pix payment of any kind (payments v4, automatic payments v2) already carries one of these
+    endToEndIds: one names one Pix for the SPI, and the bank would pay a second payment carrying it. Refused rows
+    count: the bank has seen them."""
+    kinds = [model for model in apps.get_models() if issubclass(model, PixPaymentBase)]
+    return any(model.objects.filter(**{"end_to_end_id__in": end_to_end_ids}).exists() for model in kinds)
 
 
 def fault_point(name: str) -> None:

@@ -41,6 +41,7 @@ from payments.lifecycle import (
     PaymentKind,
     complete_cancel,
     due_for_poll,
+    end_to_end_ids_used,
     initiate,
     record_cancel_request,
     resolve,
@@ -251,9 +252,8 @@ def _check_end_to_end_ids_unused(end_to_end_ids: list[str]) -> None:
     """An endToEndId names one Pix for the SPI; one a payment already carries is refused before the bank is asked
     (the bank would pay it again) as the 422 PARAMETRO_INVALIDO whose detail the yml gives as "endToEndId"
     (payments-4.0.0.yml, 422ResponseErrorCreatePayment, errors.detail: "PARAMETRO_INVALIDO: endToEndId"), a
-    check of the request that leaves the consent untouched like the other §2.2.1 ones. Counted with the refused
-    rows, which the bank has seen."""
-    if PixPayment.objects.filter(end_to_end_id__in=end_to_end_ids).exists():
+    check of the request that leaves the consent untouched like the other §2.2.1 ones."""
+    if end_to_end_ids_used(end_to_end_ids):
         raise ParameterInvalid("endToEndId já utilizado em outro pagamento.")
 
 

@@ -36,12 +36,13 @@ from payments.lifecycle import (
     PaymentKind,
     complete_cancel,
     due_for_poll,
+    end_to_end_ids_used,
     initiate,
     poll_with_backoff,
     record_cancel_request,
     resolve,
 )
-from payments.models import CANCELLABLE_STATUSES, PaymentStatus, PixPayment
+from payments.models import CANCELLABLE_STATUSES, PaymentStatus
 from recurring import errors
 from recurring.limits import Charge, check_limits, earliest_day
 from recurring.models import (
@@ -795,10 +796,7 @@ def _record_locked(
 ) -> RecurringPayment:
     """The checks and the record of recurring_payment_create; the caller holds the consent's row lock."""
     end_to_end_id = data["endToEndId"]
-    if (
-        RecurringPayment.objects.filter(end_to_end_id=end_to_end_id).exists()
-        or PixPayment.objects.filter(end_to_end_id=end_to_end_id).exists()
-    ):
+    if end_to_end_ids_used([end_to_end_id]):
         # An endToEndId names one Pix (the bank would pay it again): PARAMETRO_INVALIDO, checked under the consent
         # lock so two requests of one consent cannot both pass it (docs/money-safety.md).
         raise ParameterInvalid("endToEndId já utilizado.")

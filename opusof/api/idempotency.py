@@ -190,8 +190,8 @@ def idempotent(endpoint: str, *, atomic: bool = True) -> Callable[[ViewMethod], 
     422, payments v4 2.3). Never stored: 5xx, and unexpected exceptions, which roll the whole transaction back.
 
     ``atomic=False`` for handlers that instruct the bank (payments, charges, cancellations): they must commit their
-    record before calling it, so the handler runs outside any transaction (``_run_unlocked``). PostgreSQL only (an advisory lock stands in for
-    the row lock); the embedded SQLite run keeps the single transaction.
+    record before calling it, so the handler runs outside any transaction (``_run_unlocked``). PostgreSQL only (an
+    advisory lock stands in for the row lock); the embedded SQLite run keeps the single transaction.
     """
 
     def decorator(method: ViewMethod) -> ViewMethod:

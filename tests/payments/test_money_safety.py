@@ -10,9 +10,12 @@ from rest_framework.test import APIClient
 
 from connectors.models import SandboxLedgerEntry, SandboxPayment
 from opusof.models import IdempotencyRecord
+from opusof.tokens import access_token_mint
 from payments.models import PixPayment
 from tests.payments.builders import ANA_ACCOUNT, consent_data, own, payment_item
 from tests.payments.v4 import error_codes
+from tests.recurring.ap2 import AutomaticPaymentsV2
+from tests.recurring.builders import sweeping_consent, sweeping_payment
 
 
 def test_a_request_answered_by_nobody_is_resumed_by_its_retry_and_its_key_stays_bound_to_its_data(v4):
@@ -67,3 +70,20 @@ def test_two_requests_racing_on_one_consent_make_one_payment_and_one_debit(v4):
     assert {code for _, codes in results for code in codes} == {"CONSENTIMENTO_INVALIDO"}
     assert PixPayment.objects.count() == 1
     assert SandboxLedgerEntry.objects.filter(direction="DEBIT").count() == 1
+
+
+def test_an_end_to_end_id_a_recurring_charge_carries_is_422_for_a_payment(v4, tpp, demo_bank):
+    ap2 = AutomaticPaymentsV2(
+        tpp=tpp,
+        token=access_token_mint(client=tpp.client, grant_type="client_credentials", scopes=["recurring-payments"]),
+    )
+    recurring_consent = ap2.authorised_consent(sweeping_consent(), debtor=own(ANA_ACCOUNT))
+    charge = ap2.pay(recurring_consent, sweeping_payment("7.00"))
+    data = consent_data()
+    consent_id = v4.authorised_consent(data, debtor=own(ANA_ACCOUNT))
+
+    response, body = v4.post_payments(consent_id, [payment_item(data, endToEndId=charge["endToEndId"])])
+
+    assert response.status_code == 422
+    assert error_codes(body) == ["PARAMETRO_INVALIDO"]
+    assert not PixPayment.objects.exists() and SandboxPayment.objects.count() == 1
