@@ -2,17 +2,22 @@
 effect (docs/money-safety.md): the rows are marked handed to the bank and committed before the bank is asked, and
 the answers applied in a second transaction; rows already handed over are the poll's (payments.lifecycle.resolve)."""
 
-import contextlib
 import datetime as dt
 from collections.abc import Callable
 
 from django.db import transaction
 from django.utils import timezone
 
-from connectors.interfaces import BankPaymentStatus, ConnectorRejected, ConnectorUnavailable, PaymentStatusResult
-from connectors.registry import payment_canceller, payment_initiator
+from connectors.interfaces import (
+    BankPaymentStatus,
+    ConnectorOutcomeUnknown,
+    ConnectorRejected,
+    ConnectorUnavailable,
+    PaymentStatusResult,
+)
+from connectors.registry import payment_canceller, payment_initiator, payment_status_reader
 from opusof.transitions import transition
-from payments.lifecycle import apply_bank_status, fault_point, initiate, reject
+from payments.lifecycle import apply_bank_status, fault_point, flag_for_staff, initiate, reject
 from payments.models import PaymentRejectionReason, PaymentStatus, PixPayment
 from payments.services import (
     PIX_PAYMENTS,
@@ -21,6 +26,7 @@ from payments.services import (
     payment_dict_refusal,
 )
 
+_UNCONFIRMED_CANCEL = "agendamento rejeitado sem cancelamento confirmado pela detentora"
 # The multi-item schedule answer is asynchronous; all items must reach SCHD within 60 minutes (v4 recurring rules).
 BATCH_SCHEDULING_WINDOW = dt.timedelta(minutes=60)
 
@@ -84,18 +90,24 @@ def payment_batch_submit(*, batch_id: str) -> list[PixPayment]:
 
 
 def _schedule(batch: list[PixPayment]) -> None:
-    """Schedules each occurrence at the bank (no transaction open), then applies the answers together; one failure
-    cancels the scheduled ones at the bank and rejects every one."""
+    """Schedules each occurrence at the bank (no transaction open), then applies the answers together. One failure
+    rejects every occurrence; the ones the bank may hold (scheduled, or the failing one if its answer was lost or
+    was not SCHD) are cancelled at the bank first, and one whose cancellation the bank does not confirm is flagged
+    for staff: the bank may still pay it on its date."""
     results: list[tuple[PixPayment, PaymentStatusResult]] = []
     failure = ""
+    maybe_at_bank: list[PixPayment] = []
     for payment in batch:
         try:
             result = payment_initiator().initiate_payment(PIX_PAYMENTS.initiation(payment))
         except (ConnectorRejected, ConnectorUnavailable) as exc:
             failure = str(exc)
+            if isinstance(exc, ConnectorOutcomeUnknown):
+                maybe_at_bank.append(payment)
             break
         if result.status != BankPaymentStatus.SCHD:
             failure = f"{payment.payment_id}: {result.status} {result.rejection_code or ''}".strip()
+            maybe_at_bank.append(payment)
             break
         results.append((payment, result))
     fault_point("after-bank-answer")
@@ -106,19 +118,42 @@ def _schedule(batch: list[PixPayment]) -> None:
                 if locked.status == PaymentStatus.RCVD:
                     apply_bank_status(locked, result, actor="system:bank")
         return
-    for payment, _ in results:
-        # Best effort: the poll reconciles what the bank kept; the RJCT below is what the TPP sees.
-        with contextlib.suppress(ConnectorRejected, ConnectorUnavailable):
-            payment_canceller().cancel_payment(
-                payment_id=payment.payment_id,
-                end_to_end_id=payment.end_to_end_id,
-                context=payment_connector_context(payment),
-            )
+    maybe_at_bank[:0] = [payment for payment, _ in results]
+    unconfirmed = [payment for payment in maybe_at_bank if not _cancelled_at_bank(payment)]
     with transaction.atomic():
         for payment in batch:
             locked = PIX_PAYMENTS.get(payment.payment_id, lock=True)
             if locked.status == PaymentStatus.RCVD:
                 _reject_batch_item(locked, failure)
+        for payment in unconfirmed:
+            flag_for_staff(
+                PIX_PAYMENTS, payment, reason="agendamento rejeitado sem cancelamento confirmado na detentora"
+            )
+
+
+def _cancelled_at_bank(payment: PixPayment) -> bool:
+    """Whether the bank no longer holds the payment open after we asked it to cancel it."""
+    context = payment_connector_context(payment)
+    try:
+        payment_canceller().cancel_payment(
+            payment_id=payment.payment_id, end_to_end_id=payment.end_to_end_id, context=context
+        )
+        return True
+    except ConnectorUnavailable:
+        return False
+    except ConnectorRejected:
+        pass
+    try:
+        status = (
+            payment_status_reader()
+            .get_payment_status(payment_id=payment.payment_id, end_to_end_id=payment.end_to_end_id, context=context)
+            .status
+        )
+    except ConnectorRejected:
+        return True  # the bank does not know it
+    except ConnectorUnavailable:
+        return False
+    return status in (BankPaymentStatus.CANC, BankPaymentStatus.RJCT)
 
 
 def _reject_batch_item(payment: PixPayment, detail: str) -> None:

@@ -363,6 +363,18 @@ def poll_backoff(attempts: int) -> dt.timedelta:
     return dt.timedelta(seconds=min(cap, base * 2 ** max(0, attempts - 1)))
 
 
+def flag_for_staff(kind: PaymentKind, payment: PixPaymentBase, *, reason: str) -> None:
+    """Flags a payment whose state at the bank opusof could not settle for staff (PaymentPollState.needs_attention,
+    the admin's "payment status polls" filtered on needs attention). Caller's transaction."""
+    now = timezone.now()
+    state, _ = PaymentPollState.objects.select_for_update().get_or_create(
+        **{kind.poll_state_field: payment}, defaults={"next_poll_at": now}
+    )
+    state.needs_attention, state.flagged_at, state.last_error = True, now, reason[:1024]
+    state.save()
+    logger.error("payment flagged for staff", extra={"payment": kind.key(payment), "reason": reason})
+
+
 def poll_with_backoff(kind: PaymentKind, payment_id: str, *, actor: str = "system:poll") -> str | None:
     """Resolves one payment with the bank (``resolve``) and schedules its next poll in its PaymentPollState: the
     interval doubles while the bank's answer stays the same (or it cannot be reached); past

@@ -2,16 +2,22 @@
 attempt committed its payment and got no answer is resumed by its retry (same x-idempotency-key, same data), the key
 stays bound to that data, and two requests racing on one consent make one payment and one debit."""
 
+import datetime as dt
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import pytest
 from django.db import connections
 from rest_framework.test import APIClient
 
+from connectors.interfaces import ConnectorRejected, ConnectorUnavailable, PaymentInitiation
 from connectors.models import SandboxLedgerEntry, SandboxPayment
+from connectors.sandbox import SandboxBank
 from opusof.models import IdempotencyRecord
+from opusof.timeutil import business_date
 from opusof.tokens import access_token_mint
-from payments.models import PixPayment
+from payments.batches import payment_batch_submit
+from payments.models import PaymentPollState, PixPayment
 from tests.payments.builders import ANA_ACCOUNT, consent_data, own, payment_item
 from tests.payments.v4 import error_codes
 from tests.recurring.ap2 import AutomaticPaymentsV2
@@ -87,3 +93,33 @@ def test_an_end_to_end_id_a_recurring_charge_carries_is_422_for_a_payment(v4, tp
     assert response.status_code == 422
     assert error_codes(body) == ["PARAMETRO_INVALIDO"]
     assert not PixPayment.objects.exists() and SandboxPayment.objects.count() == 1
+
+
+def test_a_failed_schedule_whose_scheduled_occurrence_the_bank_will_not_cancel_is_flagged(v4, monkeypatch):
+    """A multi-item schedule: the first occurrence is scheduled, the second refused, and the bank cannot be reached
+    to cancel the first. Every occurrence is RJCT FALHA_AGENDAMENTO_PAGAMENTOS (v4 recurring rules), and the one
+    the bank still holds is flagged for staff, not left to be paid on its date unnoticed."""
+    start = business_date() + dt.timedelta(days=2)
+    data = consent_data(schedule={"daily": {"startDate": start.isoformat(), "quantity": 2}})
+    consent_id = v4.authorised_consent(data, debtor=own(ANA_ACCOUNT))
+    _, body = v4.post_payments(consent_id, [payment_item(data, day=start + dt.timedelta(days=n)) for n in range(2)])
+    first, second = (p["paymentId"] for p in body["data"])
+    real = SandboxBank.initiate_payment
+
+    def refuse_the_second(self: SandboxBank, initiation: PaymentInitiation) -> Any:
+        if initiation.payment_id == second:
+            raise ConnectorRejected("PAGAMENTO_RECUSADO_DETENTORA", "recusado")
+        return real(self, initiation)
+
+    def unreachable(self: SandboxBank, **_: Any) -> Any:
+        raise ConnectorUnavailable("connect timeout")
+
+    monkeypatch.setattr(SandboxBank, "initiate_payment", refuse_the_second)
+    monkeypatch.setattr(SandboxBank, "cancel_payment", unreachable)
+
+    payment_batch_submit(batch_id=str(PixPayment.objects.get(payment_id=first).batch_id))
+
+    assert {v4.get_payment(p)["rejectionReason"]["code"] for p in (first, second)} == {"FALHA_AGENDAMENTO_PAGAMENTOS"}
+    assert SandboxPayment.objects.get(payment_id=first).status == "SCHD"
+    flagged = PaymentPollState.objects.get(needs_attention=True)
+    assert flagged.payment is not None and flagged.payment.payment_id == first
