@@ -535,7 +535,13 @@ def _check_common(consent: RecurringConsent, data: dict[str, Any], *, day: dt.da
 
 
 def _check_sweeping(
-    consent: RecurringConsent, data: dict[str, Any], amount: Decimal, *, day: dt.date, today: dt.date
+    consent: RecurringConsent,
+    data: dict[str, Any],
+    amount: Decimal,
+    *,
+    day: dt.date,
+    today: dt.date,
+    destination_owned: bool,
 ) -> None:
     if "riskSignals" not in data:
         raise errors.PaymentDetailInvalid("riskSignals obrigatório para Transferências Inteligentes.")
@@ -549,7 +555,8 @@ def _check_sweeping(
     debtor = consent.debtor_account
     if debtor is not None and account_from_wire(data["creditorAccount"]) == debtor:
         raise errors.PaymentDetailInvalid("Conta de origem igual à conta de destino.")
-    _check_own_account(consent, data)
+    if not destination_owned:
+        raise errors.PaymentDiffersFromConsent("A conta de destino não pertence ao recebedor do consentimento.")
     counted = consent.payments.exclude(status__in=NOT_COUNTED_STATUSES)
     spent = counted.aggregate(total=Sum("amount"))["total"] or Decimal("0")
     window = counted.filter(date__gte=earliest_day(day)).values_list("date", "amount")
@@ -559,13 +566,15 @@ def _check_sweeping(
         raise errors.LIMIT_ERRORS[breach.code](breach.detail)
 
 
-def _check_own_account(consent: RecurringConsent, data: dict[str, Any]) -> None:
+def _sweeping_destination_owned(*, client: TppClient, recurring_consent_id: str, data: dict[str, Any]) -> bool:
     """Sweeping moves money between the same holder's accounts. A destination here, at this bank, must be one of
     the receiver's own accounts (the receiver is a consent creditor: the customer, or the business's CNPJ root);
-    elsewhere only the receiving PSP (or the DICT, for DICT/INIC) can tell."""
+    elsewhere only the receiving PSP (or the DICT, for DICT/INIC) can tell. Asked of the bank before the consent's
+    row lock is taken (a remote read); the checks under the lock use the answer."""
+    consent = RecurringConsent.objects.filter(recurring_consent_id=recurring_consent_id, client=client).first()
     creditor = account_from_wire(data["creditorAccount"])
-    if creditor.ispb != str(settings.OPUSOF_ISPB):
-        return
+    if consent is None or consent.product != Product.SWEEPING or creditor.ispb != str(settings.OPUSOF_ISPB):
+        return True
     document = data["document"]["identification"]
     try:
         accounts = account_discovery().discover_accounts(
@@ -573,9 +582,8 @@ def _check_own_account(consent: RecurringConsent, data: dict[str, Any]) -> None:
             business_document=document if len(document) == 14 else None,
         )
     except ConnectorUnavailable:
-        return  # the bank re-checks the accounts at initiation; an outage here is not the TPP's fault
-    if all(found.account != creditor for found in accounts):
-        raise errors.PaymentDiffersFromConsent("A conta de destino não pertence ao recebedor do consentimento.")
+        return True  # the bank re-checks the accounts at initiation; an outage here is not the TPP's fault
+    return any(found.account == creditor for found in accounts)
 
 
 def _check_automatic_amount(consent: RecurringConsent, amount: Decimal, data: dict[str, Any]) -> None:
@@ -746,6 +754,7 @@ def recurring_payment_create(
     the consent's row lock, and committed; then it is handed to the bank with no transaction open and the answer
     applied. A synchronous bank refusal is the 422 of its code and shows no payment (the row is kept, hidden); the
     consent is not consumed (it is long-lived). A retry of the same request after a crash resumes its payment."""
+    destination_owned = _sweeping_destination_owned(client=client, recurring_consent_id=recurring_consent_id, data=data)
     with transaction.atomic():
         try:
             consent = lock_recurring_consent(recurring_consent_id=recurring_consent_id, client=client)
@@ -755,7 +764,13 @@ def recurring_payment_create(
         resumed = payment is not None
         refusal = None if resumed else _consent_refusal(consent)
         if payment is None and refusal is None:
-            payment = _record_locked(consent, data, actor=f"tpp:{client.client_id}", request_key=request_key)
+            payment = _record_locked(
+                consent,
+                data,
+                actor=f"tpp:{client.client_id}",
+                request_key=request_key,
+                destination_owned=destination_owned,
+            )
     if refusal is not None:
         raise refusal  # raised after the block, so an expiry found by the lock is kept
     assert payment is not None
@@ -792,7 +807,7 @@ def _recorded_by(
 
 
 def _record_locked(
-    consent: RecurringConsent, data: dict[str, Any], *, actor: str, request_key: str
+    consent: RecurringConsent, data: dict[str, Any], *, actor: str, request_key: str, destination_owned: bool
 ) -> RecurringPayment:
     """The checks and the record of recurring_payment_create; the caller holds the consent's row lock."""
     end_to_end_id = data["endToEndId"]
@@ -809,7 +824,7 @@ def _record_locked(
     if consent.product == Product.AUTOMATIC:
         _check_automatic(consent, data, amount, day=day, today=today)
     else:
-        _check_sweeping(consent, data, amount, day=day, today=today)
+        _check_sweeping(consent, data, amount, day=day, today=today, destination_owned=destination_owned)
     payment = _build_payment(consent, data, amount=amount, day=day)
     payment.request_key = request_key
     payment.bank_requested_at = payment.created_at
