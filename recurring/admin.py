@@ -59,7 +59,14 @@ class RecurringConsentAdmin(ReadOnlyAdmin):
 @admin.register(RecurringPayment)
 class RecurringPaymentAdmin(ReadOnlyAdmin):
     list_display = ("recurring_payment_id", "status", "client", "amount", "date", "payment_reference", "created_at")
-    list_filter = ("status", "client", "local_instrument", "rejection_reason", ("date", admin.DateFieldListFilter))
+    list_filter = (
+        "status",
+        "needs_attention",
+        "client",
+        "local_instrument",
+        "rejection_reason",
+        ("date", admin.DateFieldListFilter),
+    )
     search_fields = (
         "recurring_payment_id",
         "end_to_end_id",
