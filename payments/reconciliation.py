@@ -225,6 +225,7 @@ def reconcile_bank(
 def _record(checks: dict[str, _Check], report: ReconciliationReport) -> None:
     """Opens (or refreshes) a BankDiscrepancy per finding and resolves the open ones of the payments now agreeing."""
     now = timezone.now()
+    found: set[tuple[str, str]] = set()
     with transaction.atomic():
         for payment_id, check in checks.items():
             if check.unchecked:
@@ -233,12 +234,18 @@ def _record(checks: dict[str, _Check], report: ReconciliationReport) -> None:
             report.findings.extend(check.findings)
             for finding in check.findings:
                 _open(finding, now=now)
-            kinds = [finding.kind for finding in check.findings]
-            BankDiscrepancy.objects.filter(payment_id=payment_id, state=BankDiscrepancy.State.OPEN).exclude(
-                kind__in=kinds
-            ).update(
-                state=BankDiscrepancy.State.RESOLVED, resolved_at=now, checked_at=now, resolution="Lados concordam."
+                found.add((payment_id, finding.kind))
+        # Open rows are few (staff work them off), so they are read whole rather than by the checked ids.
+        agreeing = [
+            pk
+            for pk, payment_id, kind in BankDiscrepancy.objects.filter(state=BankDiscrepancy.State.OPEN).values_list(
+                "pk", "payment_id", "kind"
             )
+            if payment_id in checks and not checks[payment_id].unchecked and (payment_id, kind) not in found
+        ]
+        BankDiscrepancy.objects.filter(pk__in=agreeing).update(
+            state=BankDiscrepancy.State.RESOLVED, resolved_at=now, checked_at=now, resolution="Lados concordam."
+        )
 
 
 def _open(finding: Finding, *, now: dt.datetime) -> None:
