@@ -14,6 +14,8 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from connectors.models import SandboxPayment
+from connectors.sandbox import SandboxBank
+from opusof.timeutil import business_date
 from payments.models import BankDiscrepancy, PaymentStatusChange, PixPayment
 from tests.payments.builders import ANA_ACCOUNT, consent_data, own, payment_item
 
@@ -211,3 +213,21 @@ def test_reprocess_payment_follows_the_bank_out_of_our_infrastructure_rejection(
     payment = PixPayment.objects.get(payment_id=payment_id)
     assert payment.status == "ACSC" and payment.needs_attention
     assert PaymentStatusChange.objects.filter(payment=payment, from_status="RJCT", to_status="ACSC").count() == 1
+
+
+def test_apply_follows_a_cancellation_by_the_bank_with_its_cancellation_fields(v4):
+    day = business_date() + dt.timedelta(days=3)
+    data = consent_data(schedule={"single": {"date": day.isoformat()}})
+    consent_id = v4.authorised_consent(data, debtor=own(ANA_ACCOUNT))
+    _, body = v4.post_payments(consent_id, [payment_item(data, day=day)])
+    payment = PixPayment.objects.get(payment_id=body["data"][0]["paymentId"])
+    SandboxBank().cancel_payment(payment_id=payment.payment_id, end_to_end_id=payment.end_to_end_id)
+    rejected_by_us_while_the_bank_paid(payment.payment_id)
+
+    status, out = reconcile("--apply")
+
+    assert status == 0, out
+    payment.refresh_from_db()
+    assert (payment.status, payment.cancelled_from, payment.needs_attention) == ("CANC", "DETENTORA", True)
+    assert payment.cancellation_reason == "CANCELADO_PENDENCIA" and payment.cancelled_at is not None
+    assert v4.get_payment(payment.payment_id)["cancellation"]["cancelledFrom"] == "DETENTORA"
