@@ -6,7 +6,7 @@ the payments v4 spec so the domain can use them without translation.
 """
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
@@ -337,4 +337,31 @@ class CancelPayment(Protocol):
         self, *, payment_id: str, end_to_end_id: str, context: PaymentContext | None = None
     ) -> PaymentStatusResult:
         """Cancels a scheduled (or pending) payment. Raises ConnectorRejected when it can no longer be."""
+        ...
+
+
+@dataclass(frozen=True)
+class BankPaymentRecord:
+    """One payment as the bank's books hold it (ListBankPayments): what reconciliation compares with opusof's
+    record of the same ``payment_id`` (the id opusof sent at initiation, ``internalIdempotencyKey``)."""
+
+    payment_id: str
+    end_to_end_id: str
+    status: BankPaymentStatus
+    amount: Decimal
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    idempotency_key: str = ""
+    rejection_code: str | None = None
+    bank_reference: str = ""
+
+
+@runtime_checkable
+class ListBankPayments(Protocol):
+    """Reconciliation's view of the bank: every payment it holds. Not a route of the Opus connector contract (an
+    opusof extension, ``docs/reconciliation.md``); a bank without it can still be reconciled one payment at a time
+    through GetPaymentStatus, but then a payment the bank made that opusof has no record of cannot be seen."""
+
+    def list_bank_payments(self, *, since: dt.datetime | None = None) -> Iterator[BankPaymentRecord]:
+        """The bank's payments created or changed at or after ``since`` (all of them when None), oldest first."""
         ...

@@ -18,6 +18,7 @@ from connectors.interfaces import (
     DiscoverAccounts,
     GetPaymentStatus,
     InitiatePayment,
+    ListBankPayments,
     ValidatePaymentData,
 )
 
@@ -71,6 +72,22 @@ def payment_status_reader() -> GetPaymentStatus:
 def payment_canceller() -> CancelPayment:
     """The bank's cancellation of a scheduled or pending payment."""
     return _connector("cancel_payment")
+
+
+def bank_payment_lister() -> ListBankPayments:
+    """The bank's list of its payments (reconciliation). Not one of the contract's capabilities, so a missing
+    ``OPUSOF_CONNECTORS["list_bank_payments"]`` means the implementation that answers ``get_payment_status``: the
+    bank whose statuses we read is the bank whose books we reconcile with."""
+    path = settings.OPUSOF_CONNECTORS.get("list_bank_payments") or settings.OPUSOF_CONNECTORS.get("get_payment_status")
+    if not path:
+        raise ImproperlyConfigured("OPUSOF_CONNECTORS has no implementation for 'list_bank_payments'")
+    with _lock:
+        instance = _instances.get(path)
+        if instance is None:
+            instance = _instances[path] = import_string(path)()
+    if not isinstance(instance, ListBankPayments):
+        raise ImproperlyConfigured(f"{path} does not implement ListBankPayments (list_bank_payments)")
+    return instance
 
 
 def reset_connectors() -> None:

@@ -1,9 +1,11 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from connectors.interfaces import ConnectorUnavailable
 from opusof.admin_base import ReadOnlyAdmin, StatusHistoryInline
-from payments.models import CancelledFrom, PaymentPollState, PaymentStatusChange, PixPayment
+from payments.models import BankDiscrepancy, CancelledFrom, PaymentPollState, PaymentStatusChange, PixPayment
+from payments.reconciliation import ReconciliationReport, discrepancies_recheck
 from payments.services import payment_cancel
 
 
@@ -26,6 +28,7 @@ class PixPaymentAdmin(ReadOnlyAdmin):
     list_filter = (
         "status",
         "refused_at_creation",
+        "needs_attention",
         "client",
         "local_instrument",
         "rejection_reason",
@@ -88,3 +91,46 @@ class PaymentPollStateAdmin(ReadOnlyAdmin):
     @admin.display(description="status")
     def payment_status(self, obj: PaymentPollState) -> str:
         return str(obj.polled.status)
+
+
+@admin.register(BankDiscrepancy)
+class BankDiscrepancyAdmin(ReadOnlyAdmin):
+    """What ``manage.py reconcile_bank`` found (docs/reconciliation.md); changed only by re-checking."""
+
+    list_display = (
+        "payment_id",
+        "kind",
+        "state",
+        "record",
+        "our_status",
+        "bank_status",
+        "our_amount",
+        "bank_amount",
+        "end_to_end_id",
+        "checked_at",
+    )
+    list_filter = ("state", "kind", "record", "our_status", "bank_status", ("found_at", admin.DateFieldListFilter))
+    search_fields = ("payment_id", "end_to_end_id", "bank_reference")
+    date_hierarchy = "found_at"
+    actions = ["recheck", "recheck_and_apply"]
+
+    @admin.action(description="Consultar a detentora novamente")
+    def recheck(self, request: HttpRequest, queryset: QuerySet[BankDiscrepancy]) -> None:
+        self._recheck(request, queryset, apply=False)
+
+    @admin.action(description="Consultar a detentora e seguir o status dela (FSM)")
+    def recheck_and_apply(self, request: HttpRequest, queryset: QuerySet[BankDiscrepancy]) -> None:
+        self._recheck(request, queryset, apply=True)
+
+    def _recheck(self, request: HttpRequest, queryset: QuerySet[BankDiscrepancy], *, apply: bool) -> None:
+        try:
+            report: ReconciliationReport = discrepancies_recheck(discrepancies=list(queryset), apply=apply)
+        except ConnectorUnavailable as exc:
+            self.message_user(request, f"Detentora indisponível: {exc}", messages.ERROR)
+            return
+        self.message_user(
+            request,
+            f"{report.checked} verificado(s): {len(report.still_open)} divergência(s) aberta(s), "
+            f"{len(report.resolved)} resolvida(s), {len(report.unchecked)} sem resposta.",
+            messages.WARNING if not report.clean else messages.SUCCESS,
+        )

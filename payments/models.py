@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any, ClassVar
 
 from django.db import models
-from django_fsm import FSMField, FSMModelMixin, transition
+from django_fsm import RETURN_VALUE, FSMField, FSMModelMixin, transition
 
 from connectors.interfaces import AccountRef, BankPaymentStatus, PaymentStatusResult
 from consents.models import LocalInstrument, PaymentConsent
@@ -70,6 +70,14 @@ class AuthorisationFlow(models.TextChoices):
 FINAL_PAYMENT_STATUSES = (PaymentStatus.ACSC, PaymentStatus.RJCT, PaymentStatus.CANC)
 CANCELLABLE_STATUSES = (PaymentStatus.SCHD, PaymentStatus.PDNG)
 _OPEN = [PaymentStatus.RCVD, PaymentStatus.PDNG, PaymentStatus.SCHD, PaymentStatus.ACCP, PaymentStatus.ACPD]
+# What the bank may report for a payment we rejected for our own infrastructure's sake (follow_bank).
+_BANK_OVERRIDES = [*_OPEN[1:], PaymentStatus.ACSC, PaymentStatus.CANC]
+
+
+def _rejected_by_our_infrastructure(payment: models.Model) -> bool:
+    """Only our own rejection for want of the bank (FALHA_INFRAESTRUTURA_DETENTORA) is a guess the bank's books may
+    overrule; a refusal the bank itself reported stays."""
+    return bool(getattr(payment, "rejection_reason", "") == "FALHA_INFRAESTRUTURA_DETENTORA")
 
 
 class PixPaymentQuerySet(models.QuerySet[Any]):
@@ -116,6 +124,11 @@ class PixPaymentBase(AuditedStatus, FSMModelMixin, models.Model):
     refused_at_creation = models.BooleanField(default=False)
     cancel_request = models.JSONField(null=True, blank=True)
     cancel_requested_at = models.DateTimeField(null=True, blank=True)
+    needs_attention = models.BooleanField(
+        default=False,
+        db_index=True,
+        help_text="Moved out of RJCT to what the bank reports (follow_bank): the TPP was told RJCT; staff review it.",
+    )
 
     objects = PixPaymentQuerySet.as_manager()
 
@@ -204,6 +217,26 @@ class PixPaymentBase(AuditedStatus, FSMModelMixin, models.Model):
         self.cancelled_by_rel = rel
         self.cancelled_at = at
 
+    @transition(
+        field="status",
+        source=PaymentStatus.RJCT,
+        target=RETURN_VALUE(*_BANK_OVERRIDES),
+        conditions=[_rejected_by_our_infrastructure],
+    )
+    def follow_bank(self, *, status: str, now: dt.datetime) -> str:
+        """RJCT FALHA_INFRAESTRUTURA_DETENTORA → what the bank reports: our rejection was a guess made while the
+        bank could not be heard, and the bank's books decide whether money moved. Flagged for staff."""
+        self.rejection_reason = ""
+        self.rejection_detail = ""
+        self.needs_attention = True
+        if status == PaymentStatus.CANC:
+            self.cancellation_reason = "CANCELADO_PENDENCIA"
+            self.cancelled_from = "DETENTORA"
+            self.cancelled_by_document = self.consent.logged_user_document
+            self.cancelled_by_rel = "CPF"
+            self.cancelled_at = now
+        return status
+
     def rejection_reason_for(self, code: str) -> str:
         """A bank refusal code as a rejection reason; one the enum lacks is PAGAMENTO_RECUSADO_DETENTORA."""
         return code if code in self.rejection_reasons.values else "PAGAMENTO_RECUSADO_DETENTORA"
@@ -216,6 +249,8 @@ class PixPaymentBase(AuditedStatus, FSMModelMixin, models.Model):
             return None
         if result.bank_reference:
             self.bank_reference = result.bank_reference
+        if self.status == PaymentStatus.RJCT:
+            return lambda: self.follow_bank(status=str(result.status), now=now)
         if result.status == BankPaymentStatus.RJCT:
             reason = self.rejection_reason_for(result.rejection_code or "")
             detail = result.rejection_detail or "Pagamento recusado pela detentora."
@@ -317,3 +352,7 @@ class PaymentPollState(models.Model):
     def polled(self) -> Any:
         """The payment polled, of either kind."""
         return self.payment or self.recurring_payment
+
+
+# The payments app's reconciliation table, kept in its own module.
+from payments.discrepancies import BankDiscrepancy  # noqa: E402, F401

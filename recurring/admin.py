@@ -62,6 +62,7 @@ class RecurringPaymentAdmin(ReadOnlyAdmin):
     list_filter = (
         "status",
         "refused_at_creation",
+        "needs_attention",
         "client",
         "local_instrument",
         "rejection_reason",

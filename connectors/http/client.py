@@ -4,11 +4,17 @@ Failure handling, per route:
 
 - **Timeouts**: an explicit connect timeout and a read timeout per route (settings
   ``OPUSOF_CONNECTOR_HTTP_CONNECT_TIMEOUT`` / ``OPUSOF_CONNECTOR_HTTP_READ_TIMEOUTS``).
-- **Retries** (tenacity, exponential backoff with jitter) only on routes that are safe to repeat — validate,
-  discovery, status, and initiate because it carries ``idempotencyKey`` — and only on failures where the bank did
-  not answer: connection refused/reset/dropped, connect timeout, 502/503/504. Never on a 4xx, never on a read
-  timeout (the bank may still be working on it and the caller is waiting), never on cancel (the bank's second
-  answer to a repeated cancellation is a refusal).
+- **Outcome classification** (``docs/reconciliation.md``): a failure that provably happened before the request left
+  (connection refused, connect timeout, DNS, no pooled connection, circuit open) or a 4xx the bank answered without
+  acting (the contract's refusal of the request) is ConnectorUnavailable. On a route that moves money (``initiate``,
+  ``cancel``: MONEY_ROUTES) anything after the request may have reached the bank — the connection reset or closed
+  after the body was sent, a read error or timeout, any 5xx (the contract gives 5xx no "not processed" meaning: its
+  only documented answers are 2xx, 422 and ``default: Erro inesperado``), an answer whose body or signature cannot
+  be read — is ConnectorOutcomeUnknown: the caller holds the payment (PDNG) and asks the status route.
+- **Retries** (tenacity, exponential backoff with jitter) on routes that are safe to repeat — validate, discovery,
+  status, and the money routes because each call carries one idempotency key that every attempt repeats — and only
+  on failures where no trustworthy answer came back: connection failures and 500/502/503/504. Never on a 4xx or
+  422, never on a read timeout (the bank may still be working on it and the caller is waiting).
 - **Circuit breaker** per route (pybreaker: maintained, thread-safe, half-open trial built in). It counts calls
   that ended ConnectorUnavailable after their retries; at ``fail_max`` it opens and calls fail fast with
   ConnectorUnavailable without touching the network, and after ``reset_timeout`` one trial call decides whether it
@@ -22,16 +28,17 @@ Failure handling, per route:
   refuses plain JSON). A body whose signature does not verify is the bank failing after it got the request:
   ConnectorOutcomeUnknown (a ConnectorUnavailable), not retried.
 
-Outcomes are the connector interface's only two exceptions: ConnectorRejected(code) for a 422 with the contract's
-error body, ConnectorUnavailable for everything else that is not a success.
+Outcomes are the connector interface's exceptions: ConnectorRejected(code) for a 422 with the contract's error
+body, ConnectorOutcomeUnknown as above, ConnectorUnavailable for everything else that is not a success.
 """
 
+import datetime as dt
 import json
 import logging
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 import httpx
@@ -43,8 +50,9 @@ from django.core.signals import setting_changed
 from django.dispatch import receiver
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
-from connectors.http import calllog, contract, signing
+from connectors.http import calllog, contract, listing, signing
 from connectors.interfaces import (
+    BankPaymentRecord,
     ConnectorOutcomeUnknown,
     ConnectorRejected,
     ConnectorUnavailable,
@@ -61,15 +69,28 @@ from opusof.context import interaction_id_var
 logger = logging.getLogger("connectors.http")
 T = TypeVar("T")
 
-# Routes a repeated request cannot harm: reads, and initiation because the bank dedupes on idempotencyKey.
-RETRYABLE_ROUTES = frozenset({"validate", "discovery", "initiate", "status"})
-RETRYABLE_STATUSES = frozenset({502, 503, 504})
+# Routes a repeated request cannot harm: reads, and the money routes because every attempt of one call carries the
+# same idempotencyKey, on which the bank deduplicates (a repeated key answers the first result, never a new effect).
+RETRYABLE_ROUTES = frozenset({"validate", "discovery", "initiate", "status", "cancel", contract.LISTING_ROUTE})
+# Routes whose request moves money, or stops it moving: an answer lost after the request may have reached the bank
+# is an unknown outcome (ConnectorOutcomeUnknown), never an unavailability the caller may read as "not done".
+MONEY_ROUTES = frozenset({"initiate", "cancel"})
+RETRYABLE_STATUSES = frozenset({500, 502, 503, 504})
 # Codes the bank may answer with that are not refusals of the payment but of its own health.
 _INFRASTRUCTURE_CODES = frozenset({"FALHA_INFRAESTRUTURA"})
 
 
 class _Retryable(ConnectorUnavailable):
-    """The bank did not answer (connection failure or 502/503/504): worth another attempt on a retryable route."""
+    """No trustworthy answer came back (connection failure, 500/502/503/504): worth another attempt on a retryable
+    route. ``maybe_reached`` is False only when the request provably never left (refused, connect timeout, DNS)."""
+
+    def __init__(self, message: str, *, maybe_reached: bool) -> None:
+        super().__init__(message)
+        self.maybe_reached = maybe_reached
+
+
+# Failures raised before a byte of the request left: the bank cannot have acted on it.
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 
 _breakers: dict[tuple[str, str], pybreaker.CircuitBreaker] = {}
@@ -108,7 +129,8 @@ def _on_setting_changed(*, setting: str, **kwargs: Any) -> None:
 
 class HttpBank:
     """Implements ValidatePaymentData, DiscoverAccounts, InitiatePayment, GetPaymentStatus and CancelPayment over
-    the Opus connector routes at ``OPUSOF_CONNECTOR_HTTP_BASE_URL``."""
+    the Opus connector routes at ``OPUSOF_CONNECTOR_HTTP_BASE_URL``, and ListBankPayments over opusof's listing
+    extension."""
 
     def __init__(self, base_url: str | None = None) -> None:
         base_url = (base_url or settings.OPUSOF_CONNECTOR_HTTP_BASE_URL).rstrip("/")
@@ -183,12 +205,27 @@ class HttpBank:
     def cancel_payment(
         self, *, payment_id: str, end_to_end_id: str, context: PaymentContext | None = None
     ) -> PaymentStatusResult:
-        """POST /cancellation: CANC, or ConnectorRejected(PAGAMENTO_NAO_PERMITE_CANCELAMENTO)."""
+        """POST /cancellation: CANC, or ConnectorRejected(PAGAMENTO_NAO_PERMITE_CANCELAMENTO). Carries
+        ``idempotencyKey`` (CancellationPixPayment), one per payment, so a retry after a lost answer is the same
+        cancellation and not a second one the bank would refuse."""
+        key = contract.cancellation_idempotency_key(payment_id)
         request = contract.cancellation_request(
-            payment_id=payment_id, end_to_end_id=end_to_end_id, meta=self._meta(), context=context
+            payment_id=payment_id, end_to_end_id=end_to_end_id, meta=self._meta(), context=context, idempotency_key=key
         )
-        _, body = self._call("cancel", request)
+        _, body = self._call("cancel", request, idempotency_key=key)
         return _parse("cancel", contract.status_from_response, body)
+
+    def list_bank_payments(self, *, since: dt.datetime | None = None) -> Iterator[BankPaymentRecord]:
+        """POST /opusof/payment-listing (an opusof extension: the Opus contract has no listing route), page by page:
+        every payment the bank created or changed since ``since`` (all of them without it)."""
+        cursor: str | None = None
+        while True:
+            request = listing.listing_request(since=since, cursor=cursor, meta=self._meta())
+            _, body = self._call(contract.LISTING_ROUTE, request)
+            records, cursor = _parse(contract.LISTING_ROUTE, listing.listing_from_response, body)
+            yield from records
+            if not cursor:
+                return
 
     # --- transport ------------------------------------------------------------------------------------------------
 
@@ -202,22 +239,37 @@ class HttpBank:
         breaker = breaker_for(self.base_url, route)
         correlation_id = interaction_id_var.get() or payload["requestMeta"]["correlationId"]
         attempts = 0
+        maybe_reached = False
 
         def attempt() -> tuple[int, Any]:
-            nonlocal attempts
+            nonlocal attempts, maybe_reached
             attempts += 1
-            return self._attempt(route, payload, attempts, accept, correlation_id, idempotency_key)
+            try:
+                return self._attempt(route, payload, attempts, accept, correlation_id, idempotency_key)
+            except _Retryable as exc:
+                maybe_reached = maybe_reached or exc.maybe_reached
+                raise
 
         def retried() -> tuple[int, Any]:
-            if route not in RETRYABLE_ROUTES:
-                return attempt()
             retrying = Retrying(
-                stop=stop_after_attempt(self.max_attempts),
+                stop=stop_after_attempt(self.max_attempts if route in RETRYABLE_ROUTES else 1),
                 wait=wait_exponential_jitter(multiplier=self.backoff_initial, jitter=self.backoff_initial, max=2.0),
                 retry=retry_if_exception(lambda exc: isinstance(exc, _Retryable)),
                 reraise=True,
             )
-            return retrying(attempt)
+            try:
+                return retrying(attempt)
+            except ConnectorOutcomeUnknown:
+                raise
+            except ConnectorUnavailable as exc:
+                # Even when the last attempt was refused at connect or answered a 4xx, an earlier one may have
+                # been acted on: for a money route only "no attempt can have reached the bank" is unavailability.
+                if route in MONEY_ROUTES and maybe_reached:
+                    logger.warning("connector %s: outcome unknown after %s attempt(s): %s", route, attempts, exc)
+                    raise ConnectorOutcomeUnknown(
+                        f"{route}: resultado desconhecido após {attempts} tentativa(s): {exc}"
+                    ) from exc
+                raise
 
         try:
             return _through(breaker, retried)
@@ -253,20 +305,22 @@ class HttpBank:
             headers["content-type"] = "application/json"
         try:
             response = self._client.post(contract.ROUTES[route], content=content, headers=headers, timeout=timeout)
-        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.RemoteProtocolError, httpx.WriteError) as exc:
-            # The bank did not answer: refused, unreachable, or the connection dropped before a response.
+        except _NOT_SENT as exc:
+            # Refused, unreachable, DNS, no connection from the pool: the request never left.
             log("UNAVAILABLE", None, type(exc).__name__, str(exc))
-            raise _Retryable(f"{route}: {type(exc).__name__}: {exc}") from exc
+            raise _Retryable(f"{route}: {type(exc).__name__}: {exc}", maybe_reached=False) from exc
         except httpx.TimeoutException as exc:
+            # A read (or write) timeout: the bank may still be working on it, and the caller is waiting.
             log("UNAVAILABLE", None, type(exc).__name__, str(exc))
             raise ConnectorOutcomeUnknown(f"{route}: sem resposta em {timeout.read}s") from exc
         except httpx.TransportError as exc:
+            # Reset, closed without an answer, read or write error: the body may have reached the bank.
             log("UNAVAILABLE", None, type(exc).__name__, str(exc))
-            raise _Retryable(f"{route}: {type(exc).__name__}: {exc}") from exc
+            raise _Retryable(f"{route}: {type(exc).__name__}: {exc}", maybe_reached=True) from exc
         status = response.status_code
         if status in RETRYABLE_STATUSES:
             log("UNAVAILABLE", status, f"HTTP_{status}")
-            raise _Retryable(f"{route}: HTTP {status}")
+            raise _Retryable(f"{route}: HTTP {status}", maybe_reached=True)
         try:
             body = self._body(response, acted_on=200 <= status < 300 or status in accept or status == 422)
         except signing.SignatureError as exc:
@@ -277,7 +331,7 @@ class HttpBank:
         if 200 <= status < 300 or status in accept:
             if body is None:
                 log("UNAVAILABLE", status, "INVALID_BODY")
-                raise ConnectorUnavailable(f"{route}: corpo inválido (HTTP {status})")
+                raise _unreadable(route, f"{route}: corpo inválido (HTTP {status})")
             log("OK", status)
             return status, body
         errors = _errors(body)
@@ -285,11 +339,16 @@ class HttpBank:
             code, detail = errors[0]
             log("REJECTED", status, code, detail)
             raise ConnectorRejected(code, detail)
-        # Any other status (400, 404, 500, a 422 without the contract's body) is a broken integration, not a
-        # refusal of this payment: the regulated outcome is an infrastructure failure. Not retried.
+        # Any other status (400, 404, a 422 without the contract's body or with FALHA_INFRAESTRUTURA, a 5xx not
+        # retried) is a broken integration, not a refusal of this payment: the regulated outcome is an
+        # infrastructure failure. Not retried. A 4xx is the bank refusing the request before acting on it; a 5xx may
+        # come after it acted, which on a money route is an unknown outcome.
         code, detail = errors[0] if errors else (f"HTTP_{status}", "")
         log("UNAVAILABLE", status, code, detail)
-        raise ConnectorUnavailable(f"{route}: HTTP {status} {code} {detail}".strip())
+        message = f"{route}: HTTP {status} {code} {detail}".strip()
+        if status >= 500:
+            raise _unreadable(route, message)
+        raise ConnectorUnavailable(message)
 
     def _body(self, response: httpx.Response, *, acted_on: bool) -> Any:
         """The response's JSON body, from inside its JWS when the bank signed it; None when it is not JSON."""
@@ -351,13 +410,19 @@ def _through(breaker: pybreaker.CircuitBreaker, func: Callable[[], T]) -> T:
     return result
 
 
+def _unreadable(route: str, message: str) -> ConnectorUnavailable:
+    """The bank got the request and its answer cannot be used: on a money route it may have acted (unknown)."""
+    return ConnectorOutcomeUnknown(message) if route in MONEY_ROUTES else ConnectorUnavailable(message)
+
+
 def _parse(route: str, parser: Callable[..., T], *args: Any) -> T:
-    """A 2xx body that breaks the contract is the bank failing, not a refusal: ConnectorUnavailable, never a 500."""
+    """A 2xx body that breaks the contract is the bank failing, not a refusal: ConnectorUnavailable (unknown outcome
+    on a money route: the bank answered 2xx, so it acted), never a 500."""
     try:
         return parser(*args)
     except contract.ContractError as exc:
         logger.warning("connector %s answered outside the contract: %s", route, exc)
-        raise ConnectorUnavailable(f"{route}: resposta fora do contrato: {exc}") from exc
+        raise _unreadable(route, f"{route}: resposta fora do contrato: {exc}") from exc
 
 
 def _errors(body: Any) -> list[tuple[str, str]]:

@@ -19,6 +19,9 @@ route          path                     opusof capability
 ``cancel``     ``/cancellation``        CancelPayment (200, or 422 ``PAGAMENTO_NAO_PERMITE_CANCELAMENTO``)
 =============  =======================  ====================================================================
 
+A sixth route, ``list`` (``/opusof/payment-listing``), is opusof's own extension for reconciliation; its wire shape
+lives in ``connectors.http.listing``.
+
 Every route has two variants, chosen by the consent the call is made under (``PaymentData.consent``):
 ``paymentType: PAYMENT_CONSENT`` (payments v4; ``consent`` is ConsentPayment with ``creditor`` and ``payment``) and
 ``PAYMENT_RECURRING_CONSENT`` (automatic payments v2; ``consent`` is ConsentRecurringPayment with ``creditors`` and
@@ -52,12 +55,15 @@ from connectors.interfaces import (
     recurring_configuration_from_wire,
 )
 
+LISTING_ROUTE = "list"
 ROUTES: dict[str, str] = {
     "validate": "/payment-validation",
     "discovery": "/account-discovery",
     "initiate": "/payments",
     "status": "/find",
     "cancel": "/cancellation",
+    # Not in the Opus contract: opusof's extension for reconciliation (connectors.http.listing).
+    LISTING_ROUTE: "/opusof/payment-listing",
 }
 PAYMENT_TYPE = "PAYMENT_CONSENT"
 RECURRING_PAYMENT_TYPE = "PAYMENT_RECURRING_CONSENT"
@@ -72,6 +78,7 @@ ORIGINAL_PAYMENT_ID_KEY = "recurringPaymentId"
 # Statuses of ResponseCreatePixPayment that BankPaymentStatus has no name for: the bank received the payment and has
 # not decided yet, which opusof treats as pending (PDNG) and settles by polling the status route.
 _UNDECIDED = {"RCVD": BankPaymentStatus.PDNG, "PATC": BankPaymentStatus.PDNG}
+_CANCELLATION_NAMESPACE = uuid.UUID("0b5d6f3e-2f55-4b8e-8f7c-5a6b1d1c9e21")
 
 
 class ContractError(ValueError):
@@ -771,12 +778,26 @@ def find_request(
     return _lookup(payment_id, end_to_end_id, meta, context)
 
 
+def cancellation_idempotency_key(payment_id: str) -> str:
+    """The ``idempotencyKey`` of a payment's cancellation: a payment is cancelled at most once, so one key per
+    payment, derived from its id (stable across retries and restarts; 36 characters, within the 40 allowed)."""
+    return str(uuid.uuid5(_CANCELLATION_NAMESPACE, payment_id))
+
+
 def cancellation_request(
-    *, payment_id: str, end_to_end_id: str, meta: dict[str, str], context: PaymentContext | None = None
+    *,
+    payment_id: str,
+    end_to_end_id: str,
+    meta: dict[str, str],
+    context: PaymentContext | None = None,
+    idempotency_key: str | None = None,
 ) -> dict[str, Any]:
     """CancellationPixPayment: ``requestBody.data.status`` CANC (PatchPixPaymentData) or, for a recurring payment,
-    REJECTED (PatchPixRecurringPaymentData), with ``cancellation.cancelledBy`` the user who asked."""
+    REJECTED (PatchPixRecurringPaymentData), with ``cancellation.cancelledBy`` the user who asked, and the
+    optional ``idempotencyKey``."""
     body = _lookup(payment_id, end_to_end_id, meta, context)
+    if idempotency_key:
+        body["idempotencyKey"] = idempotency_key
     data: dict[str, Any] = {"status": CANCEL_STATUS[body["paymentType"]]}
     if context is not None and context.cancelled_by:
         data["cancellation"] = {"cancelledBy": _document(context.cancelled_by, _rel(context.cancelled_by))}

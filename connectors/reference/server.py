@@ -1,4 +1,5 @@
-"""A reference bank back-end answering the five Opus connector routes from the sandbox bank's data.
+"""A reference bank back-end answering the five Opus connector routes, and opusof's listing extension
+(``connectors.http.listing``), from the sandbox bank's data.
 
 Small on purpose: the stdlib ``ThreadingHTTPServer`` (one thread per connection, HTTP/1.1 keep-alive), JSON in and
 out, translation through ``connectors.http.contract`` and the work done by ``connectors.sandbox.SandboxBank`` (so
@@ -8,14 +9,19 @@ balances, ledger, scenario amounts and idempotency are the sandbox's own). Run i
 Faults are switched at runtime through ``/_faults`` so tests and people can stage a bad day:
 
 - ``POST /_faults`` with any of ``{"latencySeconds": 2.5, "errorNext": 2, "errorStatus": 503,
-  "dropNext": 1, "dropAfterProcessingNext": 1, "down": true, "routes": ["initiate"]}`` — latency before
-  answering; answer the next N calls with ``errorStatus`` (default 503); drop the connection after reading the
-  next N requests (before doing anything); do the work of the next N requests and then drop the connection
-  without answering (the lost-response case idempotency keys exist for); drop every request while ``down``.
+  "dropNext": 1, "dropAfterProcessingNext": 1, "errorAfterProcessingNext": 1, "down": true,
+  "routes": ["initiate"]}`` — latency before answering; answer the next N calls with ``errorStatus`` (default 503)
+  without doing anything; drop the connection after reading the next N requests (before doing anything); do the
+  work of the next N requests and then drop the connection without answering, or answer ``errorStatus`` instead
+  of the result (the lost-response cases idempotency keys exist for); drop every request while ``down``.
   ``routes`` limits the faults to those routes (default: all). Values not given keep their current setting.
 - ``tamperNext`` / ``wrongKeyNext`` (with response signing on): answer the next N calls with a JWS whose payload was
   altered after signing, or signed by a key the connector does not know.
 - ``DELETE /_faults`` clears every fault; ``GET /_faults`` shows them and the calls received per route.
+
+Idempotency: an initiation repeating an ``idempotencyKey`` gets the first one's payment (the sandbox bank's unique
+key), and a cancellation repeating one gets the first one's answer (kept in memory: a real core keeps it with the
+payment), so a retry after a lost answer never becomes a second effect or a refusal of the first.
 
 Signing (``connectors.http.signing``): request bodies must be ``application/jwt`` signed by opusof (the contract's
 media type; verified against opusof's JWKS, ``aud`` this bank's route URL, ``iat`` window, ``jti`` never reused);
@@ -43,7 +49,7 @@ from django.db import close_old_connections, connections
 from django.utils import timezone
 from jwt.algorithms import RSAAlgorithm
 
-from connectors.http import contract, signing
+from connectors.http import contract, listing, signing
 from connectors.interfaces import (
     AccountRef,
     AccountType,
@@ -73,6 +79,7 @@ class Faults:
     error_status: int = 503
     drop_next: int = 0
     drop_after_processing_next: int = 0
+    error_after_processing_next: int = 0
     down: bool = False
     tamper_next: int = 0
     wrong_key_next: int = 0
@@ -92,6 +99,8 @@ class Faults:
                 self.drop_next = int(body["dropNext"])
             if "dropAfterProcessingNext" in body:
                 self.drop_after_processing_next = int(body["dropAfterProcessingNext"])
+            if "errorAfterProcessingNext" in body:
+                self.error_after_processing_next = int(body["errorAfterProcessingNext"])
             if "down" in body:
                 self.down = bool(body["down"])
             if "tamperNext" in body:
@@ -104,7 +113,7 @@ class Faults:
     def clear(self) -> None:
         with self.lock:
             self.latency_seconds = 0.0
-            self.error_next = self.drop_next = self.drop_after_processing_next = 0
+            self.error_next = self.drop_next = self.drop_after_processing_next = self.error_after_processing_next = 0
             self.tamper_next = self.wrong_key_next = 0
             self.error_status = 503
             self.down = False
@@ -118,6 +127,7 @@ class Faults:
                 "errorStatus": self.error_status,
                 "dropNext": self.drop_next,
                 "dropAfterProcessingNext": self.drop_after_processing_next,
+                "errorAfterProcessingNext": self.error_after_processing_next,
                 "down": self.down,
                 "tamperNext": self.tamper_next,
                 "wrongKeyNext": self.wrong_key_next,
@@ -143,6 +153,9 @@ class Faults:
             elif self.drop_after_processing_next > 0:
                 self.drop_after_processing_next -= 1
                 action = "drop_after"
+            elif self.error_after_processing_next > 0:
+                self.error_after_processing_next -= 1
+                action = "error_after"
             elif self.tamper_next > 0:
                 self.tamper_next -= 1
                 action = "tamper"
@@ -182,6 +195,9 @@ class ReferenceBankServer(ThreadingHTTPServer):
         self.requests: deque[dict[str, Any]] = deque(maxlen=1000)
         self._seen_jti: OrderedDict[str, None] = OrderedDict()
         self._jti_lock = threading.Lock()
+        # Cancellation answers by idempotencyKey; the lock makes two cancellations with one key one cancellation.
+        self.cancellations: dict[str, tuple[int, Any]] = {}
+        self.cancellation_lock = threading.Lock()
         # Open client connections: stop() ends them so no handler thread (and its database connection) outlives us.
         self.open_sockets: set[socket.socket] = set()
         self.sockets_lock = threading.Lock()
@@ -298,6 +314,11 @@ class _Handler(BaseHTTPRequestHandler):
         if action == "drop_after":
             self.close_connection = True
             return
+        if action == "error_after":
+            self._send(
+                error_status, contract.error_body([("FALHA_INFRAESTRUTURA", "Falha injetada após o processamento.")])
+            )
+            return
         if self.server.sign_responses:
             self._send_signed(status, answer, tamper=action == "tamper", wrong_key=action == "wrong_key")
         else:
@@ -387,9 +408,14 @@ class _Handler(BaseHTTPRequestHandler):
                 initiation = contract.initiation_from_request(body)
                 result = bank.initiate_payment(initiation)
                 return 201, self._payment(result, idempotency_key=initiation.idempotency_key)
+            if route == contract.LISTING_ROUTE:
+                since, cursor, size = listing.listing_params_from_request(body)
+                page, after = bank.bank_payments_page(since=since, after=_cursor(cursor), limit=size)
+                return 200, listing.listing_response(page, str(after) if after is not None else None)
             lookup = contract.payment_lookup_from_request(body)
-            call = bank.get_payment_status if route == "status" else bank.cancel_payment
-            result = call(payment_id=lookup.payment_id, end_to_end_id=lookup.end_to_end_id)
+            if route == "cancel":
+                return self._cancel(lookup, str(body.get("idempotencyKey") or ""))
+            result = bank.get_payment_status(payment_id=lookup.payment_id, end_to_end_id=lookup.end_to_end_id)
             return 200, self._payment(result, payment_id=lookup.payment_id)
         except contract.ContractError as exc:
             return 400, contract.error_body([("PARAMETRO_INVALIDO", str(exc))])
@@ -397,6 +423,19 @@ class _Handler(BaseHTTPRequestHandler):
             return 422, contract.error_body([(exc.code, exc.detail)])
         except ConnectorUnavailable as exc:
             return 503, contract.error_body([("FALHA_INFRAESTRUTURA", str(exc))])
+
+    def _cancel(self, lookup: contract.PaymentLookup, key: str) -> tuple[int, Any]:
+        """A cancellation, answered once per ``idempotencyKey``: a repeat gets the first answer (its ConnectorRejected
+        and ConnectorUnavailable are not kept: nothing was done, so a repeat may try again)."""
+        server = self.server
+        with server.cancellation_lock:
+            if key and key in server.cancellations:
+                return server.cancellations[key]
+            result = server.bank.cancel_payment(payment_id=lookup.payment_id, end_to_end_id=lookup.end_to_end_id)
+            answer = (200, self._payment(result, payment_id=lookup.payment_id))
+            if key:
+                server.cancellations[key] = answer
+            return answer
 
     def _validate_recurring(self, body: Any) -> ValidationResult:
         """A recurring consent has no amount of its own: the debtor account must be one the customer may pay from,
@@ -454,6 +493,13 @@ class _Handler(BaseHTTPRequestHandler):
             bank_id=str(row.pk),
         )
         return contract.payment_response(view, result, now=timezone.now())
+
+
+def _cursor(cursor: str | None) -> int:
+    try:
+        return int(cursor or 0)
+    except ValueError as exc:
+        raise contract.ContractError(f"invalid cursor {cursor!r}") from exc
 
 
 def _json(raw: bytes) -> Any:

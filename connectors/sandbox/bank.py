@@ -8,7 +8,7 @@ conformance suite are in ``connectors.sandbox.scenarios``.
 import datetime as dt
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from connectors.interfaces import (
     AccountRef,
+    BankPaymentRecord,
     BankPaymentStatus,
     ConnectorError,
     ConnectorRejected,
@@ -92,7 +93,10 @@ def _own_ispb() -> str:
 
 
 class SandboxBank:
-    """Implements ValidatePaymentData, DiscoverAccounts, InitiatePayment, GetPaymentStatus and CancelPayment."""
+    """Implements ValidatePaymentData, DiscoverAccounts, InitiatePayment, GetPaymentStatus, CancelPayment and
+    ListBankPayments."""
+
+    LISTING_PAGE = 1000
 
     # --- the connector contract -------------------------------------------------------------------------------
 
@@ -209,6 +213,43 @@ class SandboxBank:
             payment.cancelled_at = timezone.now()
             payment.save(update_fields=["status", "cancelled_at"])
             return self._result(payment)
+
+    def list_bank_payments(self, *, since: dt.datetime | None = None) -> Iterator[BankPaymentRecord]:
+        """Every payment received, created, settled or cancelled at or after ``since``, oldest first, read a page at
+        a time (reconciliation of a large day does not hold one long query open)."""
+        after = 0
+        while True:
+            page, after_next = self.bank_payments_page(since=since, after=after, limit=self.LISTING_PAGE)
+            yield from page
+            if after_next is None:
+                return
+            after = after_next
+
+    def bank_payments_page(
+        self, *, since: dt.datetime | None, after: int, limit: int
+    ) -> tuple[list[BankPaymentRecord], int | None]:
+        """One page of ``list_bank_payments``: the payments past the cursor ``after`` (a row id) and the cursor of
+        the next page (None on the last). A refusal at settlement has no timestamp of its own, so a scheduled payment
+        refused today but received before ``since`` is not listed: reconciliation asks the status route for it."""
+        rows = SandboxPayment.objects.filter(pk__gt=after)
+        if since is not None:
+            rows = rows.filter(Q(created_at__gte=since) | Q(settled_at__gte=since) | Q(cancelled_at__gte=since))
+        page = list(rows.order_by("pk")[:limit])
+        records = [
+            BankPaymentRecord(
+                payment_id=row.payment_id,
+                end_to_end_id=row.end_to_end_id,
+                status=Status(row.status),
+                amount=row.amount,
+                created_at=row.created_at,
+                updated_at=max(filter(None, (row.created_at, row.settled_at, row.cancelled_at))),
+                idempotency_key=row.idempotency_key,
+                rejection_code=row.rejection_code or None,
+                bank_reference=f"sandbox-{row.pk}",
+            )
+            for row in page
+        ]
+        return records, (page[-1].pk if len(page) == limit else None)
 
     # --- sandbox operations (tests, demo, Celery beat) ---------------------------------------------------------
 

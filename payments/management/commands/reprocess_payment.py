@@ -1,8 +1,11 @@
 """Re-asks the bank about one payment and reconciles our state with its answer.
 
 A multi-item payment still RCVD is submitted again (its batch); any other is read from the bank's status route and
-moved there when our state machine allows it. A bank answer the FSM cannot reach (e.g. we say RJCT, the bank says
-ACSC) is reported as a discrepancy for staff, never forced. Idempotent: a second run finds nothing to change.
+moved there when our state machine allows it — including out of our own infrastructure rejection (RJCT
+FALHA_INFRAESTRUTURA_DETENTORA) to what the bank settled, flagged for staff (``PixPaymentBase.follow_bank``). A bank
+answer the FSM cannot reach (e.g. the bank's own refusal, RJCT SALDO_INSUFICIENTE, against its ACSC) is reported as
+a discrepancy for staff, never forced. Idempotent: a second run finds nothing to change. Every record at once:
+``reconcile_bank``.
 """
 
 from typing import Any

@@ -81,14 +81,24 @@ def test_503_then_recovering_is_retried_and_succeeds(v4, http_connectors, faults
     assert ana_balance() == before - Decimal("100.00")
 
 
-def test_503_beyond_the_retries_is_an_infrastructure_rejection(v4, http_connectors, faults):
+def test_503_beyond_the_retries_is_held_then_initiated_again_with_the_same_key(v4, http_connectors, faults):
+    # The contract gives a 503 no "not processed" meaning, so on the initiate route it is an unknown outcome.
+    before = ana_balance()
     faults(errorNext=5, errorStatus=503, routes=["initiate"])
 
     response, body = pay(v4)
 
     assert response.status_code == 201, body
-    assert body["data"][0]["rejectionReason"]["code"] == "FALHA_INFRAESTRUTURA_DETENTORA"
+    [payment] = body["data"]
+    assert payment["status"] == "PDNG"
     assert [c[1] for c in calls("initiate")] == ["UNAVAILABLE"] * 3
+    faults(method="DELETE")
+    # The bank never got it: the poll hears NAO_INFORMADO and initiates again under the one idempotency key.
+    payment_poll_status(payment_id=payment["paymentId"])
+    assert v4.get_payment(payment["paymentId"])["status"] == "ACSC"
+    assert {entry["body"]["idempotencyKey"] for entry in http_connectors.received("initiate")} == {payment["paymentId"]}
+    assert debits(payment["paymentId"]) == 1
+    assert ana_balance() == before - Decimal("100.00")
 
 
 def test_a_4xx_is_never_retried(v4, http_connectors, faults):
