@@ -26,6 +26,7 @@ from consents.errors import ConsentNotFound
 from consents.models import ConsentStatus, PaymentConsent
 from consents.services import consent_connector_info, consent_consume, lock_consent
 from enrollments.services import enrollment_limit_problem, enrollment_lock_for_payment
+from opusof.degrade import enqueue_after_commit
 from opusof.errors import ParameterInvalid, ParameterMissing, RegulatedError
 from opusof.models import TppClient
 from opusof.timeutil import business_date, end_of_business_day
@@ -267,7 +268,7 @@ def _create_and_submit(
 
         _save_received(payments, actor=actor)
         batch_id = str(payments[0].batch_id)
-        transaction.on_commit(lambda: submit_payment_batch.delay(batch_id))
+        enqueue_after_commit(submit_payment_batch, batch_id, recovered_by="payments-resubmit-stalled-batches")
         return None
     try:
         # Saved only once the bank answered: a synchronous refusal creates no payment (§2.2.2).

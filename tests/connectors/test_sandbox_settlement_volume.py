@@ -5,6 +5,7 @@ credited here (two ledger rows). 11 000 due payments put one statement for all o
 counts, which is what made the settlement task fail with ~20 000 payments due at once.
 """
 
+import datetime as dt
 import uuid
 from decimal import Decimal
 
@@ -25,7 +26,7 @@ POSTGRES_MAX_PARAMETERS = 65_535
 
 
 def _due_payments(debtor: SandboxAccount, creditor: SandboxAccount, count: int, *, scheduled: bool) -> None:
-    today, past = business_date(), timezone.now() - timezone.timedelta(minutes=1)
+    today, past = business_date(), timezone.now() - dt.timedelta(minutes=1)
     SandboxPayment.objects.bulk_create(
         [
             SandboxPayment(
