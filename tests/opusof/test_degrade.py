@@ -19,6 +19,7 @@ from openapi_schema_validator import OAS30Validator, oas30_format_checker
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from opusof.api.errors import ServiceUnavailable, error_body, error_response, to_regulated
+from opusof.authserver.pages import CUSTOMER_KEY
 from opusof.degrade import broker_breaker, cache_get, cache_set, enqueue_after_commit, enqueue_each_after_commit
 from tests.support.spec import load_spec
 
@@ -138,3 +139,21 @@ def test_an_unreachable_dependency_is_a_regulated_503(exc, rf):
 
 def test_an_unexpected_error_is_still_the_opaque_500():
     assert to_regulated(KeyError("x")).status_code == 500
+
+
+@pytest.mark.django_db
+def test_customer_login_with_the_cache_down_is_a_page_not_a_500(client, settings, demo_bank):
+    # The lockout counter of password guesses lives in the cache: without it logins wait (fail closed).
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": f"redis://127.0.0.1:{closed_port()}/0",
+            "OPTIONS": {"socket_connect_timeout": 1},
+        }
+    }
+
+    response = client.post("/minhas-autorizacoes/entrar", {"cpf": "12345678909", "password": "demo1234"})
+
+    assert response.status_code == 401
+    assert "Login temporariamente indisponível" in response.content.decode()
+    assert CUSTOMER_KEY not in client.session
