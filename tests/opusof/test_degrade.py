@@ -13,7 +13,7 @@ import pytest
 from celery import Celery
 from django.core.exceptions import ImproperlyConfigured
 from django.db import OperationalError as DatabaseOperationalError
-from django.db import transaction
+from django.db import connection, transaction
 from kombu.exceptions import OperationalError as BrokerOperationalError
 from openapi_schema_validator import OAS30Validator, oas30_format_checker
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -21,6 +21,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from opusof.api.errors import ServiceUnavailable, error_body, error_response, to_regulated
 from opusof.authserver.pages import CUSTOMER_KEY
 from opusof.degrade import broker_breaker, cache_get, cache_set, enqueue_after_commit, enqueue_each_after_commit
+from tests.payments.builders import consent_data
 from tests.support.spec import load_spec
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -157,3 +158,29 @@ def test_customer_login_with_the_cache_down_is_a_page_not_a_500(client, settings
     assert response.status_code == 401
     assert "Login temporariamente indisponível" in response.content.decode()
     assert CUSTOMER_KEY not in client.session
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_regulated_request_with_the_database_down_is_a_503_in_the_regulated_shape(tpp, client_credentials_token):
+    # Given the database stops answering (its connection now points at a port nothing listens on)
+    settings_dict = connection.settings_dict
+    port = settings_dict["PORT"]
+    settings_dict["PORT"] = str(closed_port())
+    connection.close()
+    try:
+        # When a TPP creates a consent
+        response = tpp.post(
+            "/open-banking/payments/v4/consents", {"data": consent_data()}, token=client_credentials_token
+        )
+    finally:
+        settings_dict["PORT"] = port
+        connection.close()
+
+    # Then it gets the regulated 503 (the spec's `default` response), not a 500
+    assert response.status_code == 503, response.content
+    assert response["Retry-After"] == "5"
+    default = load_spec("payments-4.0.0.yml")["paths"]["/consents"]["post"]["responses"]["default"]
+    body = json.loads(response.content)
+    schema = default["content"]["application/json"]["schema"]
+    assert list(OAS30Validator(schema, format_checker=oas30_format_checker).iter_errors(body)) == []
+    assert body["errors"][0]["code"] == "SERVICE_UNAVAILABLE"
