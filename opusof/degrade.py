@@ -32,10 +32,6 @@ logger = logging.getLogger(__name__)
 BROKER_ERRORS: tuple[type[BaseException], ...] = (BrokerOperationalError, RedisError, OSError)
 CACHE_ERRORS: tuple[type[BaseException], ...] = (RedisError, OSError)
 
-# One quick retry covers a pooled connection that went stale across a Redis restart; a longer wait would hold the
-# request for nothing, since the sweep finds the work anyway.
-_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
-
 
 class _BrokerBreaker:
     """Per process: after a failed publish, publishing is skipped until the retry time comes."""
@@ -71,7 +67,10 @@ def publish_each(task: Task[Any, Any], calls: Sequence[tuple[Any, ...]], *, reco
     published = 0
     try:
         for args in calls:
-            task.apply_async(args, retry=True, retry_policy=_PUBLISH_RETRY_POLICY, **options)
+            # One attempt, no Celery-level retry: redis-py already reconnects a pooled connection that went stale
+            # across a Redis restart, and a dead or hung broker would only hold the request longer (each attempt
+            # waits up to the transport's socket_timeout) for work the sweep does anyway.
+            task.apply_async(args, retry=False, **options)
             published += 1
     except BROKER_ERRORS as exc:
         broker_breaker.trip()

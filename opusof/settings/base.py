@@ -128,7 +128,9 @@ STATIC_ROOT = VAR_DIR / "static"
 CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object]
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600, "socket_connect_timeout": 2}
+    # socket_timeout: a Redis that hangs (paused, network partition) fails a publish after 5 s instead of holding the
+    # request forever; the worker's BRPOP waits 1 s server-side, well inside it.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600, "socket_connect_timeout": 2, "socket_timeout": 5}
 else:
     CELERY_BROKER_DIR = VAR_DIR / "celery"
     # The host part means nothing to this transport; naming one keeps kombu from warning about its absence.
@@ -255,7 +257,7 @@ OPUSOF_JWS_IAT_TOLERANCE_SECONDS = 60
 OPUSOF_JTI_TTL_SECONDS = env_int("OPUSOF_JTI_TTL_SECONDS", 86_400)
 # After a publish to the broker failed, each process stops trying for this long (opusof.degrade); beat's database
 # sweeps do the work meanwhile.
-OPUSOF_BROKER_RETRY_AFTER_SECONDS = env_int("OPUSOF_BROKER_RETRY_AFTER_SECONDS", 5)
+OPUSOF_BROKER_RETRY_AFTER_SECONDS = env_int("OPUSOF_BROKER_RETRY_AFTER_SECONDS", 10)
 OPUSOF_IDEMPOTENCY_TTL_SECONDS = 86_400
 OPUSOF_JWKS_CACHE_SECONDS = env_int("OPUSOF_JWKS_CACHE_SECONDS", 900)
 # Four missed heartbeats (CELERY_BEAT_SCHEDULE) before /health calls the worker down.

@@ -2,6 +2,7 @@
 comes back empty, as the production incident's did), stopped and started again on the same port."""
 
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -49,9 +50,19 @@ class PrivateRedis:
     def stop(self) -> None:
         """Stopped like a crash or a restart: whatever it held is gone (no persistence)."""
         if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGCONT)  # a paused server cannot act on SIGTERM
             self.process.terminate()
             self.process.wait(timeout=10)
         self.process = None
+
+    def pause(self) -> None:
+        """Hung rather than gone (SIGSTOP): connections are accepted by the kernel and never answered."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGCONT)
 
     def is_empty(self) -> bool:
         return int(redis.Redis(host="127.0.0.1", port=self.port).dbsize()) == 0

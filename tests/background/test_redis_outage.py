@@ -156,3 +156,26 @@ def test_a_jti_used_before_redis_restarts_is_refused_after(private_redis, v4):
     replayed = v4.tpp.post(f"{API}/consents", raw_body=body, token=v4.token, idempotency_key=str(uuid.uuid4()))
     assert replayed.status_code == 403
     assert replayed.json()["errors"][0]["detail"] == "Claim jti já utilizada."
+
+
+def test_a_hung_redis_holds_a_signed_post_at_most_one_socket_timeout(private_redis, v4, settings):
+    # Given an authorised consent, and Redis hung (a network partition, a paused server), not refusing connections
+    consents = [v4.authorised_consent(consent_data(), debtor=own(ANA_ACCOUNT)) for _ in range(2)]
+    timeout = settings.CELERY_BROKER_TRANSPORT_OPTIONS["socket_timeout"]
+    private_redis.pause()
+    try:
+        # When the TPP pays twice
+        timings, answers = [], []
+        for consent_id in consents:
+            began = time.monotonic()
+            answers.append(v4.post_payments(consent_id, [payment_item(consent_data())])[0].status_code)
+            timings.append(time.monotonic() - began)
+    finally:
+        private_redis.resume()
+
+    # Then both payments are saved and answered; the first waited for the publish to time out once, the second
+    # did not try (the broker was marked down)
+    assert answers == [201, 201]
+    assert timings[0] < timeout + 2, timings
+    assert timings[1] < 1, timings
+    assert PixPayment.objects.count() == 2
