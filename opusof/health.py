@@ -4,6 +4,7 @@
 can act on the status and an operator can read which part is down.
 """
 
+import logging
 import os
 import time
 from collections.abc import Callable
@@ -19,6 +20,8 @@ from django.views.decorators.http import require_safe
 from kombu import Connection
 
 from opusof.tasks import WORKER_HEARTBEAT_KEY
+
+logger = logging.getLogger(__name__)
 
 _PROBE_KEY = "opusof:health-probe"
 
@@ -78,9 +81,35 @@ _CHECKS: tuple[tuple[str, Callable[[], dict[str, Any]]], ...] = (
 def health(request: HttpRequest) -> JsonResponse:
     checks: dict[str, dict[str, Any]] = {}
     for name, check in _CHECKS:
+        if name == "worker" and checks["cache"]["status"] != "ok":
+            # The heartbeat lives in the cache: with the cache down the worker's state is unknown, not a second error.
+            checks[name] = {"status": "down", "detail": "unknown: the cache holding the heartbeat is down"}
+            continue
         try:
             checks[name] = check()
         except Exception as exc:  # a health probe reports every failure instead of raising
             checks[name] = {"status": "down", "detail": f"{type(exc).__name__}: {exc}"}
     healthy = all(part["status"] == "ok" for part in checks.values())
-    return JsonResponse({"status": "ok" if healthy else "down", "checks": checks}, status=200 if healthy else 503)
+    response = JsonResponse({"status": "ok" if healthy else "down", "checks": checks}, status=200 if healthy else 503)
+    _log_transition(checks)
+    if not healthy:
+        # Django logs every 5xx at ERROR ("Service Unavailable: /health"); a load balancer probing each second
+        # during an outage would write one per probe. The body says what is down; _log_transition says it once.
+        response._has_been_logged = True  # type: ignore[attr-defined]
+    return response
+
+
+_last_down: frozenset[str] = frozenset()
+
+
+def _log_transition(checks: dict[str, dict[str, Any]]) -> None:
+    """One WARNING line per process when the set of parts that are down changes (and one when all recover)."""
+    global _last_down
+    down = frozenset(name for name, part in checks.items() if part["status"] != "ok")
+    if down == _last_down:
+        return
+    _last_down = down
+    if down:
+        logger.warning("health: down: %s", ", ".join(sorted(down)), extra={"checks": checks})
+    else:
+        logger.info("health: every part is ok again")

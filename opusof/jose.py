@@ -20,13 +20,14 @@ import httpx
 import jwt
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 from django.conf import settings
-from django.core.cache import cache
 from django.core.serializers.json import DjangoJSONEncoder
 from jwt.algorithms import RSAAlgorithm
 
 from opusof.api.errors import BadSignature, InvalidClient, MalformedClaims
+from opusof.degrade import cache_get, cache_set
 from opusof.keys import holder_kid, holder_private_key
-from opusof.models import TppClient
+from opusof.models import TppClient, UsedJti
+from opusof.replay import jti_first_use
 
 logger = logging.getLogger(__name__)
 
@@ -139,7 +140,7 @@ def _fetch_jwks(uri: str) -> _KeySet:
         raise BadSignature("Não foi possível obter as chaves públicas (JWKS) do cliente.") from exc
     now = time.time()
     ttl = settings.OPUSOF_JWKS_CACHE_SECONDS
-    cache.set(_jwks_cache_key(uri), {"jwks": document, "fetchedAt": now}, timeout=ttl)
+    cache_set(_jwks_cache_key(uri), {"jwks": document, "fetchedAt": now}, timeout=ttl)
     key_set = _KeySet(keys=keys, fetched_at=now, expires_at=now + ttl)
     _uri_keys.put(uri, key_set)
     return key_set
@@ -150,7 +151,7 @@ def _uri_key_set(uri: str) -> _KeySet:
     key_set = _uri_keys.get(uri)
     if key_set is not None and key_set.expires_at > now:
         return key_set
-    shared = cache.get(_jwks_cache_key(uri))
+    shared = cache_get(_jwks_cache_key(uri))  # a cache that is down is a miss: fetched once more, then in-process
     if shared is not None:
         fetched_at = float(shared["fetchedAt"])
         key_set = _KeySet(
@@ -200,11 +201,6 @@ def _client_key(client: TppClient, kid: str) -> RSAPublicKey | None:
 # --- Verification ----------------------------------------------------------------------------------------------------
 
 
-def _jti_cache_key(organisation_id: str, jti: str) -> str:
-    digest = hashlib.sha256(f"{organisation_id}\x00{jti}".encode()).hexdigest()
-    return f"opusof:jti:{digest}"
-
-
 def verify_request(token: str, *, client: TppClient, expected_audience: str) -> dict[str, Any]:
     """The claims of a TPP's signed request body, or the regulated error the spec names.
 
@@ -248,7 +244,12 @@ def verify_request(token: str, *, client: TppClient, expected_audience: str) -> 
     jti = claims.get("jti")
     if not isinstance(jti, str) or not jti or len(jti) > 256:
         raise InvalidClient("Claim jti inválida.")
-    # SET NX: atomic across processes, so two concurrent requests with one jti cannot both pass (1.2.4.2).
-    if not cache.add(_jti_cache_key(client.organisation_id, jti), 1, timeout=settings.OPUSOF_JTI_TTL_SECONDS):
+    # Atomic across processes and kept across a Redis restart: one jti per organisation for 24 h (1.2.4.2).
+    if not jti_first_use(
+        scope=UsedJti.Scope.REQUEST_JWS,
+        issuer=client.organisation_id,
+        jti=jti,
+        ttl_seconds=settings.OPUSOF_JTI_TTL_SECONDS,
+    ):
         raise InvalidClient("Claim jti já utilizada.")
     return claims

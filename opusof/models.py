@@ -1,4 +1,4 @@
-"""Cross-cutting records: the TPP client registry, access tokens and idempotency records."""
+"""Cross-cutting records: the TPP client registry, access tokens, idempotency records and used ``jti`` values."""
 
 import uuid
 from collections.abc import Iterable
@@ -94,6 +94,29 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.endpoint} {self.key} ({self.response_status or 'running'})"
+
+
+class UsedJti(models.Model):
+    """A ``jti`` already presented by ``issuer`` in ``scope``: a second use is refused until ``expires_at``.
+
+    In the database, not the cache, so the 24 h replay window of signed request bodies (payments v4 "Validações"
+    1.2.4.2) and the single use of client assertions (RFC 7523 §3) survive a Redis restart (opusof.replay).
+    """
+
+    class Scope(models.TextChoices):
+        REQUEST_JWS = "request-jws", "Signed request body (per organisation)"
+        CLIENT_ASSERTION = "client-assertion", "private_key_jwt client assertion (per client)"
+
+    scope = models.CharField(max_length=32, choices=Scope.choices)
+    issuer = models.CharField(max_length=255)
+    jti = models.CharField(max_length=256)
+    expires_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["scope", "issuer", "jti"], name="opusof_used_jti_scope_issuer")]
+
+    def __str__(self) -> str:
+        return f"{self.scope} {self.issuer} {self.jti}"
 
 
 class AuditedStatus:

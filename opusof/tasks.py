@@ -41,3 +41,12 @@ def purge_idempotency_records() -> int:
     from opusof.api.idempotency import idempotency_records_purge
 
     return idempotency_records_purge()
+
+
+@shared_task(name="opusof.tasks.purge_used_jtis", ignore_result=True)
+def purge_used_jtis() -> int:
+    """Beat: used jti values are refused for OPUSOF_JTI_TTL_SECONDS (client assertions: their lifetime), then
+    deleted."""
+    from opusof.replay import used_jtis_purge
+
+    return used_jtis_purge()

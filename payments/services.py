@@ -22,6 +22,7 @@ from consents.errors import ConsentNotFound
 from consents.models import ConsentStatus, PaymentConsent
 from consents.services import consent_connector_info, consent_consume, lock_consent
 from enrollments.services import enrollment_limit_problem, enrollment_lock_for_payment
+from opusof.degrade import enqueue_after_commit
 from opusof.errors import ParameterInvalid, ParameterMissing, RegulatedError
 from opusof.models import TppClient
 from opusof.timeutil import business_date, end_of_business_day
@@ -243,7 +244,7 @@ def _record(
         if not immediate:
             from payments.tasks import submit_payment_batch
 
-            transaction.on_commit(lambda: submit_payment_batch.delay(str(batch_id)))
+            enqueue_after_commit(submit_payment_batch, str(batch_id), recovered_by="payments-resubmit-stalled-batches")
     consent_consume(consent, actor=actor)
     return payments, refusal
 

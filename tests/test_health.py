@@ -1,5 +1,6 @@
 """GET /health: one entry per part, 200 only when all are ok, 503 as soon as one is down."""
 
+import logging
 import socket
 import time
 from collections.abc import Iterator
@@ -8,6 +9,7 @@ import pytest
 from django.core.cache import cache
 from django.test import Client
 
+from opusof import health
 from opusof.tasks import WORKER_HEARTBEAT_KEY, worker_heartbeat
 
 pytestmark = pytest.mark.django_db
@@ -104,6 +106,40 @@ def test_503_when_the_cache_is_unreachable(client: Client, settings) -> None:
     assert checks["cache"]["status"] == "down"
     assert checks["worker"]["status"] == "down"  # the heartbeat is read from the cache
     assert checks["database"]["status"] == "ok"
+
+
+def test_redis_down_is_a_503_and_one_warning_not_an_error_per_probe(
+    client: Client, settings, caplog, monkeypatch
+) -> None:
+    # Given cache and broker both on a Redis that is not there, after probes that found everything up
+    monkeypatch.setattr(health, "_last_down", frozenset())
+    down = f"redis://127.0.0.1:{closed_port()}/0"
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": down,
+            "OPTIONS": {"socket_connect_timeout": 1},
+        }
+    }
+    settings.CELERY_BROKER_URL = down
+
+    # When a load balancer probes three times
+    with caplog.at_level(logging.INFO):
+        responses = [client.get("/health") for _ in range(3)]
+
+    # Then each probe answers 503 naming what is down, and the log holds one warning, no error
+    assert [response.status_code for response in responses] == [503] * 3
+    checks = responses[-1].json()["checks"]
+    assert {name: part["status"] for name, part in checks.items()} == {
+        "database": "ok",
+        "cache": "down",
+        "broker": "down",
+        "worker": "down",
+    }
+    assert checks["worker"]["detail"].startswith("unknown")
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING and r.name == "opusof.health"]
+    assert warnings == ["health: down: broker, cache, worker"]
 
 
 def test_filesystem_broker_reports_a_missing_folder(client: Client, settings, tmp_path) -> None:

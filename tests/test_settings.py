@@ -82,6 +82,7 @@ PLATFORM_BEAT = (
     "consents-expire-due",
     "enrollments-expire-due",
     "idempotency-purge",
+    "jti-purge",
     "recurring-poll-open",
     "recurring-consents-expire-due",
     "outbox-dispatch",

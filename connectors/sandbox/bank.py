@@ -65,6 +65,9 @@ _INITIATION_REFUSALS = [
     ("NAO_INFORMADO", "NAO_INFORMADO"),
 ]
 # Money already committed today counts against the daily limit.
+# Payments settled per transaction by settle_due: its widest statements (the payments' UPDATE, 6 values a row; the
+# ledger's INSERT, 2 rows of 6 a payment) stay far below PostgreSQL's 65 535 bind parameters.
+SETTLE_BATCH_SIZE = 1000
 _COMMITTED = [Status.ACSC, Status.ACCP, Status.ACPD, Status.PDNG]
 
 
@@ -255,16 +258,29 @@ class SandboxBank:
 
     def settle_due(self, day: dt.date | None = None) -> dict[str, PaymentStatusResult]:
         """The bank's settlement run: SCHD payments dated up to ``day`` (today in Brasilia by default) settle or
-        fail on balance (RJCT SALDO_INSUFICIENTE); PDNG payments past ``settle_after`` settle too."""
+        fail on balance (RJCT SALDO_INSUFICIENTE); PDNG payments past ``settle_after`` settle too.
+
+        In batches of SETTLE_BATCH_SIZE, one transaction each, oldest first: one statement for all of 20 000 due
+        payments would carry more than PostgreSQL's 65 535 bind parameters, and one transaction would hold every
+        debtor account locked for the whole run. A settled payment is no longer due, so each batch finds the next.
+        """
         day = day or business_date()
-        with transaction.atomic():
-            due = SandboxPayment.objects.select_for_update(skip_locked=True).filter(
-                Q(status=Status.SCHD, scheduled_date__lte=day) | Q(status=Status.PDNG, settle_after__lte=timezone.now())
-            )
-            # Forced: the query already chose them by date (``day`` may be ahead of today) and settle_after.
-            payments = list(due.order_by("pk"))
-            self._advance(payments, force=True)
-        return {payment.payment_id: self._result(payment) for payment in payments}
+        settled: dict[str, PaymentStatusResult] = {}
+        last_pk = 0
+        while True:
+            with transaction.atomic():
+                due = SandboxPayment.objects.select_for_update(skip_locked=True).filter(
+                    Q(status=Status.SCHD, scheduled_date__lte=day)
+                    | Q(status=Status.PDNG, settle_after__lte=timezone.now()),
+                    pk__gt=last_pk,
+                )
+                # Forced: the query already chose them by date (``day`` may be ahead of today) and settle_after.
+                payments = list(due.order_by("pk")[:SETTLE_BATCH_SIZE])
+                self._advance(payments, force=True)
+            settled.update((payment.payment_id, self._result(payment)) for payment in payments)
+            if len(payments) < SETTLE_BATCH_SIZE:
+                return settled
+            last_pk = payments[-1].pk
 
     def force_settle(self, payment_id: str) -> PaymentStatusResult:
         """Settles a PDNG or SCHD payment now, whatever its date or delay (tests)."""

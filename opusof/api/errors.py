@@ -12,7 +12,11 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import SuspiciousOperation
+from django.db import InterfaceError as DatabaseInterfaceError
+from django.db import OperationalError as DatabaseOperationalError
 from django.http import Http404, HttpRequest, HttpResponse
+from kombu.exceptions import OperationalError as BrokerOperationalError
+from redis.exceptions import RedisError
 from rest_framework import exceptions as drf
 from rest_framework.request import Request
 
@@ -39,6 +43,7 @@ __all__ = [
     "ParameterInvalid",
     "ParameterMissing",
     "RegulatedAuthenticationFailed",
+    "ServiceUnavailable",
     "SiteOverloaded",
     "TooManyRequests",
     "Unauthorized",
@@ -167,6 +172,28 @@ class SiteOverloaded(RegulatedError):
     title = "O site está sobrecarregado."
 
 
+class ServiceUnavailable(RegulatedError):
+    """A part the request needs (database, broker, cache) cannot be reached; nothing was committed. The spec's
+    ``default`` response (ResponseError) carries it, with ``Retry-After``."""
+
+    status_code = 503
+    code = "SERVICE_UNAVAILABLE"
+    title = "Serviço temporariamente indisponível."
+
+
+# Infrastructure failures a retry may cure: the database (PostgreSQL down, connection dropped, deadlock), the broker
+# or the cache (Redis down). Answered 503, logged as a warning (docs/resilience.md).
+_UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
+    DatabaseOperationalError,
+    DatabaseInterfaceError,
+    BrokerOperationalError,
+    RedisError,
+    ConnectionError,
+    TimeoutError,
+)
+RETRY_AFTER_SECONDS = 5
+
+
 class RegulatedAuthenticationFailed(drf.AuthenticationFailed):
     """DRF only resets ``request.user`` on its own exception types, so authentication wraps the regulated error."""
 
@@ -235,6 +262,8 @@ def to_regulated(exc: BaseException) -> RegulatedError:
         error = RegulatedError(str(exc.detail), code=str(exc.default_code).upper(), title=str(exc.default_detail))
         error.status_code = exc.status_code
         return error
+    if isinstance(exc, _UNAVAILABLE_ERRORS):
+        return ServiceUnavailable("Serviço temporariamente indisponível; tente novamente em instantes.")
     return InternalError("Erro inesperado; tente novamente.")
 
 
@@ -266,12 +295,17 @@ def error_response(status: int, body: dict[str, Any], request: Request | HttpReq
     response[INTERACTION_ID_HEADER] = interaction_id_for(http_request)
     if status == 401:
         response["WWW-Authenticate"] = 'Bearer realm="opusof"'
+    if status == 503:
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return response
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> HttpResponse:
     """REST_FRAMEWORK.EXCEPTION_HANDLER: every failure ends as the regulated body, never a traceback."""
     error = to_regulated(exc)
-    if error.status_code >= 500 and not isinstance(exc, RegulatedError):
-        logger.error("unhandled exception in %s", type(context.get("view")).__name__, exc_info=exc)
+    view = type(context.get("view")).__name__
+    if isinstance(error, ServiceUnavailable) and not isinstance(exc, RegulatedError):
+        logger.warning("%s answered 503: %s: %s", view, type(exc).__name__, exc)
+    elif error.status_code >= 500 and not isinstance(exc, RegulatedError):
+        logger.error("unhandled exception in %s", view, exc_info=exc)
     return error_response(error.status_code, error_body(error), context["request"])

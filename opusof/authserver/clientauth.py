@@ -2,7 +2,6 @@
 ``private_key_jwt`` or ``tls_client_auth`` only; OFB security profile §7.1: PS256), and the client certificate the
 TLS-terminating proxy forwards (RFC 8705)."""
 
-import hashlib
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -11,7 +10,6 @@ from urllib.parse import unquote
 import jwt
 from cryptography import x509
 from django.conf import settings
-from django.core.cache import cache
 from django.http import HttpRequest
 
 from opusof.api.authentication import certificate_thumbprint
@@ -20,7 +18,8 @@ from opusof.authserver import endpoints
 from opusof.authserver.errors import invalid_client, invalid_request
 from opusof.authserver.models import ClientAuthSettings
 from opusof.jose import _client_key  # the cached TPP key lookup the JWS choke point uses (JWKS refresh on new kid)
-from opusof.models import TppClient
+from opusof.models import TppClient, UsedJti
+from opusof.replay import jti_first_use
 
 ALGORITHM = "PS256"
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
@@ -85,11 +84,6 @@ def _active_client(client_id: str) -> TppClient:
     return client
 
 
-def _jti_cache_key(client: TppClient, jti: str) -> str:
-    digest = hashlib.sha256(f"{client.client_id}\x00{jti}".encode()).hexdigest()
-    return f"opusof:authserver:assertion-jti:{digest}"
-
-
 def _private_key_jwt(assertion: str, client_id_param: str, endpoint_url: str) -> TppClient:
     """RFC 7523 §3 / OIDC Core §9: iss = sub = client_id, aud the issuer or the endpoint, exp, single-use jti."""
     try:
@@ -136,9 +130,10 @@ def _private_key_jwt(assertion: str, client_id_param: str, endpoint_url: str) ->
     jti = claims["jti"]
     if not isinstance(jti, str) or not jti or len(jti) > 256:
         raise invalid_client("jti do client_assertion inválido.")
-    # SET NX across processes: the same assertion cannot authenticate twice (RFC 7523 §3 item 7).
-    ttl = int(max(remaining, 0) + CLOCK_LEEWAY_SECONDS + 1)
-    if not cache.add(_jti_cache_key(client, jti), 1, timeout=ttl):
+    # Atomic across processes, kept across a Redis restart: an assertion cannot authenticate twice (RFC 7523 §3
+    # item 7). Remembered for as long as it could still be accepted.
+    ttl = max(remaining, 0) + CLOCK_LEEWAY_SECONDS + 1
+    if not jti_first_use(scope=UsedJti.Scope.CLIENT_ASSERTION, issuer=client.client_id, jti=jti, ttl_seconds=ttl):
         raise invalid_client("jti do client_assertion já utilizado.")
     return client
 

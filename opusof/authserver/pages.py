@@ -10,6 +10,7 @@ redirect goes to a redirect URI the TPP registered and pushed in its signed requ
 import contextlib
 import datetime as dt
 import hashlib
+import logging
 import re
 import secrets
 from collections.abc import Callable
@@ -44,6 +45,7 @@ from enrollments.services import enrollment_authorise, enrollment_cancel_by_cust
 from opusof.authserver import services
 from opusof.authserver.customers import customer_authenticate
 from opusof.authserver.models import PushedAuthorisationRequest
+from opusof.degrade import CACHE_ERRORS
 from opusof.documents import mask_document
 from opusof.errors import ParameterInvalid, RegulatedError
 from opusof.timeutil import business_tz
@@ -78,6 +80,8 @@ FLOWS_KEY = "authserver_flows"
 FLOW_TTL_SECONDS = 600
 # A customer's login on these pages is good for this long; then they authenticate again.
 CUSTOMER_LOGIN_SECONDS = 900
+logger = logging.getLogger(__name__)
+
 MAX_LOGIN_FAILURES = 5
 LOGIN_LOCK_SECONDS = 900
 # No form-action: Chromium applies it to the redirect that follows a form post, and approving ends in a redirect
@@ -216,18 +220,23 @@ def _failures_key(cpf: str) -> str:
 def _login(request: HttpRequest) -> tuple[dict[str, str] | None, str]:
     cpf = request.POST.get("cpf", "")
     key = _failures_key(cpf)
-    if int(cache.get(key, 0)) >= MAX_LOGIN_FAILURES:
-        return None, "Acesso bloqueado temporariamente por tentativas inválidas. Tente mais tarde."
-    customer = customer_authenticate(cpf, request.POST.get("password", ""))
-    if customer is None:
-        # Counted per CPF in the shared cache (Redis), so guessing a password is slow across all web processes.
-        cache.add(key, 0, timeout=LOGIN_LOCK_SECONDS)
-        try:
-            cache.incr(key)
-        except ValueError:  # expired between add and incr
-            cache.set(key, 1, timeout=LOGIN_LOCK_SECONDS)
-        return None, "CPF ou senha inválidos."
-    cache.delete(key)
+    try:
+        if int(cache.get(key, 0)) >= MAX_LOGIN_FAILURES:
+            return None, "Acesso bloqueado temporariamente por tentativas inválidas. Tente mais tarde."
+        customer = customer_authenticate(cpf, request.POST.get("password", ""))
+        if customer is None:
+            # Counted per CPF in the shared cache (Redis), so guessing a password is slow across all web processes.
+            cache.add(key, 0, timeout=LOGIN_LOCK_SECONDS)
+            try:
+                cache.incr(key)
+            except ValueError:  # expired between add and incr
+                cache.set(key, 1, timeout=LOGIN_LOCK_SECONDS)
+            return None, "CPF ou senha inválidos."
+        cache.delete(key)
+    except CACHE_ERRORS as exc:
+        # Without the counter, password guessing would go unthrottled: logins wait for the cache (a page, not a 500).
+        logger.warning("login refused while the cache is unavailable: %s", exc)
+        return None, "Login temporariamente indisponível. Tente novamente em instantes."
     flows = request.session.get(FLOWS_KEY, {})
     request.session.cycle_key()  # no session fixation across the login
     data = {"document": customer.document, "name": customer.name, "auth_time": timezone.now().isoformat()}

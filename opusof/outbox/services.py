@@ -27,6 +27,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from opusof.degrade import enqueue_each_after_commit
 from opusof.models import TppClient
 from opusof.outbox.models import AttemptOutcome, EventKind, EventState, OutboxEvent, WebhookDelivery
 from opusof.timeutil import rfc3339
@@ -139,16 +140,10 @@ def outbox_record_status_changes(changes: Iterable[StatusChangeEvent]) -> list[O
     if not events:
         return []
     OutboxEvent.objects.bulk_create(events)
-    ids = [str(event.id) for event in events]
-    transaction.on_commit(lambda: _nudge(ids))
-    return events
-
-
-def _nudge(event_ids: list[str]) -> None:
     from opusof.outbox.tasks import deliver_webhook
 
-    for event_id in event_ids:
-        deliver_webhook.delay(event_id)
+    enqueue_each_after_commit(deliver_webhook, [(str(event.id),) for event in events], recovered_by="outbox-dispatch")
+    return events
 
 
 def outbox_claim_due(*, limit: int = 200) -> tuple[str, list[str]]:

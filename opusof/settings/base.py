@@ -128,7 +128,9 @@ STATIC_ROOT = VAR_DIR / "static"
 CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object]
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600, "socket_connect_timeout": 2}
+    # socket_timeout: a Redis that hangs (paused, network partition) fails a publish after 5 s instead of holding the
+    # request forever; the worker's BRPOP waits 1 s server-side, well inside it.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600, "socket_connect_timeout": 2, "socket_timeout": 5}
 else:
     CELERY_BROKER_DIR = VAR_DIR / "celery"
     # The host part means nothing to this transport; naming one keeps kombu from warning about its absence.
@@ -146,6 +148,13 @@ else:
     for _folder in ("queue", "processed", "control"):
         (CELERY_BROKER_DIR / _folder).mkdir(parents=True, exist_ok=True)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A worker outlives a broker outage of any length (docs/resilience.md): it reconnects forever (2 s, 4 s, ... 30 s
+# apart) instead of exiting after Celery's default 100 attempts.
+CELERY_BROKER_CONNECTION_RETRY = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+# A task running when the connection drops is left to finish, not cancelled: an acks_late task then cannot ack and
+# is redelivered after the visibility timeout, which its idempotence (state guards under row locks) makes harmless.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 # Worker log lines go through LOGGING (JSON with interaction_id) instead of Celery's own root handler.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TASK_IGNORE_RESULT = True
@@ -181,6 +190,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "options": {"expires": 30.0},
     },
     "idempotency-purge": {"task": "opusof.tasks.purge_idempotency_records", "schedule": 3600.0},
+    # Used JWS jti values past OPUSOF_JTI_TTL_SECONDS (opusof.replay) are deleted.
+    "jti-purge": {"task": "opusof.tasks.purge_used_jtis", "schedule": 3600.0, "options": {"expires": 3600.0}},
     # Recurring payments (automatic payments v2): scheduled charges on their date and open ones are polled until final.
     "recurring-poll-open": {
         "task": "recurring.poll_open_recurring_payments",
@@ -242,7 +253,11 @@ OPUSOF_SIGNING_KEY_AUTOCREATE = True
 OPUSOF_MTLS_REQUIRED = env_bool("OPUSOF_MTLS_REQUIRED", False)
 OPUSOF_CLIENT_CERT_HEADER = env_str("OPUSOF_CLIENT_CERT_HEADER", "X-SSL-Client-Cert")
 OPUSOF_JWS_IAT_TOLERANCE_SECONDS = 60
-OPUSOF_JTI_TTL_SECONDS = 86_400
+# How long a used `jti` of a signed request body is refused again (payments v4 1.2.4.2: 24 h), in the database.
+OPUSOF_JTI_TTL_SECONDS = env_int("OPUSOF_JTI_TTL_SECONDS", 86_400)
+# After a publish to the broker failed, each process stops trying for this long (opusof.degrade); beat's database
+# sweeps do the work meanwhile.
+OPUSOF_BROKER_RETRY_AFTER_SECONDS = env_int("OPUSOF_BROKER_RETRY_AFTER_SECONDS", 10)
 OPUSOF_IDEMPOTENCY_TTL_SECONDS = 86_400
 OPUSOF_JWKS_CACHE_SECONDS = env_int("OPUSOF_JWKS_CACHE_SECONDS", 900)
 # Four missed heartbeats (CELERY_BEAT_SCHEDULE) before /health calls the worker down.

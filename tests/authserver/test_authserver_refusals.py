@@ -5,11 +5,13 @@ import time
 
 import jwt
 import pytest
+from django.core.cache import cache
 from django.utils import timezone
 
 from consents.models import PaymentConsent
+from opusof.authserver.clientauth import MAX_ASSERTION_LIFETIME_SECONDS
 from opusof.authserver.models import AuthorisationCode, PushedAuthorisationRequest, RefreshToken
-from opusof.models import AccessToken
+from opusof.models import AccessToken, UsedJti
 from opusof.tokens import token_hash
 from tests.authserver.oauth_tpp import (
     ISSUER,
@@ -169,6 +171,21 @@ def test_replayed_client_assertion_jti(oauth):
     second = oauth.post_form("/auth/token", {"grant_type": "client_credentials"}, assertion=assertion)
     assert_oauth_error(second, "invalid_client", 401)
     assert AccessToken.objects.count() == 1  # the first call's; nothing for the replay
+
+
+def test_a_client_assertion_stays_single_use_when_the_cache_is_emptied(oauth):
+    # The record is in the database (opusof.replay), not the cache a Redis restart empties.
+    assertion = oauth.assertion()
+    first = oauth.post_form("/auth/token", {"grant_type": "client_credentials"}, assertion=assertion)
+    assert first.status_code == 200
+    cache.clear()
+
+    second = oauth.post_form("/auth/token", {"grant_type": "client_credentials"}, assertion=assertion)
+
+    assert_oauth_error(second, "invalid_client", 401)
+    used = UsedJti.objects.get(scope=UsedJti.Scope.CLIENT_ASSERTION, issuer=oauth.client_id)
+    # Kept for as long as the assertion could still be accepted: its remaining lifetime plus the clock leeway.
+    assert used.expires_at <= timezone.now() + dt.timedelta(seconds=MAX_ASSERTION_LIFETIME_SECONDS + 11)
 
 
 def test_client_assertion_wrong_aud_expired_or_other_key(oauth, rsa_keys):

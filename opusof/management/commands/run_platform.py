@@ -1,20 +1,19 @@
-"""Runs the whole platform in the foreground: a Celery worker with embedded beat, and the web server.
+"""Runs the whole platform in the foreground: a Celery worker, Celery beat and the web server.
 
-``make run`` calls this after ``migrate`` and ``load_demo``. Both children run in their own process group, so a
-Ctrl-C (SIGINT) or SIGTERM reaches only this command, which forwards one SIGTERM to each and waits: Celery finishes
-the running tasks, gunicorn the running requests. A second Ctrl-C while waiting kills them at once.
+``make run`` calls this after ``migrate`` and ``load_demo``. A worker or beat that exits is restarted with backoff
+(opusof.supervisor), so a broker outage never takes the web server down; the web server exiting stops everything.
+The children run in their own process groups, so a Ctrl-C (SIGINT) or SIGTERM reaches only this command, which
+forwards one SIGTERM to each and waits: Celery finishes the running tasks, gunicorn the running requests. A second
+Ctrl-C while waiting kills them at once.
 """
 
-import contextlib
 import ctypes
 import importlib.metadata
 import importlib.util
 import os
 import signal
-import subprocess
 import sys
 import threading
-import time
 from collections.abc import Callable
 from types import FrameType
 from typing import Any
@@ -22,6 +21,8 @@ from typing import Any
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from opusof.supervisor import Child, Supervisor
 
 STOP_TIMEOUT_SECONDS = 30
 _PR_SET_PDEATHSIG = 1
@@ -52,7 +53,7 @@ def _split_bind(bind: str) -> tuple[str, int]:
 
 
 class Command(BaseCommand):
-    help = "Start a Celery worker with beat and the web server (gunicorn, else runserver); Ctrl-C stops both."
+    help = "Start a Celery worker, beat and the web server (gunicorn, else runserver); Ctrl-C stops all three."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
@@ -82,16 +83,10 @@ class Command(BaseCommand):
         env["OPUSOF_BIND"] = bind
         env["PYTHONUNBUFFERED"] = "1"
 
+        celery = [sys.executable, "-m", "celery", "-A", "opusof"]
         worker_cmd = [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "opusof",
+            *celery,
             "worker",
-            "--beat",
-            "--schedule",
-            settings.CELERY_BEAT_SCHEDULE_FILENAME,
             "--concurrency",
             "2",
             "--loglevel",
@@ -104,6 +99,9 @@ class Command(BaseCommand):
             "--without-gossip",
             "--without-heartbeat",
         ]
+        # Beat in its own process: a worker restart does not restart the schedule, and the units of a production
+        # process manager are the same three (docs/resilience.md).
+        beat_cmd = [*celery, "beat", "--schedule", settings.CELERY_BEAT_SCHEDULE_FILENAME, "--loglevel", "INFO"]
         if importlib.util.find_spec("gunicorn") is not None and not options["runserver"]:
             web_name = "gunicorn"
             web_cmd = [
@@ -135,33 +133,23 @@ class Command(BaseCommand):
             stop.set()
 
         previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
-        children: list[tuple[str, subprocess.Popen[bytes]]] = []
+        supervisor = Supervisor(
+            [
+                Child("celery worker", worker_cmd, restart=True),
+                Child("celery beat", beat_cmd, restart=True),
+                Child(web_name, web_cmd, restart=False),
+            ],
+            env=env,
+            cwd=settings.BASE_DIR,
+            preexec_fn=_die_with_parent(),
+        )
         failed: str | None = None
         try:
-            for name, cmd in (("celery worker + beat", worker_cmd), (web_name, web_cmd)):
-                children.append(
-                    (
-                        name,
-                        subprocess.Popen(  # noqa: S603 - fixed argv built above
-                            cmd,
-                            env=env,
-                            cwd=settings.BASE_DIR,
-                            start_new_session=True,
-                            preexec_fn=_die_with_parent(),
-                        ),
-                    )
-                )
-            self._print_urls(base_url, web_name, children)
-
-            while not stop.is_set():
-                for name, proc in children:
-                    if proc.poll() is not None:
-                        failed = f"{name} exited with status {proc.returncode}"
-                        stop.set()
-                        break
-                stop.wait(0.5)
+            supervisor.start_all()
+            self._print_urls(base_url, web_name, supervisor)
+            failed = supervisor.watch(stop)
         finally:
-            self._stop(children, received)
+            self._stop(supervisor, received)
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
 
@@ -169,12 +157,12 @@ class Command(BaseCommand):
             raise CommandError(f"{failed}; the platform was stopped")
         self.stdout.write("opusof stopped.")
 
-    def _print_urls(self, base_url: str, web_name: str, children: list[tuple[str, subprocess.Popen[bytes]]]) -> None:
+    def _print_urls(self, base_url: str, web_name: str, supervisor: Supervisor) -> None:
         database = settings.DATABASES["default"]
         lines = [
             "",
             "opusof is starting:",
-            *(f"  {name:<22} pid {proc.pid}" for name, proc in children),
+            *(f"  {child.name:<22} pid {child.process.pid}" for child in supervisor.children if child.process),
             f"  database               {database['ENGINE'].rsplit('.', 1)[-1]} {database['NAME']}",
             f"  broker                 {settings.CELERY_BROKER_URL}",
             "",
@@ -192,24 +180,14 @@ class Command(BaseCommand):
         self.stdout.write("\n".join(lines))
         self.stdout.flush()
 
-    def _stop(self, children: list[tuple[str, subprocess.Popen[bytes]]], received: list[int]) -> None:
-        running = [(name, proc) for name, proc in children if proc.poll() is None]
+    def _stop(self, supervisor: Supervisor, received: list[int]) -> None:
+        running = supervisor.running_names()
         if not running:
             return
-        self.stdout.write("Stopping " + ", ".join(name for name, _ in running) + " ... (Ctrl-C again to kill)")
+        self.stdout.write("Stopping " + ", ".join(running) + " ... (Ctrl-C again to kill)")
         self.stdout.flush()
         signals_before = len(received)
-        # Web first, so no new work is accepted while the worker finishes what it holds.
-        for _name, proc in reversed(running):
-            proc.send_signal(signal.SIGTERM)
-        deadline = time.monotonic() + STOP_TIMEOUT_SECONDS
-        while any(proc.poll() is None for _, proc in running):
-            if len(received) > signals_before or time.monotonic() > deadline:
-                for name, proc in running:
-                    if proc.poll() is None:
-                        self.stderr.write(f"killing {name}")
-                        with contextlib.suppress(ProcessLookupError):  # it exited meanwhile
-                            os.killpg(proc.pid, signal.SIGKILL)
-                        proc.wait()
-                break
-            time.sleep(0.1)
+        for name in supervisor.stop_all(
+            timeout=STOP_TIMEOUT_SECONDS, interrupted=lambda: len(received) > signals_before
+        ):
+            self.stderr.write(f"killed {name}")
