@@ -11,7 +11,7 @@ from opusof.errors import ParameterInvalid
 from opusof.timeutil import business_tz
 from payments.errors import PaymentDetailInvalid, PaymentDiffersFromConsent
 
-_E2E = re.compile(r"^E(?P<ispb>\d{8})(?P<stamp>\d{12})[a-zA-Z0-9]{11}$")
+_E2E = re.compile(r"^E(?P<ispb>\d{8})(?P<stamp>\d{12})[a-zA-Z0-9]{11}$", re.ASCII)
 # SPI accepts a settlement up to 12 h away from the endToEndId's timestamp.
 _SPI_TOLERANCE = dt.timedelta(hours=12)
 

@@ -19,7 +19,8 @@ _SPI_TOLERANCE = dt.timedelta(hours=12)
 # paymentReference of Pix Automático (CreateRecurringPixPaymentData.paymentReference).
 _REFERENCE = re.compile(
     r"^(?:zero|W(?P<week>[1-9]|[1-4]\d|5[0-3])-(?P<wy>\d{4})|M(?P<month>0[1-9]|1[0-2])-(?P<my>\d{4})"
-    r"|Q(?P<quarter>[1-4])-(?P<qy>\d{4})|S(?P<semester>[12])-(?P<sy>\d{4})|Y(?P<year>\d{4}))$"
+    r"|Q(?P<quarter>[1-4])-(?P<qy>\d{4})|S(?P<semester>[12])-(?P<sy>\d{4})|Y(?P<year>\d{4}))$",
+    re.ASCII,
 )
 _REFERENCE_PREFIX = {"SEMANAL": "W", "MENSAL": "M", "TRIMESTRAL": "Q", "SEMESTRAL": "S", "ANUAL": "Y"}
 

@@ -9,7 +9,6 @@ redirect goes to a redirect URI the TPP registered and pushed in its signed requ
 
 import contextlib
 import datetime as dt
-import hashlib
 import re
 import secrets
 from collections.abc import Callable
@@ -17,7 +16,6 @@ from decimal import Decimal
 from functools import wraps
 from typing import Any
 
-from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -44,6 +42,7 @@ from enrollments.services import enrollment_authorise, enrollment_cancel_by_cust
 from opusof.authserver import services
 from opusof.authserver.customers import customer_authenticate
 from opusof.authserver.models import PushedAuthorisationRequest
+from opusof.authserver.throttling import CUSTOMER_LOGIN, cpf_digits
 from opusof.documents import mask_document
 from opusof.errors import ParameterInvalid, RegulatedError
 from opusof.timeutil import business_tz
@@ -78,8 +77,6 @@ FLOWS_KEY = "authserver_flows"
 FLOW_TTL_SECONDS = 600
 # A customer's login on these pages is good for this long; then they authenticate again.
 CUSTOMER_LOGIN_SECONDS = 900
-MAX_LOGIN_FAILURES = 5
-LOGIN_LOCK_SECONDS = 900
 # No form-action: Chromium applies it to the redirect that follows a form post, and approving ends in a redirect
 # to the TPP's registered URI.
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'"
@@ -208,26 +205,17 @@ def authorize(request: HttpRequest) -> HttpResponse:
 # --- login -----------------------------------------------------------------------------------------------------------
 
 
-def _failures_key(cpf: str) -> str:
-    digits = "".join(ch for ch in cpf if ch.isdigit())
-    return "opusof:authserver:login-failures:" + hashlib.sha256(digits.encode()).hexdigest()
-
-
 def _login(request: HttpRequest) -> tuple[dict[str, str] | None, str]:
     cpf = request.POST.get("cpf", "")
-    key = _failures_key(cpf)
-    if int(cache.get(key, 0)) >= MAX_LOGIN_FAILURES:
+    name = cpf_digits(cpf)
+    if CUSTOMER_LOGIN.locked(name):
         return None, "Acesso bloqueado temporariamente por tentativas inválidas. Tente mais tarde."
     customer = customer_authenticate(cpf, request.POST.get("password", ""))
     if customer is None:
         # Counted per CPF in the shared cache (Redis), so guessing a password is slow across all web processes.
-        cache.add(key, 0, timeout=LOGIN_LOCK_SECONDS)
-        try:
-            cache.incr(key)
-        except ValueError:  # expired between add and incr
-            cache.set(key, 1, timeout=LOGIN_LOCK_SECONDS)
+        CUSTOMER_LOGIN.record_failure(name)
         return None, "CPF ou senha inválidos."
-    cache.delete(key)
+    CUSTOMER_LOGIN.clear(name)
     flows = request.session.get(FLOWS_KEY, {})
     request.session.cycle_key()  # no session fixation across the login
     data = {"document": customer.document, "name": customer.name, "auth_time": timezone.now().isoformat()}
@@ -502,7 +490,7 @@ def _recurring_consent(
     return render(request, "authserver/consent_recurring.html", context, status=400 if error else 200)
 
 
-_AMOUNT = re.compile(r"^\d{1,15}([.,]\d{1,2})?$")
+_AMOUNT = re.compile(r"^\d{1,15}([.,]\d{1,2})?$", re.ASCII)
 
 
 def _form_amount(value: str) -> Decimal | None:

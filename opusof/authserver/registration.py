@@ -6,7 +6,6 @@ Requests are JSON; the management calls carry the registration access token issu
 """
 
 import hmac
-import json
 import secrets
 import time
 import uuid
@@ -28,6 +27,7 @@ from opusof.authserver.models import ClientAuthSettings
 from opusof.models import TppClient
 from opusof.services import tpp_client_register, tpp_client_set_status
 from opusof.tokens import token_hash
+from opusof.untrusted import UntrustedInputError, json_loads
 
 # OFB DCR: an SSA older than 5 minutes is refused (Diretório, "DCR", software statement iat).
 SSA_MAX_AGE_SECONDS = 300
@@ -48,7 +48,7 @@ def verify_software_statement(ssa: str) -> dict[str, Any]:
     keys = trusted_keys()
     try:
         header = jwt.get_unverified_header(ssa)
-    except jwt.InvalidTokenError as exc:
+    except (jwt.InvalidTokenError, RecursionError) as exc:  # RecursionError: a header nested too deep
         raise _error("invalid_software_statement", "software_statement malformado.") from exc
     key = keys.get(header.get("kid", "")) if header.get("alg") == ALGORITHM else None
     if key is None:
@@ -165,7 +165,9 @@ def _client_body(client: TppClient, registration_token: str | None = None) -> di
 
 def _json_body(request: HttpRequest) -> dict[str, Any]:
     try:
-        body = json.loads(request.body or b"{}")
+        body = json_loads(request.body or b"{}")
+    except UntrustedInputError as exc:
+        raise _error("invalid_client_metadata", str(exc)) from exc
     except ValueError as exc:
         raise _error("invalid_client_metadata", "Corpo JSON inválido.") from exc
     if not isinstance(body, dict):

@@ -37,6 +37,7 @@ from opusof.jose import _client_key  # the JWS choke point's cached TPP key look
 from opusof.keys import holder_kid, holder_private_key
 from opusof.models import AccessToken, TppClient
 from opusof.tokens import access_token_mint, access_token_revoke, token_hash
+from opusof.untrusted import UntrustedInputError, check_json
 from recurring.models import RecurringConsent, RecurringConsentStatus
 from recurring.selectors import recurring_consent_token_horizon
 from recurring.services import recurring_consent_refresh
@@ -119,7 +120,7 @@ def verify_request_object(token: str, *, client: TppClient) -> dict[str, Any]:
     """The claims of a signed request object (RFC 9101; FAPI 1 Adv §5.2.2-1, -10, -13, -17), PS256 only."""
     try:
         header = jwt.get_unverified_header(token)
-    except jwt.InvalidTokenError as exc:
+    except (jwt.InvalidTokenError, RecursionError) as exc:  # RecursionError: a header nested too deep
         raise invalid_request_object("Request object malformado (JWS compacto esperado).") from exc
     if header.get("alg") != ALGORITHM:
         raise invalid_request_object(f"Request object deve ser assinado com {ALGORITHM}.")
@@ -142,6 +143,12 @@ def verify_request_object(token: str, *, client: TppClient) -> dict[str, Any]:
         raise invalid_request_object("Request object expirado.") from exc
     except jwt.InvalidTokenError as exc:
         raise invalid_request_object(f"Request object inválido: {exc}.") from exc
+    except RecursionError as exc:
+        raise invalid_request_object("Request object aninhado demais.") from exc
+    try:
+        check_json(claims)  # the claims are stored (PostgreSQL refuses NUL in text and jsonb)
+    except UntrustedInputError as exc:
+        raise invalid_request_object(str(exc)) from exc
     if float(claims["exp"]) - float(claims["nbf"]) > REQUEST_OBJECT_MAX_LIFETIME_SECONDS:
         raise invalid_request_object("Request object com validade (exp - nbf) acima de 60 minutos.")
     if time.time() - float(claims["nbf"]) > REQUEST_OBJECT_MAX_LIFETIME_SECONDS:
