@@ -1,0 +1,219 @@
+"""The checks of a charge (POST /pix/recurring-payments, automatic payments v2 §2.5) against its consent, run under
+the consent's row lock before anything is recorded or sent to the bank. Each raises the regulated 422 of the first
+rule the charge breaks; which version's behaviour a choice follows is in opusof.spec_versions.
+"""
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.db.models import Sum
+from django.utils import timezone
+
+from connectors.interfaces import ConnectorUnavailable
+from connectors.registry import account_discovery
+from opusof.errors import ParameterInvalid
+from opusof.ofb import account_from_wire
+from opusof.timeutil import business_tz
+from payments.models import PaymentStatus
+from recurring import errors
+from recurring.limits import Charge, check_limits, earliest_day
+from recurring.models import NOT_COUNTED_STATUSES, Product, RecurringConsent
+from recurring.validation import names_day, reference_matches
+
+# Pix Automático arrangement rules (not in the yml): a charge is scheduled from 2 to 10 days before its date.
+AUTOMATIC_MIN_DAYS_AHEAD = 2
+AUTOMATIC_MAX_DAYS_AHEAD = 10
+# Retries (Pix arrangement, not in the yml): up to 3 new attempts in the 7 days after the original's date.
+MAX_RETRIES = 3
+RETRY_WINDOW_DAYS = 7
+
+
+def check_charge(
+    consent: RecurringConsent, data: dict[str, Any], amount: Decimal, *, day: dt.date, today: dt.date
+) -> None:
+    """Every rule of a new charge of ``consent``, in the order the spec's validations list them."""
+    _check_common(consent, data, day=day, today=today)
+    if consent.product == Product.AUTOMATIC:
+        _check_automatic(consent, data, amount, day=day, today=today)
+    else:
+        _check_sweeping(consent, data, amount, day=day, today=today)
+
+
+def _same_account(wire: dict[str, Any], other: dict[str, Any]) -> bool:
+    keys = ("ispb", "number", "accountType")
+    return all(wire.get(k) == other.get(k) for k in keys) and (wire.get("issuer") or None) == (
+        other.get("issuer") or None
+    )
+
+
+def _check_common(consent: RecurringConsent, data: dict[str, Any], *, day: dt.date, today: dt.date) -> None:
+    if data.get("recurringConsentId") not in (None, consent.recurring_consent_id):
+        raise errors.PaymentDiffersFromConsent("recurringConsentId diverge do consentimento do token.")
+    if not names_day(data["endToEndId"], day):
+        raise ParameterInvalid("Data do endToEndId diverge da data do pagamento.")
+    if data["payment"]["currency"] != "BRL":
+        raise errors.PaymentDiffersFromConsent("Moeda diverge do consentimento.")
+    if data["document"]["identification"] not in consent.creditor_documents:
+        raise errors.PaymentDiffersFromConsent("document do recebedor diverge dos recebedores do consentimento.")
+    instrument = data["localInstrument"]
+    if instrument == "MANU" and data.get("proxy"):
+        raise errors.PaymentDetailInvalid("proxy não deve ser informado para MANU.")
+    if instrument in ("DICT", "INIC") and not data.get("proxy"):
+        raise errors.PaymentDetailInvalid(f"proxy obrigatório para {instrument}.")
+    if instrument != "INIC" and data.get("transactionIdentification"):
+        raise errors.PaymentDetailInvalid("transactionIdentification só é permitido para INIC.")
+    if day < today:
+        raise errors.OutsideAllowedWindow("Data de pagamento no passado.")
+    if consent.expires_at is not None and timezone.now() > consent.expires_at:
+        # The consent "deve deixar de ser válido" at expirationDateTime; payments already scheduled still settle.
+        raise errors.OutsideAllowedWindow("Consentimento expirado.")
+    if consent.expires_at is not None and day > consent.expires_at.astimezone(business_tz()).date():
+        raise errors.OutsideAllowedWindow("Data de liquidação posterior à expiração do consentimento.")
+
+
+def _check_sweeping(
+    consent: RecurringConsent, data: dict[str, Any], amount: Decimal, *, day: dt.date, today: dt.date
+) -> None:
+    if "riskSignals" not in data:
+        raise errors.PaymentDetailInvalid("riskSignals obrigatório para Transferências Inteligentes.")
+    if day != today:
+        raise errors.OutsideAllowedWindow("Transferências Inteligentes liquidam no mesmo dia.")
+    start = consent.settings.get("startDateTime")
+    if start and timezone.now() < dt.datetime.strptime(start, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC):
+        raise errors.OutsideAllowedWindow("Consentimento ainda não vigente (startDateTime).")
+    if data.get("originalRecurringPaymentId"):
+        raise errors.RetryDetailInvalid("Novas tentativas só se aplicam ao Pix Automático.")
+    debtor = consent.debtor_account
+    if debtor is not None and account_from_wire(data["creditorAccount"]) == debtor:
+        raise errors.PaymentDetailInvalid("Conta de origem igual à conta de destino.")
+    _check_own_account(consent, data)
+    counted = consent.payments.exclude(status__in=NOT_COUNTED_STATUSES)
+    spent = counted.aggregate(total=Sum("amount"))["total"] or Decimal("0")
+    window = counted.filter(date__gte=earliest_day(day)).values_list("date", "amount")
+    charges = [Charge(date=payment_date, amount=value) for payment_date, value in window]
+    breach = check_limits(consent.settings, charges, amount=amount, day=day, spent_total=spent)
+    if breach is not None:
+        raise errors.LIMIT_ERRORS[breach.code](breach.detail)
+
+
+def _check_own_account(consent: RecurringConsent, data: dict[str, Any]) -> None:
+    """Sweeping moves money between the same holder's accounts. A destination here, at this bank, must be one of
+    the receiver's own accounts (the receiver is a consent creditor: the customer, or the business's CNPJ root);
+    elsewhere only the receiving PSP (or the DICT, for DICT/INIC) can tell."""
+    creditor = account_from_wire(data["creditorAccount"])
+    if creditor.ispb != str(settings.OPUSOF_ISPB):
+        return
+    document = data["document"]["identification"]
+    try:
+        accounts = account_discovery().discover_accounts(
+            customer_document=consent.logged_user_document,
+            business_document=document if len(document) == 14 else None,
+        )
+    except ConnectorUnavailable:
+        return  # the bank re-checks the accounts at initiation; an outage here is not the TPP's fault
+    if all(found.account != creditor for found in accounts):
+        raise errors.PaymentDiffersFromConsent("A conta de destino não pertence ao recebedor do consentimento.")
+
+
+def _check_automatic_amount(consent: RecurringConsent, amount: Decimal, data: dict[str, Any]) -> None:
+    block = consent.settings
+    reference = data.get("paymentReference")
+    if reference == "zero":
+        first = block.get("firstPayment")
+        if first is None:
+            raise errors.PaymentDetailInvalid("paymentReference zero sem firstPayment no consentimento.")
+        if not _same_account(data["creditorAccount"], first["creditorAccount"]):
+            raise errors.PaymentDetailInvalid("creditorAccount diverge de firstPayment.creditorAccount.")
+        if amount != Decimal(first["amount"]):
+            raise errors.InvalidAmount("Valor diverge de firstPayment.amount.")
+        if data["date"] != first["date"]:
+            raise errors.PaymentDetailInvalid("date diverge de firstPayment.date.")
+        return
+    fixed = consent.amount_setting("fixedAmount")
+    if fixed is not None and amount != fixed:
+        raise errors.InvalidAmount(f"Valor deve ser o valor fixo do consentimento ({fixed}).")
+    minimum = consent.amount_setting("minimumVariableAmount")
+    if minimum is not None and amount < minimum:
+        raise errors.InvalidAmount(f"Valor abaixo do mínimo do consentimento ({minimum}).")
+    maximum = consent.amount_setting("maximumVariableAmount")
+    if maximum is not None and amount > maximum:
+        raise errors.TransactionLimitExceeded(f"Valor acima do máximo autorizado pelo usuário ({maximum}).")
+
+
+def _check_automatic(
+    consent: RecurringConsent, data: dict[str, Any], amount: Decimal, *, day: dt.date, today: dt.date
+) -> None:
+    block = consent.settings
+    if data["localInstrument"] != "MANU":
+        raise errors.PaymentDetailInvalid("Pix Automático admite apenas localInstrument MANU.")
+    reference = data.get("paymentReference")
+    if not reference:
+        raise errors.PaymentDetailInvalid("paymentReference obrigatório para Pix Automático.")
+    if data.get("originalRecurringPaymentId"):
+        _check_retry(consent, data, amount, day=day)
+        return
+    _check_automatic_amount(consent, amount, data)
+    if reference == "zero":
+        _check_not_charged(consent, reference)
+    else:
+        reference_day = dt.date.fromisoformat(block["referenceStartDate"]).day
+        if not reference_matches(reference, block["interval"], day, reference_day=reference_day):
+            raise errors.PaymentDetailInvalid(f"paymentReference {reference} não corresponde à data {day}.")
+        if day < dt.date.fromisoformat(block["referenceStartDate"]):
+            raise errors.OutsideAllowedWindow("Data anterior a referenceStartDate.")
+        if not AUTOMATIC_MIN_DAYS_AHEAD <= (day - today).days <= AUTOMATIC_MAX_DAYS_AHEAD:
+            raise errors.OutsideAllowedWindow(
+                f"Cobranças de Pix Automático são agendadas de D+{AUTOMATIC_MIN_DAYS_AHEAD} a "
+                f"D+{AUTOMATIC_MAX_DAYS_AHEAD}."
+            )
+        _check_not_charged(consent, reference)
+
+
+def _check_not_charged(consent: RecurringConsent, reference: str) -> None:
+    """One charge per period (and one adhesion payment): a new attempt of a failed one is a retry instead."""
+    duplicate = consent.payments.exclude(status__in=NOT_COUNTED_STATUSES).filter(
+        payment_reference=reference, original_recurring_payment_id=""
+    )
+    if duplicate.exists():
+        raise errors.PaymentDetailInvalid(f"Já existe cobrança para o período {reference}.")
+
+
+def _check_retry(consent: RecurringConsent, data: dict[str, Any], amount: Decimal, *, day: dt.date) -> None:
+    """A new attempt of a failed charge (§2.5 "Retries"): same reference, amount, creditor and receiver as the
+    original; extra-day attempts only if the customer accepted them (isRetryAccepted)."""
+    original = consent.payments.filter(
+        recurring_payment_id=data["originalRecurringPaymentId"], original_recurring_payment_id=""
+    ).first()
+    if original is None:
+        raise errors.RetryDetailInvalid("originalRecurringPaymentId não é um pagamento original deste consentimento.")
+    if original.status != PaymentStatus.RJCT:
+        raise errors.RetryDetailInvalid("O pagamento original não falhou; não cabe nova tentativa.")
+    mismatched = [
+        name
+        for name, same in (
+            ("payment.amount", amount == original.amount),
+            ("paymentReference", data.get("paymentReference") == original.payment_reference),
+            ("document", data["document"]["identification"] == original.document_identification),
+            (
+                "creditorAccount",
+                account_from_wire(data["creditorAccount"]) == original.creditor_account,
+            ),
+        )
+        if not same
+    ]
+    if mismatched:
+        raise errors.RetryDetailInvalid(f"Campos divergem da tentativa original: {', '.join(mismatched)}.")
+    retries = consent.payments.filter(original_recurring_payment_id=original.recurring_payment_id)
+    if retries.exclude(status__in=[PaymentStatus.RJCT, PaymentStatus.CANC]).exists():
+        raise errors.RetryDetailInvalid("Já existe uma nova tentativa em andamento para este pagamento.")
+    if retries.count() >= MAX_RETRIES:
+        raise errors.RetryLimitExceeded(f"Máximo de {MAX_RETRIES} novas tentativas atingido.")
+    if day != original.date:
+        if not consent.settings.get("isRetryAccepted"):
+            raise errors.RetryDetailInvalid("Consentimento não aceita novas tentativas em dias subsequentes.")
+        if not original.date < day <= original.date + dt.timedelta(days=RETRY_WINDOW_DAYS):
+            raise errors.OutsideAllowedWindow(
+                f"Novas tentativas devem ocorrer até {RETRY_WINDOW_DAYS} dias após a data original."
+            )
