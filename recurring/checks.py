@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from connectors.interfaces import ConnectorUnavailable
 from connectors.registry import account_discovery
-from opusof.errors import ParameterInvalid
+from opusof.errors import ParameterInvalid, ParameterMissing
 from opusof.ofb import account_from_wire
 from opusof.timeutil import business_tz
 from payments.models import PaymentStatus
@@ -61,7 +61,13 @@ def _check_common(consent: RecurringConsent, data: dict[str, Any], *, day: dt.da
     if instrument == "MANU" and data.get("proxy"):
         raise errors.PaymentDetailInvalid("proxy não deve ser informado para MANU.")
     if instrument in ("DICT", "INIC") and not data.get("proxy"):
-        raise errors.PaymentDetailInvalid(f"proxy obrigatório para {instrument}.")
+        # yml line 1181 "Preenchimento condicional de acordo com o conteúdo do campo localInstrument": absent is
+        # PARAMETRO_NAO_INFORMADO (§4.2.1.1).
+        raise ParameterMissing(f"Parâmetro proxy obrigatório não informado (localInstrument {instrument}).")
+    automatic_signals = (data.get("riskSignals") or {}).get("automatic")
+    if instrument in ("DICT", "INIC") and automatic_signals and not automatic_signals.get("pixKeyRegistrationDateTime"):
+        # yml line 1397: mandatory when localInstrument is DICT or INIC.
+        raise ParameterMissing("Parâmetro riskSignals.automatic.pixKeyRegistrationDateTime obrigatório não informado.")
     if instrument != "INIC" and data.get("transactionIdentification"):
         raise errors.PaymentDetailInvalid("transactionIdentification só é permitido para INIC.")
     if day < today:
@@ -77,7 +83,7 @@ def _check_sweeping(
     consent: RecurringConsent, data: dict[str, Any], amount: Decimal, *, day: dt.date, today: dt.date
 ) -> None:
     if "riskSignals" not in data:
-        raise errors.PaymentDetailInvalid("riskSignals obrigatório para Transferências Inteligentes.")
+        raise ParameterMissing("Parâmetro riskSignals obrigatório não informado (Transferências Inteligentes).")
     if day != today:
         raise errors.OutsideAllowedWindow("Transferências Inteligentes liquidam no mesmo dia.")
     start = consent.settings.get("startDateTime")

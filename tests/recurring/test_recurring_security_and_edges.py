@@ -129,7 +129,7 @@ def test_sweeping_needs_risk_signals(ap2):
     data = sweeping_payment()
     del data["riskSignals"]
     response, body = ap2.post_payment(consent_id, data)
-    assert (response.status_code, error_codes(body)) == (422, ["DETALHE_PAGAMENTO_INVALIDO"])
+    assert (response.status_code, error_codes(body)) == (422, ["PARAMETRO_NAO_INFORMADO"])
 
 
 def test_sweeping_before_its_start_is_out_of_window(ap2):
