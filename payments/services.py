@@ -26,7 +26,7 @@ from consents.errors import ConsentNotFound
 from consents.models import ConsentStatus, PaymentConsent
 from consents.services import consent_connector_info, consent_consume, lock_consent
 from enrollments.services import enrollment_limit_problem, enrollment_lock_for_payment
-from opusof.errors import ParameterInvalid, ParameterMissing, RegulatedError
+from opusof.errors import ParameterMissing, RegulatedError
 from opusof.models import TppClient
 from opusof.timeutil import business_date, end_of_business_day
 from opusof.transitions import transition
@@ -192,13 +192,13 @@ def dict_check_is_async() -> bool:
 def _fido_flow_consent_id(items: list[dict[str, Any]]) -> str:
     """The consent a non-redirect payment names: CreatePixPayment's restrictions make ``authorisationFlow``
     mandatory "Se CIBA ou FIDO" and ``consentId`` mandatory "quando o valor do campo authorisationFlow for igual a
-    FIDO_FLOW" (payments-4.0.0.yml lines 916, 933): missing → PARAMETRO_NAO_INFORMADO, another flow →
-    PARAMETRO_INVALIDO (§2.2.1). Items naming different consents diverge (check_items)."""
+    FIDO_FLOW" (payments-4.0.0.yml lines 916, 933): missing → PARAMETRO_NAO_INFORMADO; another flow is a business
+    rule, DETALHE_PAGAMENTO_INVALIDO (§2.2.2.8, line 111). Items naming different consents diverge (check_items)."""
     for item in items:
         if "authorisationFlow" not in item:
             raise ParameterMissing("authorisationFlow é obrigatório (FIDO_FLOW) com o token sem redirecionamento.")
         if item["authorisationFlow"] != AuthorisationFlow.FIDO_FLOW:
-            raise ParameterInvalid("authorisationFlow deve ser FIDO_FLOW com o token sem redirecionamento.")
+            raise PaymentDetailInvalid("authorisationFlow deve ser FIDO_FLOW com o token sem redirecionamento.")
         if not item.get("consentId"):
             raise ParameterMissing("consentId é obrigatório quando authorisationFlow é FIDO_FLOW.")
     consent_id: str = items[0]["consentId"]
