@@ -88,7 +88,8 @@ def _check_sweeping(
         raise errors.OutsideAllowedWindow("Transferências Inteligentes liquidam no mesmo dia.")
     start = consent.settings.get("startDateTime")
     if start and timezone.now() < dt.datetime.strptime(start, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC):
-        raise errors.OutsideAllowedWindow("Consentimento ainda não vigente (startDateTime).")
+        # spec_versions "charge-before-start"
+        raise errors.PaymentDiffersFromConsent("Pagamento anterior ao início do consentimento (startDateTime).")
     if data.get("originalRecurringPaymentId"):
         raise errors.RetryDetailInvalid("Novas tentativas só se aplicam ao Pix Automático.")
     debtor = consent.debtor_account
@@ -131,7 +132,8 @@ def _check_automatic_amount(consent: RecurringConsent, amount: Decimal, data: di
         if first is None:
             raise errors.PaymentDetailInvalid("paymentReference zero sem firstPayment no consentimento.")
         if not _same_account(data["creditorAccount"], first["creditorAccount"]):
-            raise errors.PaymentDetailInvalid("creditorAccount diverge de firstPayment.creditorAccount.")
+            # spec_versions "first-payment-other-creditor"
+            raise errors.PaymentDiffersFromConsent("creditorAccount diverge de firstPayment.creditorAccount.")
         if amount != Decimal(first["amount"]):
             raise errors.InvalidAmount("Valor diverge de firstPayment.amount.")
         if data["date"] != first["date"]:
@@ -140,9 +142,8 @@ def _check_automatic_amount(consent: RecurringConsent, amount: Decimal, data: di
     fixed = consent.amount_setting("fixedAmount")
     if fixed is not None and amount != fixed:
         raise errors.InvalidAmount(f"Valor deve ser o valor fixo do consentimento ({fixed}).")
-    minimum = consent.amount_setting("minimumVariableAmount")
-    if minimum is not None and amount < minimum:
-        raise errors.InvalidAmount(f"Valor abaixo do mínimo do consentimento ({minimum}).")
+    # minimumVariableAmount is no charge floor: "Não representa um valor mínimo de cobrança para o pagamento" (yml line
+    # 2589; spec_versions "minimum-variable-amount"). It only bounds the payer's maximumVariableAmount.
     maximum = consent.amount_setting("maximumVariableAmount")
     if maximum is not None and amount > maximum:
         raise errors.TransactionLimitExceeded(f"Valor acima do máximo autorizado pelo usuário ({maximum}).")
@@ -160,6 +161,7 @@ def _check_automatic(
     if data.get("originalRecurringPaymentId"):
         _check_retry(consent, data, amount, day=day)
         return
+    _check_automatic_dates(consent, reference, day=day)
     _check_automatic_amount(consent, amount, data)
     if reference == "zero":
         _check_not_charged(consent, reference)
@@ -167,14 +169,26 @@ def _check_automatic(
         reference_day = dt.date.fromisoformat(block["referenceStartDate"]).day
         if not reference_matches(reference, block["interval"], day, reference_day=reference_day):
             raise errors.PaymentDetailInvalid(f"paymentReference {reference} não corresponde à data {day}.")
-        if day < dt.date.fromisoformat(block["referenceStartDate"]):
-            raise errors.OutsideAllowedWindow("Data anterior a referenceStartDate.")
         if not AUTOMATIC_MIN_DAYS_AHEAD <= (day - today).days <= AUTOMATIC_MAX_DAYS_AHEAD:
             raise errors.OutsideAllowedWindow(
                 f"Cobranças de Pix Automático são agendadas de D+{AUTOMATIC_MIN_DAYS_AHEAD} a "
                 f"D+{AUTOMATIC_MAX_DAYS_AHEAD}."
             )
         _check_not_charged(consent, reference)
+
+
+def _check_automatic_dates(consent: RecurringConsent, reference: str, *, day: dt.date) -> None:
+    """A charge of the contract may not fall before it starts: its reference start or, for the charges after the
+    adhesion payment, that first payment's date (spec_versions "charge-before-reference-start",
+    "charge-before-first-payment")."""
+    if reference == "zero":
+        return
+    block = consent.settings
+    if day < dt.date.fromisoformat(block["referenceStartDate"]):
+        raise errors.PaymentDiffersFromConsent("Data do pagamento anterior a referenceStartDate do consentimento.")
+    first = block.get("firstPayment")
+    if first is not None and day < dt.date.fromisoformat(first["date"]):
+        raise errors.PaymentDiffersFromConsent("Data do pagamento anterior à de firstPayment do consentimento.")
 
 
 def _check_not_charged(consent: RecurringConsent, reference: str) -> None:

@@ -355,8 +355,6 @@ def recurring_consent_edit(*, client: TppClient, recurring_consent_id: str, data
     with transaction.atomic():
         consent = lock_recurring_consent(recurring_consent_id=recurring_consent_id, client=client)
         now = timezone.now().replace(microsecond=0)
-        if "riskSignals" not in data:
-            raise errors.RiskSignalsMissing("riskSignals obrigatório na edição do consentimento.")
         if consent.product != Product.AUTOMATIC:
             raise errors.FieldNotAllowed("Somente consentimentos de Pix Automático podem ser editados.")
         if consent.status != RecurringConsentStatus.AUTHORISED:
@@ -381,6 +379,10 @@ def recurring_consent_edit(*, client: TppClient, recurring_consent_id: str, data
         current_max = block.get("maximumVariableAmount")
         current_expiry = consent.expires_at
         name_only = new_max == current_max and new_expiry == current_expiry
+        # Both are mandatory "exceto para o caso de edição exclusiva do campo /data/creditors/name" (yml lines 1539,
+        # 2391; spec_versions "name-only-edition").
+        if "riskSignals" not in data and not name_only:
+            raise errors.RiskSignalsMissing("riskSignals obrigatório na edição do consentimento.")
         logged = data.get("loggedUser")
         if logged is None and not name_only:
             raise ParameterMissing("loggedUser obrigatório para editar valor ou expiração.")

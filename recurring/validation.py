@@ -6,7 +6,7 @@ import re
 from decimal import Decimal
 from typing import Any
 
-from opusof.errors import ParameterInvalid
+from opusof.errors import ParameterInvalid, ParameterMissing
 from opusof.timeutil import business_tz
 from payments.checks import end_to_end_datetime
 from recurring.errors import FeatureNotEnabled, PaymentDateInvalid, PaymentDetailInvalid
@@ -88,9 +88,20 @@ def _validate_automatic(
             raise PaymentDateInvalid("firstPayment.date posterior à expiração do consentimento.")
 
 
+def _validate_periodic_limits(block: dict[str, Any]) -> None:
+    """PeriodicLimits' Day/Week/Month/Year: "Caso enviado o objeto, ao menos um dos campos (quantityLimit ou
+    transactionLimit) devem ser preenchidos" (yml line 2911; spec_versions "empty-periodic-limit")."""
+    for period, limit in (block.get("periodicLimits") or {}).items():
+        if isinstance(limit, dict) and "quantityLimit" not in limit and "transactionLimit" not in limit:
+            raise ParameterMissing(
+                f"Parâmetro periodicLimits.{period}.quantityLimit ou transactionLimit obrigatório não informado."
+            )
+
+
 def _validate_sweeping(
     block: dict[str, Any], creditors: list[dict[str, Any]], *, logged_cpf: str, business: str | None, now: dt.datetime
 ) -> None:
+    _validate_periodic_limits(block)
     if business is None:
         # Natural person: exactly one creditor, the logged user themself (own accounts).
         if len(creditors) != 1 or creditors[0]["cpfCnpj"] != logged_cpf:
