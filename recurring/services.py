@@ -5,6 +5,7 @@ history row). Payment creation runs under the consent's row lock, so the limit a
 payment are one serial step per consent: concurrent charges never overshoot a limit.
 """
 
+import contextlib
 import datetime as dt
 import uuid
 from decimal import Decimal
@@ -304,6 +305,24 @@ def recurring_consent_reject(
             return consent
     # raised after the block, so an expiry the lock applied is kept
     raise errors.ConsentNotCancellable(f"Consentimento em {consent.status} não pode ser rejeitado.")
+
+
+def recurring_consent_reject_divergent_login(*, recurring_consent_id: str, customer_document: str) -> None:
+    """The customer who logged in on the consent page is not the consent's ``loggedUser``: the consent ends REJECTED
+    AUTENTICACAO_DIVERGENTE by the holder (automatic payments v2 §2.1.8, yml line 87; opusof.spec_versions
+    "logged-user-divergent"). A consent already final, or one this customer may decide, is left as it is."""
+    consent = RecurringConsent.objects.filter(recurring_consent_id=recurring_consent_id).first()
+    if consent is None or consent.logged_user_document == customer_document:
+        return
+    with contextlib.suppress(errors.ConsentNotCancellable):  # already final: nothing left to reject
+        recurring_consent_reject(
+            recurring_consent_id=recurring_consent_id,
+            code=ConsentRejectionCode.AUTENTICACAO_DIVERGENTE,
+            detail="O usuário autenticado na detentora não é o que criou o consentimento na iniciadora.",
+            rejected_by=Actor.DETENTORA,
+            rejected_from=Channel.DETENTORA,
+            actor=f"customer:{customer_document}",
+        )
 
 
 def recurring_consent_revoke(

@@ -68,6 +68,7 @@ from recurring.services import (
     recurring_consent_connector_info,
     recurring_consent_refresh,
     recurring_consent_reject,
+    recurring_consent_reject_divergent_login,
     recurring_consent_revoke,
 )
 
@@ -439,7 +440,10 @@ def _recurring_consent(
         reason = "Consentimento expirado." if expired else f"Consentimento não aguarda autorização ({row.status})."
         return _error_to_tpp(request, flow, par, reason)
     if row.logged_user_document != customer["document"]:
-        return _wrong_customer(request, flow)
+        recurring_consent_reject_divergent_login(
+            recurring_consent_id=row.recurring_consent_id, customer_document=customer["document"]
+        )
+        return _error_to_tpp(request, flow, par, "O usuário autenticado não é o que criou o consentimento.")
     choices = _account_choices(_payable_accounts(customer["document"], row))
     error = ""
     actor = f"customer:{customer['document']}"
