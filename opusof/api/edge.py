@@ -11,6 +11,8 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from opusof.api.errors import MalformedRequest, NotFound, error_body, error_response
+from opusof.api.headers import INTERACTION_ID_HEADER
+from opusof.errors import RegulatedError
 from opusof.untrusted import has_nul
 
 API_PREFIX = "/open-banking/"
@@ -24,10 +26,17 @@ def is_api_path(path: str) -> bool:
     return path.startswith(API_PREFIX)
 
 
+def _edge_error(request: HttpRequest, error: RegulatedError) -> HttpResponse:
+    response = error_response(error.status_code, error_body(error), request)
+    if request.headers.get(INTERACTION_ID_HEADER):
+        # No operation matched, so none validated the id: opusof.middleware echoes what the client sent.
+        del response[INTERACTION_ID_HEADER]
+    return response
+
+
 def _refusal(request: HttpRequest, description: str) -> HttpResponse:
     if is_api_path(request.path):
-        error = MalformedRequest(description)
-        return error_response(error.status_code, error_body(error), request)
+        return _edge_error(request, MalformedRequest(description))
     response = JsonResponse({"error": "invalid_request", "error_description": description}, status=400)
     response["Cache-Control"] = "no-store"
     return response
@@ -65,5 +74,4 @@ class UntrustedInputMiddleware:
 @csrf_exempt
 def api_not_found(request: HttpRequest, unmatched: str = "") -> HttpResponse:
     """Any path under the API prefix that no operation matched: 404 with the regulated body."""
-    error = NotFound(f"Recurso {request.path} não encontrado.")
-    return error_response(error.status_code, error_body(error), request)
+    return _edge_error(request, NotFound(f"Recurso {request.path[:200]} não encontrado."))
