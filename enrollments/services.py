@@ -19,6 +19,7 @@ from connectors.interfaces import AccountRef, ConnectorUnavailable
 from connectors.registry import account_discovery
 from consents.models import ConsentStatus
 from consents.selectors import consent_get_for_client
+from consents.validation import check_account
 from enrollments import fido
 from enrollments.errors import (
     AccountInvalid,
@@ -197,6 +198,7 @@ def enrollment_create(*, client: TppClient, data: dict[str, Any]) -> Enrollment:
         request_data=data,
     )
     if debtor := data.get("debtorAccount"):
+        check_account(debtor, field="debtorAccount")  # issuer for CACC/SVGS (enrollments-2.1.0.yml line 1566)
         account = account_from_wire(debtor)
         _check_account(data, account)
         enrollment.set_debtor_account(account)

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from connectors.interfaces import ConnectorUnavailable
 from connectors.registry import account_discovery
+from consents.validation import check_account
 from opusof.errors import ParameterInvalid, ParameterMissing
 from opusof.ofb import account_from_wire
 from opusof.timeutil import business_tz
@@ -57,6 +58,7 @@ def _check_common(consent: RecurringConsent, data: dict[str, Any], *, day: dt.da
         raise errors.PaymentDiffersFromConsent("Moeda diverge do consentimento.")
     if data["document"]["identification"] not in consent.creditor_documents:
         raise errors.PaymentDiffersFromConsent("document do recebedor diverge dos recebedores do consentimento.")
+    check_account(data["creditorAccount"], field="creditorAccount")  # issuer for CACC/SVGS (yml line 1093)
     instrument = data["localInstrument"]
     if instrument == "MANU" and data.get("proxy"):
         raise errors.PaymentDetailInvalid("proxy não deve ser informado para MANU.")

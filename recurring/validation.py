@@ -6,6 +6,7 @@ import re
 from decimal import Decimal
 from typing import Any
 
+from consents.validation import check_account
 from opusof.errors import ParameterInvalid, ParameterMissing
 from opusof.timeutil import business_tz
 from payments.checks import end_to_end_datetime
@@ -47,6 +48,12 @@ def validate_consent_request(data: dict[str, Any], *, now: dt.datetime) -> str:
     expires = _utc(data["expirationDateTime"]) if data.get("expirationDateTime") else None
     if expires is not None and expires <= now:
         raise PaymentDateInvalid("expirationDateTime deve estar no futuro.")
+    # issuer "[Restrição] Preenchimento obrigatório para os seguintes tipos de conta: CACC e SVGS" (absent → 422
+    # PARAMETRO_NAO_INFORMADO, §1.3.1.1).
+    if debtor := data.get("debtorAccount"):
+        check_account(debtor, field="debtorAccount")
+    if first := (configuration.get(Product.AUTOMATIC) or {}).get("firstPayment"):
+        check_account(first["creditorAccount"], field="recurringConfiguration.automatic.firstPayment.creditorAccount")
     creditors = data["creditors"]
     logged_cpf = data["loggedUser"]["document"]["identification"]
     business = (data.get("businessEntity") or {}).get("document", {}).get("identification")

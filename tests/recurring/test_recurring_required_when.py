@@ -27,3 +27,24 @@ def test_a_recurring_payment_without_the_field_its_instrument_needs(ap2, overrid
     assert response.status_code == 422
     assert [error["code"] for error in body["errors"]] == ["PARAMETRO_NAO_INFORMADO"]
     assert missing in body["errors"][0]["detail"]
+
+
+def test_a_recurring_payment_to_a_checking_account_without_issuer(ap2) -> None:
+    consent_id = ap2.authorised_consent(sweeping_consent(), debtor=own(ANA_ACCOUNT))
+    creditor = {key: value for key, value in own(ANA_SAVINGS).items() if key != "issuer"}
+
+    response, body = ap2.post_payment(consent_id, sweeping_payment(creditorAccount=creditor))
+
+    assert response.status_code == 422
+    assert [error["code"] for error in body["errors"]] == ["PARAMETRO_NAO_INFORMADO"]
+    assert "issuer" in body["errors"][0]["detail"]
+
+
+def test_a_recurring_consent_whose_debtor_account_lacks_its_issuer(ap2) -> None:
+    data = sweeping_consent()
+    data["debtorAccount"] = {key: value for key, value in own(ANA_ACCOUNT).items() if key != "issuer"}
+
+    response, body = ap2.post_consent(data)
+
+    assert response.status_code == 422
+    assert [error["code"] for error in body["errors"]] == ["PARAMETRO_NAO_INFORMADO"]
