@@ -1,16 +1,30 @@
 """The edge of the regulated APIs: what no view gets to see, and what answers where no view matched.
 
 Under the API prefix every answer is the regulated JSON error body (components.responses), never Django's HTML
-pages, with ``DEBUG`` on or off: a catch-all route answers unmatched paths, and a middleware refuses NUL
-characters and oversized request lines before URL resolution, for every URL of the site.
+pages, with ``DEBUG`` on or off: a catch-all route answers unmatched paths, a middleware refuses NUL characters
+and oversized request lines before URL resolution (for every URL of the site), and an outer one turns whatever HTML
+error Django itself still produces there into the regulated body.
 """
 
 from collections.abc import Callable
 
+from django.core.exceptions import SuspiciousOperation
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from opusof.api.errors import MalformedRequest, NotFound, error_body, error_response
+from opusof.api.errors import (
+    Forbidden,
+    InternalError,
+    MalformedRequest,
+    MethodNotAllowed,
+    NotAcceptable,
+    NotFound,
+    TooManyRequests,
+    Unauthorized,
+    UnsupportedMediaType,
+    error_body,
+    error_response,
+)
 from opusof.api.headers import INTERACTION_ID_HEADER
 from opusof.errors import RegulatedError
 from opusof.untrusted import has_nul
@@ -48,9 +62,13 @@ def _request_line_length(request: HttpRequest) -> int:
 
 
 def _form_has_nul(request: HttpRequest) -> bool:
-    if request.method != "POST" or request.content_type != _FORM:
+    # API bodies are JWS (checked by the parser); a form posted there is refused by the view as 415/400.
+    if request.method != "POST" or request.content_type != _FORM or is_api_path(request.path):
         return False
-    return any(has_nul(name, *values) for name, values in request.POST.lists())
+    try:
+        return any(has_nul(name, *values) for name, values in request.POST.lists())
+    except SuspiciousOperation:  # too big or too many fields: Django answers that itself, later
+        return False
 
 
 class UntrustedInputMiddleware:
@@ -69,6 +87,40 @@ class UntrustedInputMiddleware:
         if has_nul(request.path, *query) or _form_has_nul(request):
             return _refusal(request, "O caractere NUL (U+0000) não é aceito.")
         return self.get_response(request)
+
+
+# Django's own error answers under the API prefix, as the regulated error of the same status.
+_ERROR_BY_STATUS: dict[int, type[RegulatedError]] = {
+    400: MalformedRequest,
+    401: Unauthorized,
+    403: Forbidden,
+    404: NotFound,
+    405: MethodNotAllowed,
+    406: NotAcceptable,
+    415: UnsupportedMediaType,
+    429: TooManyRequests,
+}
+
+
+class ApiJsonOnlyMiddleware:
+    """Under the API prefix an answer that is not JSON or JWS (Django's HTML 400 for a disallowed Host or an
+    oversized form, its DEBUG pages, a 500 raised outside a regulated view) becomes the regulated JSON error body of
+    the same status; components.responses documents no HTML."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if not is_api_path(request.path) or response.status_code < 400:
+            return response
+        if response.get("Content-Type", "").split(";", 1)[0].strip() in ("application/json", "application/jwt"):
+            return response
+        error_class = _ERROR_BY_STATUS.get(response.status_code, InternalError)
+        error = error_class()
+        if error_class is InternalError:
+            error.status_code = response.status_code if response.status_code >= 500 else 500
+        return _edge_error(request, error)
 
 
 @csrf_exempt

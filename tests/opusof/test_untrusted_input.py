@@ -289,3 +289,26 @@ def test_accept_with_a_positive_weight_still_gets_jwt(v4: PaymentsV4, tpp: TppAc
 
     assert response.status_code == 200
     assert response["Content-Type"] == "application/jwt"
+
+
+@pytest.mark.parametrize("debug", [False, True])
+def test_django_s_own_errors_under_the_api_prefix_are_regulated_json(db: None, debug: bool) -> None:
+    with override_settings(DEBUG=debug):
+        disallowed_host = wsgi_http().get(f"{API}/consents/urn:bank:x", headers={"Host": "evil.example.com"})
+        oversized_form = wsgi_http().post(
+            f"{API}/consents",
+            content=b"a=" + b"b" * (3 * 1024 * 1024),
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+
+    for response in (disallowed_host, oversized_form):
+        assert 400 <= response.status_code < 500, response.status_code
+        assert response.headers["content-type"] == "application/json; charset=utf-8", response.text[:200]
+        assert response.json()["errors"][0]["code"]
+
+
+def test_outside_the_api_prefix_django_s_pages_stay(db: None) -> None:
+    response = wsgi_http().get("/health", headers={"Host": "evil.example.com"})
+
+    assert response.status_code == 400
+    assert "application/json" not in response.headers["content-type"]
