@@ -73,14 +73,15 @@ class OfbApiView(APIView):
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         interaction_id, problem = h.interaction_id_state(request._request)
         interaction_id_var.set(interaction_id)
+        method = (request.method or "").lower()
+        if method not in self.http_method_names or not hasattr(self, method):
+            # Before any header check: an unsupported method (OPTIONS included) is 405 whatever else the request
+            # gets wrong; the answer still carries a (generated) interaction id.
+            raise MethodNotAllowed(f"Método {request.method} não permitido.")
         if problem == "missing":
             raise InteractionIdMissing(f"Cabeçalho {h.INTERACTION_ID_HEADER} obrigatório não informado.")
         if problem == "invalid":
             raise InteractionIdInvalid(f"Cabeçalho {h.INTERACTION_ID_HEADER} deve ser um UUID (RFC 4122).")
-        method = (request.method or "").lower()
-        if method not in self.http_method_names or not hasattr(self, method):
-            # Before any header check: an unsupported method is 405 whatever else the request gets wrong.
-            raise MethodNotAllowed(f"Método {request.method} não permitido.")
         super().initial(request, *args, **kwargs)  # 406, then authentication (401)
         self.check_grant(request)
         try:

@@ -261,6 +261,14 @@ def test_undocumented_methods_are_a_regulated_405(tpp: TppActor, client_credenti
     assert body is None or body["errors"][0]["code"] == "METHOD_NOT_ALLOWED"
 
 
+def test_options_without_any_header_is_still_405(db: None) -> None:
+    response = wsgi_http().options(f"{API}/consents")
+
+    assert response.status_code == 405
+    assert response.json()["errors"][0]["code"] == "METHOD_NOT_ALLOWED"
+    assert response.headers["x-fapi-interaction-id"]
+
+
 def test_an_oversized_request_line_is_a_regulated_400(db: None) -> None:
     path = f"{API}/consents/urn:bank:" + "a" * MAX_REQUEST_LINE_BYTES
 
