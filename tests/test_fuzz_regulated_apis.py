@@ -34,7 +34,7 @@ SPECS = {
     "automatic-payments-2.0.0.yml": "/open-banking/automatic-payments/v2",
     "enrollments-2.1.0.yml": "/open-banking/enrollments/v2",
 }
-EXAMPLES_PER_OPERATION = 16
+EXAMPLES_PER_OPERATION = 24
 NESTING = 10_000
 DEEP = "__DEEP__"
 
@@ -125,12 +125,12 @@ def _send(tpp: TppActor, target: Target, body: Any, path: str, query: dict[str, 
     url = path + ("?" + "&".join(f"{name}={value}" for name, value in query.items()) if query else "")
     if target.method == "get":
         return tpp.get(url, token=target.token)
-    if body is not None and DEEP in json.dumps(body):
-        claims = tpp.claims_for(path, body)
+    claims_body = body if isinstance(body, dict) else {"data": body}  # the claims are an object whatever the body
+    if DEEP in json.dumps(claims_body):
+        claims = tpp.claims_for(path, claims_body)
         payload = json.dumps(claims).replace(json.dumps(DEEP), "[" * NESTING + "]" * NESTING)
-        raw = _raw_jws(tpp, payload)
-        return tpp.send(target.method, url, token=target.token, raw_body=raw)
-    return tpp.send(target.method, url, body if isinstance(body, dict) else {"data": body}, token=target.token)
+        return tpp.send(target.method, url, token=target.token, raw_body=_raw_jws(tpp, payload))
+    return tpp.send(target.method, url, claims_body, token=target.token)
 
 
 def _raw_jws(tpp: TppActor, payload: str) -> str:
