@@ -20,6 +20,7 @@ from opusof.ofb import MAX_PAYMENT_AMOUNT
 
 # §1.7: a recurring schedule only admits these modalities.
 RECURRING_INSTRUMENTS = {LocalInstrument.MANU, LocalInstrument.DICT, LocalInstrument.QRES}
+QR_INSTRUMENTS = {LocalInstrument.QRES, LocalInstrument.QRDN}
 _SCHEDULE_ERRORS: dict[str, type[RegulatedError]] = {
     "DATA_PAGAMENTO_INVALIDA": PaymentDateInvalid,
     "PARAMETRO_INVALIDO": ParameterInvalid,
@@ -43,21 +44,34 @@ def check_amount(amount: Decimal, *, field: str) -> None:
         raise PaymentDetailInvalid(f"{field}: valor deve ser maior que zero e até {MAX_PAYMENT_AMOUNT}.")
 
 
+def check_required_by_instrument(instrument: str, *, proxy: str | None, qr_code: str | None, field: str) -> None:
+    """The fields a modality makes mandatory (§1.7; the ``proxy`` and ``qrCode`` "[Restrição] Preenchimento
+    condicional de acordo com o conteúdo do campo localInstrument"). Absent is PARAMETRO_NAO_INFORMADO (§1.3.1.1,
+    §2.3.1.1), not DETALHE_PAGAMENTO_INVALIDO, which is for a value sent that breaks a rule (§1.3.2.3)."""
+    if instrument != LocalInstrument.MANU and not proxy:
+        raise ParameterMissing(f"Parâmetro {field}proxy obrigatório não informado (localInstrument {instrument}).")
+    if instrument in QR_INSTRUMENTS and not qr_code:
+        raise ParameterMissing(f"Parâmetro {field}qrCode obrigatório não informado (localInstrument {instrument}).")
+
+
 def check_instrument(
-    instrument: str, *, proxy: str | None, qr_code: str | None, amount: Decimal, error: type[RegulatedError]
+    instrument: str,
+    *,
+    proxy: str | None,
+    qr_code: str | None,
+    amount: Decimal,
+    error: type[RegulatedError],
+    field: str = "",
 ) -> BrCode | None:
     """§1.7's table: which of proxy/qrCode each modality takes, and the QR's own amount and key."""
+    check_required_by_instrument(instrument, proxy=proxy, qr_code=qr_code, field=field)
     if instrument == LocalInstrument.MANU and (proxy or qr_code):
         raise error("localInstrument MANU não admite proxy nem qrCode.")
-    if instrument != LocalInstrument.MANU and not proxy:
-        raise error(f"proxy é obrigatório para localInstrument {instrument}.")
-    needs_qr = instrument in (LocalInstrument.QRES, LocalInstrument.QRDN)
-    if not needs_qr:
+    if instrument not in QR_INSTRUMENTS:
         if qr_code:
             raise error(f"localInstrument {instrument} não admite qrCode.")
         return None
-    if not qr_code:
-        raise error(f"qrCode é obrigatório para localInstrument {instrument}.")
+    assert qr_code is not None  # check_required_by_instrument
     try:
         brcode = parse_brcode(qr_code)
     except BrCodeError as exc:
@@ -106,7 +120,12 @@ def validate_consent_request(data: dict[str, Any], *, today: dt.date) -> list[dt
             f"Forma de pagamento não suportada em agendamento recorrente (localInstrument - {instrument})."
         )
     check_instrument(
-        instrument, proxy=details.get("proxy"), qr_code=details.get("qrCode"), amount=amount, error=PaymentDetailInvalid
+        instrument,
+        proxy=details.get("proxy"),
+        qr_code=details.get("qrCode"),
+        amount=amount,
+        error=PaymentDetailInvalid,
+        field="payment.details.",
     )
     if settings.OPUSOF_SANDBOX_SCENARIOS and is_consent_rejection_scenario(amount):
         raise NotInformed("Cenário de teste da sandbox: consentimento recusado.")

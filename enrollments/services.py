@@ -17,16 +17,14 @@ from webauthn.helpers import base64url_to_bytes, bytes_to_base64url
 
 from connectors.interfaces import AccountRef, ConnectorUnavailable
 from connectors.registry import account_discovery
-from consents.errors import ConsentNotAuthorisable
-from consents.models import ConsentRejectionReason, ConsentStatus, PaymentConsent
+from consents.models import ConsentStatus
 from consents.selectors import consent_get_for_client
-from consents.services import consent_approvals_required, consent_authorise, consent_reject
+from consents.validation import check_account
 from enrollments import fido
 from enrollments.errors import (
     AccountInvalid,
     ConsentNotAuthorisedByEnrollment,
     ConsentStatusNotAllowed,
-    DebtorAccountMismatch,
     EnrollmentNotFound,
     EnrollmentStatusInvalid,
     EnrollmentStatusNotAllowed,
@@ -34,14 +32,12 @@ from enrollments.errors import (
     FidoChallengeInvalid,
     FidoPublicKeyInvalid,
     FidoVerificationFailed,
-    MissingPlatformSignals,
     PermissionsInvalid,
     RejectedOtherWithoutDetails,
     RejectionReasonRequired,
     RelyingPartyInvalid,
     RevocationReasonRequired,
     RevokedOtherWithoutDetails,
-    Risk,
 )
 from enrollments.models import (
     WAITING_STATUSES,
@@ -55,13 +51,12 @@ from enrollments.models import (
     EnrollmentStatusChange,
     FidoChallenge,
     FidoCredential,
-    FidoPlatform,
     waiting_timeout,
 )
 from opusof.errors import ParameterInvalid, RegulatedError
 from opusof.models import TppClient
 from opusof.ofb import account_from_wire
-from opusof.timeutil import business_date, business_tz
+from opusof.timeutil import business_tz
 from opusof.transitions import transition
 from payments.models import PaymentStatus, PixPayment
 
@@ -171,6 +166,19 @@ def _check_account(data: dict[str, Any], account: AccountRef) -> None:
         raise AccountInvalid("A conta informada inexiste ou não é compatível com o fluxo sem redirecionamento.")
 
 
+def check_permissions_supported(body: Any) -> None:
+    """PERMISSOES_INVALIDAS for permissions "que contêm valores não suportados para esta operação"
+    (422ResponseErrorCreateEnrollment, enrollments-2.1.0.yml line 636), which the schema's enum alone would answer
+    PARAMETRO_INVALIDO."""
+    data = body.get("data") if isinstance(body, dict) else None
+    permissions = data.get("permissions") if isinstance(data, dict) else None
+    if not isinstance(permissions, list) or not all(isinstance(value, str) for value in permissions):
+        return
+    unsupported = sorted(set(permissions) - set(EnrollmentPermission.values))
+    if unsupported:
+        raise PermissionsInvalid(f"Permissões não suportadas para esta operação: {', '.join(unsupported)}.")
+
+
 def enrollment_create(*, client: TppClient, data: dict[str, Any]) -> Enrollment:
     """POST /enrollments: stores the enrollment AWAITING_RISK_SIGNALS."""
     permissions = list(data["permissions"])
@@ -190,6 +198,7 @@ def enrollment_create(*, client: TppClient, data: dict[str, Any]) -> Enrollment:
         request_data=data,
     )
     if debtor := data.get("debtorAccount"):
+        check_account(debtor, field="debtorAccount")  # issuer for CACC/SVGS (enrollments-2.1.0.yml line 1566)
         account = account_from_wire(debtor)
         _check_account(data, account)
         enrollment.set_debtor_account(account)
@@ -378,7 +387,7 @@ def _new_challenge(
     )
 
 
-def _take_challenge(enrollment: Enrollment, *, purpose: str, consent_id: str = "") -> FidoChallenge:
+def take_challenge(enrollment: Enrollment, *, purpose: str, consent_id: str = "") -> FidoChallenge:
     """Locks and consumes the enrollment's current challenge (single use, even when verification then fails)."""
     now = timezone.now()
     challenge = (
@@ -468,7 +477,7 @@ def fido_registration_complete(*, client: TppClient, enrollment_id: str, data: d
         now = timezone.now()
         error: RegulatedError | None = None
         try:
-            challenge = _take_challenge(enrollment, purpose=FidoChallenge.Purpose.REGISTRATION)
+            challenge = take_challenge(enrollment, purpose=FidoChallenge.Purpose.REGISTRATION)
             credential = fido.verify_registration(
                 data=data,
                 expected_challenge=base64url_to_bytes(challenge.challenge),
@@ -542,119 +551,6 @@ def fido_sign_options_create(
     if error is not None:
         raise error
     return options
-
-
-# RiskSignals "[Restrição]": required when the user's operating system is Android or iOS.
-MOBILE_SIGNALS = ("isRootedDevice", "screenBrightness", "elapsedTimeSinceBoot")
-
-
-def _missing_platform_signals(enrollment: Enrollment, signals: dict[str, Any]) -> list[str]:
-    if enrollment.platform not in (FidoPlatform.ANDROID, FidoPlatform.IOS):
-        return []
-    return [name for name in MOBILE_SIGNALS if name not in signals]
-
-
-def consent_authorise_with_fido(
-    *, client: TppClient, consent_id: str, enrollment_id: str, assertion: dict[str, Any], risk_signals: dict[str, Any]
-) -> PaymentConsent:
-    """POST /consents/{consentId}/authorise (authorizeConsent): the FIDO assertion of the enrollment's credential
-    authorises the payment consent through ``consents.services.consent_authorise`` with the enrollment's debtor
-    account: AUTHORISED for a single approver, PARTIALLY_ACCEPTED while a business account still needs approvers
-    (authorizeConsent description; the same ``consent_approvals_required`` rule as the redirect journey).
-
-    Order: the enrollment (STATUS_VINCULO_INVALIDO), the consent (STATUS_CONSENTIMENTO_INVALIDO), the assertion
-    (challenge consumed whatever the outcome), then the business rules. Every 422 after the consent check rejects
-    the consent (authorizeConsent description, enrollments-2.1.0.yml line 517): a failed assertion → RISCO (consent
-    REJECTED NAO_INFORMADO); divergent debtor account → CONTA_DEBITO_DIVERGENTE_CONSENTIMENTO_VINCULO (consent
-    REJECTED CONTA_NAO_PERMITE_PAGAMENTO). The enrollment's limits are not checked here: line 520 ("Os limites
-    relacionados ao vínculo devem ser validados apenas em momento de liquidação do pagamento") puts them at
-    settlement (``enrollment_payment_refusal``)."""
-    actor = f"enrollment:{enrollment_id}"
-    with transaction.atomic():
-        # The enrollment's row lock serialises its authorisations (counter, challenge); the consent is read under it
-        # so a concurrent authorisation's outcome is seen.
-        enrollment = lock_enrollment(enrollment_id=enrollment_id, client=client)
-        consent = consent_get_for_client(client=client, consent_id=consent_id)
-        error: RegulatedError | None = None
-        reject_consent: tuple[str, str] | None = None
-        credential = FidoCredential.objects.select_for_update().filter(enrollment=enrollment).first()
-        if enrollment.status != EnrollmentStatus.AUTHORISED or credential is None:
-            error = EnrollmentStatusNotAllowed("O vínculo de conta não possui status AUTHORISED.")
-        elif consent.status != ConsentStatus.AWAITING_AUTHORISATION:
-            error = ConsentStatusNotAllowed("O consentimento de pagamentos não possui status AWAITING_AUTHORISATION.")
-        else:
-            try:
-                challenge = _take_challenge(
-                    enrollment, purpose=FidoChallenge.Purpose.AUTHENTICATION, consent_id=consent_id
-                )
-                new_count = fido.verify_assertion(
-                    assertion=assertion,
-                    expected_challenge=base64url_to_bytes(challenge.challenge),
-                    rp_id=challenge.rp_id,
-                    origins=fido.client_origins(client),
-                    credential_id=credential.credential_id,
-                    public_key=bytes(credential.public_key),
-                    sign_count=credential.sign_count,
-                )
-            except FidoVerificationFailed as exc:
-                # The FIDO codes (ORIGEM_FIDO_INVALIDA, CHALLENGE_INVALIDO, ...) exist only in
-                # 422ResponseErrorFidoRegistration (yml lines 894-962), fido-registration's 422. authorizeConsent's 422
-                # enum (422ResponseConsentsAuthorization, lines 968-1000) does not have them, and its 401
-                # (components.responses.Unauthorized, line 2563: "token inválido") is about the access token. So the
-                # failed check is 422 RISCO (the synchronous risk validation refused the authorisation), the check's
-                # own code in the detail, and the consent is REJECTED like after any 422 of this operation, with
-                # NAO_INFORMADO (payments v4 §5.1.10 and §5.2, stage "Conclusão da autenticação").
-                error = Risk(f"{exc.code}: {exc.detail}")
-                reject_consent = (ConsentRejectionReason.NAO_INFORMADO, error.detail)
-            else:
-                credential.sign_count = new_count
-                credential.last_used_at = timezone.now()
-                credential.save(update_fields=["sign_count", "last_used_at"])
-                debtor = enrollment.debtor_account
-                if debtor is None or (consent.debtor_account is not None and consent.debtor_account != debtor):
-                    error = DebtorAccountMismatch(
-                        "A conta de débito informada pelo iniciador não condiz com a conta de débito vinculada ao "
-                        "dispositivo."
-                    )
-                    reject_consent = (ConsentRejectionReason.CONTA_NAO_PERMITE_PAGAMENTO, error.detail)
-                elif missing := _missing_platform_signals(enrollment, risk_signals):
-                    error = MissingPlatformSignals(
-                        f"Sinais obrigatórios para {enrollment.platform} não enviados: {', '.join(missing)}."
-                    )
-                    reject_consent = (ConsentRejectionReason.NAO_INFORMADO, error.detail)
-                else:
-                    try:
-                        consent = consent_authorise(
-                            consent_id=consent_id,
-                            debtor_account=debtor,
-                            actor=actor,
-                            approvals_required=consent_approvals_required(consent.business_entity_document),
-                        )
-                    except ConsentNotAuthorisable as exc:
-                        # Its savepoint rolled back; the consumed challenge and the counter stay as they are.
-                        error = ConsentStatusNotAllowed(str(exc.detail))
-                    else:
-                        if consent.status == ConsentStatus.REJECTED:
-                            # The bank's validation refused the payment (§5.2 reasons on the consent).
-                            error = ConsentStatusNotAllowed(
-                                f"Consentimento rejeitado pela detentora: {consent.rejection_reason}."
-                            )
-                        else:
-                            EnrollmentConsentAuthorisation.objects.create(
-                                enrollment=enrollment,
-                                consent_id=consent_id,
-                                amount=consent.amount,
-                                business_date=business_date(),
-                                risk_signals=risk_signals,
-                                created_at=timezone.now(),
-                            )
-        if reject_consent is not None:
-            consent = consent_reject(
-                consent_id=consent_id, reason=reject_consent[0], detail=reject_consent[1], actor=actor
-            )
-    if error is not None:
-        raise error
-    return consent
 
 
 # --- POST /pix/payments with the enrollment's token (payments-4.0.0.yml security NonRedirectAuthorizationCode) -----

@@ -7,7 +7,6 @@ reads a file or fetches a JWKS, except the one refetch a rotated ``kid`` calls f
 """
 
 import hashlib
-import json
 import logging
 import threading
 import time
@@ -28,6 +27,7 @@ from opusof.degrade import cache_get, cache_set
 from opusof.keys import holder_kid, holder_private_key
 from opusof.models import TppClient, UsedJti
 from opusof.replay import jti_first_use
+from opusof.untrusted import UntrustedInputError, json_loads
 
 logger = logging.getLogger(__name__)
 
@@ -209,7 +209,7 @@ def verify_request(token: str, *, client: TppClient, expected_audience: str) -> 
     """
     try:
         header = _jws.get_unverified_header(token)
-    except jwt.InvalidTokenError as exc:
+    except (jwt.InvalidTokenError, RecursionError) as exc:  # a header nested past the decoder's recursion limit
         raise BadSignature("JWS malformado.") from exc
     if header.get("alg") != ALGORITHM:
         raise BadSignature(f"Algoritmo de assinatura não suportado; use {ALGORITHM}.")
@@ -225,7 +225,9 @@ def verify_request(token: str, *, client: TppClient, expected_audience: str) -> 
         raise BadSignature("Assinatura da mensagem inválida.") from exc
 
     try:
-        claims = json.loads(payload)
+        claims = json_loads(payload)
+    except UntrustedInputError as exc:
+        raise MalformedClaims(f"Payload do JWS recusado: {exc}") from exc
     except ValueError as exc:
         raise MalformedClaims("O payload do JWS não é um objeto JSON.") from exc
     if not isinstance(claims, dict):

@@ -6,13 +6,13 @@ to 422 PARAMETRO_NAO_INFORMADO (a required field is missing) or PARAMETRO_INVALI
 """
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import yaml
-from jsonschema import FormatChecker
+from jsonschema import FormatChecker, validators
 from jsonschema.exceptions import ValidationError, best_match
 from openapi_schema_validator import OAS30Validator
 
@@ -20,6 +20,22 @@ from opusof.errors import ParameterInvalid, ParameterMissing, RegulatedError
 
 SPEC_DIR = Path(__file__).resolve().parent.parent / "specs" / "ofb"
 _REQUIRED = re.compile(r"'([^']+)' is a required property")
+
+
+@cache
+def _ascii_pattern(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern, re.ASCII)
+
+
+def _ascii_pattern_keyword(validator: Any, pattern: str, instance: Any, schema: dict[str, Any]) -> Iterator[Any]:
+    """The yml patterns say ``\\d`` and mean 0-9 (ECMA-262 semantics, OAS 3.0 §4.7.24); Python's ``re`` reads
+    ``\\d`` as any Unicode digit, which accepted full-width digits as an amount and a CPF of Arabic-Indic digits."""
+    if validator.is_type(instance, "string") and not _ascii_pattern(pattern).search(instance):
+        yield ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+# OAS 3.0 validation with the spec's patterns read as ECMA-262 reads their \d and \w: ASCII only.
+SpecValidator = validators.extend(OAS30Validator, {"pattern": _ascii_pattern_keyword})
 
 
 def _resolve(node: Any, root: dict[str, Any], seen: tuple[str, ...] = ()) -> Any:
@@ -74,7 +90,7 @@ def request_body_validator(spec: str, operation_id: str) -> Callable[[Any], None
     _, _, op = operation(spec, operation_id)
     content = op["requestBody"]["content"]
     schema = next(iter(content.values()))["schema"]
-    validator = OAS30Validator(schema, format_checker=FormatChecker())
+    validator = SpecValidator(schema, format_checker=FormatChecker())
 
     def validate(body: Any) -> None:
         error = best_match(validator.iter_errors(body))

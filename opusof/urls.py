@@ -1,12 +1,15 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+from opusof.api.edge import api_not_found
+from opusof.authserver.throttling import admin_login
 from opusof.health import health
 
 urlpatterns = [
     path("health", health, name="health"),
     path(".well-known/", include("opusof.api.urls")),
+    path("admin/login/", admin_login),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
@@ -14,6 +17,8 @@ urlpatterns = [
     path("open-banking/payments/v4/", include("payments.api.urls_v4")),
     path("open-banking/automatic-payments/v2/", include("recurring.api.urls")),
     path("open-banking/enrollments/v2/", include("enrollments.api.urls_v2")),
+    # Under the API prefix nothing falls through to Django's HTML 404 (its DEBUG page ignores handler404).
+    re_path(r"^open-banking/(?P<unmatched>.*)$", api_not_found),
     # Authorisation server and the customer consent pages (FAPI / OFB security profile).
     path("", include("opusof.authserver.urls")),
 ]

@@ -6,12 +6,12 @@ from decimal import Decimal
 from typing import Any
 
 from consents.models import LocalInstrument, PaymentConsent
-from consents.validation import check_account, check_instrument
+from consents.validation import check_account, check_instrument, check_required_by_instrument
 from opusof.errors import ParameterInvalid
 from opusof.timeutil import business_tz
 from payments.errors import PaymentDetailInvalid, PaymentDiffersFromConsent
 
-_E2E = re.compile(r"^E(?P<ispb>\d{8})(?P<stamp>\d{12})[a-zA-Z0-9]{11}$")
+_E2E = re.compile(r"^E(?P<ispb>\d{8})(?P<stamp>\d{12})[a-zA-Z0-9]{11}$", re.ASCII)
 # SPI accepts a settlement up to 12 h away from the endToEndId's timestamp.
 _SPI_TOLERANCE = dt.timedelta(hours=12)
 
@@ -83,6 +83,10 @@ def check_items(consent: PaymentConsent, items: list[dict[str, Any]], *, today: 
             str(consent_creditor.account_type),
         ):
             raise _differs("creditorAccount diverge do consentimento.")
+        # Absent before divergent: a missing mandatory field is PARAMETRO_NAO_INFORMADO (§2.3.1.1).
+        check_required_by_instrument(
+            item["localInstrument"], proxy=item.get("proxy"), qr_code=item.get("qrCode"), field=""
+        )
         if (item.get("proxy") or "") != consent.proxy or (item.get("qrCode") or "") != consent.qr_code:
             raise _differs("proxy ou qrCode diverge do consentimento.")
         brcode = check_instrument(

@@ -305,13 +305,13 @@ def _dict_precheck(*, client: TppClient, consent_id: str, items: list[dict[str, 
 def _fido_flow_consent_id(items: list[dict[str, Any]]) -> str:
     """The consent a non-redirect payment names: CreatePixPayment's restrictions make ``authorisationFlow``
     mandatory "Se CIBA ou FIDO" and ``consentId`` mandatory "quando o valor do campo authorisationFlow for igual a
-    FIDO_FLOW" (payments-4.0.0.yml lines 916, 933): missing → PARAMETRO_NAO_INFORMADO, another flow →
-    PARAMETRO_INVALIDO (§2.2.1). Items naming different consents diverge (check_items)."""
+    FIDO_FLOW" (payments-4.0.0.yml lines 916, 933): missing → PARAMETRO_NAO_INFORMADO; another flow is a business
+    rule, DETALHE_PAGAMENTO_INVALIDO (§2.2.2.8, line 111). Items naming different consents diverge (check_items)."""
     for item in items:
         if "authorisationFlow" not in item:
             raise ParameterMissing("authorisationFlow é obrigatório (FIDO_FLOW) com o token sem redirecionamento.")
         if item["authorisationFlow"] != AuthorisationFlow.FIDO_FLOW:
-            raise ParameterInvalid("authorisationFlow deve ser FIDO_FLOW com o token sem redirecionamento.")
+            raise PaymentDetailInvalid("authorisationFlow deve ser FIDO_FLOW com o token sem redirecionamento.")
         if not item.get("consentId"):
             raise ParameterMissing("consentId é obrigatório quando authorisationFlow é FIDO_FLOW.")
     consent_id: str = items[0]["consentId"]

@@ -5,6 +5,7 @@ history row). Payment creation runs under the consent's row lock, so the limit a
 payment are one serial step per consent: concurrent charges never overshoot a limit.
 """
 
+import contextlib
 import datetime as dt
 import uuid
 from decimal import Decimal
@@ -12,7 +13,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q, Sum
+from django.db.models import Q
 from django.utils import timezone
 
 from connectors.interfaces import (
@@ -44,9 +45,8 @@ from payments.lifecycle import (
 )
 from payments.models import CANCELLABLE_STATUSES, PaymentStatus
 from recurring import errors
-from recurring.limits import Charge, check_limits, earliest_day
+from recurring.checks import check_charge
 from recurring.models import (
-    NOT_COUNTED_STATUSES,
     Actor,
     Channel,
     ConsentRejectionCode,
@@ -61,19 +61,11 @@ from recurring.models import (
 )
 from recurring.validation import (
     AUTOMATIC_EXPIRY_TIME,
-    names_day,
-    reference_matches,
     validate_consent_request,
 )
 
 # Not stated in the yml (DIGEST §2.3): the OFB state machine gives a recurring consent 60 minutes to be authorised.
 AUTHORISATION_WINDOW = dt.timedelta(minutes=60)
-# Pix Automático arrangement rules (not in the yml): a charge is scheduled from 2 to 10 days before its date.
-AUTOMATIC_MIN_DAYS_AHEAD = 2
-AUTOMATIC_MAX_DAYS_AHEAD = 10
-# Retries (Pix arrangement, not in the yml): up to 3 new attempts in the 7 days after the original's date.
-MAX_RETRIES = 3
-RETRY_WINDOW_DAYS = 7
 # Cancellation deadlines of Pix Automático (PATCH /pix/recurring-payments description): receiver until 22:00, payer
 # until 23:59, Brasília time, of the day before the settlement date.
 RECEIVER_CANCEL_TIME = dt.time(22, 0)
@@ -322,6 +314,24 @@ def recurring_consent_reject(
     raise errors.ConsentNotCancellable(f"Consentimento em {consent.status} não pode ser rejeitado.")
 
 
+def recurring_consent_reject_divergent_login(*, recurring_consent_id: str, customer_document: str) -> None:
+    """The customer who logged in on the consent page is not the consent's ``loggedUser``: the consent ends REJECTED
+    AUTENTICACAO_DIVERGENTE by the holder (automatic payments v2 §2.1.8, yml line 87; opusof.spec_versions
+    "logged-user-divergent"). A consent already final, or one this customer may decide, is left as it is."""
+    consent = RecurringConsent.objects.filter(recurring_consent_id=recurring_consent_id).first()
+    if consent is None or consent.logged_user_document == customer_document:
+        return
+    with contextlib.suppress(errors.ConsentNotCancellable):  # already final: nothing left to reject
+        recurring_consent_reject(
+            recurring_consent_id=recurring_consent_id,
+            code=ConsentRejectionCode.AUTENTICACAO_DIVERGENTE,
+            detail="O usuário autenticado na detentora não é o que criou o consentimento na iniciadora.",
+            rejected_by=Actor.DETENTORA,
+            rejected_from=Channel.DETENTORA,
+            actor=f"customer:{customer_document}",
+        )
+
+
 def recurring_consent_revoke(
     *,
     recurring_consent_id: str,
@@ -380,8 +390,6 @@ def recurring_consent_edit(*, client: TppClient, recurring_consent_id: str, data
     with transaction.atomic():
         consent = lock_recurring_consent(recurring_consent_id=recurring_consent_id, client=client)
         now = timezone.now().replace(microsecond=0)
-        if "riskSignals" not in data:
-            raise errors.RiskSignalsMissing("riskSignals obrigatório na edição do consentimento.")
         if consent.product != Product.AUTOMATIC:
             raise errors.FieldNotAllowed("Somente consentimentos de Pix Automático podem ser editados.")
         if consent.status != RecurringConsentStatus.AUTHORISED:
@@ -406,6 +414,10 @@ def recurring_consent_edit(*, client: TppClient, recurring_consent_id: str, data
         current_max = block.get("maximumVariableAmount")
         current_expiry = consent.expires_at
         name_only = new_max == current_max and new_expiry == current_expiry
+        # Both are mandatory "exceto para o caso de edição exclusiva do campo /data/creditors/name" (yml lines 1539,
+        # 2391; spec_versions "name-only-edition").
+        if "riskSignals" not in data and not name_only:
+            raise errors.RiskSignalsMissing("riskSignals obrigatório na edição do consentimento.")
         logged = data.get("loggedUser")
         if logged is None and not name_only:
             raise ParameterMissing("loggedUser obrigatório para editar valor ou expiração.")
@@ -502,70 +514,6 @@ def _consent_refusal(consent: RecurringConsent) -> RegulatedError | None:
     return None
 
 
-def _same_account(wire: dict[str, Any], other: dict[str, Any]) -> bool:
-    keys = ("ispb", "number", "accountType")
-    return all(wire.get(k) == other.get(k) for k in keys) and (wire.get("issuer") or None) == (
-        other.get("issuer") or None
-    )
-
-
-def _check_common(consent: RecurringConsent, data: dict[str, Any], *, day: dt.date, today: dt.date) -> None:
-    if data.get("recurringConsentId") not in (None, consent.recurring_consent_id):
-        raise errors.PaymentDiffersFromConsent("recurringConsentId diverge do consentimento do token.")
-    if not names_day(data["endToEndId"], day):
-        raise ParameterInvalid("Data do endToEndId diverge da data do pagamento.")
-    if data["payment"]["currency"] != "BRL":
-        raise errors.PaymentDiffersFromConsent("Moeda diverge do consentimento.")
-    if data["document"]["identification"] not in consent.creditor_documents:
-        raise errors.PaymentDiffersFromConsent("document do recebedor diverge dos recebedores do consentimento.")
-    instrument = data["localInstrument"]
-    if instrument == "MANU" and data.get("proxy"):
-        raise errors.PaymentDetailInvalid("proxy não deve ser informado para MANU.")
-    if instrument in ("DICT", "INIC") and not data.get("proxy"):
-        raise errors.PaymentDetailInvalid(f"proxy obrigatório para {instrument}.")
-    if instrument != "INIC" and data.get("transactionIdentification"):
-        raise errors.PaymentDetailInvalid("transactionIdentification só é permitido para INIC.")
-    if day < today:
-        raise errors.OutsideAllowedWindow("Data de pagamento no passado.")
-    if consent.expires_at is not None and timezone.now() > consent.expires_at:
-        # The consent "deve deixar de ser válido" at expirationDateTime; payments already scheduled still settle.
-        raise errors.OutsideAllowedWindow("Consentimento expirado.")
-    if consent.expires_at is not None and day > consent.expires_at.astimezone(business_tz()).date():
-        raise errors.OutsideAllowedWindow("Data de liquidação posterior à expiração do consentimento.")
-
-
-def _check_sweeping(
-    consent: RecurringConsent,
-    data: dict[str, Any],
-    amount: Decimal,
-    *,
-    day: dt.date,
-    today: dt.date,
-    destination_owned: bool,
-) -> None:
-    if "riskSignals" not in data:
-        raise errors.PaymentDetailInvalid("riskSignals obrigatório para Transferências Inteligentes.")
-    if day != today:
-        raise errors.OutsideAllowedWindow("Transferências Inteligentes liquidam no mesmo dia.")
-    start = consent.settings.get("startDateTime")
-    if start and timezone.now() < dt.datetime.strptime(start, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC):
-        raise errors.OutsideAllowedWindow("Consentimento ainda não vigente (startDateTime).")
-    if data.get("originalRecurringPaymentId"):
-        raise errors.RetryDetailInvalid("Novas tentativas só se aplicam ao Pix Automático.")
-    debtor = consent.debtor_account
-    if debtor is not None and account_from_wire(data["creditorAccount"]) == debtor:
-        raise errors.PaymentDetailInvalid("Conta de origem igual à conta de destino.")
-    if not destination_owned:
-        raise errors.PaymentDiffersFromConsent("A conta de destino não pertence ao recebedor do consentimento.")
-    counted = consent.payments.exclude(status__in=NOT_COUNTED_STATUSES)
-    spent = counted.aggregate(total=Sum("amount"))["total"] or Decimal("0")
-    window = counted.filter(date__gte=earliest_day(day)).values_list("date", "amount")
-    charges = [Charge(date=payment_date, amount=value) for payment_date, value in window]
-    breach = check_limits(consent.settings, charges, amount=amount, day=day, spent_total=spent)
-    if breach is not None:
-        raise errors.LIMIT_ERRORS[breach.code](breach.detail)
-
-
 def _sweeping_destination_owned(*, client: TppClient, recurring_consent_id: str, data: dict[str, Any]) -> bool:
     """Sweeping moves money between the same holder's accounts. A destination here, at this bank, must be one of
     the receiver's own accounts (the receiver is a consent creditor: the customer, or the business's CNPJ root);
@@ -584,110 +532,6 @@ def _sweeping_destination_owned(*, client: TppClient, recurring_consent_id: str,
     except ConnectorUnavailable:
         return True  # the bank re-checks the accounts at initiation; an outage here is not the TPP's fault
     return any(found.account == creditor for found in accounts)
-
-
-def _check_automatic_amount(consent: RecurringConsent, amount: Decimal, data: dict[str, Any]) -> None:
-    block = consent.settings
-    reference = data.get("paymentReference")
-    if reference == "zero":
-        first = block.get("firstPayment")
-        if first is None:
-            raise errors.PaymentDetailInvalid("paymentReference zero sem firstPayment no consentimento.")
-        if not _same_account(data["creditorAccount"], first["creditorAccount"]):
-            raise errors.PaymentDetailInvalid("creditorAccount diverge de firstPayment.creditorAccount.")
-        if amount != Decimal(first["amount"]):
-            raise errors.InvalidAmount("Valor diverge de firstPayment.amount.")
-        if data["date"] != first["date"]:
-            raise errors.PaymentDetailInvalid("date diverge de firstPayment.date.")
-        return
-    fixed = consent.amount_setting("fixedAmount")
-    if fixed is not None and amount != fixed:
-        raise errors.InvalidAmount(f"Valor deve ser o valor fixo do consentimento ({fixed}).")
-    minimum = consent.amount_setting("minimumVariableAmount")
-    if minimum is not None and amount < minimum:
-        raise errors.InvalidAmount(f"Valor abaixo do mínimo do consentimento ({minimum}).")
-    maximum = consent.amount_setting("maximumVariableAmount")
-    if maximum is not None and amount > maximum:
-        raise errors.TransactionLimitExceeded(f"Valor acima do máximo autorizado pelo usuário ({maximum}).")
-
-
-def _check_automatic(
-    consent: RecurringConsent, data: dict[str, Any], amount: Decimal, *, day: dt.date, today: dt.date
-) -> None:
-    block = consent.settings
-    if data["localInstrument"] != "MANU":
-        raise errors.PaymentDetailInvalid("Pix Automático admite apenas localInstrument MANU.")
-    reference = data.get("paymentReference")
-    if not reference:
-        raise errors.PaymentDetailInvalid("paymentReference obrigatório para Pix Automático.")
-    if data.get("originalRecurringPaymentId"):
-        _check_retry(consent, data, amount, day=day)
-        return
-    _check_automatic_amount(consent, amount, data)
-    if reference == "zero":
-        _check_not_charged(consent, reference)
-    else:
-        reference_day = dt.date.fromisoformat(block["referenceStartDate"]).day
-        if not reference_matches(reference, block["interval"], day, reference_day=reference_day):
-            raise errors.PaymentDetailInvalid(f"paymentReference {reference} não corresponde à data {day}.")
-        if day < dt.date.fromisoformat(block["referenceStartDate"]):
-            raise errors.OutsideAllowedWindow("Data anterior a referenceStartDate.")
-        if not AUTOMATIC_MIN_DAYS_AHEAD <= (day - today).days <= AUTOMATIC_MAX_DAYS_AHEAD:
-            raise errors.OutsideAllowedWindow(
-                f"Cobranças de Pix Automático são agendadas de D+{AUTOMATIC_MIN_DAYS_AHEAD} a "
-                f"D+{AUTOMATIC_MAX_DAYS_AHEAD}."
-            )
-        _check_not_charged(consent, reference)
-
-
-def _check_not_charged(consent: RecurringConsent, reference: str) -> None:
-    """One charge per period (and one adhesion payment): a new attempt of a failed one is a retry instead."""
-    duplicate = consent.payments.exclude(status__in=NOT_COUNTED_STATUSES).filter(
-        payment_reference=reference, original_recurring_payment_id=""
-    )
-    if duplicate.exists():
-        raise errors.PaymentDetailInvalid(f"Já existe cobrança para o período {reference}.")
-
-
-def _check_retry(consent: RecurringConsent, data: dict[str, Any], amount: Decimal, *, day: dt.date) -> None:
-    """A new attempt of a failed charge (§2.5 "Retries"): same reference, amount, creditor and receiver as the
-    original; extra-day attempts only if the customer accepted them (isRetryAccepted)."""
-    original = (
-        consent.payments.visible()
-        .filter(recurring_payment_id=data["originalRecurringPaymentId"], original_recurring_payment_id="")
-        .first()
-    )
-    if original is None:
-        raise errors.RetryDetailInvalid("originalRecurringPaymentId não é um pagamento original deste consentimento.")
-    if original.status != PaymentStatus.RJCT:
-        raise errors.RetryDetailInvalid("O pagamento original não falhou; não cabe nova tentativa.")
-    mismatched = [
-        name
-        for name, same in (
-            ("payment.amount", amount == original.amount),
-            ("paymentReference", data.get("paymentReference") == original.payment_reference),
-            ("document", data["document"]["identification"] == original.document_identification),
-            (
-                "creditorAccount",
-                account_from_wire(data["creditorAccount"]) == original.creditor_account,
-            ),
-        )
-        if not same
-    ]
-    if mismatched:
-        raise errors.RetryDetailInvalid(f"Campos divergem da tentativa original: {', '.join(mismatched)}.")
-    retries = consent.payments.visible().filter(original_recurring_payment_id=original.recurring_payment_id)
-    if retries.exclude(status__in=[PaymentStatus.RJCT, PaymentStatus.CANC]).exists():
-        raise errors.RetryDetailInvalid("Já existe uma nova tentativa em andamento para este pagamento.")
-    if retries.count() >= MAX_RETRIES:
-        raise errors.RetryLimitExceeded(f"Máximo de {MAX_RETRIES} novas tentativas atingido.")
-    if day != original.date:
-        if not consent.settings.get("isRetryAccepted"):
-            raise errors.RetryDetailInvalid("Consentimento não aceita novas tentativas em dias subsequentes.")
-        if not original.date < day <= original.date + dt.timedelta(days=RETRY_WINDOW_DAYS):
-            raise errors.OutsideAllowedWindow(
-                f"Novas tentativas devem ocorrer até {RETRY_WINDOW_DAYS} dias após a data original."
-            )
 
 
 def recurring_payment_id_for(recurring_consent_id: str, end_to_end_id: str) -> str:
@@ -820,11 +664,7 @@ def _record_locked(
     amount = Decimal(data["payment"]["amount"])
     if amount <= 0:
         raise errors.InvalidAmount("Valor do pagamento deve ser positivo.")
-    _check_common(consent, data, day=day, today=today)
-    if consent.product == Product.AUTOMATIC:
-        _check_automatic(consent, data, amount, day=day, today=today)
-    else:
-        _check_sweeping(consent, data, amount, day=day, today=today, destination_owned=destination_owned)
+    check_charge(consent, data, amount, day=day, today=today, destination_owned=destination_owned)
     payment = _build_payment(consent, data, amount=amount, day=day)
     payment.request_key = request_key
     payment.bank_requested_at = payment.created_at

@@ -6,7 +6,8 @@ import re
 from decimal import Decimal
 from typing import Any
 
-from opusof.errors import ParameterInvalid
+from consents.validation import check_account
+from opusof.errors import ParameterInvalid, ParameterMissing
 from opusof.timeutil import business_tz
 from payments.checks import end_to_end_datetime
 from recurring.errors import FeatureNotEnabled, PaymentDateInvalid, PaymentDetailInvalid
@@ -19,7 +20,8 @@ _SPI_TOLERANCE = dt.timedelta(hours=12)
 # paymentReference of Pix Automático (CreateRecurringPixPaymentData.paymentReference).
 _REFERENCE = re.compile(
     r"^(?:zero|W(?P<week>[1-9]|[1-4]\d|5[0-3])-(?P<wy>\d{4})|M(?P<month>0[1-9]|1[0-2])-(?P<my>\d{4})"
-    r"|Q(?P<quarter>[1-4])-(?P<qy>\d{4})|S(?P<semester>[12])-(?P<sy>\d{4})|Y(?P<year>\d{4}))$"
+    r"|Q(?P<quarter>[1-4])-(?P<qy>\d{4})|S(?P<semester>[12])-(?P<sy>\d{4})|Y(?P<year>\d{4}))$",
+    re.ASCII,
 )
 _REFERENCE_PREFIX = {"SEMANAL": "W", "MENSAL": "M", "TRIMESTRAL": "Q", "SEMESTRAL": "S", "ANUAL": "Y"}
 
@@ -46,6 +48,12 @@ def validate_consent_request(data: dict[str, Any], *, now: dt.datetime) -> str:
     expires = _utc(data["expirationDateTime"]) if data.get("expirationDateTime") else None
     if expires is not None and expires <= now:
         raise PaymentDateInvalid("expirationDateTime deve estar no futuro.")
+    # issuer "[Restrição] Preenchimento obrigatório para os seguintes tipos de conta: CACC e SVGS" (absent → 422
+    # PARAMETRO_NAO_INFORMADO, §1.3.1.1).
+    if debtor := data.get("debtorAccount"):
+        check_account(debtor, field="debtorAccount")
+    if first := (configuration.get(Product.AUTOMATIC) or {}).get("firstPayment"):
+        check_account(first["creditorAccount"], field="recurringConfiguration.automatic.firstPayment.creditorAccount")
     creditors = data["creditors"]
     logged_cpf = data["loggedUser"]["document"]["identification"]
     business = (data.get("businessEntity") or {}).get("document", {}).get("identification")
@@ -87,9 +95,20 @@ def _validate_automatic(
             raise PaymentDateInvalid("firstPayment.date posterior à expiração do consentimento.")
 
 
+def _validate_periodic_limits(block: dict[str, Any]) -> None:
+    """PeriodicLimits' Day/Week/Month/Year: "Caso enviado o objeto, ao menos um dos campos (quantityLimit ou
+    transactionLimit) devem ser preenchidos" (yml line 2911; spec_versions "empty-periodic-limit")."""
+    for period, limit in (block.get("periodicLimits") or {}).items():
+        if isinstance(limit, dict) and "quantityLimit" not in limit and "transactionLimit" not in limit:
+            raise ParameterMissing(
+                f"Parâmetro periodicLimits.{period}.quantityLimit ou transactionLimit obrigatório não informado."
+            )
+
+
 def _validate_sweeping(
     block: dict[str, Any], creditors: list[dict[str, Any]], *, logged_cpf: str, business: str | None, now: dt.datetime
 ) -> None:
+    _validate_periodic_limits(block)
     if business is None:
         # Natural person: exactly one creditor, the logged user themself (own accounts).
         if len(creditors) != 1 or creditors[0]["cpfCnpj"] != logged_cpf:

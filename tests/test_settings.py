@@ -11,10 +11,15 @@ import sys
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from opusof.settings.env import ImproperlyConfiguredEnv, env_bool, env_int, env_list, env_str
 
 ROOT = Path(__file__).resolve().parent.parent
+_SIGNING_KEY_PEM = rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
+    serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+)
 
 PROBE = """
 import importlib, json, sys
@@ -107,7 +112,7 @@ def import_settings(module: str, env: dict[str, str]) -> dict:
 @pytest.fixture
 def production_env(tmp_path: Path) -> dict[str, str]:
     key = tmp_path / "holder-signing.pem"
-    key.write_text("-----BEGIN PRIVATE KEY-----\n(the file only has to exist at import)\n")
+    key.write_bytes(_SIGNING_KEY_PEM)
     return {
         "SECRET_KEY": GOOD_SECRET,
         "DATABASE_URL": "postgres://opusof:secret@db.internal:5432/opusof",
@@ -247,6 +252,35 @@ def test_production_refuses_a_missing_signing_key_file(production_env: dict[str,
 
     assert loaded.get("error") == "ImproperlyConfiguredEnv", loaded
     assert "absent.pem" in loaded["message"]
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----\n", b"", b"ssh-rsa AAAA"],
+    ids=["pem-armour-only", "empty", "not-pem"],
+)
+def test_production_refuses_a_signing_key_that_is_not_a_pem_key(
+    production_env: dict[str, str], tmp_path: Path, content: bytes
+) -> None:
+    Path(production_env["OPUSOF_SIGNING_KEY_PATH"]).write_bytes(content)
+
+    loaded = import_settings("opusof.settings.production", production_env)
+
+    assert loaded.get("error") == "ImproperlyConfiguredEnv", loaded
+    assert "PEM" in loaded["message"]
+
+
+def test_production_refuses_a_signing_key_that_is_not_rsa(production_env: dict[str, str]) -> None:
+    ec_key = ec.generate_private_key(ec.SECP256R1())
+    pem = ec_key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    Path(production_env["OPUSOF_SIGNING_KEY_PATH"]).write_bytes(pem)
+
+    loaded = import_settings("opusof.settings.production", production_env)
+
+    assert loaded.get("error") == "ImproperlyConfiguredEnv", loaded
+    assert "RSA" in loaded["message"]
 
 
 @pytest.mark.parametrize(

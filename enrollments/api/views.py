@@ -8,10 +8,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from enrollments.api.serializers import enrollment_to_wire
+from enrollments.consent_authorisation import consent_authorise_with_fido
 from enrollments.models import CancelledFrom
 from enrollments.selectors import enrollment_get_for_client
 from enrollments.services import (
-    consent_authorise_with_fido,
+    check_permissions_supported,
     enrollment_cancel,
     enrollment_create,
     enrollment_risk_signals,
@@ -25,6 +26,7 @@ from opusof.api.idempotency import idempotent
 from opusof.api.responses import meta, self_link
 from opusof.api.schema import regulated_operation
 from opusof.api.views import OfbApiView
+from opusof.errors import ParameterInvalid
 from opusof.specs import request_body_validator
 
 SPEC = "enrollments-2.1.0.yml"
@@ -58,7 +60,11 @@ class EnrollmentCreateApi(EnrollmentsApiView):
     @regulated_operation(SPEC, "postEnrollments")
     @idempotent("enrollments-v2:enrollments-create")
     def post(self, request: Request) -> Response:
-        request_body_validator(SPEC, "postEnrollments")(request.data)
+        try:
+            request_body_validator(SPEC, "postEnrollments")(request.data)
+        except ParameterInvalid:
+            check_permissions_supported(request.data)
+            raise
         enrollment = enrollment_create(client=request_client(request), data=request.data["data"])
         path = reverse("enrollments-v2:enrollment-detail", kwargs={"enrollment_id": enrollment.enrollment_id})
         return Response(

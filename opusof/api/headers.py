@@ -16,7 +16,8 @@ IDEMPOTENCY_KEY_MAX = 40
 # components.parameters.xFapiAuthDate: RFC 7231 IMF-fixdate, exactly 29 characters.
 AUTH_DATE_RE = re.compile(
     r"(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} "
-    r"\d{2}:\d{2}:\d{2} (GMT|UTC)"
+    r"\d{2}:\d{2}:\d{2} (GMT|UTC)",
+    re.ASCII,
 )
 AUTH_DATE_LENGTH = 29
 # xFapiCustomerIpAddress / xCustomerUserAgent: 1..100 characters.

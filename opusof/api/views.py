@@ -19,17 +19,20 @@ from opusof.api.errors import (
     InteractionIdInvalid,
     InteractionIdMissing,
     InternalError,
+    MethodNotAllowed,
     ParameterInvalid,
     ParameterMissing,
     UnsupportedMediaType,
     error_body,
     error_response,
 )
+from opusof.api.negotiation import WeightedContentNegotiation
 from opusof.api.parsers import JwsParser
 from opusof.api.renderers import JwsRenderer
 from opusof.context import interaction_id_var
 from opusof.keys import holder_public_jwks
 from opusof.models import AccessToken
+from opusof.untrusted import has_nul
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +56,10 @@ class OfbApiView(APIView):
 
     parser_classes = [JwsParser]
     renderer_classes = [JwsRenderer]
+    content_negotiation_class = WeightedContentNegotiation
+    # No OPTIONS: the spec documents none (405 like any other undocumented method), and DRF's would describe the
+    # view in JSON without any of the checks below.
+    http_method_names = ["get", "post", "put", "patch", "delete", "head"]
     authentication_classes = [BearerTokenAuthentication]
     permission_classes: list[Any] = []
     throttle_classes: list[Any] = []
@@ -66,13 +73,15 @@ class OfbApiView(APIView):
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         interaction_id, problem = h.interaction_id_state(request._request)
         interaction_id_var.set(interaction_id)
+        method = (request.method or "").lower()
+        if method not in self.http_method_names or not hasattr(self, method):
+            # Before any header check: an unsupported method (OPTIONS included) is 405 whatever else the request
+            # gets wrong; the answer still carries a (generated) interaction id.
+            raise MethodNotAllowed(f"Método {request.method} não permitido.")
         if problem == "missing":
             raise InteractionIdMissing(f"Cabeçalho {h.INTERACTION_ID_HEADER} obrigatório não informado.")
         if problem == "invalid":
             raise InteractionIdInvalid(f"Cabeçalho {h.INTERACTION_ID_HEADER} deve ser um UUID (RFC 4122).")
-        if not hasattr(self, (request.method or "").lower()):
-            # Before any header check: an unsupported method is 405 whatever else the request gets wrong.
-            self.http_method_not_allowed(request, *args, **kwargs)
         super().initial(request, *args, **kwargs)  # 406, then authentication (401)
         self.check_grant(request)
         try:
@@ -96,6 +105,8 @@ class OfbApiView(APIView):
 
     def check_headers(self, request: Request) -> None:
         headers = request._request.headers
+        if any(has_nul(value) for value in headers.values()):
+            raise ParameterInvalid("O caractere NUL (U+0000) não é aceito nos cabeçalhos.")
         auth_date = headers.get("x-fapi-auth-date")
         if auth_date and not h.is_valid_auth_date(auth_date):
             raise ParameterInvalid("Parâmetro x-fapi-auth-date não obedece as regras de formatação esperadas.")

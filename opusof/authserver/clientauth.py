@@ -89,7 +89,7 @@ def _private_key_jwt(assertion: str, client_id_param: str, endpoint_url: str) ->
     try:
         header = _jws.get_unverified_header(assertion)
         unverified: dict[str, Any] = jwt.decode(assertion, options={"verify_signature": False})
-    except jwt.InvalidTokenError as exc:
+    except (jwt.InvalidTokenError, RecursionError) as exc:  # RecursionError: JSON nested too deep
         raise invalid_client("client_assertion malformado.") from exc
     if header.get("alg") != ALGORITHM:
         raise invalid_client(f"client_assertion deve ser assinado com {ALGORITHM}.")

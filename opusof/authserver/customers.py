@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.utils.module_loading import import_string
 
+from opusof.authserver.throttling import cpf_digits
+
 
 @dataclass(frozen=True)
 class Customer:
@@ -27,7 +29,7 @@ def sandbox_authenticate(cpf: str, password: str) -> Customer | None:
 
 def customer_authenticate(cpf: str, password: str) -> Customer | None:
     """The customer with these credentials, by the configured authenticator; None when they do not match."""
-    digits = "".join(ch for ch in cpf if ch.isdigit())
+    digits = cpf_digits(cpf)
     if len(digits) != 11 or not password:
         return None
     authenticator: Authenticator = import_string(settings.OPUSOF_CUSTOMER_AUTHENTICATOR)

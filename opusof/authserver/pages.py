@@ -9,7 +9,6 @@ redirect goes to a redirect URI the TPP registered and pushed in its signed requ
 
 import contextlib
 import datetime as dt
-import hashlib
 import logging
 import re
 import secrets
@@ -18,7 +17,6 @@ from decimal import Decimal
 from functools import wraps
 from typing import Any
 
-from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -45,6 +43,7 @@ from enrollments.services import enrollment_authorise, enrollment_cancel_by_cust
 from opusof.authserver import services
 from opusof.authserver.customers import customer_authenticate
 from opusof.authserver.models import PushedAuthorisationRequest
+from opusof.authserver.throttling import CUSTOMER_LOGIN, cpf_digits
 from opusof.degrade import CACHE_ERRORS
 from opusof.documents import mask_document
 from opusof.errors import ParameterInvalid, RegulatedError
@@ -71,6 +70,7 @@ from recurring.services import (
     recurring_consent_connector_info,
     recurring_consent_refresh,
     recurring_consent_reject,
+    recurring_consent_reject_divergent_login,
     recurring_consent_revoke,
 )
 
@@ -82,8 +82,6 @@ FLOW_TTL_SECONDS = 600
 CUSTOMER_LOGIN_SECONDS = 900
 logger = logging.getLogger(__name__)
 
-MAX_LOGIN_FAILURES = 5
-LOGIN_LOCK_SECONDS = 900
 # No form-action: Chromium applies it to the redirect that follows a form post, and approving ends in a redirect
 # to the TPP's registered URI.
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'"
@@ -212,27 +210,18 @@ def authorize(request: HttpRequest) -> HttpResponse:
 # --- login -----------------------------------------------------------------------------------------------------------
 
 
-def _failures_key(cpf: str) -> str:
-    digits = "".join(ch for ch in cpf if ch.isdigit())
-    return "opusof:authserver:login-failures:" + hashlib.sha256(digits.encode()).hexdigest()
-
-
 def _login(request: HttpRequest) -> tuple[dict[str, str] | None, str]:
     cpf = request.POST.get("cpf", "")
-    key = _failures_key(cpf)
+    name = cpf_digits(cpf)
     try:
-        if int(cache.get(key, 0)) >= MAX_LOGIN_FAILURES:
+        if CUSTOMER_LOGIN.locked(name):
             return None, "Acesso bloqueado temporariamente por tentativas inválidas. Tente mais tarde."
         customer = customer_authenticate(cpf, request.POST.get("password", ""))
         if customer is None:
             # Counted per CPF in the shared cache (Redis), so guessing a password is slow across all web processes.
-            cache.add(key, 0, timeout=LOGIN_LOCK_SECONDS)
-            try:
-                cache.incr(key)
-            except ValueError:  # expired between add and incr
-                cache.set(key, 1, timeout=LOGIN_LOCK_SECONDS)
+            CUSTOMER_LOGIN.record_failure(name)
             return None, "CPF ou senha inválidos."
-        cache.delete(key)
+        CUSTOMER_LOGIN.clear(name)
     except CACHE_ERRORS as exc:
         # Without the counter, password guessing would go unthrottled: logins wait for the cache (a page, not a 500).
         logger.warning("login refused while the cache is unavailable: %s", exc)
@@ -460,7 +449,10 @@ def _recurring_consent(
         reason = "Consentimento expirado." if expired else f"Consentimento não aguarda autorização ({row.status})."
         return _error_to_tpp(request, flow, par, reason)
     if row.logged_user_document != customer["document"]:
-        return _wrong_customer(request, flow)
+        recurring_consent_reject_divergent_login(
+            recurring_consent_id=row.recurring_consent_id, customer_document=customer["document"]
+        )
+        return _error_to_tpp(request, flow, par, "O usuário autenticado não é o que criou o consentimento.")
     choices = _account_choices(_payable_accounts(customer["document"], row))
     error = ""
     actor = f"customer:{customer['document']}"
@@ -511,7 +503,7 @@ def _recurring_consent(
     return render(request, "authserver/consent_recurring.html", context, status=400 if error else 200)
 
 
-_AMOUNT = re.compile(r"^\d{1,15}([.,]\d{1,2})?$")
+_AMOUNT = re.compile(r"^\d{1,15}([.,]\d{1,2})?$", re.ASCII)
 
 
 def _form_amount(value: str) -> Decimal | None:

@@ -6,7 +6,6 @@ Requests are JSON; the management calls carry the registration access token issu
 """
 
 import hmac
-import json
 import secrets
 import time
 import uuid
@@ -28,10 +27,13 @@ from opusof.authserver.models import ClientAuthSettings
 from opusof.models import TppClient
 from opusof.services import tpp_client_register, tpp_client_set_status
 from opusof.tokens import token_hash
+from opusof.untrusted import UntrustedInputError, json_loads
 
 # OFB DCR: an SSA older than 5 minutes is refused (Diretório, "DCR", software statement iat).
 SSA_MAX_AGE_SECONDS = 300
 REQUIRED_ROLE = "PAGTO"  # this server only serves payment initiators
+# What each Directory role may ask for here (opusof.authserver.services: the static scope of each consent kind).
+ROLE_SCOPES: dict[str, tuple[str, ...]] = {"PAGTO": ("payments", "recurring-payments", "nrp-consents")}
 SUPPORTED_AUTH_METHODS = {m.value for m in ClientAuthSettings.AuthMethod}
 
 
@@ -44,15 +46,20 @@ def _error(error: str, description: str, status: int = 400) -> OAuthError:
 
 
 def verify_software_statement(ssa: str) -> dict[str, Any]:
-    """The SSA's claims, verified with the trusted Directory key: PS256, iss, iat at most 5 minutes old."""
+    """The SSA's claims, verified with the trusted Directory key: PS256, iss, iat at most 5 minutes old.
+
+    A statement whose signature cannot be verified (malformed, another algorithm, a key the Directory does not have,
+    a signature that fails) or whose claims are wrong is ``invalid_software_statement`` (RFC 7591 §3.2.2; the OFB DCR
+    certification modules expect it); ``unapproved_software_statement`` is kept for a valid statement of software
+    this server does not serve (no PAGTO role)."""
     keys = trusted_keys()
     try:
         header = jwt.get_unverified_header(ssa)
-    except jwt.InvalidTokenError as exc:
+    except (jwt.InvalidTokenError, RecursionError) as exc:  # RecursionError: a header nested too deep
         raise _error("invalid_software_statement", "software_statement malformado.") from exc
     key = keys.get(header.get("kid", "")) if header.get("alg") == ALGORITHM else None
     if key is None:
-        raise _error("unapproved_software_statement", "software_statement não assinado pelo Diretório confiável.")
+        raise _error("invalid_software_statement", "software_statement não assinado pelo Diretório confiável.")
     try:
         claims: dict[str, Any] = jwt.decode(
             ssa,
@@ -61,13 +68,37 @@ def verify_software_statement(ssa: str) -> dict[str, Any]:
             issuer=settings.OPUSOF_DIRECTORY_ISSUER,
             options={"require": ["iss", "iat", "software_id", "org_id"], "verify_aud": False},
         )
-    except jwt.InvalidTokenError as exc:
-        raise _error("unapproved_software_statement", f"software_statement inválido: {exc}.") from exc
+    except (jwt.InvalidTokenError, RecursionError) as exc:
+        raise _error("invalid_software_statement", f"software_statement inválido: {exc}.") from exc
     if time.time() - float(claims["iat"]) > SSA_MAX_AGE_SECONDS:
         raise _error("invalid_software_statement", "software_statement emitido há mais de 5 minutos.")
     if REQUIRED_ROLE not in (claims.get("software_roles") or []):
         raise _error("unapproved_software_statement", f"software_statement sem o papel {REQUIRED_ROLE}.")
     return claims
+
+
+def scopes_for_roles(roles: list[str]) -> list[str]:
+    """The scopes a registered client may ask for, from its statement's roles: PAGTO (payment initiation) covers
+    payments v4, automatic payments v2 and the enrollments v2 journey without redirect."""
+    scopes = ["openid"]
+    for role in roles:
+        scopes += [scope for scope in ROLE_SCOPES.get(role, ()) if scope not in scopes]
+    return scopes
+
+
+def _client_keys(body: dict[str, Any], ssa_claims: dict[str, Any]) -> tuple[str, dict[str, Any] | None]:
+    """(jwks_uri, inline jwks) to register. The keys are the Directory's (OFB DCR): client metadata may not carry
+    ``jwks`` by value, nor a ``jwks_uri`` other than the statement's ``software_jwks_uri``. A statement with inline
+    ``software_jwks`` comes only from the local stand-in Directory (opusof.authserver.directory)."""
+    if "jwks" in body:
+        raise _error("invalid_client_metadata", "jwks por valor não é aceito; as chaves são as do Diretório.")
+    jwks_uri = str(ssa_claims.get("software_jwks_uri", ""))
+    if "jwks_uri" in body and body["jwks_uri"] != jwks_uri:
+        raise _error("invalid_client_metadata", "jwks_uri deve ser o do software_statement (software_jwks_uri).")
+    jwks = ssa_claims.get("software_jwks") if not jwks_uri else None
+    if not jwks_uri and not isinstance(jwks, dict):
+        raise _error("invalid_software_statement", "software_statement sem software_jwks_uri.")
+    return jwks_uri, jwks if isinstance(jwks, dict) else None
 
 
 def _str_list(value: Any, name: str) -> list[str]:
@@ -86,9 +117,11 @@ def _register(
     if client is not None and str(ssa_claims["software_id"]) != client.software_statement_id:
         raise _error("invalid_software_statement", "software_statement de outro software.")
     allowed_redirects = _str_list(ssa_claims.get("software_redirect_uris"), "software_redirect_uris")
-    redirect_uris = _str_list(body.get("redirect_uris"), "redirect_uris") or allowed_redirects
+    if not isinstance(body.get("redirect_uris"), list) or not body["redirect_uris"]:
+        raise _error("invalid_redirect_uri", "redirect_uris obrigatório.")
+    redirect_uris = _str_list(body.get("redirect_uris"), "redirect_uris")
     # RFC 7591 §2.3: values in the SSA take precedence; a client may only narrow them.
-    if not redirect_uris or not set(redirect_uris) <= set(allowed_redirects):
+    if not set(redirect_uris) <= set(allowed_redirects):
         raise _error("invalid_redirect_uri", "redirect_uris devem constar do software_statement.")
     method = body.get("token_endpoint_auth_method", ClientAuthSettings.AuthMethod.PRIVATE_KEY_JWT)
     if method not in SUPPORTED_AUTH_METHODS:
@@ -98,8 +131,8 @@ def _register(
         if cert is None:
             raise _error("invalid_client_metadata", "tls_client_auth exige tls_client_auth_subject_dn.")
         subject_dn = cert.subject_dn
-    jwks_uri = str(ssa_claims.get("software_jwks_uri", ""))
-    jwks = ssa_claims.get("software_jwks") if not jwks_uri else None  # inline: the local stand-in Directory only
+    jwks_uri, jwks = _client_keys(body, ssa_claims)
+    roles = list(ssa_claims.get("software_roles") or [])
     client_id = client.client_id if client is not None else None
     existing = TppClient.objects.filter(software_statement_id=str(ssa_claims["software_id"])).first()
     if client_id is None and existing is not None:
@@ -115,10 +148,10 @@ def _register(
                 name=str(ssa_claims.get("software_client_name") or ssa_claims["software_id"]),
                 redirect_uris=redirect_uris,
                 webhook_uris=_str_list(ssa_claims.get("software_api_webhook_uris"), "software_api_webhook_uris"),
-                jwks=jwks if isinstance(jwks, dict) else None,
+                jwks=jwks,
                 jwks_uri=jwks_uri,
-                scopes=["openid", "payments"],
-                roles=list(ssa_claims.get("software_roles") or []),
+                scopes=scopes_for_roles(roles),
+                roles=roles,
             )
             auth, _ = ClientAuthSettings.objects.get_or_create(client=registered)
             auth.token_endpoint_auth_method = method
@@ -165,7 +198,9 @@ def _client_body(client: TppClient, registration_token: str | None = None) -> di
 
 def _json_body(request: HttpRequest) -> dict[str, Any]:
     try:
-        body = json.loads(request.body or b"{}")
+        body = json_loads(request.body or b"{}")
+    except UntrustedInputError as exc:
+        raise _error("invalid_client_metadata", str(exc)) from exc
     except ValueError as exc:
         raise _error("invalid_client_metadata", "Corpo JSON inválido.") from exc
     if not isinstance(body, dict):

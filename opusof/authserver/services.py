@@ -25,8 +25,9 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from consents.models import ConsentStatus, PaymentConsent
+from consents.models import FINAL_CONSENT_STATUSES, ConsentStatus, PaymentConsent
 from consents.services import consent_refresh
+from enrollments.models import FINAL_STATUSES as ENROLLMENT_FINAL_STATUSES
 from enrollments.models import Enrollment, EnrollmentStatus
 from enrollments.services import enrollment_refresh
 from opusof.api.errors import BadSignature
@@ -37,6 +38,7 @@ from opusof.jose import _client_key  # the JWS choke point's cached TPP key look
 from opusof.keys import holder_kid, holder_private_key
 from opusof.models import AccessToken, TppClient
 from opusof.tokens import access_token_mint, access_token_revoke, token_hash
+from opusof.untrusted import UntrustedInputError, check_json
 from recurring.models import RecurringConsent, RecurringConsentStatus
 from recurring.selectors import recurring_consent_token_horizon
 from recurring.services import recurring_consent_refresh
@@ -119,7 +121,7 @@ def verify_request_object(token: str, *, client: TppClient) -> dict[str, Any]:
     """The claims of a signed request object (RFC 9101; FAPI 1 Adv §5.2.2-1, -10, -13, -17), PS256 only."""
     try:
         header = jwt.get_unverified_header(token)
-    except jwt.InvalidTokenError as exc:
+    except (jwt.InvalidTokenError, RecursionError) as exc:  # RecursionError: a header nested too deep
         raise invalid_request_object("Request object malformado (JWS compacto esperado).") from exc
     if header.get("alg") != ALGORITHM:
         raise invalid_request_object(f"Request object deve ser assinado com {ALGORITHM}.")
@@ -142,6 +144,12 @@ def verify_request_object(token: str, *, client: TppClient) -> dict[str, Any]:
         raise invalid_request_object("Request object expirado.") from exc
     except jwt.InvalidTokenError as exc:
         raise invalid_request_object(f"Request object inválido: {exc}.") from exc
+    except RecursionError as exc:
+        raise invalid_request_object("Request object aninhado demais.") from exc
+    try:
+        check_json(claims)  # the claims are stored (PostgreSQL refuses NUL in text and jsonb)
+    except UntrustedInputError as exc:
+        raise invalid_request_object(str(exc)) from exc
     if float(claims["exp"]) - float(claims["nbf"]) > REQUEST_OBJECT_MAX_LIFETIME_SECONDS:
         raise invalid_request_object("Request object com validade (exp - nbf) acima de 60 minutos.")
     if time.time() - float(claims["nbf"]) > REQUEST_OBJECT_MAX_LIFETIME_SECONDS:
@@ -439,6 +447,19 @@ def _recurring_consent_usable(consent_id: str) -> bool:
     return consent is not None and consent.status == RecurringConsentStatus.AUTHORISED
 
 
+def _authorisation_ended(scopes: list[str], consent_id: str) -> bool:
+    """Whether what a refresh token stands for is final, so it may mint no more access tokens: a payments v4 consent
+    CONSUMED or REJECTED, an enrollment REVOKED or REJECTED, a recurring consent no longer AUTHORISED
+    (recurring_consent_token_horizon). The lazy expiries are applied first, as every read does."""
+    if is_recurring(scopes):
+        return not _recurring_consent_usable(consent_id)
+    if is_enrollment(scopes):
+        enrollment = Enrollment.objects.filter(enrollment_id=consent_id).first()
+        return enrollment is None or enrollment_refresh(enrollment=enrollment).status in ENROLLMENT_FINAL_STATUSES
+    consent = PaymentConsent.objects.filter(consent_id=consent_id).first()
+    return consent is None or consent_refresh(consent=consent).status in FINAL_CONSENT_STATUSES
+
+
 def _redeem_code(
     *, client: TppClient, code: str, redirect_uri: str, code_verifier: str, cert_thumbprint: str
 ) -> dict[str, Any] | OAuthError:
@@ -526,9 +547,8 @@ def grant_refresh_token(*, client: TppClient, refresh_token: str, cert_thumbprin
         raise invalid_grant("refresh_token inválido, expirado ou revogado.")
     if row.cert_thumbprint and cert_thumbprint and not hmac.compare_digest(row.cert_thumbprint, cert_thumbprint):
         raise invalid_grant("refresh_token vinculado a outro certificado.")
-    if is_recurring(row.scopes) and not _recurring_consent_usable(row.consent_id):
-        # recurring_consent_token_horizon: no new tokens once the consent left AUTHORISED (revoked, consumed...).
-        raise invalid_grant("Consentimento recorrente não está mais autorizado.")
+    if _authorisation_ended(row.scopes, row.consent_id):
+        raise invalid_grant("O consentimento (ou vínculo) deste refresh_token está em estado final.")
     raw_access = access_token_mint(
         client=client,
         grant_type=AccessToken.GrantType.REFRESH_TOKEN,

@@ -38,6 +38,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "opusof.middleware.InteractionIdMiddleware",
+    "opusof.api.edge.ApiJsonOnlyMiddleware",
+    "opusof.api.edge.UntrustedInputMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Serves the admin's and the offline Swagger/Redoc assets (drf-spectacular-sidecar) from the web process.
     "whitenoise.middleware.WhiteNoiseMiddleware",

@@ -2,6 +2,9 @@
 
 from pathlib import Path
 
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
 from opusof.settings.base import *  # noqa: F403
 from opusof.settings.env import ImproperlyConfiguredEnv, env_int, env_list, env_str
 
@@ -34,6 +37,16 @@ OPUSOF_SIGNING_KEY_ID = env_str("OPUSOF_SIGNING_KEY_ID")
 OPUSOF_SIGNING_KEY_AUTOCREATE = False
 if not Path(OPUSOF_SIGNING_KEY_PATH).is_file():
     raise ImproperlyConfiguredEnv(f"OPUSOF_SIGNING_KEY_PATH {OPUSOF_SIGNING_KEY_PATH} is not a readable file")
+# Every response is signed with it (PS256): a file that is not an unencrypted RSA PEM key would fail each of them.
+try:
+    _signing_key = load_pem_private_key(Path(OPUSOF_SIGNING_KEY_PATH).read_bytes(), password=None)
+except (ValueError, TypeError) as exc:
+    raise ImproperlyConfiguredEnv(
+        f"OPUSOF_SIGNING_KEY_PATH {OPUSOF_SIGNING_KEY_PATH} is not an unencrypted PEM private key"
+    ) from exc
+if not isinstance(_signing_key, RSAPrivateKey) or _signing_key.key_size < 2048:
+    raise ImproperlyConfiguredEnv(f"OPUSOF_SIGNING_KEY_PATH {OPUSOF_SIGNING_KEY_PATH} must be an RSA key of 2048+ bits")
+del _signing_key
 
 OPUSOF_MTLS_REQUIRED = True
 # Conformance-suite scenario amounts must never reach a real customer's payment.

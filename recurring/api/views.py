@@ -8,7 +8,6 @@ from typing import Any
 from django.urls import reverse
 from jsonschema import FormatChecker
 from jsonschema.exceptions import best_match
-from openapi_schema_validator import OAS30Validator
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -20,7 +19,7 @@ from opusof.api.responses import meta, self_link
 from opusof.api.schema import regulated_operation
 from opusof.api.views import OfbApiView
 from opusof.errors import ParameterInvalid, ParameterMissing
-from opusof.specs import load_spec, request_body_validator, to_regulated
+from opusof.specs import SpecValidator, load_spec, request_body_validator, to_regulated
 from recurring.api.serializers import recurring_consent_to_wire, recurring_payment_to_wire
 from recurring.models import Channel, RecurringConsentStatus
 from recurring.selectors import (
@@ -40,7 +39,7 @@ from recurring.services import (
 SPEC = "automatic-payments-2.0.0.yml"
 API_VERSION = "2.0.0"
 NS = "automatic-payments-v2"
-_DATE = re.compile(r"^(\d{4})-(1[0-2]|0?[1-9])-(3[01]|[12][0-9]|0?[1-9])$")
+_DATE = re.compile(r"^(\d{4})-(1[0-2]|0?[1-9])-(3[01]|[12][0-9]|0?[1-9])$", re.ASCII)
 _PAYMENT_ID = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9\-]{0,99}$")
 
 
@@ -75,7 +74,7 @@ def _patch_consent_validators() -> dict[str, Any]:
     also matches the revocation and rejection branches), so the branch is picked by ``status`` and validated alone."""
     schemas = load_spec(SPEC)["components"]["schemas"]
     return {
-        name: OAS30Validator(schemas[name], format_checker=FormatChecker())
+        name: SpecValidator(schemas[name], format_checker=FormatChecker())
         for name in ("ConsentEdition", "ConsentRevocation", "ConsentRejection")
     }
 

@@ -1,6 +1,7 @@
 """Dynamic client registration (RFC 7591) and management (RFC 7592) with software statements from the local
 stand-in Directory; the registered client then authenticates and runs client_credentials."""
 
+import base64
 import json
 import threading
 import time
@@ -26,6 +27,9 @@ def directory(tmp_path, settings):
 @pytest.fixture
 def http(db):
     return wsgi_http()
+
+
+REDIRECT = "https://registered.example.com/cb"
 
 
 def ssa(key, **overrides):
@@ -106,10 +110,71 @@ def test_registration_refusals(directory, http, rsa_keys):
     forged = TppActor(client=TppClient(client_id="x"), key=rsa_keys[3], kid="dir").sign(
         {"iss": "Open Banking Brasil prod SSA issuer", "iat": int(time.time()), "software_id": "s", "org_id": "o"}
     )
-    response = http.post("/auth/register", json={"software_statement": forged})
+    response = http.post("/auth/register", json={"software_statement": forged, "redirect_uris": [REDIRECT]})
     assert response.status_code == 400
-    assert response.json()["error"] == "unapproved_software_statement"
+    # a signature that cannot be verified is invalid_software_statement (OFB DCR certification)
+    assert response.json()["error"] == "invalid_software_statement"
     assert not ClientAuthSettings.objects.exists()
+
+
+def _tampered(statement: str) -> str:
+    """The Directory's statement with one claim changed after signing: its signature no longer verifies."""
+    header, payload, signature = statement.split(".")
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    claims["org_name"] = "Outra Iniciadora"
+    forged_payload = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
+    return f"{header}.{forged_payload}.{signature}"
+
+
+@pytest.mark.parametrize(
+    ("body", "error"),
+    [
+        ({"software_statement": "TAMPERED", "redirect_uris": [REDIRECT]}, "invalid_software_statement"),
+        ({"software_statement": "SSA"}, "invalid_redirect_uri"),
+        ({"software_statement": "SSA", "redirect_uris": []}, "invalid_redirect_uri"),
+        ({"software_statement": "SSA", "redirect_uris": ["https://evil.example.com/cb"]}, "invalid_redirect_uri"),
+        ({"software_statement": "SSA", "redirect_uris": [REDIRECT], "jwks": {"keys": []}}, "invalid_client_metadata"),
+        (
+            {"software_statement": "SSA", "redirect_uris": [REDIRECT], "jwks_uri": "https://evil.example.com/jwks"},
+            "invalid_client_metadata",
+        ),
+    ],
+    ids=["tampered", "no-redirect-uris", "empty-redirect-uris", "foreign-redirect", "jwks-by-value", "other-jwks-uri"],
+)
+def test_dcr_profile_refusals(directory, http, rsa_keys, body, error):
+    statement = ssa(rsa_keys[2])
+    body = {
+        **body,
+        "software_statement": _tampered(statement) if body["software_statement"] == "TAMPERED" else statement,
+    }
+
+    response = http.post("/auth/register", json=body)
+
+    assert response.status_code == 400, response.text
+    assert response.json()["error"] == error
+    assert not TppClient.objects.exists()
+
+
+def test_dcm_update_follows_the_same_rules(directory, http, rsa_keys):
+    key = rsa_keys[2]
+    created = http.post("/auth/register", json={"software_statement": ssa(key), "redirect_uris": [REDIRECT]}).json()
+    auth = {"Authorization": f"Bearer {created['registration_access_token']}"}
+
+    response = http.put(
+        f"/auth/register/{created['client_id']}", headers=auth, json={"software_statement": ssa(key), "jwks": {}}
+    )
+
+    assert response.status_code == 400
+    assert response.json()["error"] in ("invalid_redirect_uri", "invalid_client_metadata")
+
+
+def test_a_dcr_client_gets_the_scopes_its_roles_allow(directory, http, rsa_keys):
+    response = http.post("/auth/register", json={"software_statement": ssa(rsa_keys[2]), "redirect_uris": [REDIRECT]})
+
+    assert response.status_code == 201, response.text
+    client = TppClient.objects.get(client_id=response.json()["client_id"])
+    assert {"openid", "payments", "recurring-payments", "nrp-consents"} <= set(client.scopes)
+    assert set(response.json()["scope"].split()) == set(client.scopes)
 
 
 def test_registration_off_without_directory_key(http, tmp_path):
@@ -139,7 +204,10 @@ def test_registered_jwks_uri_is_fetched_from_the_keystore(directory, http, rsa_k
     try:
         uri = f"http://127.0.0.1:{server.server_address[1]}/org/jwks"
         statement = ssa(key, software_jwks_uri=uri, software_jwks=None)
-        response = http.post("/auth/register", json={"software_statement": statement})
+        response = http.post(
+            "/auth/register",
+            json={"software_statement": statement, "redirect_uris": [REDIRECT], "jwks_uri": uri},
+        )
         assert response.status_code == 201, response.text
         client = TppClient.objects.get(client_id=response.json()["client_id"])
         assert client.jwks_uri == uri

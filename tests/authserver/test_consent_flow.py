@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from connectors.models import SandboxCustomer
 from consents.models import PaymentConsent
+from consents.services import consent_reject
 from opusof.authserver.models import AuthorisationCode, PushedAuthorisationRequest
 from opusof.models import AccessToken
 from opusof.timeutil import business_date
@@ -94,6 +95,32 @@ def test_refresh_token_gives_new_consent_bound_token(oauth, tpp):
     new = AccessToken.objects.get(token_hash=token_hash(refreshed.json()["access_token"]))
     assert new.consent_id == consent_id
     assert new.grant_type == "refresh_token"
+
+
+@pytest.mark.parametrize("ending", ["consumed", "rejected"])
+def test_refresh_token_of_a_final_consent_mints_nothing(oauth, tpp, ending):
+    v4 = PaymentsV4(tpp=tpp, token=oauth.client_credentials())
+    data = consent_data()
+    consent_id = v4.create_consent(data)
+    flow = oauth.start(consent_id)
+    response = customer_decides(
+        oauth.http, flow.authorize_url(oauth.client_id), cpf=ANA_CPF, action="approve", account="10000001"
+    )
+    tokens = oauth.exchange(fragment(response.headers["location"])["code"], flow).json()
+    if ending == "consumed":
+        paid, body = v4.post_payments(consent_id, [payment_item(data)], token=tokens["access_token"])
+        assert paid.status_code == 201, body
+    else:
+        consent_reject(consent_id=consent_id, reason="NAO_INFORMADO", detail="test", actor="bank:test")
+    assert v4.get_consent(consent_id)["status"] in ("CONSUMED", "REJECTED")
+
+    refreshed = oauth.post_form(
+        "/auth/token", {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]}
+    )
+
+    assert refreshed.status_code == 400, refreshed.text
+    assert refreshed.json()["error"] == "invalid_grant"
+    assert not AccessToken.objects.filter(grant_type="refresh_token", consent_id=consent_id).exists()
 
 
 def test_customer_denies(oauth, tpp):

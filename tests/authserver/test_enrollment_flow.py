@@ -185,6 +185,21 @@ def test_journey_with_nrp_consents_pays_without_redirect_using_a_refreshed_token
     assert (body["data"][0]["status"], body["data"][0]["authorisationFlow"]) == ("ACSC", "FIDO_FLOW")
 
 
+def test_a_revoked_enrollment_s_refresh_token_mints_nothing(oauth, v2):
+    enrollment_id = awaiting_validation(v2)
+    flow = oauth.start(enrollment_id, scope=f"openid payments enrollment:{enrollment_id} nrp-consents")
+    tokens = oauth.exchange(fragment(approve_with_limits(oauth, flow).headers["location"])["code"], flow).json()
+    response, _ = v2.patch(enrollment_id, {"reason": {"rejectionReason": "REJEITADO_MANUALMENTE"}})
+    assert response.status_code == 204
+
+    refreshed = oauth.post_form(
+        "/auth/token", {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]}
+    )
+
+    assert refreshed.status_code == 400, refreshed.text
+    assert refreshed.json()["error"] == "invalid_grant"
+
+
 def test_par_refuses_nrp_consents_outside_an_enrollment(oauth, v2):
     consent_id = PaymentsV4(tpp=oauth.actor, token=v2.token).create_consent(consent_data())
     claims = oauth.request_object(

@@ -131,7 +131,9 @@ def test_par_refuses_mixed_or_foreign_recurring_scopes(oauth, ap2):
         assert response.json()["error"] == "invalid_scope"
 
 
-def test_other_customer_cannot_authorise(oauth, ap2):
+def test_other_customer_ends_the_consent_autenticacao_divergente(oauth, ap2):
+    """automatic payments v2 §2.1.8 (yml line 87): the customer authenticated at the holder is not the one who created
+    the consent at the TPP → REJECTED AUTENTICACAO_DIVERGENTE, and the TPP gets access_denied."""
     consent_id = ap2.create_consent(sweeping_consent(total="1000.00"))
     flow = oauth.start(consent_id, scope=recurring_scope(consent_id))
     login_url = oauth.http.get(flow.authorize_url(oauth.client_id)).headers["location"]
@@ -139,8 +141,17 @@ def test_other_customer_cannot_authorise(oauth, ap2):
     review = oauth.http.post(
         login_url, data={"cpf": BRUNO_CPF, "password": "demo1234", "csrfmiddlewaretoken": csrf_of(page.text)}
     )
-    assert oauth.http.get(review.headers["location"]).status_code == 403
-    assert ap2.get_consent(consent_id)["status"] == "AWAITING_AUTHORISATION"
+
+    response = oauth.http.get(review.headers["location"])
+
+    assert response.status_code == 302
+    assert fragment(response.headers["location"])["error"] == "access_denied"
+    consent = ap2.get_consent(consent_id)
+    assert consent["status"] == "REJECTED"
+    assert consent["rejection"]["reason"]["code"] == "AUTENTICACAO_DIVERGENTE"
+    assert consent["rejection"]["rejectedBy"] == "DETENTORA"
+    assert consent["rejection"]["rejectedFrom"] == "DETENTORA"
+    assert not AuthorisationCode.objects.exists()
 
 
 def test_customer_lists_and_revokes_recurring_consent(oauth, ap2, tpp):

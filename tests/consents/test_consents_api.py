@@ -97,10 +97,10 @@ def test_invalid_consent_is_422_and_writes_nothing(v4, mutate, code):
 @pytest.mark.parametrize(
     ("kwargs", "code"),
     [
-        ({"instrument": "DICT"}, "DETALHE_PAGAMENTO_INVALIDO"),
+        ({"instrument": "DICT"}, "PARAMETRO_NAO_INFORMADO"),
         ({"instrument": "DICT", "proxy": "loja@example.com", "qr_code": STATIC_QR}, "DETALHE_PAGAMENTO_INVALIDO"),
         ({"instrument": "INIC", "proxy": "loja@example.com", "qr_code": STATIC_QR}, "DETALHE_PAGAMENTO_INVALIDO"),
-        ({"instrument": "QRES", "proxy": DEMO_EVP}, "DETALHE_PAGAMENTO_INVALIDO"),
+        ({"instrument": "QRES", "proxy": DEMO_EVP}, "PARAMETRO_NAO_INFORMADO"),
         (
             {"instrument": "QRES", "proxy": DEMO_EVP, "qr_code": STATIC_QR, "amount": "99.00"},
             "DETALHE_PAGAMENTO_INVALIDO",

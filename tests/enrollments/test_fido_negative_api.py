@@ -268,10 +268,29 @@ def test_revoked_enrollment_cannot_sign_nor_authorise(v2: EnrollmentsV2, v4: Pay
     response, _ = v2.patch(enrolled, {"reason": {"revocationReason": "REVOGADO_MANUALMENTE"}})
     assert response.status_code == 204
 
-    _authorise_refused(v2, v4, consent_id, enrolled, assertion, status=422, code="STATUS_VINCULO_INVALIDO")
+    consent = _authorise_refused(v2, v4, consent_id, enrolled, assertion, status=422, code="STATUS_VINCULO_INVALIDO")
+    # authorizeConsent (line 517): every 422 leaves the payment consent REJECTED, this one too
+    assert consent["status"] == "REJECTED"
+    assert consent["rejectionReason"]["code"] == "NAO_INFORMADO"
     response, body = v2.sign_options(enrolled, consent_id)
     assert response.status_code == 422
     assert _code(body) == "STATUS_VINCULO_INVALIDO"
+
+
+def test_an_enrollment_not_yet_authorised_rejects_the_consent(v2: EnrollmentsV2, v4: PaymentsV4) -> None:
+    waiting = v2.awaiting_enrollment()
+    consent_id = v4.create_consent(consent_data())
+    unsigned = {
+        "id": "AAAA",
+        "rawId": "AAAA",
+        "type": "public-key",
+        "response": {"clientDataJSON": "AAAA", "authenticatorData": "AAAA", "signature": "AAAA", "userHandle": "AAAA"},
+    }
+
+    consent = _authorise_refused(v2, v4, consent_id, waiting, unsigned, status=422, code="STATUS_VINCULO_INVALIDO")
+
+    assert consent["status"] == "REJECTED"
+    assert consent["rejectionReason"]["code"] == "NAO_INFORMADO"
 
 
 def test_consent_of_another_account_is_rejected(v2: EnrollmentsV2, v4: PaymentsV4, enrolled: str) -> None:

@@ -55,8 +55,16 @@ def test_creation_with_an_account_of_another_bank_is_conta_invalida(v2: Enrollme
     ("data", "code"),
     [
         ({"permissions": ["PAYMENTS_INITIATE"]}, "PARAMETRO_NAO_INFORMADO"),
-        ({**enrollment_data(), "permissions": ["ACCOUNTS_READ"]}, "PARAMETRO_INVALIDO"),
+        # enrollments-2.1.0.yml line 636: "ou contêm valores não suportados para esta operação"
+        ({**enrollment_data(), "permissions": ["ACCOUNTS_READ"]}, "PERMISSOES_INVALIDAS"),
+        ({**enrollment_data(), "permissions": ["PAYMENTS_INITIATE", "ACCOUNTS_READ"]}, "PERMISSOES_INVALIDAS"),
+        ({**enrollment_data(), "permissions": [7]}, "PARAMETRO_INVALIDO"),
         ({**enrollment_data(), "enrollmentName": "x" * 141}, "PARAMETRO_INVALIDO"),
+        # debtorAccount.issuer: "Preenchimento obrigatório para ... CACC e SVGS" (yml line 1566)
+        (
+            enrollment_data(debtor={k: v for k, v in own_account().items() if k != "issuer"}),
+            "PARAMETRO_NAO_INFORMADO",
+        ),
     ],
 )
 def test_creation_body_errors_are_422(v2: EnrollmentsV2, data: dict, code: str) -> None:

@@ -123,8 +123,9 @@ def test_consent_not_yet_authorised_is_forbidden(v2: EnrollmentsV2, v4: Payments
     [
         ({"authorisationFlow": None}, "PARAMETRO_NAO_INFORMADO"),
         ({"consentId": None}, "PARAMETRO_NAO_INFORMADO"),
-        ({"authorisationFlow": "HYBRID_FLOW"}, "PARAMETRO_INVALIDO"),
-        ({"authorisationFlow": "CIBA_FLOW"}, "PARAMETRO_INVALIDO"),
+        # §2.2.2.8 (payments-4.0.0.yml line 111): a business rule, not a format error
+        ({"authorisationFlow": "HYBRID_FLOW"}, "DETALHE_PAGAMENTO_INVALIDO"),
+        ({"authorisationFlow": "CIBA_FLOW"}, "DETALHE_PAGAMENTO_INVALIDO"),
     ],
 )
 def test_fido_flow_fields_are_required(v2: EnrollmentsV2, v4: PaymentsV4, change: dict[str, Any], code: str) -> None:

@@ -338,11 +338,26 @@ def test_edit_maximum_amount_and_expiry(ap2):
 def test_edit_without_risk_signals(ap2):
     consent_data = automatic_consent()
     consent_id = ap2.authorised_consent(consent_data, debtor=own(ANA_ACCOUNT))
-    body = edition(consent_data)
+    body = edition(consent_data, recurringConfiguration={"automatic": {"maximumVariableAmount": "400.00"}})
     del body["riskSignals"]
     response, result = ap2.patch_consent(consent_id, body)
     assert response.status_code == 422
     assert error_codes(result) == ["FALTAM_SINAIS_OBRIGATORIOS_PLATAFORMA"]
+
+
+def test_a_name_only_edition_needs_neither_risk_signals_nor_logged_user(ap2):
+    """yml lines 1539 and 2391: both are mandatory "exceto para o caso de edição exclusiva do campo
+    /data/creditors/name"."""
+    consent_data = automatic_consent()
+    consent_id = ap2.authorised_consent(consent_data, debtor=own(ANA_ACCOUNT))
+    body = edition(consent_data, creditors=[{"name": "Loja Nova"}])
+    del body["riskSignals"]
+    del body["loggedUser"]
+
+    response, result = ap2.patch_consent(consent_id, body)
+
+    assert response.status_code == 200, result
+    assert result["data"]["creditors"][0]["name"] == "Loja Nova"
 
 
 def test_edit_with_multiple_approvers_is_insufficient_permission(ap2):

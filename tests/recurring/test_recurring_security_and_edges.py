@@ -129,16 +129,17 @@ def test_sweeping_needs_risk_signals(ap2):
     data = sweeping_payment()
     del data["riskSignals"]
     response, body = ap2.post_payment(consent_id, data)
-    assert (response.status_code, error_codes(body)) == (422, ["DETALHE_PAGAMENTO_INVALIDO"])
+    assert (response.status_code, error_codes(body)) == (422, ["PARAMETRO_NAO_INFORMADO"])
 
 
-def test_sweeping_before_its_start_is_out_of_window(ap2):
+def test_sweeping_before_its_start_diverges_from_the_consent(ap2):
     data = sweeping_consent()
     start = dt.datetime.now(dt.UTC) + dt.timedelta(days=2)
     data["recurringConfiguration"]["sweeping"]["startDateTime"] = start.strftime("%Y-%m-%dT%H:%M:%SZ")
     consent_id = ap2.authorised_consent(data, debtor=own(ANA_ACCOUNT))
     response, body = ap2.post_payment(consent_id, sweeping_payment())
-    assert (response.status_code, error_codes(body)) == (422, ["FORA_PRAZO_PERMITIDO"])
+    # opusof.spec_versions "charge-before-start": the 2.2.0 certification suite's code
+    assert (response.status_code, error_codes(body)) == (422, ["PAGAMENTO_DIVERGENTE_CONSENTIMENTO"])
 
 
 def test_business_sweeping_creditors_share_the_cnpj_root(ap2):

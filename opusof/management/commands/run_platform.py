@@ -117,6 +117,9 @@ class Command(BaseCommand):
                 "20",
                 "--access-logfile",
                 "-",
+                # No cap of its own (its error page is HTML): opusof.api.edge caps the request line with a JSON 400.
+                "--limit-request-line",
+                "0",
             ]
             if _gunicorn_major() >= 27:
                 # Its default control socket is one per user (~/.gunicorn); a second local run would take it over.
