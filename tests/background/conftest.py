@@ -10,15 +10,13 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
-from django.conf import settings
-from django.db import connection
 from kombu import Queue
 
 from opusof.celery import app
 from tests.outbox.webhook_server import WebhookReceiver, serve
+from tests.support.processes import child_process_environment
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_QUEUE = "celery"
@@ -28,17 +26,6 @@ WORKER_ENV = {
     "OPUSOF_WEBHOOK_RETRY_MAX_SECONDS": "4",
     "OPUSOF_WEBHOOK_TIMEOUT_SECONDS": "2",
 }
-
-
-def database_url() -> str:
-    db = connection.settings_dict
-    if db["ENGINE"] != "django.db.backends.postgresql":
-        pytest.skip("a worker process can share only a server database with the test")
-    user = quote(db["USER"] or "", safe="")
-    password = f":{quote(db['PASSWORD'], safe='')}" if db["PASSWORD"] else ""
-    host = db["HOST"] or "127.0.0.1"
-    port = f":{db['PORT']}" if db["PORT"] else ""
-    return f"postgres://{user}{password}@{host}{port}/{db['NAME']}"
 
 
 @dataclass
@@ -68,15 +55,7 @@ def start_worker(tmp_path: Path) -> Iterator[Callable[..., Worker]]:
 
     def start(**extra_env: str) -> Worker:
         log = tmp_path / f"worker-{len(started)}.log"
-        env = {
-            **os.environ,
-            **WORKER_ENV,
-            **extra_env,
-            "DJANGO_SETTINGS_MODULE": "opusof.settings.test",
-            "DATABASE_URL": database_url(),
-            "REDIS_URL": settings.REDIS_URL,
-            "PYTHONUNBUFFERED": "1",
-        }
+        env = child_process_environment(**WORKER_ENV, **extra_env)
         command = [
             sys.executable,
             "-m",
