@@ -5,30 +5,24 @@ TLS-terminating proxy forwards (RFC 8705)."""
 import hashlib
 import time
 from dataclasses import dataclass
-from typing import Any
 from urllib.parse import unquote
 
-import jwt
 from cryptography import x509
 from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest
 
 from opusof.api.authentication import certificate_thumbprint
-from opusof.api.errors import BadSignature
 from opusof.authserver import endpoints
 from opusof.authserver.errors import invalid_client, invalid_request
 from opusof.authserver.models import ClientAuthSettings
-from opusof.jose import _client_key  # the cached TPP key lookup the JWS choke point uses (JWKS refresh on new kid)
+from opusof.jose import JwksUnavailable, JwsClaimInvalid, JwsRejected, client_key, unverified_claims, verify_jws
 from opusof.models import TppClient
 
-ALGORITHM = "PS256"
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 # A client assertion is a one-shot credential; one valid for longer than this is refused (replay window).
 MAX_ASSERTION_LIFETIME_SECONDS = 600
 CLOCK_LEEWAY_SECONDS = 10
-
-_jws = jwt.PyJWS(algorithms=[ALGORITHM])
 
 
 @dataclass(frozen=True)
@@ -93,52 +87,37 @@ def _jti_cache_key(client: TppClient, jti: str) -> str:
 def _private_key_jwt(assertion: str, client_id_param: str, endpoint_url: str) -> TppClient:
     """RFC 7523 §3 / OIDC Core §9: iss = sub = client_id, aud the issuer or the endpoint, exp, single-use jti."""
     try:
-        header = _jws.get_unverified_header(assertion)
-        unverified: dict[str, Any] = jwt.decode(assertion, options={"verify_signature": False})
-    except jwt.InvalidTokenError as exc:
+        issuer = unverified_claims(assertion).get("iss")
+    except JwsRejected as exc:
         raise invalid_client("client_assertion malformado.") from exc
-    if header.get("alg") != ALGORITHM:
-        raise invalid_client(f"client_assertion deve ser assinado com {ALGORITHM}.")
-    issuer = unverified.get("iss")
     if not isinstance(issuer, str) or (client_id_param and client_id_param != issuer):
         raise invalid_client("client_id e iss do client_assertion divergem.")
     client = _active_client(issuer)
     if _auth_method(client) != ClientAuthSettings.AuthMethod.PRIVATE_KEY_JWT:
         raise invalid_client("Método de autenticação diferente do registrado pelo cliente.")
-    kid = header.get("kid")
     try:
-        key = _client_key(client, kid) if isinstance(kid, str) and kid else None
-    except BadSignature as exc:
-        raise invalid_client("JWKS do cliente indisponível.") from exc
-    if key is None:
-        raise invalid_client("kid do client_assertion não encontrado no JWKS do cliente.")
-    try:
-        claims: dict[str, Any] = jwt.decode(
+        claims = verify_jws(
             assertion,
-            key,
-            algorithms=[ALGORITHM],
-            audience=[endpoints.issuer(), endpoints.url("token"), endpoint_url],
+            key_for=lambda kid: client_key(client, kid),
             issuer=client.client_id,
-            leeway=CLOCK_LEEWAY_SECONDS,
-            options={"require": ["iss", "sub", "aud", "exp", "jti"]},
+            audience=[endpoints.issuer(), endpoints.url("token"), endpoint_url],
+            require=("sub", "exp", "jti"),
+            leeway_seconds=CLOCK_LEEWAY_SECONDS,
         )
-    except jwt.InvalidAudienceError as exc:
-        raise invalid_client("aud do client_assertion inválida.") from exc
-    except jwt.ExpiredSignatureError as exc:
-        raise invalid_client("client_assertion expirado.") from exc
-    except jwt.InvalidTokenError as exc:
-        raise invalid_client(f"client_assertion inválido: {exc}.") from exc
+    except JwksUnavailable as exc:
+        raise invalid_client("JWKS do cliente indisponível.") from exc
+    except JwsClaimInvalid as exc:
+        raise invalid_client(f"{exc.claim} do client_assertion inválida ou expirada.") from exc
+    except JwsRejected as exc:
+        raise invalid_client(f"client_assertion inválido: {exc}") from exc
     if claims["sub"] != client.client_id:
         raise invalid_client("sub do client_assertion deve ser o client_id.")
     remaining = float(claims["exp"]) - time.time()
     if remaining > MAX_ASSERTION_LIFETIME_SECONDS:
         raise invalid_client("client_assertion com validade longa demais.")
-    jti = claims["jti"]
-    if not isinstance(jti, str) or not jti or len(jti) > 256:
-        raise invalid_client("jti do client_assertion inválido.")
     # SET NX across processes: the same assertion cannot authenticate twice (RFC 7523 §3 item 7).
     ttl = int(max(remaining, 0) + CLOCK_LEEWAY_SECONDS + 1)
-    if not cache.add(_jti_cache_key(client, jti), 1, timeout=ttl):
+    if not cache.add(_jti_cache_key(client, claims["jti"]), 1, timeout=ttl):
         raise invalid_client("jti do client_assertion já utilizado.")
     return client
 

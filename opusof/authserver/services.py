@@ -29,11 +29,10 @@ from consents.models import ConsentStatus, PaymentConsent
 from consents.services import consent_refresh
 from enrollments.models import Enrollment, EnrollmentStatus
 from enrollments.services import enrollment_refresh
-from opusof.api.errors import BadSignature
 from opusof.authserver import endpoints
 from opusof.authserver.errors import OAuthError, invalid_grant, invalid_request, invalid_request_object
 from opusof.authserver.models import AuthorisationCode, PushedAuthorisationRequest, RefreshToken
-from opusof.jose import _client_key  # the JWS choke point's cached TPP key lookup (refetch on a new kid)
+from opusof.jose import JwksUnavailable, JwsClaimInvalid, JwsRejected, client_key, verify_jws
 from opusof.keys import holder_kid, holder_private_key
 from opusof.models import AccessToken, TppClient
 from opusof.tokens import access_token_mint, access_token_revoke, token_hash
@@ -108,40 +107,23 @@ def subject_for(client: TppClient, document: str) -> str:
 # --- PAR -------------------------------------------------------------------------------------------------------------
 
 
-def _client_key_for(client: TppClient, kid: Any) -> Any:
-    try:
-        return _client_key(client, kid) if isinstance(kid, str) and kid else None
-    except BadSignature as exc:  # the client's jwks_uri could not be fetched
-        raise invalid_request_object("JWKS do cliente indisponível.") from exc
-
-
 def verify_request_object(token: str, *, client: TppClient) -> dict[str, Any]:
     """The claims of a signed request object (RFC 9101; FAPI 1 Adv §5.2.2-1, -10, -13, -17), PS256 only."""
     try:
-        header = jwt.get_unverified_header(token)
-    except jwt.InvalidTokenError as exc:
-        raise invalid_request_object("Request object malformado (JWS compacto esperado).") from exc
-    if header.get("alg") != ALGORITHM:
-        raise invalid_request_object(f"Request object deve ser assinado com {ALGORITHM}.")
-    key = _client_key_for(client, header.get("kid"))
-    if key is None:
-        raise invalid_request_object("kid do request object não encontrado no JWKS do cliente.")
-    try:
-        claims: dict[str, Any] = jwt.decode(
+        claims = verify_jws(
             token,
-            key,
-            algorithms=[ALGORITHM],
-            audience=endpoints.issuer(),
+            key_for=lambda kid: client_key(client, kid),
             issuer=client.client_id,
-            leeway=CLOCK_LEEWAY_SECONDS,
-            options={"require": ["iss", "aud", "exp", "nbf"]},
+            audience=endpoints.issuer(),
+            require=("exp", "nbf"),
+            leeway_seconds=CLOCK_LEEWAY_SECONDS,
         )
-    except jwt.InvalidAudienceError as exc:
-        raise invalid_request_object("aud do request object deve ser o issuer do servidor.") from exc
-    except jwt.ExpiredSignatureError as exc:
-        raise invalid_request_object("Request object expirado.") from exc
-    except jwt.InvalidTokenError as exc:
-        raise invalid_request_object(f"Request object inválido: {exc}.") from exc
+    except JwksUnavailable as exc:
+        raise invalid_request_object("JWKS do cliente indisponível.") from exc
+    except JwsClaimInvalid as exc:
+        raise invalid_request_object(f"{exc.claim} do request object ausente, inválido ou expirado.") from exc
+    except JwsRejected as exc:
+        raise invalid_request_object(f"Request object inválido: {exc}") from exc
     if float(claims["exp"]) - float(claims["nbf"]) > REQUEST_OBJECT_MAX_LIFETIME_SECONDS:
         raise invalid_request_object("Request object com validade (exp - nbf) acima de 60 minutos.")
     if time.time() - float(claims["nbf"]) > REQUEST_OBJECT_MAX_LIFETIME_SECONDS:

@@ -9,9 +9,8 @@ from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from opusof.api.idempotency import idempotency_records_purge
 from opusof.models import AccessToken, IdempotencyRecord, TppClient
-from opusof.services import tpp_client_register, tpp_client_set_status
+from opusof.services import idempotency_records_purge, tpp_client_register, tpp_client_set_status
 from opusof.tokens import access_token_mint, access_token_resolve, access_token_revoke, token_hash
 from tests.support.tpp import jwks_of
 

@@ -7,8 +7,8 @@ from django.utils import timezone
 from connectors.models import SandboxAccount
 from consents.models import PaymentConsent
 from consents.services import consents_expire_due
-from opusof.api.idempotency import idempotency_records_purge
 from opusof.models import IdempotencyRecord
+from opusof.services import idempotency_records_purge
 from opusof.timeutil import business_date
 from payments.models import PixPayment
 from payments.services import payment_batches_stalled, payment_poll_status, payments_due_for_poll
