@@ -25,20 +25,14 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from consents.models import ConsentStatus, PaymentConsent
-from consents.services import consent_refresh
-from enrollments.models import Enrollment, EnrollmentStatus
-from enrollments.services import enrollment_refresh
 from opusof.authserver import endpoints
 from opusof.authserver.errors import OAuthError, invalid_grant, invalid_request, invalid_request_object
+from opusof.authserver.journeys import CONSENT, ENROLLMENT, JOURNEYS, RECURRING_CONSENT, ConsentJourney
 from opusof.authserver.models import AuthorisationCode, PushedAuthorisationRequest, RefreshToken
 from opusof.jose import JwksUnavailable, JwsClaimInvalid, JwsRejected, client_key, verify_jws
 from opusof.keys import holder_kid, holder_private_key
 from opusof.models import AccessToken, TppClient
 from opusof.tokens import access_token_mint, access_token_revoke, token_hash
-from recurring.models import RecurringConsent, RecurringConsentStatus
-from recurring.selectors import recurring_consent_token_horizon
-from recurring.services import recurring_consent_refresh
 
 ALGORITHM = "PS256"
 RESPONSE_TYPE = "code id_token"
@@ -64,9 +58,6 @@ _URN = r"(?P<id>urn:[a-zA-Z0-9][a-zA-Z0-9-]{0,31}:[a-zA-Z0-9()+,\-.:=@;$_!*'%/?#
 CONSENT_SCOPE = re.compile(rf"^consent:{_URN}$")
 RECURRING_CONSENT_SCOPE = re.compile(rf"^recurring-consent:{_URN}$")
 ENROLLMENT_SCOPE = re.compile(rf"^enrollment:{_URN}$")
-CONSENT = "consent"
-RECURRING_CONSENT = "recurring-consent"
-ENROLLMENT = "enrollment"
 # What a customer authorises, named by one dynamic scope, and the static scope that goes with it.
 DYNAMIC_SCOPES = {
     CONSENT: (CONSENT_SCOPE, PAYMENTS),
@@ -78,9 +69,6 @@ DYNAMIC_SCOPES = {
 # authorizeConsent and payments-4.0.0.yml POST /pix/payments: openid enrollment:{id} payments nrp-consents).
 NRP_CONSENTS = "nrp-consents"
 OPTIONAL_SCOPES: dict[str, frozenset[str]] = {ENROLLMENT: frozenset({NRP_CONSENTS})}
-# A recurring consent without expiry lasts until revoked; its refresh token then lives "indefinitely" (bounded by
-# the consent's status, checked on every refresh).
-INDEFINITE_REFRESH_SECONDS = 60 * 60 * 24 * 365 * 50
 _PKCE_VERIFIER = re.compile(r"^[A-Za-z0-9\-._~]{43,128}$")
 _PKCE_CHALLENGE = re.compile(r"^[A-Za-z0-9\-_]{43}$")
 
@@ -163,12 +151,9 @@ def authorisation_target(scopes: list[str]) -> tuple[str, str]:
     return kind, target_id
 
 
-def is_recurring(scopes: list[str]) -> bool:
-    return any(RECURRING_CONSENT_SCOPE.match(scope) for scope in scopes)
-
-
-def is_enrollment(scopes: list[str]) -> bool:
-    return any(ENROLLMENT_SCOPE.match(scope) for scope in scopes)
+def journey_for(scopes: list[str]) -> ConsentJourney[Any]:
+    """The consent journey (opusof.authserver.journeys) of the one thing these scopes authorise."""
+    return JOURNEYS[authorisation_target(scopes)[0]]
 
 
 def consent_id_from_scopes(scopes: list[str]) -> str:
@@ -178,28 +163,12 @@ def consent_id_from_scopes(scopes: list[str]) -> str:
 
 def _awaiting_authorisation(*, client: TppClient, scopes: list[str], consent_id: str) -> None:
     """The named consent (or enrollment) is the client's and awaits the customer."""
-    status: str
-    if is_enrollment(scopes):
-        enrollment = Enrollment.objects.filter(client=client, enrollment_id=consent_id).first()
-        if enrollment is None:
-            raise invalid_request_object("Vínculo de conta não encontrado para este cliente.")
-        status = enrollment_refresh(enrollment=enrollment).status
-        # enrollments v2: the customer validates the account once the risk signals arrived
-        awaiting = status == EnrollmentStatus.AWAITING_ACCOUNT_HOLDER_VALIDATION
-    elif is_recurring(scopes):
-        recurring = RecurringConsent.objects.filter(client=client, recurring_consent_id=consent_id).first()
-        if recurring is None:
-            raise invalid_request_object("Consentimento não encontrado para este cliente.")
-        status = recurring_consent_refresh(consent=recurring).status
-        awaiting = status == RecurringConsentStatus.AWAITING_AUTHORISATION
-    else:
-        consent = PaymentConsent.objects.filter(client=client, consent_id=consent_id).first()
-        if consent is None:
-            raise invalid_request_object("Consentimento não encontrado para este cliente.")
-        status = consent_refresh(consent=consent).status
-        awaiting = status == ConsentStatus.AWAITING_AUTHORISATION
-    if not awaiting:
-        raise invalid_request_object(f"Consentimento está {status}; não aguarda autorização.")
+    journey = journey_for(scopes)
+    row = journey.find(client=client, target_id=consent_id)
+    if row is None:
+        raise invalid_request_object(f"{journey.not_found.removesuffix('.')} para este cliente.")
+    if not journey.awaits_customer(row):
+        raise invalid_request_object(f"Consentimento está {row.status}; não aguarda autorização.")
 
 
 @transaction.atomic
@@ -404,23 +373,6 @@ def _revoke_issued(code: AuthorisationCode) -> None:
         code.refresh_token.save(update_fields=["revoked_at"])
 
 
-def _refresh_expiry(*, scopes: list[str], consent_id: str) -> dt.datetime:
-    """A recurring consent is used for its whole life with one authorisation (automatic payments v2: "A utilização
-    das credenciais ... deve durar até que o consentimento recorrente atinja o fim do seu ciclo de vida"), so its
-    refresh token lives until the consent's horizon; a payments v4 consent is consumed once."""
-    now = timezone.now()
-    if not is_recurring(scopes):
-        return now + dt.timedelta(seconds=REFRESH_TOKEN_TTL_SECONDS)
-    consent = RecurringConsent.objects.get(recurring_consent_id=consent_id)
-    horizon = recurring_consent_token_horizon(consent)
-    return horizon if horizon is not None else now + dt.timedelta(seconds=INDEFINITE_REFRESH_SECONDS)
-
-
-def _recurring_consent_usable(consent_id: str) -> bool:
-    consent = RecurringConsent.objects.filter(recurring_consent_id=consent_id).first()
-    return consent is not None and consent.status == RecurringConsentStatus.AUTHORISED
-
-
 def _redeem_code(
     *, client: TppClient, code: str, redirect_uri: str, code_verifier: str, cert_thumbprint: str
 ) -> dict[str, Any] | OAuthError:
@@ -459,7 +411,12 @@ def _redeem_code(
         consent_id=code_row.consent_id,
         cert_thumbprint=cert_thumbprint,
         subject=code_row.subject,
-        expires_at=_refresh_expiry(scopes=code_row.scopes, consent_id=code_row.consent_id),
+        expires_at=journey_for(code_row.scopes).refresh_token_expiry(
+            client=client,
+            target_id=code_row.consent_id,
+            # payments v4 consents and enrollments: bounded in practice by the consent (consumed once)
+            default=timezone.now() + dt.timedelta(seconds=REFRESH_TOKEN_TTL_SECONDS),
+        ),
     )
     code_row.access_token = AccessToken.objects.get(token_hash=token_hash(raw_access))
     code_row.refresh_token = refresh
@@ -508,8 +465,7 @@ def grant_refresh_token(*, client: TppClient, refresh_token: str, cert_thumbprin
         raise invalid_grant("refresh_token inválido, expirado ou revogado.")
     if row.cert_thumbprint and cert_thumbprint and not hmac.compare_digest(row.cert_thumbprint, cert_thumbprint):
         raise invalid_grant("refresh_token vinculado a outro certificado.")
-    if is_recurring(row.scopes) and not _recurring_consent_usable(row.consent_id):
-        # recurring_consent_token_horizon: no new tokens once the consent left AUTHORISED (revoked, consumed...).
+    if not journey_for(row.scopes).refresh_allowed(client=client, target_id=row.consent_id):
         raise invalid_grant("Consentimento recorrente não está mais autorizado.")
     raw_access = access_token_mint(
         client=client,

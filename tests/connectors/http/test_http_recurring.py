@@ -148,12 +148,13 @@ def test_recurring_validation_is_served_by_the_reference_bank(http_connectors, d
 
 
 def test_the_review_page_asks_discovery_for_the_recurring_consent(ap2, http_connectors):
-    from opusof.authserver.pages import _payable_accounts
+    from opusof.authserver.journeys import JOURNEYS, RECURRING_CONSENT
+    from opusof.authserver.pages.review import payable_accounts
     from recurring.models import RecurringConsent
 
     consent = RecurringConsent.objects.get(recurring_consent_id=ap2.create_consent(automatic_consent()))
 
-    accounts = _payable_accounts(ANA_CPF, consent)
+    accounts = payable_accounts(ANA_CPF, JOURNEYS[RECURRING_CONSENT], consent)
 
     assert ANA_ACCOUNT["number"] in {account.account.number for account in accounts}
     [discovery] = http_connectors.received("discovery")
