@@ -11,7 +11,7 @@ from consents.models import PaymentConsent
 from opusof.authserver.models import AuthorisationCode, PushedAuthorisationRequest, RefreshToken
 from opusof.models import AccessToken
 from opusof.tokens import token_hash
-from tests.authserver.oauth_tpp import (
+from tests.support.oauth_tpp import (
     ISSUER,
     OAuthTpp,
     csrf_of,
@@ -20,8 +20,8 @@ from tests.authserver.oauth_tpp import (
     pkce_pair,
     wsgi_http,
 )
-from tests.payments.builders import ANA_CPF, consent_data, payment_item
-from tests.payments.v4 import PaymentsV4
+from tests.support.payment_bodies import ANA_CPF, consent_data, payment_item
+from tests.support.payments_v4 import PaymentsV4
 from tests.support.spec import assert_response_matches_spec
 from tests.support.tpp import DROP
 

@@ -10,7 +10,7 @@ from connectors.models import SandboxAccount, SandboxPayment
 from opusof.outbox.models import PaymentPollState
 from payments.models import PixPayment
 from payments.scheduling import payment_poll_with_backoff, payments_poll_candidates, poll_backoff
-from tests.payments.builders import ANA_ACCOUNT, consent_data, own, payment_item
+from tests.support.payment_bodies import ANA_ACCOUNT, consent_data, own, payment_item
 
 pytestmark = pytest.mark.django_db
 

@@ -12,7 +12,7 @@ from opusof.services import idempotency_records_purge
 from opusof.timeutil import business_date
 from payments.models import PixPayment
 from payments.services import payment_batches_stalled, payment_poll_status, payments_due_for_poll
-from tests.payments.builders import ANA_ACCOUNT, consent_data, own, payment_item
+from tests.support.payment_bodies import ANA_ACCOUNT, consent_data, own, payment_item
 
 
 def test_open_payments_are_polled_until_final(v4):

@@ -1,5 +1,11 @@
-"""Real Celery worker processes on the test database and the test run's Redis (as tests/test_celery.py starts
-them), consuming the default queue; a local webhook receiver; helpers to wait on the database."""
+"""Real Celery worker processes on the test's own database and Redis database (tests/support/processes.py),
+consuming the default queue, and waiting on what they do. The ``start_worker`` fixture (tests/conftest.py) wraps
+``celery_workers``.
+
+    worker = start_worker()
+    run_due_payments.delay()
+    wait_until(lambda: not payments_due(today).exists(), workers=[worker])
+"""
 
 import os
 import signal
@@ -8,6 +14,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,7 +22,6 @@ import pytest
 from kombu import Queue
 
 from opusof.celery import app
-from tests.outbox.webhook_server import WebhookReceiver, serve
 from tests.support.processes import child_process_environment
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -45,16 +51,17 @@ class Worker:
         self.process.wait(timeout=10)
 
 
-@pytest.fixture
-def start_worker(tmp_path: Path) -> Iterator[Callable[..., Worker]]:
-    """``start_worker()`` starts one solo-pool worker on the default queue and waits until it is ready.
-    Workers are stopped (TERM, then KILL) at the end of the test, before the database is flushed."""
+@contextmanager
+def celery_workers(log_dir: Path) -> Iterator[Callable[..., Worker]]:
+    """Yields ``start(**env)``, which starts one solo-pool worker on the default queue of this test's Redis database
+    and waits until it is ready; every worker started is stopped (TERM, then KILL) on leaving, and the queue purged
+    on entering and leaving (messages other tests published)."""
     with app.connection_for_write() as conn:
         Queue(DEFAULT_QUEUE)(conn.default_channel).purge()  # messages other tests published
     started: list[Worker] = []
 
     def start(**extra_env: str) -> Worker:
-        log = tmp_path / f"worker-{len(started)}.log"
+        log = log_dir / f"worker-{len(started)}.log"
         env = child_process_environment(**WORKER_ENV, **extra_env)
         command = [
             sys.executable,
@@ -87,7 +94,13 @@ def start_worker(tmp_path: Path) -> Iterator[Callable[..., Worker]]:
             time.sleep(0.1)
         return worker
 
-    yield start
+    try:
+        yield start
+    finally:
+        _stop(started)
+
+
+def _stop(started: list[Worker]) -> None:
     for worker in started:
         if worker.process.poll() is None:
             worker.process.terminate()
@@ -108,8 +121,3 @@ def wait_until(predicate: Callable[[], bool], *, workers: list[Worker], timeout:
         time.sleep(0.1)
     logs = "\n---\n".join(worker.tail() for worker in workers)
     pytest.fail(f"condition not met within {timeout} s; worker logs:\n{logs}")
-
-
-@pytest.fixture
-def webhook_receiver() -> Iterator[WebhookReceiver]:
-    yield from serve(WebhookReceiver())
