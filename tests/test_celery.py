@@ -7,7 +7,6 @@ queue order, which is what lets a later "sentinel" task prove that an earlier me
 """
 
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -25,6 +24,7 @@ from kombu import Queue
 from opusof.celery import app
 from opusof.context import interaction_id_var
 from opusof.tasks import probe
+from tests.support.celery_workers import celery_worker_command
 from tests.support.processes import child_process_environment
 
 pytestmark = [pytest.mark.celery_worker, pytest.mark.django_db(transaction=True)]
@@ -63,25 +63,7 @@ def worker(
     with app.connection_for_write() as conn:
         Queue(QUEUE)(conn.default_channel).purge()  # leftovers of an interrupted run
     env = child_process_environment()
-    command = [
-        sys.executable,
-        "-m",
-        "celery",
-        "-A",
-        "opusof",
-        "worker",
-        "--pool",
-        "solo",
-        "--queues",
-        QUEUE,
-        "--hostname",
-        f"probe-{uuid.uuid4().hex[:8]}@%h",
-        "--without-mingle",
-        "--without-gossip",
-        "--without-heartbeat",
-        "--loglevel",
-        "INFO",
-    ]
+    command = celery_worker_command(queue=QUEUE, name="probe", heartbeat=False)
     with worker_log.open("ab") as log:
         process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
 

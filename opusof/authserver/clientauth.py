@@ -4,7 +4,9 @@ TLS-terminating proxy forwards (RFC 8705)."""
 
 import hashlib
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import unquote
 
 from cryptography import x509
@@ -14,7 +16,7 @@ from django.http import HttpRequest
 
 from opusof.api.authentication import certificate_thumbprint
 from opusof.authserver import endpoints
-from opusof.authserver.errors import invalid_client, invalid_request
+from opusof.authserver.errors import OAuthError, invalid_client, invalid_request
 from opusof.authserver.models import ClientAuthSettings
 from opusof.jose import JwksUnavailable, JwsClaimInvalid, JwsRejected, client_key, unverified_claims, verify_jws
 from opusof.models import TppClient
@@ -84,6 +86,36 @@ def _jti_cache_key(client: TppClient, jti: str) -> str:
     return f"opusof:authserver:assertion-jti:{digest}"
 
 
+def verify_client_jwt(
+    token: str,
+    *,
+    client: TppClient,
+    audience: str | list[str],
+    require: tuple[str, ...],
+    what: str,
+    refuse: Callable[[str], OAuthError],
+) -> dict[str, Any]:
+    """The claims of a JWT ``client`` signed for the authorisation server (a client assertion, a request object):
+    PS256 by a key of its JWKS, ``iss`` its client_id, ``aud`` one of ``audience``, the ``require``d claims present,
+    ``exp``/``nbf`` holding within the clock leeway (opusof.jose.verify_jws); ``refuse(description)`` otherwise,
+    the description naming ``what`` was refused."""
+    try:
+        return verify_jws(
+            token,
+            key_for=lambda kid: client_key(client, kid),
+            issuer=client.client_id,
+            audience=audience,
+            require=require,
+            leeway_seconds=CLOCK_LEEWAY_SECONDS,
+        )
+    except JwksUnavailable as exc:
+        raise refuse("JWKS do cliente indisponível.") from exc
+    except JwsClaimInvalid as exc:
+        raise refuse(f"{exc.claim} do {what} ausente, inválido ou expirado.") from exc
+    except JwsRejected as exc:
+        raise refuse(f"{what} inválido: {exc}") from exc
+
+
 def _private_key_jwt(assertion: str, client_id_param: str, endpoint_url: str) -> TppClient:
     """RFC 7523 §3 / OIDC Core §9: iss = sub = client_id, aud the issuer or the endpoint, exp, single-use jti."""
     try:
@@ -95,21 +127,14 @@ def _private_key_jwt(assertion: str, client_id_param: str, endpoint_url: str) ->
     client = _active_client(issuer)
     if _auth_method(client) != ClientAuthSettings.AuthMethod.PRIVATE_KEY_JWT:
         raise invalid_client("Método de autenticação diferente do registrado pelo cliente.")
-    try:
-        claims = verify_jws(
-            assertion,
-            key_for=lambda kid: client_key(client, kid),
-            issuer=client.client_id,
-            audience=[endpoints.issuer(), endpoints.url("token"), endpoint_url],
-            require=("sub", "exp", "jti"),
-            leeway_seconds=CLOCK_LEEWAY_SECONDS,
-        )
-    except JwksUnavailable as exc:
-        raise invalid_client("JWKS do cliente indisponível.") from exc
-    except JwsClaimInvalid as exc:
-        raise invalid_client(f"{exc.claim} do client_assertion inválida ou expirada.") from exc
-    except JwsRejected as exc:
-        raise invalid_client(f"client_assertion inválido: {exc}") from exc
+    claims = verify_client_jwt(
+        assertion,
+        client=client,
+        audience=[endpoints.issuer(), endpoints.url("token"), endpoint_url],
+        require=("sub", "exp", "jti"),
+        what="client_assertion",
+        refuse=invalid_client,
+    )
     if claims["sub"] != client.client_id:
         raise invalid_client("sub do client_assertion deve ser o client_id.")
     remaining = float(claims["exp"]) - time.time()

@@ -28,10 +28,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from opusof.authserver import endpoints
+from opusof.authserver.clientauth import verify_client_jwt
 from opusof.authserver.errors import OAuthError, invalid_request_object
 from opusof.authserver.journeys import CONSENT, ENROLLMENT, JOURNEYS, RECURRING_CONSENT, ConsentJourney
 from opusof.authserver.models import AuthorisationCode, PushedAuthorisationRequest
-from opusof.jose import JwksUnavailable, JwsClaimInvalid, JwsRejected, client_key, verify_jws
 from opusof.keys import holder_kid, holder_private_key
 from opusof.models import TppClient
 from opusof.tokens import token_hash
@@ -50,7 +50,6 @@ ID_TOKEN_TTL_SECONDS = 300
 REFRESH_TOKEN_TTL_SECONDS = 60 * 60 * 24 * 365  # bounded in practice by the consent (payments v4: consumed once)
 # FAPI 1 Adv §5.2.2-13 and -17: the request object lives at most 60 min (exp - nbf), nbf at most 60 min ago.
 REQUEST_OBJECT_MAX_LIFETIME_SECONDS = 3600
-CLOCK_LEEWAY_SECONDS = 10
 ACR = "urn:brasil:openbanking:loa2"
 PAYMENTS = "payments"
 RECURRING_PAYMENTS = "recurring-payments"
@@ -98,21 +97,14 @@ def subject_for(client: TppClient, document: str) -> str:
 
 def verify_request_object(token: str, *, client: TppClient) -> dict[str, Any]:
     """The claims of a signed request object (RFC 9101; FAPI 1 Adv §5.2.2-1, -10, -13, -17), PS256 only."""
-    try:
-        claims = verify_jws(
-            token,
-            key_for=lambda kid: client_key(client, kid),
-            issuer=client.client_id,
-            audience=endpoints.issuer(),
-            require=("exp", "nbf"),
-            leeway_seconds=CLOCK_LEEWAY_SECONDS,
-        )
-    except JwksUnavailable as exc:
-        raise invalid_request_object("JWKS do cliente indisponível.") from exc
-    except JwsClaimInvalid as exc:
-        raise invalid_request_object(f"{exc.claim} do request object ausente, inválido ou expirado.") from exc
-    except JwsRejected as exc:
-        raise invalid_request_object(f"Request object inválido: {exc}") from exc
+    claims = verify_client_jwt(
+        token,
+        client=client,
+        audience=endpoints.issuer(),
+        require=("exp", "nbf"),
+        what="request object",
+        refuse=invalid_request_object,
+    )
     if float(claims["exp"]) - float(claims["nbf"]) > REQUEST_OBJECT_MAX_LIFETIME_SECONDS:
         raise invalid_request_object("Request object com validade (exp - nbf) acima de 60 minutos.")
     if time.time() - float(claims["nbf"]) > REQUEST_OBJECT_MAX_LIFETIME_SECONDS:

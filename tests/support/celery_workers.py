@@ -34,6 +34,30 @@ WORKER_ENV = {
 }
 
 
+def celery_worker_command(*, queue: str, name: str, heartbeat: bool = True) -> list[str]:
+    """``celery worker`` with the solo pool (one task at a time, in queue order) on ``queue`` only, under a unique
+    node name starting with ``name``; no mingle or gossip, so it starts fast and ignores other test runs' nodes."""
+    return [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "opusof",
+        "worker",
+        "--pool",
+        "solo",
+        "--queues",
+        queue,
+        "--hostname",
+        f"{name}-{uuid.uuid4().hex[:8]}@%h",
+        "--without-mingle",
+        "--without-gossip",
+        *([] if heartbeat else ["--without-heartbeat"]),
+        "--loglevel",
+        "INFO",
+    ]
+
+
 @dataclass
 class Worker:
     process: subprocess.Popen[bytes]
@@ -63,24 +87,7 @@ def celery_workers(log_dir: Path) -> Iterator[Callable[..., Worker]]:
     def start(**extra_env: str) -> Worker:
         log = log_dir / f"worker-{len(started)}.log"
         env = child_process_environment(**WORKER_ENV, **extra_env)
-        command = [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "opusof",
-            "worker",
-            "--pool",
-            "solo",
-            "--queues",
-            DEFAULT_QUEUE,
-            "--hostname",
-            f"bg-{uuid.uuid4().hex[:8]}@%h",
-            "--without-mingle",
-            "--without-gossip",
-            "--loglevel",
-            "INFO",
-        ]
+        command = celery_worker_command(queue=DEFAULT_QUEUE, name="bg")
         with log.open("ab") as out:
             process = subprocess.Popen(
                 command, env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
