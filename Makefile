@@ -22,17 +22,23 @@ run: $(STAMP)
 	$(BIN)/python manage.py load_demo
 	$(BIN)/python manage.py run_platform
 
+# ruff, then the import contracts of pyproject.toml (layers and app boundaries, docs/architecture.md).
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
 
 typecheck: $(STAMP)
 	$(BIN)/mypy .
 
+# pytest-xdist: PYTEST_WORKERS processes, each on its own test database and Redis database (opusof/settings/test.py:
+# REDIS_URL's database number minus the worker's index, so 3 workers on /15 use 15, 14 and 13); a test file stays
+# on one worker, so its module fixtures start once. PYTEST_WORKERS=0 runs the suite in this process.
+PYTEST_WORKERS ?= 3
 pytest: $(STAMP)
 	# The consent pages' browser tests drive Debian's chromium through Playwright (tests/authserver).
 	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium chromium-driver)
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 # Lint, types and the whole suite against PostgreSQL 127.0.0.1:5432 and Redis 127.0.0.1:6379. All three run
 # even when one fails, so one CI run reports every problem; the target fails if any did.

@@ -63,7 +63,7 @@ def main() -> None:
     from payments.models import PaymentStatusChange, PixPayment
     from payments.scheduling import payments_due
     from payments.tasks import run_due_payments
-    from tests.background.seed import seed_accounts, seed_due_payments
+    from tests.support.due_payments_seed import seed_accounts, seed_due_payments
 
     today = business_date()
     client = TppClient.objects.create(

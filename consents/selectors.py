@@ -1,7 +1,9 @@
-"""Reads on payment consents, always scoped to the calling TPP."""
+"""Reads on payment consents, always scoped: by the calling TPP on the API, by the customer on the bank's pages."""
+
+from django.db.models import QuerySet
 
 from consents.errors import ConsentNotFound
-from consents.models import PaymentConsent
+from consents.models import ConsentStatus, PaymentConsent
 from consents.services import consent_refresh
 from opusof.models import TppClient
 
@@ -13,3 +15,29 @@ def consent_get_for_client(*, client: TppClient, consent_id: str) -> PaymentCons
     except PaymentConsent.DoesNotExist as exc:
         raise ConsentNotFound(f"Consentimento {consent_id} não encontrado.") from exc
     return consent_refresh(consent=consent)
+
+
+# --- the bank's own pages (consent management area) -----------------------------------------------------------------
+
+
+def consents_for_customer(*, customer_document: str, limit: int = 50) -> list[PaymentConsent]:
+    """The consents naming the customer as logged user, newest first, with a due expiry applied (so the page never
+    offers to cancel what the beat sweep is about to end)."""
+    rows = (
+        PaymentConsent.objects.select_related("client")
+        .filter(logged_user_document=customer_document)
+        .order_by("-created_at")[:limit]
+    )
+    return [consent_refresh(consent=row) for row in rows]
+
+
+def consents_awaiting_co_approval(*, customer_document: str, limit: int = 50) -> QuerySet[PaymentConsent]:
+    """PARTIALLY_ACCEPTED business consents the customer has not approved yet (payments v4 "Aprovações de múltipla
+    alçada"); whether they may approve for that business is the bank's account discovery to say."""
+    return (
+        PaymentConsent.objects.select_related("client")
+        .filter(status=ConsentStatus.PARTIALLY_ACCEPTED)
+        .exclude(business_entity_document="")
+        .exclude(history__actor=f"customer:{customer_document}")
+        .order_by("created_at")[:limit]
+    )

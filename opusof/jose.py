@@ -1,5 +1,7 @@
-"""The one JWS choke point: PS256 signing of our bodies and verification of the TPPs' (payments v4 "Assinatura de
-payloads"; DIGEST 0.2, from the OFB security guide).
+"""The one JWS choke point: PS256 signing of our bodies and the one verification of every compact JWS we receive
+(payments v4 "Assinatura de payloads", the OFB security guide): TPP request bodies (``verify_request``), request
+objects and client assertions at the authorisation server, and the connector bank's answers all go through
+``verify_jws``, each caller turning a ``JwsRejected`` into its own protocol's error.
 
 Keys are kept in-process: our key via opusof.keys, the TPPs' parsed JWKS here (inline JWKS keyed by the client row
 version, JWKS URIs shared across processes through the Django cache for OPUSOF_JWKS_CACHE_SECONDS). A request never
@@ -12,6 +14,7 @@ import threading
 import time
 import uuid
 from collections import OrderedDict
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,8 +25,8 @@ from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from jwt.algorithms import RSAAlgorithm
 
-from opusof.api.errors import BadSignature, InvalidClient, MalformedClaims
 from opusof.degrade import cache_get, cache_set
+from opusof.errors import BadSignature, InvalidClient, MalformedClaims
 from opusof.keys import holder_kid, holder_private_key
 from opusof.models import TppClient, UsedJti
 from opusof.replay import jti_first_use
@@ -137,7 +140,7 @@ def _fetch_jwks(uri: str) -> _KeySet:
         keys = parse_jwks(document)
     except (httpx.HTTPError, ValueError) as exc:
         logger.warning("JWKS %s could not be fetched: %s", uri, exc)
-        raise BadSignature("Não foi possível obter as chaves públicas (JWKS) do cliente.") from exc
+        raise JwksUnavailable("Não foi possível obter as chaves públicas (JWKS) do cliente.") from exc
     now = time.time()
     ttl = settings.OPUSOF_JWKS_CACHE_SECONDS
     cache_set(_jwks_cache_key(uri), {"jwks": document, "fetchedAt": now}, timeout=ttl)
@@ -172,7 +175,9 @@ def _refresh_min_seconds() -> float:
     return float(getattr(settings, "OPUSOF_JWKS_REFRESH_MIN_SECONDS", JWKS_REFRESH_MIN_SECONDS_DEFAULT))
 
 
-def _client_key(client: TppClient, kid: str) -> RSAPublicKey | None:
+def client_key(client: TppClient, kid: str) -> RSAPublicKey | None:
+    """The TPP's public key ``kid`` (inline JWKS or JWKS URI, cached), or None; JwksUnavailable when the JWKS URI
+    cannot be fetched."""
     if client.jwks_uri:
         key_set = _uri_key_set(client.jwks_uri)
         key = key_set.keys.get(kid)
@@ -201,6 +206,142 @@ def _client_key(client: TppClient, kid: str) -> RSAPublicKey | None:
 # --- Verification ----------------------------------------------------------------------------------------------------
 
 
+class JwsRejected(ValueError):
+    """A compact JWS we do not accept. Subclasses say which kind of check failed, since the OFB specs answer a bad
+    signature and a bad claim differently (payments v4 "Validações" 1.2.3 vs 1.2.4)."""
+
+
+class JwsSignatureInvalid(JwsRejected):
+    """Not a compact JWS, not PS256, no or an unknown ``kid``, or a signature that does not verify."""
+
+
+class JwksUnavailable(JwsSignatureInvalid):
+    """The signer's JWKS URI could not be fetched, so no signature of theirs can be checked now."""
+
+
+class JwsPayloadInvalid(JwsRejected):
+    """A valid signature over something that is not a JSON object of claims."""
+
+
+class JwsClaimInvalid(JwsRejected):
+    """A claim (``claim``) that is missing, malformed or not the expected value."""
+
+    def __init__(self, claim: str, message: str) -> None:
+        super().__init__(message)
+        self.claim = claim
+
+
+KeyLookup = Callable[[str], RSAPublicKey | None]
+
+
+def verify_jws(
+    token: str,
+    *,
+    key_for: KeyLookup,
+    issuer: str | None = None,
+    audience: str | Collection[str] | None = None,
+    iat_window_seconds: float | None = None,
+    require: Collection[str] = (),
+    leeway_seconds: float = 0,
+) -> dict[str, Any]:
+    """The claims of ``token`` once it is a PS256 JWS by the key ``key_for(kid)`` returns and its claims hold:
+    ``iss`` is ``issuer``; ``aud`` (a string or a list) names one of ``audience``; ``iat``, when present, is a number
+    not in the future, and within ``iat_window_seconds`` of now when a window is given (then it is required);
+    ``exp``/``nbf``, when present, hold at now ± ``leeway_seconds``; every claim in ``require`` is present and a
+    ``jti`` is a string of 1 to 256 characters. Signature problems are checked, and reported, before claims.
+    Replays (a ``jti`` seen before) are the caller's to refuse: where the ``jti`` is kept differs per protocol."""
+    key = _signing_key(token, key_for)
+    try:
+        payload = _jws.decode_complete(token, key, algorithms=[ALGORITHM])["payload"]
+    except jwt.InvalidTokenError as exc:
+        raise JwsSignatureInvalid("Assinatura da mensagem inválida.") from exc
+    try:
+        claims = json_loads(payload)
+    except UntrustedInputError as exc:
+        raise JwsPayloadInvalid(f"Payload do JWS recusado: {exc}") from exc
+    except ValueError as exc:
+        raise JwsPayloadInvalid("O payload do JWS não é um objeto JSON.") from exc
+    if not isinstance(claims, dict):
+        raise JwsPayloadInvalid("O payload do JWS não é um objeto JSON.")
+    _check_claims(
+        claims,
+        issuer=issuer,
+        audiences=[audience] if isinstance(audience, str) else audience,
+        iat_window_seconds=iat_window_seconds,
+        require={*require, *(("iss",) if issuer is not None else ()), *(("aud",) if audience is not None else ())},
+        leeway_seconds=leeway_seconds,
+    )
+    return claims
+
+
+def unverified_claims(token: str) -> dict[str, Any]:
+    """The claims of ``token`` before any check, to find out who claims to have signed it (a client assertion's
+    ``iss`` names the client whose keys verify it, RFC 7523 §3). Never trust them beyond that lookup."""
+    try:
+        claims = json_loads(_jws.decode_complete(token, options={"verify_signature": False})["payload"])
+    except (jwt.InvalidTokenError, ValueError, RecursionError) as exc:  # UntrustedInputError is a ValueError
+        raise JwsSignatureInvalid("JWS malformado.") from exc
+    if not isinstance(claims, dict):
+        raise JwsPayloadInvalid("O payload do JWS não é um objeto JSON.")
+    return claims
+
+
+def _signing_key(token: str, key_for: KeyLookup) -> RSAPublicKey:
+    try:
+        header = _jws.get_unverified_header(token)
+    except (jwt.InvalidTokenError, RecursionError) as exc:  # a header nested past the decoder's recursion limit
+        raise JwsSignatureInvalid("JWS malformado.") from exc
+    if header.get("alg") != ALGORITHM:
+        raise JwsSignatureInvalid(f"Algoritmo de assinatura não suportado; use {ALGORITHM}.")
+    kid = header.get("kid")
+    if not isinstance(kid, str) or not kid:
+        raise JwsSignatureInvalid("Cabeçalho JOSE sem kid.")
+    key = key_for(kid)
+    if key is None:
+        raise JwsSignatureInvalid("kid não encontrado no JWKS do signatário.")
+    return key
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _check_claims(
+    claims: dict[str, Any],
+    *,
+    issuer: str | None,
+    audiences: Collection[str] | None,
+    iat_window_seconds: float | None,
+    require: set[str],
+    leeway_seconds: float,
+) -> None:
+    if iat_window_seconds is not None:
+        require.add("iat")
+    for name in sorted(require):
+        if name not in claims:
+            raise JwsClaimInvalid(name, f"Claim {name} ausente.")
+    if issuer is not None and claims["iss"] != issuer:
+        raise JwsClaimInvalid("iss", "Claim iss inválida.")
+    if audiences is not None:
+        aud = claims["aud"]
+        named = [aud] if isinstance(aud, str) else aud if isinstance(aud, list) else []
+        if not any(isinstance(entry, str) and entry in audiences for entry in named):
+            raise JwsClaimInvalid("aud", "Claim aud inválida.")
+    now = time.time()
+    if "iat" in claims:
+        iat = claims["iat"]
+        if not _is_number(iat) or iat > now + max(leeway_seconds, iat_window_seconds or 0):
+            raise JwsClaimInvalid("iat", "Claim iat inválida.")
+        if iat_window_seconds is not None and abs(now - iat) > iat_window_seconds:
+            raise JwsClaimInvalid("iat", "Claim iat fora da janela de tolerância.")
+    if "exp" in claims and (not _is_number(claims["exp"]) or claims["exp"] <= now - leeway_seconds):
+        raise JwsClaimInvalid("exp", "JWS expirado.")
+    if "nbf" in claims and (not _is_number(claims["nbf"]) or claims["nbf"] > now + leeway_seconds):
+        raise JwsClaimInvalid("nbf", "Claim nbf inválida.")
+    if "jti" in claims and (not isinstance(claims["jti"], str) or not 0 < len(claims["jti"]) <= 256):
+        raise JwsClaimInvalid("jti", "Claim jti inválida.")
+
+
 def verify_request(token: str, *, client: TppClient, expected_audience: str) -> dict[str, Any]:
     """The claims of a TPP's signed request body, or the regulated error the spec names.
 
@@ -208,49 +349,25 @@ def verify_request(token: str, *, client: TppClient, expected_audience: str) -> 
     1.2.3, 1.2.4.1, 1.2.4.2). ``expected_audience`` is the full public URL the TPP called.
     """
     try:
-        header = _jws.get_unverified_header(token)
-    except (jwt.InvalidTokenError, RecursionError) as exc:  # a header nested past the decoder's recursion limit
-        raise BadSignature("JWS malformado.") from exc
-    if header.get("alg") != ALGORITHM:
-        raise BadSignature(f"Algoritmo de assinatura não suportado; use {ALGORITHM}.")
-    kid = header.get("kid")
-    if not isinstance(kid, str) or not kid:
-        raise BadSignature("Cabeçalho JOSE sem kid.")
-    key = _client_key(client, kid)
-    if key is None:
-        raise BadSignature("kid não encontrado no JWKS do cliente.")
-    try:
-        payload = _jws.decode_complete(token, key, algorithms=[ALGORITHM])["payload"]
-    except jwt.InvalidTokenError as exc:
-        raise BadSignature("Assinatura da mensagem inválida.") from exc
-
-    try:
-        claims = json_loads(payload)
-    except UntrustedInputError as exc:
-        raise MalformedClaims(f"Payload do JWS recusado: {exc}") from exc
-    except ValueError as exc:
-        raise MalformedClaims("O payload do JWS não é um objeto JSON.") from exc
-    if not isinstance(claims, dict):
-        raise MalformedClaims("O payload do JWS não é um objeto JSON.")
-
-    if claims.get("iss") != client.organisation_id:
-        raise InvalidClient("Claim iss inválida.")
-    aud = claims.get("aud")
-    if not (aud == expected_audience or (isinstance(aud, list) and expected_audience in aud)):
-        raise InvalidClient("Claim aud inválida.")
-    iat = claims.get("iat")
-    if isinstance(iat, bool) or not isinstance(iat, int | float):
-        raise InvalidClient("Claim iat inválida.")
-    if abs(time.time() - iat) > settings.OPUSOF_JWS_IAT_TOLERANCE_SECONDS:
-        raise InvalidClient("Claim iat fora da janela de tolerância.")
-    jti = claims.get("jti")
-    if not isinstance(jti, str) or not jti or len(jti) > 256:
-        raise InvalidClient("Claim jti inválida.")
+        claims = verify_jws(
+            token,
+            key_for=lambda kid: client_key(client, kid),
+            issuer=client.organisation_id,
+            audience=expected_audience,
+            iat_window_seconds=settings.OPUSOF_JWS_IAT_TOLERANCE_SECONDS,
+            require=("jti",),
+        )
+    except JwsSignatureInvalid as exc:
+        raise BadSignature(str(exc)) from exc
+    except JwsPayloadInvalid as exc:
+        raise MalformedClaims(str(exc)) from exc
+    except JwsClaimInvalid as exc:
+        raise InvalidClient(str(exc)) from exc
     # Atomic across processes and kept across a Redis restart: one jti per organisation for 24 h (1.2.4.2).
     if not jti_first_use(
         scope=UsedJti.Scope.REQUEST_JWS,
         issuer=client.organisation_id,
-        jti=jti,
+        jti=claims["jti"],
         ttl_seconds=settings.OPUSOF_JTI_TTL_SECONDS,
     ):
         raise InvalidClient("Claim jti já utilizada.")

@@ -1,13 +1,16 @@
-"""Writes to the TPP client registry. The admin and the ``register_client`` command both go through here."""
+"""Writes to the TPP client registry (the admin and the ``register_client`` command both go through here) and the
+purge of expired idempotency records."""
 
+import datetime as dt
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import transaction
+from django.utils import timezone
 
 from opusof.jose import clear_key_caches, parse_jwks
-from opusof.models import TppClient
+from opusof.models import IdempotencyRecord, TppClient
 
 _url = URLValidator(schemes=["https", "http"])
 _PRIVATE_JWK_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k"})
@@ -121,3 +124,9 @@ def tpp_client_set_status(*, client: TppClient, status: str) -> TppClient:
         client.status = status
         client.save(update_fields=["status", "updated_at"])
     return client
+
+
+def idempotency_records_purge(*, now: dt.datetime | None = None) -> int:
+    """Deletes expired ``x-idempotency-key`` records (beat's purge task calls this); returns how many went."""
+    deleted, _ = IdempotencyRecord.objects.filter(expires_at__lte=now or timezone.now()).delete()
+    return deleted

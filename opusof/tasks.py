@@ -8,6 +8,7 @@ from django.db import connection
 from django.utils import timezone
 
 from opusof.context import interaction_id_var
+from opusof.services import idempotency_records_purge
 
 WORKER_HEARTBEAT_KEY = "opusof:worker-heartbeat"
 
@@ -38,8 +39,6 @@ def probe(key: str) -> None:
 @shared_task(name="opusof.tasks.purge_idempotency_records", ignore_result=True)
 def purge_idempotency_records() -> int:
     """Beat: idempotency keys are kept 24 h (OPUSOF_IDEMPOTENCY_TTL_SECONDS), then deleted."""
-    from opusof.api.idempotency import idempotency_records_purge
-
     return idempotency_records_purge()
 
 

@@ -1,5 +1,8 @@
-"""Reads on Pix payments, always scoped to the calling TPP."""
+"""Reads on Pix payments, always scoped: by the calling TPP on the API, by the customer on the bank's pages."""
 
+from django.db.models import QuerySet
+
+from consents.models import PaymentConsent
 from opusof.models import TppClient
 from payments.batches import payment_refresh
 from payments.errors import PaymentNotFound
@@ -12,3 +15,24 @@ def payment_get_for_client(*, client: TppClient, payment_id: str) -> PixPayment:
     except PixPayment.DoesNotExist as exc:
         raise PaymentNotFound(f"Pagamento {payment_id} não encontrado.") from exc
     return payment_refresh(payment=payment)
+
+
+# --- the bank's own pages (consent management area) -----------------------------------------------------------------
+
+
+def payments_of_consents(consents: list[PaymentConsent]) -> QuerySet[PixPayment]:
+    """The payments made under ``consents`` (the customer's own), by date."""
+    return PixPayment.objects.visible().filter(consent__in=consents).order_by("scheduled_date", "created_at")
+
+
+def payment_get_for_customer(*, payment_id: str, customer_document: str) -> PixPayment:
+    """A payment whose consent names the customer as logged user; anyone else's is not found."""
+    payment = (
+        PixPayment.objects.visible()
+        .select_related("consent", "client")
+        .filter(payment_id=payment_id, consent__logged_user_document=customer_document)
+        .first()
+    )
+    if payment is None:
+        raise PaymentNotFound(f"Pagamento {payment_id} não encontrado.")
+    return payment

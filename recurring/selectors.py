@@ -4,6 +4,7 @@ import datetime as dt
 from typing import Any
 
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 
 from opusof.models import TppClient
 from opusof.timeutil import business_tz
@@ -140,3 +141,25 @@ def recurring_consent_token_horizon(consent: RecurringConsent) -> dt.datetime | 
     ("A utilização das credenciais ... deve durar até que o consentimento recorrente atinja o fim do seu ciclo de
     vida"). The authorisation server still stops refreshing once the consent leaves AUTHORISED."""
     return consent.expires_at
+
+
+def recurring_consents_awaiting_co_approval(*, customer_document: str, limit: int = 50) -> QuerySet[RecurringConsent]:
+    """PARTIALLY_ACCEPTED business recurring consents the customer has not approved yet, still within
+    approvalDueDate (automatic payments v2 "Aprovações de múltipla alçada"); whether they may approve for that
+    business is the bank's account discovery to say."""
+    return (
+        RecurringConsent.objects.select_related("client")
+        .filter(status=RecurringConsentStatus.PARTIALLY_ACCEPTED, authorisation_deadline__gte=timezone.now())
+        .exclude(business_entity_document="")
+        .exclude(history__actor=f"customer:{customer_document}")
+        .order_by("authorisation_deadline")[:limit]
+    )
+
+
+def recurring_business_consent_get(*, recurring_consent_id: str) -> RecurringConsent | None:
+    """A business's recurring consent, for one of its co-approvers (who they are is the bank's to say)."""
+    return (
+        RecurringConsent.objects.filter(recurring_consent_id=recurring_consent_id)
+        .exclude(business_entity_document="")
+        .first()
+    )

@@ -6,6 +6,10 @@
 ``tpp``/``other_tpp`` are ``tests.support.tpp.TppActor`` (``.client`` is the TppClient row, ``.key`` its RSA key).
 Browser tests: ``browser`` (headless Chromium), ``tpp_callback`` (the TPP's redirect URI on a local server) and
 ``live_oauth`` (``tpp`` talking OAuth over HTTP to the live server); helpers in tests/support/browser.py.
+Background tests: ``start_worker`` (real Celery workers, tests/support/celery_workers.py) and ``webhook_receiver``
+(a TPP's webhook endpoint, tests/support/webhook_receiver.py).
+
+Helpers are imported from tests/support/ and factories from tests/factories/, never from a conftest.
 """
 
 import sys
@@ -37,10 +41,12 @@ hypothesis_settings.register_profile("opusof", deadline=None, suppress_health_ch
 hypothesis_settings.load_profile("opusof")
 from opusof.services import tpp_client_register  # noqa: E402
 from opusof.tokens import access_token_mint  # noqa: E402
-from tests.authserver.oauth_tpp import OAuthTpp  # noqa: E402
-from tests.payments.v4 import PaymentsV4  # noqa: E402
 from tests.support.browser import TPP_CALLBACK_PAGE, chromium, local_http_server, static_page_handler  # noqa: E402
+from tests.support.celery_workers import Worker, celery_workers  # noqa: E402
+from tests.support.oauth_tpp import OAuthTpp  # noqa: E402
+from tests.support.payments_v4 import PaymentsV4  # noqa: E402
 from tests.support.tpp import TppActor, public_jwk  # noqa: E402
+from tests.support.webhook_receiver import WebhookReceiver, serve  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -146,3 +152,21 @@ def live_oauth(live_server: Any, tpp: TppActor, demo_bank: dict[str, Any], tpp_c
     tpp.client.save()
     with httpx.Client(base_url=live_server.url, timeout=30) as http:
         yield OAuthTpp(actor=tpp, http=http)
+
+
+# --- background tests ---------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def start_worker(tmp_path: Path) -> Iterator[Callable[..., Worker]]:
+    """``start_worker(**env)`` starts a real Celery worker (solo pool, default queue) on this test's database and
+    Redis database and waits until it is ready; all are stopped at the end of the test, before the database is
+    flushed."""
+    with celery_workers(tmp_path) as start:
+        yield start
+
+
+@pytest.fixture
+def webhook_receiver() -> Iterator[WebhookReceiver]:
+    """A real HTTP server on 127.0.0.1 answering 202 (or its ``script``), recording every notification."""
+    yield from serve(WebhookReceiver())

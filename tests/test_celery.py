@@ -6,15 +6,12 @@ settings), so tasks other tests publish are never executed here. Its pool is ``s
 queue order, which is what lets a later "sentinel" task prove that an earlier message was never published.
 """
 
-import os
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import pytest
 from celery.contrib.django.task import DjangoTask
@@ -27,24 +24,14 @@ from kombu import Queue
 from opusof.celery import app
 from opusof.context import interaction_id_var
 from opusof.tasks import probe
+from tests.support.celery_workers import celery_worker_command
+from tests.support.processes import child_process_environment
 
 pytestmark = [pytest.mark.celery_worker, pytest.mark.django_db(transaction=True)]
 
 ROOT = Path(__file__).resolve().parent.parent
 QUEUE = settings.CELERY_TASK_ROUTES["opusof.tasks.probe"]["queue"]
 DEADLINE_SECONDS = 60.0
-
-
-def _database_url() -> str:
-    """The URL of the database this test runs on (``test_<name>``, created by pytest-django)."""
-    db = connection.settings_dict
-    if db["ENGINE"] != "django.db.backends.postgresql":
-        pytest.skip("a worker process can share only a server database with the test")
-    user = quote(db["USER"] or "", safe="")
-    password = f":{quote(db['PASSWORD'], safe='')}" if db["PASSWORD"] else ""
-    host = db["HOST"] or "127.0.0.1"
-    port = f":{db['PORT']}" if db["PORT"] else ""
-    return f"postgres://{user}{password}@{host}{port}/{db['NAME']}"
 
 
 def wait_for(key: str, process: subprocess.Popen[bytes], log: Path) -> dict[str, Any]:
@@ -73,35 +60,10 @@ def worker(
 
     Stopped by the finaliser at the end of the module, before pytest-django drops the test database.
     """
-    database_url = _database_url()
     with app.connection_for_write() as conn:
         Queue(QUEUE)(conn.default_channel).purge()  # leftovers of an interrupted run
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "opusof.settings.test",
-        "DATABASE_URL": database_url,
-        "REDIS_URL": settings.REDIS_URL,
-        "PYTHONUNBUFFERED": "1",
-    }
-    command = [
-        sys.executable,
-        "-m",
-        "celery",
-        "-A",
-        "opusof",
-        "worker",
-        "--pool",
-        "solo",
-        "--queues",
-        QUEUE,
-        "--hostname",
-        f"probe-{uuid.uuid4().hex[:8]}@%h",
-        "--without-mingle",
-        "--without-gossip",
-        "--without-heartbeat",
-        "--loglevel",
-        "INFO",
-    ]
+    env = child_process_environment()
+    command = celery_worker_command(queue=QUEUE, name="probe", heartbeat=False)
     with worker_log.open("ab") as log:
         process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
 

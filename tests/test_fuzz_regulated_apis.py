@@ -21,11 +21,11 @@ from hypothesis import strategies as st
 
 from opusof.timeutil import business_date
 from opusof.tokens import access_token_mint
-from tests.enrollments.v2 import EnrollmentsV2, enrollment_data, own_account, risk_signals
-from tests.payments.builders import ANA_ACCOUNT, consent_data, own, payment_item
-from tests.payments.v4 import PaymentsV4, cancel_body
-from tests.recurring.ap2 import AutomaticPaymentsV2
-from tests.recurring.builders import sweeping_consent, sweeping_payment
+from tests.support.automatic_payments_v2 import AutomaticPaymentsV2
+from tests.support.enrollments_v2 import EnrollmentsV2, enrollment_data, own_account, risk_signals
+from tests.support.payment_bodies import ANA_ACCOUNT, consent_data, own, payment_item
+from tests.support.payments_v4 import PaymentsV4, cancel_body
+from tests.support.recurring_bodies import sweeping_consent, sweeping_payment
 from tests.support.spec import assert_response_matches_spec, load_spec
 from tests.support.tpp import TppActor
 

@@ -6,7 +6,7 @@ are configured: the bank verifies our bodies with opusof's published JWKS (``opu
 where a bank also signs its answers, opusof verifies them with the bank's JWKS (``OPUSOF_CONNECTOR_HTTP_BANK_JWKS``).
 
 The JWS profile is the one opusof already speaks with the TPPs (``opusof.jose``): PS256, ``kid`` in the header,
-claims = the JSON body plus ``iss``, ``aud``, ``iat`` and a fresh ``jti``. Signing and verification are PyJWT's.
+claims = the JSON body plus ``iss``, ``aud``, ``iat`` and a fresh ``jti``; verification is ``opusof.jose.verify_jws``.
 """
 
 import json
@@ -17,12 +17,10 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey, RSAPublicKey
 from django.core.serializers.json import DjangoJSONEncoder
 
-from opusof.jose import ALGORITHM, parse_jwks, sign_payload
+from opusof.jose import ALGORITHM, JwsRejected, parse_jwks, sign_payload, verify_jws
 
 CONTENT_TYPE = "application/jwt"
 ENVELOPE_CLAIMS = ("iss", "aud", "iat", "jti")
-
-_jws = jwt.PyJWS(algorithms=[ALGORITHM])
 
 
 class SignatureError(ValueError):
@@ -58,32 +56,17 @@ def verify(
     tolerance_seconds: float = 60,
 ) -> tuple[dict[str, Any], str]:
     """The JSON body inside ``token`` (envelope claims removed) and its ``jti``, once its PS256 signature by a key
-    of ``keys`` and its ``iss``/``aud``/``iat`` check out; SignatureError otherwise. Replays (a ``jti`` seen before)
-    are the receiver's to refuse."""
+    of ``keys`` and its ``iss``/``aud``/``iat`` check out (``opusof.jose.verify_jws``); SignatureError otherwise.
+    Replays (a ``jti`` seen before) are the receiver's to refuse."""
     try:
-        header = _jws.get_unverified_header(token)
-    except jwt.InvalidTokenError as exc:
-        raise SignatureError("JWS malformado") from exc
-    if header.get("alg") != ALGORITHM:
-        raise SignatureError(f"algoritmo {header.get('alg')!r}; esperado {ALGORITHM}")
-    key = keys.get(str(header.get("kid")))
-    if key is None:
-        raise SignatureError(f"kid {header.get('kid')!r} desconhecido")
-    try:
-        claims = json.loads(_jws.decode_complete(token, key, algorithms=[ALGORITHM])["payload"])
-    except (jwt.InvalidTokenError, ValueError) as exc:
-        raise SignatureError("assinatura inválida") from exc
-    if not isinstance(claims, dict):
-        raise SignatureError("o payload do JWS não é um objeto JSON")
-    if issuer is not None and claims.get("iss") != issuer:
-        raise SignatureError("iss inválido")
-    aud = claims.get("aud")
-    if audience is not None and not (aud == audience or (isinstance(aud, list) and audience in aud)):
-        raise SignatureError("aud inválido")
-    iat = claims.get("iat")
-    if isinstance(iat, bool) or not isinstance(iat, int | float) or abs(time.time() - iat) > tolerance_seconds:
-        raise SignatureError("iat ausente ou fora da janela")
-    jti = claims.get("jti")
-    if not isinstance(jti, str) or not jti:
-        raise SignatureError("jti ausente")
-    return {name: value for name, value in claims.items() if name not in ENVELOPE_CLAIMS}, jti
+        claims = verify_jws(
+            token,
+            key_for=keys.get,
+            issuer=issuer,
+            audience=audience,
+            iat_window_seconds=tolerance_seconds,
+            require=("jti",),
+        )
+    except JwsRejected as exc:
+        raise SignatureError(str(exc)) from exc
+    return {name: value for name, value in claims.items() if name not in ENVELOPE_CLAIMS}, claims["jti"]

@@ -10,15 +10,24 @@ from urllib.parse import unquote
 from cryptography import x509
 from django.conf import settings
 from django.http import HttpRequest
+from rest_framework import exceptions as drf
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
 
-from opusof.api.errors import InvalidCertificate, RegulatedAuthenticationFailed, Unauthorized
+from opusof.errors import InvalidCertificate, RegulatedError, Unauthorized
 from opusof.models import AccessToken, TppClient
 from opusof.tokens import access_token_resolve
 
 _CLIENT_ATTR = "_opusof_client"
 _PEM_BODY = re.compile(r"-----BEGIN CERTIFICATE-----(.+?)-----END CERTIFICATE-----", re.DOTALL)
+
+
+class RegulatedAuthenticationFailed(drf.AuthenticationFailed):
+    """DRF only resets ``request.user`` on its own exception types, so authentication wraps the regulated error."""
+
+    def __init__(self, error: RegulatedError) -> None:
+        super().__init__(error.detail)
+        self.error = error
 
 
 def authenticated_client(request: Request | HttpRequest) -> TppClient | None:

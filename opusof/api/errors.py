@@ -1,4 +1,5 @@
-"""Cross-cutting regulated errors and the one DRF exception handler that renders every error body.
+"""The one DRF exception handler that renders every error body (the error classes are in opusof.errors and
+re-exported here for the views).
 
 Body (payments v4 ``ResponseError`` / ``422ResponseError*``): ``{"errors":[{"code","title","detail"}],
 "meta":{"requestDateTime"}}``. The spec documents 422 as ``application/jwt`` (signed) and every other error status
@@ -20,8 +21,32 @@ from redis.exceptions import RedisError
 from rest_framework import exceptions as drf
 from rest_framework.request import Request
 
+from opusof.api.authentication import RegulatedAuthenticationFailed, authenticated_client
 from opusof.api.headers import INTERACTION_ID_HEADER, interaction_id_for
-from opusof.errors import IdempotencyConflict, ParameterInvalid, ParameterMissing, RegulatedError
+from opusof.errors import (
+    BadSignature,
+    Forbidden,
+    IdempotencyConflict,
+    InteractionIdInvalid,
+    InteractionIdMissing,
+    InternalError,
+    InvalidCertificate,
+    InvalidClient,
+    MalformedClaims,
+    MalformedRequest,
+    MethodNotAllowed,
+    NotAcceptable,
+    NotFound,
+    ParameterInvalid,
+    ParameterMissing,
+    RegulatedError,
+    ServiceUnavailable,
+    SiteOverloaded,
+    TooManyRequests,
+    Unauthorized,
+    UnsupportedMediaType,
+)
+from opusof.jose import sign_payload
 from opusof.timeutil import now_rfc3339
 
 logger = logging.getLogger(__name__)
@@ -58,129 +83,6 @@ JSON_CONTENT_TYPE = "application/json; charset=utf-8"
 JWT_CONTENT_TYPE = "application/jwt"
 
 
-# --- Security errors: payments v4 info.description "Validações" 1.2 / 2.1 / 3.1 ------------------------------------
-
-
-class BadSignature(RegulatedError):
-    """1.2.3 / 2.1.3: the message signature cannot be validated (malformed JWS, alg, unknown kid, signature)."""
-
-    status_code = 400
-    code = "BAD_SIGNATURE"
-    title = "Assinatura inválida."
-
-
-class InvalidClient(RegulatedError):
-    """1.2.4: a claim other than ``data`` (aud, iss, iat, jti) is invalid or the ``jti`` was reused."""
-
-    status_code = 403
-    code = "INVALID_CLIENT"
-    title = "Cliente inválido."
-
-
-class InvalidCertificate(RegulatedError):
-    """1.2.1: the client certificate is not the one the token was bound to (mTLS, RFC 8705)."""
-
-    status_code = 401
-    code = "INVALID_CLIENT"
-    title = "Certificado inválido."
-
-
-class Unauthorized(RegulatedError):
-    """1.2.2: the access token is missing, unknown, expired or revoked."""
-
-    status_code = 401
-    code = "UNAUTHORIZED"
-    title = "Não autorizado."
-
-
-class Forbidden(RegulatedError):
-    """components.responses.Forbidden: "O token tem escopo incorreto ou uma política de segurança foi violada"."""
-
-    status_code = 403
-    code = "FORBIDDEN"
-    title = "Acesso negado."
-
-
-# --- Protocol errors: components.responses ------------------------------------------------------------------------
-
-
-class MalformedRequest(RegulatedError):
-    status_code = 400
-    code = "PARAMETRO_INVALIDO"
-    title = "Requisição malformada."
-
-
-class InteractionIdMissing(RegulatedError):
-    """x-fapi-interaction-id absent: the holder generates one, echoes it and answers 400."""
-
-    status_code = 400
-    code = "PARAMETRO_NAO_INFORMADO"
-    title = "Parâmetro não informado."
-
-
-class InteractionIdInvalid(RegulatedError):
-    """x-fapi-interaction-id not a UUID: generate one, echo it, 400 (422 is undocumented for GET endpoints)."""
-
-    status_code = 400
-    code = "PARAMETRO_INVALIDO"
-    title = "Parâmetro inválido."
-
-
-class NotFound(RegulatedError):
-    status_code = 404
-    code = "NOT_FOUND"
-    title = "Recurso não encontrado."
-
-
-class MethodNotAllowed(RegulatedError):
-    status_code = 405
-    code = "METHOD_NOT_ALLOWED"
-    title = "Método não permitido."
-
-
-class NotAcceptable(RegulatedError):
-    status_code = 406
-    code = "NOT_ACCEPTABLE"
-    title = "Tipo de mídia não aceito."
-
-
-class UnsupportedMediaType(RegulatedError):
-    status_code = 415
-    code = "UNSUPPORTED_MEDIA_TYPE"
-    title = "Tipo de mídia não suportado."
-
-
-class MalformedClaims(ParameterInvalid):
-    """A correctly signed body whose payload is not a JSON object of claims (1.3.1.2 / 2.2.1)."""
-
-
-class TooManyRequests(RegulatedError):
-    status_code = 429
-    code = "TOO_MANY_REQUESTS"
-    title = "Muitas requisições."
-
-
-class InternalError(RegulatedError):
-    status_code = 500
-    code = "INTERNAL_ERROR"
-    title = "Erro interno."
-
-
-class SiteOverloaded(RegulatedError):
-    status_code = 529
-    code = "SITE_IS_OVERLOADED"
-    title = "O site está sobrecarregado."
-
-
-class ServiceUnavailable(RegulatedError):
-    """A part the request needs (database, broker, cache) cannot be reached; nothing was committed. The spec's
-    ``default`` response (ResponseError) carries it, with ``Retry-After``."""
-
-    status_code = 503
-    code = "SERVICE_UNAVAILABLE"
-    title = "Serviço temporariamente indisponível."
-
-
 # Infrastructure failures a retry may cure: the database (PostgreSQL down, connection dropped, deadlock), the broker
 # or the cache (Redis down). Answered 503, logged as a warning (docs/resilience.md).
 _UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
@@ -192,14 +94,6 @@ _UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
     TimeoutError,
 )
 RETRY_AFTER_SECONDS = 5
-
-
-class RegulatedAuthenticationFailed(drf.AuthenticationFailed):
-    """DRF only resets ``request.user`` on its own exception types, so authentication wraps the regulated error."""
-
-    def __init__(self, error: RegulatedError) -> None:
-        super().__init__(error.detail)
-        self.error = error
 
 
 # --- Mapping --------------------------------------------------------------------------------------------------------
@@ -280,9 +174,6 @@ def _http_request(request: Request | HttpRequest) -> HttpRequest:
 
 def error_response(status: int, body: dict[str, Any], request: Request | HttpRequest) -> HttpResponse:
     """An error body as the spec's wire format: 422 signed for the caller's organisation, the rest plain JSON."""
-    from opusof.api.authentication import authenticated_client  # authentication imports errors
-    from opusof.jose import sign_payload  # jose imports errors
-
     http_request = _http_request(request)
     client = authenticated_client(http_request)
     if status == 422 and client is not None:

@@ -232,9 +232,3 @@ def idempotent(endpoint: str, *, atomic: bool = True) -> Callable[[ViewMethod], 
         return cast(ViewMethod, wrapper)
 
     return decorator
-
-
-def idempotency_records_purge(*, now: dt.datetime | None = None) -> int:
-    """Deletes expired records (a periodic task should call this); returns how many went."""
-    deleted, _ = IdempotencyRecord.objects.filter(expires_at__lte=now or timezone.now()).delete()
-    return deleted

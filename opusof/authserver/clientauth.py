@@ -3,31 +3,27 @@
 TLS-terminating proxy forwards (RFC 8705)."""
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
-import jwt
 from cryptography import x509
 from django.conf import settings
 from django.http import HttpRequest
 
 from opusof.api.authentication import certificate_thumbprint
-from opusof.api.errors import BadSignature
 from opusof.authserver import endpoints
-from opusof.authserver.errors import invalid_client, invalid_request
+from opusof.authserver.errors import OAuthError, invalid_client, invalid_request
 from opusof.authserver.models import ClientAuthSettings
-from opusof.jose import _client_key  # the cached TPP key lookup the JWS choke point uses (JWKS refresh on new kid)
+from opusof.jose import JwksUnavailable, JwsClaimInvalid, JwsRejected, client_key, unverified_claims, verify_jws
 from opusof.models import TppClient, UsedJti
 from opusof.replay import jti_first_use
 
-ALGORITHM = "PS256"
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 # A client assertion is a one-shot credential; one valid for longer than this is refused (replay window).
 MAX_ASSERTION_LIFETIME_SECONDS = 600
 CLOCK_LEEWAY_SECONDS = 10
-
-_jws = jwt.PyJWS(algorithms=[ALGORITHM])
 
 
 @dataclass(frozen=True)
@@ -84,56 +80,66 @@ def _active_client(client_id: str) -> TppClient:
     return client
 
 
+def verify_client_jwt(
+    token: str,
+    *,
+    client: TppClient,
+    audience: str | list[str],
+    require: tuple[str, ...],
+    what: str,
+    refuse: Callable[[str], OAuthError],
+) -> dict[str, Any]:
+    """The claims of a JWT ``client`` signed for the authorisation server (a client assertion, a request object):
+    PS256 by a key of its JWKS, ``iss`` its client_id, ``aud`` one of ``audience``, the ``require``d claims present,
+    ``exp``/``nbf`` holding within the clock leeway (opusof.jose.verify_jws); ``refuse(description)`` otherwise,
+    the description naming ``what`` was refused."""
+    try:
+        return verify_jws(
+            token,
+            key_for=lambda kid: client_key(client, kid),
+            issuer=client.client_id,
+            audience=audience,
+            require=require,
+            leeway_seconds=CLOCK_LEEWAY_SECONDS,
+        )
+    except JwksUnavailable as exc:
+        raise refuse("JWKS do cliente indisponível.") from exc
+    except JwsClaimInvalid as exc:
+        raise refuse(f"{exc.claim} do {what} ausente, inválido ou expirado.") from exc
+    except JwsRejected as exc:
+        raise refuse(f"{what} inválido: {exc}") from exc
+
+
 def _private_key_jwt(assertion: str, client_id_param: str, endpoint_url: str) -> TppClient:
     """RFC 7523 §3 / OIDC Core §9: iss = sub = client_id, aud the issuer or the endpoint, exp, single-use jti."""
     try:
-        header = _jws.get_unverified_header(assertion)
-        unverified: dict[str, Any] = jwt.decode(assertion, options={"verify_signature": False})
-    except (jwt.InvalidTokenError, RecursionError) as exc:  # RecursionError: JSON nested too deep
+        issuer = unverified_claims(assertion).get("iss")
+    except JwsRejected as exc:
         raise invalid_client("client_assertion malformado.") from exc
-    if header.get("alg") != ALGORITHM:
-        raise invalid_client(f"client_assertion deve ser assinado com {ALGORITHM}.")
-    issuer = unverified.get("iss")
     if not isinstance(issuer, str) or (client_id_param and client_id_param != issuer):
         raise invalid_client("client_id e iss do client_assertion divergem.")
     client = _active_client(issuer)
     if _auth_method(client) != ClientAuthSettings.AuthMethod.PRIVATE_KEY_JWT:
         raise invalid_client("Método de autenticação diferente do registrado pelo cliente.")
-    kid = header.get("kid")
-    try:
-        key = _client_key(client, kid) if isinstance(kid, str) and kid else None
-    except BadSignature as exc:
-        raise invalid_client("JWKS do cliente indisponível.") from exc
-    if key is None:
-        raise invalid_client("kid do client_assertion não encontrado no JWKS do cliente.")
-    try:
-        claims: dict[str, Any] = jwt.decode(
-            assertion,
-            key,
-            algorithms=[ALGORITHM],
-            audience=[endpoints.issuer(), endpoints.url("token"), endpoint_url],
-            issuer=client.client_id,
-            leeway=CLOCK_LEEWAY_SECONDS,
-            options={"require": ["iss", "sub", "aud", "exp", "jti"]},
-        )
-    except jwt.InvalidAudienceError as exc:
-        raise invalid_client("aud do client_assertion inválida.") from exc
-    except jwt.ExpiredSignatureError as exc:
-        raise invalid_client("client_assertion expirado.") from exc
-    except jwt.InvalidTokenError as exc:
-        raise invalid_client(f"client_assertion inválido: {exc}.") from exc
+    claims = verify_client_jwt(
+        assertion,
+        client=client,
+        audience=[endpoints.issuer(), endpoints.url("token"), endpoint_url],
+        require=("sub", "exp", "jti"),
+        what="client_assertion",
+        refuse=invalid_client,
+    )
     if claims["sub"] != client.client_id:
         raise invalid_client("sub do client_assertion deve ser o client_id.")
     remaining = float(claims["exp"]) - time.time()
     if remaining > MAX_ASSERTION_LIFETIME_SECONDS:
         raise invalid_client("client_assertion com validade longa demais.")
-    jti = claims["jti"]
-    if not isinstance(jti, str) or not jti or len(jti) > 256:
-        raise invalid_client("jti do client_assertion inválido.")
     # Atomic across processes, kept across a Redis restart: an assertion cannot authenticate twice (RFC 7523 §3
     # item 7). Remembered for as long as it could still be accepted.
     ttl = max(remaining, 0) + CLOCK_LEEWAY_SECONDS + 1
-    if not jti_first_use(scope=UsedJti.Scope.CLIENT_ASSERTION, issuer=client.client_id, jti=jti, ttl_seconds=ttl):
+    if not jti_first_use(
+        scope=UsedJti.Scope.CLIENT_ASSERTION, issuer=client.client_id, jti=claims["jti"], ttl_seconds=ttl
+    ):
         raise invalid_client("jti do client_assertion já utilizado.")
     return client
 

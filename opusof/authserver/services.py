@@ -1,9 +1,11 @@
-"""Writes of the authorisation server: pushed requests, codes, token grants, revocation.
+"""Writes of the authorisation server up to the code: pushed requests (PAR) and the authorisation response. The token
+endpoint's grants, revocation and introspection are in grants.py.
 
 The flow the OFB security profile fixes (FAPI 1.0 Advanced as profiled for Brazil): the TPP pushes a signed request
 object (PAR, RFC 9126), the customer authorises at /auth/authorize, the TPP receives ``code`` + ``id_token`` in the
 fragment (hybrid flow, FAPI 1 Adv §5.2.2-2) and exchanges the code with PKCE (RFC 7636, S256) for an access token
-bound to the consent named in the scope and to its certificate (RFC 8705). Two products use this journey:
+bound to the consent named in the scope and to its certificate (RFC 8705). Three products use this flow, one consent
+journey each (journeys.py):
 payments v4 (``openid payments consent:{consentId}``), automatic payments v2 (``openid recurring-payments
 recurring-consent:{recurringConsentId}``, automatic-payments-2.0.0.yml security OAuth2AuthorizationCode) and
 enrollments v2 (``openid payments enrollment:{enrollmentId}``, enrollments-2.1.0.yml fido-registration security).
@@ -25,23 +27,14 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from consents.models import FINAL_CONSENT_STATUSES, ConsentStatus, PaymentConsent
-from consents.services import consent_refresh
-from enrollments.models import FINAL_STATUSES as ENROLLMENT_FINAL_STATUSES
-from enrollments.models import Enrollment, EnrollmentStatus
-from enrollments.services import enrollment_refresh
-from opusof.api.errors import BadSignature
 from opusof.authserver import endpoints
-from opusof.authserver.errors import OAuthError, invalid_grant, invalid_request, invalid_request_object
-from opusof.authserver.models import AuthorisationCode, PushedAuthorisationRequest, RefreshToken
-from opusof.jose import _client_key  # the JWS choke point's cached TPP key lookup (refetch on a new kid)
+from opusof.authserver.clientauth import verify_client_jwt
+from opusof.authserver.errors import OAuthError, invalid_request_object
+from opusof.authserver.journeys import CONSENT, ENROLLMENT, JOURNEYS, RECURRING_CONSENT, ConsentJourney
+from opusof.authserver.models import AuthorisationCode, PushedAuthorisationRequest
 from opusof.keys import holder_kid, holder_private_key
-from opusof.models import AccessToken, TppClient
-from opusof.tokens import access_token_mint, access_token_revoke, token_hash
-from opusof.untrusted import UntrustedInputError, check_json
-from recurring.models import RecurringConsent, RecurringConsentStatus
-from recurring.selectors import recurring_consent_token_horizon
-from recurring.services import recurring_consent_refresh
+from opusof.models import TppClient
+from opusof.tokens import token_hash
 
 ALGORITHM = "PS256"
 RESPONSE_TYPE = "code id_token"
@@ -57,7 +50,6 @@ ID_TOKEN_TTL_SECONDS = 300
 REFRESH_TOKEN_TTL_SECONDS = 60 * 60 * 24 * 365  # bounded in practice by the consent (payments v4: consumed once)
 # FAPI 1 Adv §5.2.2-13 and -17: the request object lives at most 60 min (exp - nbf), nbf at most 60 min ago.
 REQUEST_OBJECT_MAX_LIFETIME_SECONDS = 3600
-CLOCK_LEEWAY_SECONDS = 10
 ACR = "urn:brasil:openbanking:loa2"
 PAYMENTS = "payments"
 RECURRING_PAYMENTS = "recurring-payments"
@@ -67,9 +59,6 @@ _URN = r"(?P<id>urn:[a-zA-Z0-9][a-zA-Z0-9-]{0,31}:[a-zA-Z0-9()+,\-.:=@;$_!*'%/?#
 CONSENT_SCOPE = re.compile(rf"^consent:{_URN}$")
 RECURRING_CONSENT_SCOPE = re.compile(rf"^recurring-consent:{_URN}$")
 ENROLLMENT_SCOPE = re.compile(rf"^enrollment:{_URN}$")
-CONSENT = "consent"
-RECURRING_CONSENT = "recurring-consent"
-ENROLLMENT = "enrollment"
 # What a customer authorises, named by one dynamic scope, and the static scope that goes with it.
 DYNAMIC_SCOPES = {
     CONSENT: (CONSENT_SCOPE, PAYMENTS),
@@ -81,10 +70,6 @@ DYNAMIC_SCOPES = {
 # authorizeConsent and payments-4.0.0.yml POST /pix/payments: openid enrollment:{id} payments nrp-consents).
 NRP_CONSENTS = "nrp-consents"
 OPTIONAL_SCOPES: dict[str, frozenset[str]] = {ENROLLMENT: frozenset({NRP_CONSENTS})}
-# A recurring consent without expiry lasts until revoked; its refresh token then lives "indefinitely" (bounded by
-# the consent's status, checked on every refresh).
-INDEFINITE_REFRESH_SECONDS = 60 * 60 * 24 * 365 * 50
-_PKCE_VERIFIER = re.compile(r"^[A-Za-z0-9\-._~]{43,128}$")
 _PKCE_CHALLENGE = re.compile(r"^[A-Za-z0-9\-_]{43}$")
 
 
@@ -110,46 +95,16 @@ def subject_for(client: TppClient, document: str) -> str:
 # --- PAR -------------------------------------------------------------------------------------------------------------
 
 
-def _client_key_for(client: TppClient, kid: Any) -> Any:
-    try:
-        return _client_key(client, kid) if isinstance(kid, str) and kid else None
-    except BadSignature as exc:  # the client's jwks_uri could not be fetched
-        raise invalid_request_object("JWKS do cliente indisponível.") from exc
-
-
 def verify_request_object(token: str, *, client: TppClient) -> dict[str, Any]:
     """The claims of a signed request object (RFC 9101; FAPI 1 Adv §5.2.2-1, -10, -13, -17), PS256 only."""
-    try:
-        header = jwt.get_unverified_header(token)
-    except (jwt.InvalidTokenError, RecursionError) as exc:  # RecursionError: a header nested too deep
-        raise invalid_request_object("Request object malformado (JWS compacto esperado).") from exc
-    if header.get("alg") != ALGORITHM:
-        raise invalid_request_object(f"Request object deve ser assinado com {ALGORITHM}.")
-    key = _client_key_for(client, header.get("kid"))
-    if key is None:
-        raise invalid_request_object("kid do request object não encontrado no JWKS do cliente.")
-    try:
-        claims: dict[str, Any] = jwt.decode(
-            token,
-            key,
-            algorithms=[ALGORITHM],
-            audience=endpoints.issuer(),
-            issuer=client.client_id,
-            leeway=CLOCK_LEEWAY_SECONDS,
-            options={"require": ["iss", "aud", "exp", "nbf"]},
-        )
-    except jwt.InvalidAudienceError as exc:
-        raise invalid_request_object("aud do request object deve ser o issuer do servidor.") from exc
-    except jwt.ExpiredSignatureError as exc:
-        raise invalid_request_object("Request object expirado.") from exc
-    except jwt.InvalidTokenError as exc:
-        raise invalid_request_object(f"Request object inválido: {exc}.") from exc
-    except RecursionError as exc:
-        raise invalid_request_object("Request object aninhado demais.") from exc
-    try:
-        check_json(claims)  # the claims are stored (PostgreSQL refuses NUL in text and jsonb)
-    except UntrustedInputError as exc:
-        raise invalid_request_object(str(exc)) from exc
+    claims = verify_client_jwt(
+        token,
+        client=client,
+        audience=endpoints.issuer(),
+        require=("exp", "nbf"),
+        what="request object",
+        refuse=invalid_request_object,
+    )
     if float(claims["exp"]) - float(claims["nbf"]) > REQUEST_OBJECT_MAX_LIFETIME_SECONDS:
         raise invalid_request_object("Request object com validade (exp - nbf) acima de 60 minutos.")
     if time.time() - float(claims["nbf"]) > REQUEST_OBJECT_MAX_LIFETIME_SECONDS:
@@ -189,12 +144,9 @@ def authorisation_target(scopes: list[str]) -> tuple[str, str]:
     return kind, target_id
 
 
-def is_recurring(scopes: list[str]) -> bool:
-    return any(RECURRING_CONSENT_SCOPE.match(scope) for scope in scopes)
-
-
-def is_enrollment(scopes: list[str]) -> bool:
-    return any(ENROLLMENT_SCOPE.match(scope) for scope in scopes)
+def journey_for(scopes: list[str]) -> ConsentJourney[Any]:
+    """The consent journey (opusof.authserver.journeys) of the one thing these scopes authorise."""
+    return JOURNEYS[authorisation_target(scopes)[0]]
 
 
 def consent_id_from_scopes(scopes: list[str]) -> str:
@@ -204,28 +156,12 @@ def consent_id_from_scopes(scopes: list[str]) -> str:
 
 def _awaiting_authorisation(*, client: TppClient, scopes: list[str], consent_id: str) -> None:
     """The named consent (or enrollment) is the client's and awaits the customer."""
-    status: str
-    if is_enrollment(scopes):
-        enrollment = Enrollment.objects.filter(client=client, enrollment_id=consent_id).first()
-        if enrollment is None:
-            raise invalid_request_object("Vínculo de conta não encontrado para este cliente.")
-        status = enrollment_refresh(enrollment=enrollment).status
-        # enrollments v2: the customer validates the account once the risk signals arrived
-        awaiting = status == EnrollmentStatus.AWAITING_ACCOUNT_HOLDER_VALIDATION
-    elif is_recurring(scopes):
-        recurring = RecurringConsent.objects.filter(client=client, recurring_consent_id=consent_id).first()
-        if recurring is None:
-            raise invalid_request_object("Consentimento não encontrado para este cliente.")
-        status = recurring_consent_refresh(consent=recurring).status
-        awaiting = status == RecurringConsentStatus.AWAITING_AUTHORISATION
-    else:
-        consent = PaymentConsent.objects.filter(client=client, consent_id=consent_id).first()
-        if consent is None:
-            raise invalid_request_object("Consentimento não encontrado para este cliente.")
-        status = consent_refresh(consent=consent).status
-        awaiting = status == ConsentStatus.AWAITING_AUTHORISATION
-    if not awaiting:
-        raise invalid_request_object(f"Consentimento está {status}; não aguarda autorização.")
+    journey = journey_for(scopes)
+    row = journey.find(client=client, target_id=consent_id)
+    if row is None:
+        raise invalid_request_object(f"{journey.not_found.removesuffix('.')} para este cliente.")
+    if not journey.awaits_customer(row):
+        raise invalid_request_object(f"Consentimento está {row.status}; não aguarda autorização.")
 
 
 @transaction.atomic
@@ -384,245 +320,3 @@ def authorisation_error(*, par: PushedAuthorisationRequest, error: str, descript
     if par.response_mode == JARM_RESPONSE_MODE:
         return _jarm(par, params)
     return AuthorisationResponse(par.redirect_uri, params)
-
-
-# --- Token endpoint --------------------------------------------------------------------------------------------------
-
-
-def _token_response(
-    *, access_token: str, scopes: list[str], refresh_token: str | None = None, id_token: str | None = None
-) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "access_token": access_token,
-        "token_type": "Bearer",
-        "expires_in": ACCESS_TOKEN_TTL_SECONDS,
-        "scope": " ".join(scopes),
-    }
-    if refresh_token is not None:
-        body["refresh_token"] = refresh_token
-    if id_token is not None:
-        body["id_token"] = id_token
-    return body
-
-
-def grant_client_credentials(*, client: TppClient, scope: str, cert_thumbprint: str) -> dict[str, Any]:
-    """``client_credentials`` for consents and GETs: ``payments`` and/or ``recurring-payments`` (OFB security
-    profile §"scopes"), as far as the client was granted them."""
-    requested = scope.split() if scope else [PAYMENTS]
-    allowed = CLIENT_CREDENTIALS_SCOPES & set(client.scopes or [PAYMENTS])
-    if not requested or not set(requested) <= allowed:
-        raise OAuthError("invalid_scope", "client_credentials aceita apenas os escopos payments e recurring-payments.")
-    token = access_token_mint(
-        client=client,
-        grant_type=AccessToken.GrantType.CLIENT_CREDENTIALS,
-        scopes=requested,
-        ttl_seconds=ACCESS_TOKEN_TTL_SECONDS,
-        cert_thumbprint=cert_thumbprint,
-    )
-    return _token_response(access_token=token, scopes=requested)
-
-
-def _revoke_issued(code: AuthorisationCode) -> None:
-    if code.access_token is not None:
-        access_token_revoke(token=code.access_token)
-    if code.refresh_token is not None and code.refresh_token.revoked_at is None:
-        code.refresh_token.revoked_at = timezone.now()
-        code.refresh_token.save(update_fields=["revoked_at"])
-
-
-def _refresh_expiry(*, scopes: list[str], consent_id: str) -> dt.datetime:
-    """A recurring consent is used for its whole life with one authorisation (automatic payments v2: "A utilização
-    das credenciais ... deve durar até que o consentimento recorrente atinja o fim do seu ciclo de vida"), so its
-    refresh token lives until the consent's horizon; a payments v4 consent is consumed once."""
-    now = timezone.now()
-    if not is_recurring(scopes):
-        return now + dt.timedelta(seconds=REFRESH_TOKEN_TTL_SECONDS)
-    consent = RecurringConsent.objects.get(recurring_consent_id=consent_id)
-    horizon = recurring_consent_token_horizon(consent)
-    return horizon if horizon is not None else now + dt.timedelta(seconds=INDEFINITE_REFRESH_SECONDS)
-
-
-def _recurring_consent_usable(consent_id: str) -> bool:
-    consent = RecurringConsent.objects.filter(recurring_consent_id=consent_id).first()
-    return consent is not None and consent.status == RecurringConsentStatus.AUTHORISED
-
-
-def _authorisation_ended(scopes: list[str], consent_id: str) -> bool:
-    """Whether what a refresh token stands for is final, so it may mint no more access tokens: a payments v4 consent
-    CONSUMED or REJECTED, an enrollment REVOKED or REJECTED, a recurring consent no longer AUTHORISED
-    (recurring_consent_token_horizon). The lazy expiries are applied first, as every read does."""
-    if is_recurring(scopes):
-        return not _recurring_consent_usable(consent_id)
-    if is_enrollment(scopes):
-        enrollment = Enrollment.objects.filter(enrollment_id=consent_id).first()
-        return enrollment is None or enrollment_refresh(enrollment=enrollment).status in ENROLLMENT_FINAL_STATUSES
-    consent = PaymentConsent.objects.filter(consent_id=consent_id).first()
-    return consent is None or consent_refresh(consent=consent).status in FINAL_CONSENT_STATUSES
-
-
-def _redeem_code(
-    *, client: TppClient, code: str, redirect_uri: str, code_verifier: str, cert_thumbprint: str
-) -> dict[str, Any] | OAuthError:
-    # No select_related: a request that waited on the lock must read the tokens the first exchange linked, and a
-    # joined row would come from before the wait (PostgreSQL re-checks only the locked row).
-    code_row = AuthorisationCode.objects.select_for_update().filter(code_hash=token_hash(code), client=client).first()
-    if code_row is None:
-        return invalid_grant("Código de autorização inválido.")
-    if code_row.used_at is not None:
-        # A second use means the code leaked: revoke what the first use issued (RFC 6749 §4.1.2).
-        _revoke_issued(code_row)
-        return invalid_grant("Código de autorização já utilizado; tokens emitidos com ele foram revogados.")
-    code_row.used_at = timezone.now()  # burnt by any attempt, so a wrong verifier cannot be retried at leisure
-    code_row.save(update_fields=["used_at"])
-    if code_row.expires_at <= timezone.now():
-        return invalid_grant("Código de autorização expirado.")
-    if redirect_uri != code_row.redirect_uri:
-        return invalid_grant("redirect_uri diverge do usado na autorização.")
-    if not _PKCE_VERIFIER.match(code_verifier) or not hmac.compare_digest(
-        pkce_s256(code_verifier), code_row.code_challenge
-    ):
-        return invalid_grant("code_verifier ausente ou não corresponde ao code_challenge (PKCE).")
-    raw_access = access_token_mint(
-        client=client,
-        grant_type=AccessToken.GrantType.AUTHORIZATION_CODE,
-        scopes=code_row.scopes,
-        consent_id=code_row.consent_id,
-        ttl_seconds=ACCESS_TOKEN_TTL_SECONDS,
-        cert_thumbprint=cert_thumbprint,
-    )
-    raw_refresh = secrets.token_urlsafe(32)
-    refresh = RefreshToken.objects.create(
-        token_hash=token_hash(raw_refresh),
-        client=client,
-        scopes=code_row.scopes,
-        consent_id=code_row.consent_id,
-        cert_thumbprint=cert_thumbprint,
-        subject=code_row.subject,
-        expires_at=_refresh_expiry(scopes=code_row.scopes, consent_id=code_row.consent_id),
-    )
-    code_row.access_token = AccessToken.objects.get(token_hash=token_hash(raw_access))
-    code_row.refresh_token = refresh
-    code_row.save(update_fields=["access_token", "refresh_token"])
-    id_token = id_token_sign(
-        client=client,
-        subject=code_row.subject,
-        nonce=code_row.nonce,
-        auth_time=code_row.auth_time,
-        access_token=raw_access,
-    )
-    return _token_response(
-        access_token=raw_access, scopes=code_row.scopes, refresh_token=raw_refresh, id_token=id_token
-    )
-
-
-def grant_authorization_code(
-    *, client: TppClient, code: str, redirect_uri: str, code_verifier: str, cert_thumbprint: str
-) -> dict[str, Any]:
-    """Exchanges a code once; a replay revokes what the first exchange issued. Errors commit (the code burns)."""
-    if not code:
-        raise invalid_request("Parâmetro code ausente.")
-    with transaction.atomic():
-        result = _redeem_code(
-            client=client,
-            code=code,
-            redirect_uri=redirect_uri,
-            code_verifier=code_verifier,
-            cert_thumbprint=cert_thumbprint,
-        )
-    if isinstance(result, OAuthError):
-        raise result
-    return result
-
-
-@transaction.atomic
-def grant_refresh_token(*, client: TppClient, refresh_token: str, cert_thumbprint: str) -> dict[str, Any]:
-    """A new access token for the same consent and scopes. Refresh tokens are not rotated (FAPI 1 Adv §5.2.2-19
-    discourages rotation); they die with revocation or with the client."""
-    row = (
-        RefreshToken.objects.select_for_update()
-        .filter(token_hash=token_hash(refresh_token), client=client, revoked_at__isnull=True)
-        .first()
-    )
-    if row is None or row.expires_at <= timezone.now():
-        raise invalid_grant("refresh_token inválido, expirado ou revogado.")
-    if row.cert_thumbprint and cert_thumbprint and not hmac.compare_digest(row.cert_thumbprint, cert_thumbprint):
-        raise invalid_grant("refresh_token vinculado a outro certificado.")
-    if _authorisation_ended(row.scopes, row.consent_id):
-        raise invalid_grant("O consentimento (ou vínculo) deste refresh_token está em estado final.")
-    raw_access = access_token_mint(
-        client=client,
-        grant_type=AccessToken.GrantType.REFRESH_TOKEN,
-        scopes=row.scopes,
-        consent_id=row.consent_id,
-        ttl_seconds=ACCESS_TOKEN_TTL_SECONDS,
-        cert_thumbprint=cert_thumbprint or row.cert_thumbprint,
-    )
-    return _token_response(access_token=raw_access, scopes=row.scopes)
-
-
-def token_subject(token: AccessToken) -> str | None:
-    """The ``sub`` of the customer behind an authorization_code (or refreshed) token: its consent had one code."""
-    if not token.consent_id:
-        return None
-    code = AuthorisationCode.objects.filter(client=token.client, consent_id=token.consent_id).first()
-    return code.subject if code is not None else None
-
-
-# --- Revocation and introspection ------------------------------------------------------------------------------------
-
-
-def token_revoke(*, client: TppClient, token: str) -> None:
-    """RFC 7009: revokes the client's own access or refresh token; unknown tokens are not an error (§2.2)."""
-    digest = token_hash(token)
-    access = AccessToken.objects.filter(token_hash=digest, client=client).first()
-    if access is not None:
-        access_token_revoke(token=access)
-        return
-    refresh = RefreshToken.objects.filter(token_hash=digest, client=client, revoked_at__isnull=True).first()
-    if refresh is None:
-        return
-    now = timezone.now()
-    refresh.revoked_at = now
-    refresh.save(update_fields=["revoked_at"])
-    # RFC 7009 §2.1: access tokens of the same grant go with the refresh token.
-    if refresh.consent_id:
-        AccessToken.objects.filter(
-            client=client,
-            consent_id=refresh.consent_id,
-            grant_type__in=[AccessToken.GrantType.AUTHORIZATION_CODE, AccessToken.GrantType.REFRESH_TOKEN],
-            revoked_at__isnull=True,
-        ).update(revoked_at=now)
-
-
-def token_introspect(*, client: TppClient, token: str) -> dict[str, Any]:
-    """RFC 7662 for internal use: a client may introspect only its own tokens; anything else is inactive."""
-    digest = token_hash(token)
-    now = timezone.now()
-    access = AccessToken.objects.filter(token_hash=digest, client=client).first()
-    if access is not None and access.revoked_at is None and access.expires_at > now and client.is_active:
-        body: dict[str, Any] = {
-            "active": True,
-            "token_type": "Bearer",
-            "client_id": client.client_id,
-            "scope": " ".join(access.scopes),
-            "exp": int(access.expires_at.timestamp()),
-            "iat": int(access.created_at.timestamp()),
-            "iss": endpoints.issuer(),
-            "grant_type": access.grant_type,
-        }
-        if access.consent_id:
-            body["consent_id"] = access.consent_id
-        if access.cert_thumbprint:
-            body["cnf"] = {"x5t#S256": access.cert_thumbprint}
-        return body
-    refresh = RefreshToken.objects.filter(token_hash=digest, client=client).first()
-    if refresh is not None and refresh.revoked_at is None and refresh.expires_at > now and client.is_active:
-        return {
-            "active": True,
-            "token_type": "refresh_token",
-            "client_id": client.client_id,
-            "scope": " ".join(refresh.scopes),
-            "exp": int(refresh.expires_at.timestamp()),
-            "consent_id": refresh.consent_id,
-        }
-    return {"active": False}

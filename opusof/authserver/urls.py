@@ -1,6 +1,7 @@
 from django.urls import path
 
-from opusof.authserver import pages, registration, views
+from opusof.authserver import registration, views
+from opusof.authserver.pages import login, my_authorisations, review
 
 app_name = "authserver"
 
@@ -14,31 +15,35 @@ urlpatterns = [
     path("auth/token/introspect", views.introspect, name="introspect"),
     path("auth/register", registration.register, name="register"),
     path("auth/register/<str:client_id>", registration.manage, name="register-manage"),
-    path("auth/authorize", pages.authorize, name="authorize"),
-    path("auth/entrar/<str:flow>", pages.login, name="login"),
-    path("auth/consentimento/<str:flow>", pages.consent, name="consent"),
-    path("auth/sair", pages.logout, name="logout"),
-    path("minhas-autorizacoes/entrar", pages.my_login, name="my-login"),
-    path("minhas-autorizacoes/", pages.my_authorisations, name="my-authorisations"),
+    path("auth/authorize", login.authorize, name="authorize"),
+    path("auth/entrar/<str:flow>", login.login, name="login"),
+    path("auth/consentimento/<str:flow>", review.consent, name="consent"),
+    path("auth/sair", login.logout, name="logout"),
+    path("minhas-autorizacoes/entrar", login.my_login, name="my-login"),
+    path("minhas-autorizacoes/", my_authorisations.my_authorisations, name="my-authorisations"),
     path(
         "minhas-autorizacoes/consentimentos/<str:consent_id>/aprovar",
-        pages.my_consent_approve,
+        my_authorisations.my_consent_approve,
         name="my-consent-approve",
     ),
-    path("minhas-autorizacoes/pagamentos/<str:payment_id>/cancelar", pages.my_payment_cancel, name="my-payment-cancel"),
+    path(
+        "minhas-autorizacoes/pagamentos/<str:payment_id>/cancelar",
+        my_authorisations.my_payment_cancel,
+        name="my-payment-cancel",
+    ),
     path(
         "minhas-autorizacoes/recorrentes/<str:recurring_consent_id>/revogar",
-        pages.my_recurring_revoke,
+        my_authorisations.my_recurring_revoke,
         name="my-recurring-revoke",
     ),
     path(
         "minhas-autorizacoes/recorrentes/<str:recurring_consent_id>/aprovacao",
-        pages.my_recurring_decide,
+        my_authorisations.my_recurring_decide,
         name="my-recurring-decide",
     ),
     path(
         "minhas-autorizacoes/vinculos/<str:enrollment_id>/cancelar",
-        pages.my_enrollment_cancel,
+        my_authorisations.my_enrollment_cancel,
         name="my-enrollment-cancel",
     ),
 ]

@@ -10,7 +10,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from opusof.authserver import endpoints, registration, services
+from opusof.authserver import endpoints, grants, registration, services
 from opusof.authserver.clientauth import (
     authenticate_client,
     cert_thumbprint_for_binding,
@@ -125,11 +125,9 @@ def token(request: HttpRequest) -> HttpResponse:
     grant_type = params.get("grant_type", "")
     body: dict[str, Any]
     if grant_type == "client_credentials":
-        body = services.grant_client_credentials(
-            client=client, scope=params.get("scope", ""), cert_thumbprint=thumbprint
-        )
+        body = grants.grant_client_credentials(client=client, scope=params.get("scope", ""), cert_thumbprint=thumbprint)
     elif grant_type == "authorization_code":
-        body = services.grant_authorization_code(
+        body = grants.grant_authorization_code(
             client=client,
             code=params.get("code", ""),
             redirect_uri=params.get("redirect_uri", ""),
@@ -137,7 +135,7 @@ def token(request: HttpRequest) -> HttpResponse:
             cert_thumbprint=thumbprint,
         )
     elif grant_type == "refresh_token":
-        body = services.grant_refresh_token(
+        body = grants.grant_refresh_token(
             client=client, refresh_token=params.get("refresh_token", ""), cert_thumbprint=thumbprint
         )
     else:
@@ -152,7 +150,7 @@ def userinfo(request: HttpRequest) -> HttpResponse:
     token's consent. No other claims: the ``claims`` parameter (cpf/cnpj) is not implemented."""
     scheme, _, raw = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
     token = access_token_resolve(raw.strip()) if scheme.lower() == "bearer" else None
-    subject = services.token_subject(token) if token is not None and "openid" in token.scopes else None
+    subject = grants.token_subject(token) if token is not None and "openid" in token.scopes else None
     if token is not None and settings.OPUSOF_MTLS_REQUIRED:
         cert = client_certificate(request)
         if cert is None or not hmac.compare_digest(cert.thumbprint, token.cert_thumbprint or "-"):
@@ -172,7 +170,7 @@ def revoke(request: HttpRequest) -> HttpResponse:
     client = authenticate_client(request, params, endpoint_url=endpoints.url("revoke"))
     if not params.get("token"):
         raise invalid_request("Parâmetro token ausente.")
-    services.token_revoke(client=client, token=params["token"])
+    grants.token_revoke(client=client, token=params["token"])
     return HttpResponse(status=200)
 
 
@@ -182,4 +180,4 @@ def introspect(request: HttpRequest) -> HttpResponse:
     client = authenticate_client(request, params, endpoint_url=endpoints.url("introspect"))
     if not params.get("token"):
         raise invalid_request("Parâmetro token ausente.")
-    return JsonResponse(services.token_introspect(client=client, token=params["token"]))
+    return JsonResponse(grants.token_introspect(client=client, token=params["token"]))

@@ -9,9 +9,9 @@ from django.db import connections
 
 from opusof.authserver.models import RefreshToken
 from opusof.models import AccessToken
-from tests.authserver.oauth_tpp import OAuthTpp, customer_decides, fragment
-from tests.payments.builders import ANA_CPF, consent_data
-from tests.payments.v4 import PaymentsV4
+from tests.support.oauth_tpp import OAuthTpp, customer_decides, fragment
+from tests.support.payment_bodies import ANA_CPF, consent_data
+from tests.support.payments_v4 import PaymentsV4
 
 
 @pytest.mark.django_db(transaction=True)

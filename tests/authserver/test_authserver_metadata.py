@@ -15,9 +15,9 @@ from opusof.authserver.models import ClientAuthSettings
 from opusof.keys import holder_kid
 from opusof.models import AccessToken
 from opusof.tokens import token_hash
-from tests.authserver.oauth_tpp import ISSUER, OAuthTpp, customer_decides, fragment, verify_id_token, wsgi_http
-from tests.payments.builders import ANA_CPF, consent_data
-from tests.payments.v4 import PaymentsV4
+from tests.support.oauth_tpp import ISSUER, OAuthTpp, customer_decides, fragment, verify_id_token, wsgi_http
+from tests.support.payment_bodies import ANA_CPF, consent_data
+from tests.support.payments_v4 import PaymentsV4
 from tests.support.spec import assert_response_matches_spec
 
 

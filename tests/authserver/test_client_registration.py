@@ -13,7 +13,7 @@ from django.test import override_settings
 from opusof.authserver.directory import issue_software_statement, stand_in_key
 from opusof.authserver.models import ClientAuthSettings
 from opusof.models import TppClient
-from tests.authserver.oauth_tpp import OAuthTpp, wsgi_http
+from tests.support.oauth_tpp import OAuthTpp, wsgi_http
 from tests.support.tpp import TppActor, public_jwk
 
 

@@ -11,10 +11,10 @@ from playwright.sync_api import Page
 from consents.models import PaymentConsent
 from opusof.timeutil import business_date
 from payments.models import PixPayment
-from tests.authserver.oauth_tpp import OAuthTpp, fragment, half_hash, verify_id_token
-from tests.payments.builders import ANA_CPF, consent_data, payment_item
-from tests.payments.v4 import PaymentsV4
 from tests.support.browser import login_and_review, screenshot
+from tests.support.oauth_tpp import OAuthTpp, fragment, half_hash, verify_id_token
+from tests.support.payment_bodies import ANA_CPF, consent_data, payment_item
+from tests.support.payments_v4 import PaymentsV4
 
 pytestmark = pytest.mark.browser
 

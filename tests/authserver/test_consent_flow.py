@@ -16,7 +16,7 @@ from opusof.authserver.models import AuthorisationCode, PushedAuthorisationReque
 from opusof.models import AccessToken
 from opusof.timeutil import business_date
 from opusof.tokens import token_hash
-from tests.authserver.oauth_tpp import (
+from tests.support.oauth_tpp import (
     OAuthTpp,
     csrf_of,
     customer_decides,
@@ -25,8 +25,8 @@ from tests.authserver.oauth_tpp import (
     verify_id_token,
     wsgi_http,
 )
-from tests.payments.builders import ANA_CPF, BRUNO_CPF, PADARIA_CNPJ, consent_data, payment_item
-from tests.payments.v4 import PaymentsV4
+from tests.support.payment_bodies import ANA_CPF, BRUNO_CPF, PADARIA_CNPJ, consent_data, payment_item
+from tests.support.payments_v4 import PaymentsV4
 from tests.support.tpp import DROP
 
 

@@ -6,9 +6,9 @@ from django.test import override_settings
 
 from opusof.authserver.customers import Customer
 from opusof.timeutil import business_date
-from tests.authserver.oauth_tpp import OAuthTpp, csrf_of, customer_decides, fragment, wsgi_http
-from tests.payments.builders import ANA_CPF, BRUNO_CPF, consent_data, payment_item
-from tests.payments.v4 import PaymentsV4
+from tests.support.oauth_tpp import OAuthTpp, csrf_of, customer_decides, fragment, wsgi_http
+from tests.support.payment_bodies import ANA_CPF, BRUNO_CPF, consent_data, payment_item
+from tests.support.payments_v4 import PaymentsV4
 
 
 def only_bruno(cpf: str, password: str) -> Customer | None:

@@ -8,10 +8,10 @@ import pytest
 from opusof.authserver.models import AuthorisationCode
 from opusof.models import AccessToken
 from opusof.tokens import token_hash
-from tests.authserver.oauth_tpp import OAuthTpp, csrf_of, customer_decides, fragment, wsgi_http
-from tests.enrollments.v2 import EnrollmentsV2
-from tests.payments.builders import ANA_CPF, BRUNO_CPF, consent_data, payment_item
-from tests.payments.v4 import PaymentsV4
+from tests.support.enrollments_v2 import EnrollmentsV2
+from tests.support.oauth_tpp import OAuthTpp, csrf_of, customer_decides, fragment, wsgi_http
+from tests.support.payment_bodies import ANA_CPF, BRUNO_CPF, consent_data, payment_item
+from tests.support.payments_v4 import PaymentsV4
 
 
 @pytest.fixture

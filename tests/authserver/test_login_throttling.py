@@ -10,9 +10,9 @@ from django.contrib.auth import get_user_model
 from django.test import Client, override_settings
 
 from opusof.authserver.throttling import ADMIN_LOGIN, CUSTOMER_LOGIN
-from tests.authserver.oauth_tpp import wsgi_http
 from tests.authserver.test_customer_pages import login
-from tests.payments.builders import ANA_CPF
+from tests.support.oauth_tpp import wsgi_http
+from tests.support.payment_bodies import ANA_CPF
 
 BACKENDS = {
     "file": "django.core.cache.backends.filebased.FileBasedCache",

@@ -13,9 +13,9 @@ from opusof.authserver.models import AuthorisationCode, RefreshToken
 from opusof.models import AccessToken
 from opusof.tokens import token_hash
 from recurring.models import RecurringConsent
-from tests.authserver.oauth_tpp import OAuthTpp, csrf_of, customer_decides, fragment, verify_id_token, wsgi_http
-from tests.recurring.ap2 import AutomaticPaymentsV2
-from tests.recurring.builders import ANA_CPF, BRUNO_CPF, expiry, sweeping_consent, sweeping_payment
+from tests.support.automatic_payments_v2 import AutomaticPaymentsV2
+from tests.support.oauth_tpp import OAuthTpp, csrf_of, customer_decides, fragment, verify_id_token, wsgi_http
+from tests.support.recurring_bodies import ANA_CPF, BRUNO_CPF, expiry, sweeping_consent, sweeping_payment
 
 
 @pytest.fixture

@@ -9,9 +9,9 @@ from django.core.management import call_command
 
 from opusof.models import AccessToken
 from opusof.tokens import token_hash
-from tests.authserver.oauth_tpp import OAuthTpp, customer_decides
-from tests.payments.builders import ANA_CPF, consent_data
-from tests.payments.v4 import PaymentsV4
+from tests.support.oauth_tpp import OAuthTpp, customer_decides
+from tests.support.payment_bodies import ANA_CPF, consent_data
+from tests.support.payments_v4 import PaymentsV4
 
 
 def test_start_then_finish(live_server, tpp, demo_bank, tmp_path):

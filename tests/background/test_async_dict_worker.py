@@ -11,8 +11,8 @@ from opusof.outbox.models import EventKind, OutboxEvent
 from payments.batches import payment_batch_submit
 from payments.models import PixPayment
 from payments.services import payments_due_for_poll
-from tests.background.conftest import wait_until
-from tests.payments.builders import ANA_ACCOUNT, consent_data, own, payment_item
+from tests.support.celery_workers import wait_until
+from tests.support.payment_bodies import ANA_ACCOUNT, consent_data, own, payment_item
 
 FAKE_PROXY = "fakeperson@example.com"  # the sandbox DICT does not know it (README's scenario table)
 MERCHANT_PROXY = "loja@example.com"

@@ -15,8 +15,8 @@ from opusof.outbox.models import EventKind, OutboxEvent
 from opusof.timeutil import business_date
 from payments.models import PixPayment
 from payments.tasks import resubmit_stalled_batches
-from tests.background.conftest import DEFAULT_QUEUE, wait_until
-from tests.payments.builders import ANA_ACCOUNT, consent_data, own, payment_item
+from tests.support.celery_workers import DEFAULT_QUEUE, wait_until
+from tests.support.payment_bodies import ANA_ACCOUNT, consent_data, own, payment_item
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -14,9 +14,9 @@ from opusof.timeutil import business_date
 from payments.models import PaymentStatus, PixPayment
 from payments.scheduling import DUE_BATCH_SIZE, payments_due
 from payments.tasks import run_due_payments
-from tests.background.conftest import wait_until
-from tests.background.seed import assert_executed_once, seed_accounts, seed_due_payments
-from tests.outbox.webhook_server import assert_webhook_matches_spec
+from tests.support.celery_workers import wait_until
+from tests.support.due_payments_seed import assert_executed_once, seed_accounts, seed_due_payments
+from tests.support.webhook_receiver import assert_webhook_matches_spec
 
 pytestmark = [pytest.mark.celery_worker, pytest.mark.django_db(transaction=True)]
 

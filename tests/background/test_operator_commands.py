@@ -12,8 +12,8 @@ from opusof.outbox.models import EventState, OutboxEvent, WebhookDelivery
 from opusof.outbox.services import webhook_deliver
 from opusof.timeutil import business_date
 from payments.models import PaymentStatusChange, PixPayment
-from tests.background.seed import assert_executed_once, seed_accounts, seed_due_payments
-from tests.payments.builders import ANA_ACCOUNT, consent_data, own, payment_item
+from tests.support.due_payments_seed import assert_executed_once, seed_accounts, seed_due_payments
+from tests.support.payment_bodies import ANA_ACCOUNT, consent_data, own, payment_item
 
 pytestmark = pytest.mark.django_db
 

@@ -10,7 +10,7 @@ from connectors.models import SandboxAccount, SandboxPayment
 from payments.lifecycle import poll_backoff
 from payments.models import PaymentPollState, PixPayment
 from payments.scheduling import payment_poll_with_backoff, payments_poll_candidates
-from tests.payments.builders import ANA_ACCOUNT, consent_data, own, payment_item
+from tests.support.payment_bodies import ANA_ACCOUNT, consent_data, own, payment_item
 
 pytestmark = pytest.mark.django_db
 

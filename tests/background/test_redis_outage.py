@@ -24,9 +24,9 @@ from opusof.outbox.tasks import dispatch_pending
 from opusof.timeutil import business_date
 from payments.models import PaymentStatus, PixPayment
 from payments.tasks import resubmit_stalled_batches
-from tests.background.conftest import wait_until
-from tests.background.redis_server import PrivateRedis
-from tests.payments.builders import ANA_ACCOUNT, consent_data, own, payment_item
+from tests.support.celery_workers import wait_until
+from tests.support.payment_bodies import ANA_ACCOUNT, consent_data, own, payment_item
+from tests.support.redis_server import PrivateRedis
 
 pytestmark = [pytest.mark.celery_worker, pytest.mark.django_db(transaction=True)]
 

@@ -17,9 +17,9 @@ import httpx
 import pytest
 
 from opusof.tokens import access_token_mint
-from tests.background.conftest import database_url
-from tests.background.redis_server import PrivateRedis, free_port
-from tests.payments.builders import consent_data
+from tests.support.payment_bodies import consent_data
+from tests.support.processes import child_process_environment
+from tests.support.redis_server import PrivateRedis, free_port
 
 pytestmark = [pytest.mark.celery_worker, pytest.mark.django_db(transaction=True)]
 
@@ -60,16 +60,9 @@ def platform(tmp_path: Path, demo_bank) -> Iterator[tuple[Platform, PrivateRedis
     redis = PrivateRedis(tmp_path)
     redis.start()
     bind = f"127.0.0.1:{int(os.environ.get('OPUSOF_TEST_PLATFORM_PORT', 0)) or free_port()}"
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "opusof.settings.test",
-        "DATABASE_URL": database_url(),
-        "REDIS_URL": redis.url(),
-        "OPUSOF_BIND": bind,
-        "OPUSOF_VAR_DIR": str(tmp_path / "var"),
-        "LOG_LEVEL": "INFO",
-        "PYTHONUNBUFFERED": "1",
-    }
+    env = child_process_environment(
+        REDIS_URL=redis.url(), OPUSOF_BIND=bind, OPUSOF_VAR_DIR=str(tmp_path / "var"), LOG_LEVEL="INFO"
+    )
     log = tmp_path / "platform.log"
     with log.open("ab") as out:
         process = subprocess.Popen(

@@ -12,10 +12,10 @@ from opusof.outbox.services import EVENT_ID_HEADER
 from opusof.outbox.tasks import dispatch_pending
 from opusof.timeutil import business_date
 from payments.tasks import execute_due_payments
-from tests.background.conftest import DEFAULT_QUEUE, wait_until
-from tests.background.seed import seed_accounts, seed_due_payments
-from tests.outbox.webhook_server import assert_webhook_matches_spec
-from tests.payments.builders import consent_data
+from tests.support.celery_workers import DEFAULT_QUEUE, wait_until
+from tests.support.due_payments_seed import seed_accounts, seed_due_payments
+from tests.support.payment_bodies import consent_data
+from tests.support.webhook_receiver import assert_webhook_matches_spec
 
 pytestmark = [pytest.mark.celery_worker, pytest.mark.django_db(transaction=True)]
 

@@ -1,16 +1,16 @@
 from decimal import Decimal
 
 import pytest
-from sandbox_factories import (
+
+from connectors.models import SandboxAccount, SandboxPixKey
+from connectors.registry import reset_connectors
+from connectors.sandbox import SandboxBank
+from tests.factories.sandbox import (
     SandboxAccountFactory,
     SandboxBusinessFactory,
     SandboxCustomerFactory,
     SandboxPixKeyFactory,
 )
-
-from connectors.models import SandboxAccount, SandboxPixKey
-from connectors.registry import reset_connectors
-from connectors.sandbox import SandboxBank
 
 
 @pytest.fixture(autouse=True)

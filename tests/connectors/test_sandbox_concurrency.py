@@ -5,11 +5,11 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection
-from sandbox_factories import initiation, payment_data
 
 from connectors.interfaces import BankPaymentStatus, PaymentStatusResult
 from connectors.models import SandboxLedgerEntry, SandboxPayment
 from connectors.sandbox import SandboxBank
+from tests.factories.sandbox import initiation, payment_data
 
 
 @pytest.mark.django_db(transaction=True)

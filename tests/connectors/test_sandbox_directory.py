@@ -3,17 +3,17 @@
 from decimal import Decimal
 
 import pytest
-from sandbox_factories import (
+
+from connectors.interfaces import AccountType
+from connectors.models import SandboxCustomer, SandboxPixKey
+from opusof.brcode import parse_brcode
+from tests.factories.sandbox import (
     PASSWORD,
     SandboxAccountFactory,
     SandboxBusinessFactory,
     SandboxCustomerFactory,
     SandboxPixKeyFactory,
 )
-
-from connectors.interfaces import AccountType
-from connectors.models import SandboxCustomer, SandboxPixKey
-from opusof.brcode import parse_brcode
 
 pytestmark = pytest.mark.django_db
 KeyType = SandboxPixKey.KeyType

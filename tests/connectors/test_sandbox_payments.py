@@ -3,12 +3,12 @@ import time
 from decimal import Decimal
 
 import pytest
-from sandbox_factories import SandboxAccountFactory, SandboxPaymentFactory, initiation, payment_data
 
 from connectors.interfaces import BankPaymentStatus, ConnectorError, ConnectorRejected, ConnectorUnavailable
 from connectors.models import SandboxAccount, SandboxLedgerEntry, SandboxPayment, SandboxQrCode
 from connectors.tasks import sandbox_settle_due
 from opusof.timeutil import business_date
+from tests.factories.sandbox import SandboxAccountFactory, SandboxPaymentFactory, initiation, payment_data
 
 pytestmark = pytest.mark.django_db
 Behaviour = SandboxAccount.Behaviour

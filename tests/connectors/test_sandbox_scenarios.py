@@ -4,12 +4,12 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-from sandbox_factories import initiation, payment_data
 
 from connectors.interfaces import BankPaymentStatus, ConnectorRejected
 from connectors.models import SandboxAccount, SandboxPayment
 from connectors.sandbox import is_consent_rejection_scenario, is_payment_rejection_scenario
 from opusof.timeutil import business_date
+from tests.factories.sandbox import initiation, payment_data
 
 pytestmark = pytest.mark.django_db
 

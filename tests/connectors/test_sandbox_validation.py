@@ -4,7 +4,12 @@ from decimal import Decimal
 
 import pytest
 from django.utils import timezone
-from sandbox_factories import (
+
+from connectors.interfaces import AccountRef, AccountType
+from connectors.models import SandboxAccount, SandboxQrCode
+from opusof.brcode import build_dynamic, build_static
+from opusof.timeutil import business_date
+from tests.factories.sandbox import (
     SandboxAccountFactory,
     SandboxBusinessFactory,
     SandboxCustomerFactory,
@@ -12,11 +17,6 @@ from sandbox_factories import (
     SandboxPixKeyFactory,
     payment_data,
 )
-
-from connectors.interfaces import AccountRef, AccountType
-from connectors.models import SandboxAccount, SandboxQrCode
-from opusof.brcode import build_dynamic, build_static
-from opusof.timeutil import business_date
 
 pytestmark = pytest.mark.django_db
 

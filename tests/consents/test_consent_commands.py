@@ -4,7 +4,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from consents.models import PaymentConsent
-from tests.payments.builders import consent_data
+from tests.support.payment_bodies import consent_data
 
 
 def run(*args):

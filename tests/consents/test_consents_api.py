@@ -12,8 +12,8 @@ from consents.services import consent_authorise
 from opusof.brcode import build_dynamic, build_static
 from opusof.ofb import account_from_wire
 from opusof.timeutil import business_date
-from tests.payments.builders import ANA_ACCOUNT, ANA_SALARY, MERCHANT_ACCOUNT, consent_data, own
-from tests.payments.v4 import error_codes
+from tests.support.payment_bodies import ANA_ACCOUNT, ANA_SALARY, MERCHANT_ACCOUNT, consent_data, own
+from tests.support.payments_v4 import error_codes
 
 STATIC_QR = build_static(DEMO_EVP, Decimal("100.00"), "LOJA EXEMPLO", "SAO PAULO", txid="DEMOSTATIC0001")
 DYNAMIC_QR = build_dynamic("pix.example.com/qr/v2/abc", "LOJA EXEMPLO", "SAO PAULO")

@@ -5,8 +5,8 @@ that was sent and breaks a rule (§1.3.2.3)."""
 import pytest
 
 from connectors.sandbox.demo import DEMO_EVP
-from tests.payments.builders import ANA_ACCOUNT, consent_data, own, payment_item
-from tests.payments.v4 import PaymentsV4, error_codes
+from tests.support.payment_bodies import ANA_ACCOUNT, consent_data, own, payment_item
+from tests.support.payments_v4 import PaymentsV4, error_codes
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,7 @@ from typing import Any
 
 import pytest
 
-from tests.enrollments.v2 import EnrollmentsV2
+from tests.support.enrollments_v2 import EnrollmentsV2
 from tests.support.tpp import TppActor
 
 

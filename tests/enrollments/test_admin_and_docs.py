@@ -5,7 +5,7 @@ import yaml
 from django.test import Client
 
 from enrollments.models import Enrollment
-from tests.enrollments.v2 import EnrollmentsV2
+from tests.support.enrollments_v2 import EnrollmentsV2
 
 OPERATIONS = {
     "postEnrollments",

@@ -5,8 +5,8 @@ import pytest
 from enrollments.errors import EnrollmentNotFound
 from enrollments.selectors import enrollments_for_customer
 from enrollments.services import enrollment_cancel_by_customer
-from tests.enrollments.v2 import EnrollmentsV2
-from tests.payments.builders import ANA_CPF, BRUNO_CPF
+from tests.support.enrollments_v2 import EnrollmentsV2
+from tests.support.payment_bodies import ANA_CPF, BRUNO_CPF
 
 
 def test_customer_lists_and_revokes_an_enrollment(v2: EnrollmentsV2) -> None:

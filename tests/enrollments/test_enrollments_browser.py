@@ -8,10 +8,10 @@ import pytest
 from playwright.sync_api import Browser, Page
 
 from enrollments.models import FidoCredential
-from tests.enrollments.v2 import EnrollmentsV2
-from tests.payments.builders import consent_data
-from tests.payments.v4 import PaymentsV4
 from tests.support.browser import local_http_server, static_page_handler
+from tests.support.enrollments_v2 import EnrollmentsV2
+from tests.support.payment_bodies import consent_data
+from tests.support.payments_v4 import PaymentsV4
 
 pytestmark = pytest.mark.browser
 

@@ -7,9 +7,9 @@ from django.db import connections
 from rest_framework.test import APIClient
 
 from enrollments.models import EnrollmentConsentAuthorisation
-from tests.enrollments.v2 import EnrollmentsV2, risk_signals
-from tests.payments.builders import consent_data
-from tests.payments.v4 import PaymentsV4
+from tests.support.enrollments_v2 import EnrollmentsV2, risk_signals
+from tests.support.payment_bodies import consent_data
+from tests.support.payments_v4 import PaymentsV4
 from tests.support.spec import assert_response_matches_spec
 
 PARALLEL = 12

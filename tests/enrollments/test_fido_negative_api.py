@@ -10,10 +10,10 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from django.utils import timezone
 
 from enrollments.models import EnrollmentConsentAuthorisation, FidoChallenge, FidoCredential
-from tests.enrollments.authenticator import UP, SoftAuthenticator
-from tests.enrollments.v2 import EnrollmentsV2, own_account, risk_signals
-from tests.payments.builders import consent_data
-from tests.payments.v4 import PaymentsV4
+from tests.support.enrollments_v2 import EnrollmentsV2, own_account, risk_signals
+from tests.support.fido_authenticator import UP, SoftAuthenticator
+from tests.support.payment_bodies import consent_data
+from tests.support.payments_v4 import PaymentsV4
 
 
 def _code(body: dict) -> str:
@@ -209,7 +209,7 @@ def test_failed_assertion_consumes_the_challenge_and_ends_the_consent(
 def assertion_challenge(assertion: dict) -> str:
     import json
 
-    from tests.enrollments.authenticator import unb64url
+    from tests.support.fido_authenticator import unb64url
 
     return str(json.loads(unb64url(assertion["response"]["clientDataJSON"]))["challenge"])
 

@@ -4,9 +4,9 @@ payments v4 consent authorised without redirect. Every response is checked again
 from decimal import Decimal
 
 from enrollments.models import Enrollment, EnrollmentStatusChange, FidoCredential
-from tests.enrollments.v2 import EnrollmentsV2, enrollment_data, own_account
-from tests.payments.builders import consent_data
-from tests.payments.v4 import PaymentsV4
+from tests.support.enrollments_v2 import EnrollmentsV2, enrollment_data, own_account
+from tests.support.payment_bodies import consent_data
+from tests.support.payments_v4 import PaymentsV4
 
 
 def test_enrollment_is_created_awaiting_risk_signals(v2: EnrollmentsV2) -> None:

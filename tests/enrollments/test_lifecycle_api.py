@@ -12,8 +12,8 @@ from enrollments.models import Enrollment, EnrollmentStatusChange
 from enrollments.services import enrollment_authorise
 from enrollments.tasks import expire_due_enrollments
 from opusof.ofb import account_from_wire
-from tests.enrollments.v2 import API, EnrollmentsV2, enrollment_data, own_account
-from tests.payments.builders import ANA_CPF, BRUNO_ACCOUNT, BRUNO_CPF
+from tests.support.enrollments_v2 import API, EnrollmentsV2, enrollment_data, own_account
+from tests.support.payment_bodies import ANA_CPF, BRUNO_ACCOUNT, BRUNO_CPF
 
 
 def _code(body: dict) -> str:

@@ -9,9 +9,9 @@ from consents.services import consent_approve
 from enrollments.models import EnrollmentConsentAuthorisation
 from enrollments.services import enrollment_authorise
 from opusof.ofb import account_from_wire
-from tests.enrollments.v2 import EnrollmentsV2, enrollment_data
-from tests.payments.builders import ANA_CPF, BRUNO_CPF, PADARIA_CNPJ, consent_data, own, payment_item
-from tests.payments.v4 import PaymentsV4, error_codes
+from tests.support.enrollments_v2 import EnrollmentsV2, enrollment_data
+from tests.support.payment_bodies import ANA_CPF, BRUNO_CPF, PADARIA_CNPJ, consent_data, own, payment_item
+from tests.support.payments_v4 import PaymentsV4, error_codes
 
 PADARIA_ACCOUNT = own({"ispb": None, "issuer": "0001", "number": "30000001", "accountType": "CACC"})
 

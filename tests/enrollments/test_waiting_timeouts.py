@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from enrollments.models import Enrollment, EnrollmentStatusChange
 from enrollments.tasks import expire_due_enrollments
-from tests.enrollments.v2 import EnrollmentsV2
+from tests.support.enrollments_v2 import EnrollmentsV2
 
 STATES = [
     ("AWAITING_RISK_SIGNALS", "OPUSOF_ENROLLMENT_RISK_SIGNALS_TIMEOUT_MINUTES", 5),

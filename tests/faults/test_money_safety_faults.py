@@ -6,7 +6,6 @@ payments left open without a staff flag, and every payment the bank knows in the
 
 import datetime as dt
 import json
-import os
 import subprocess
 import sys
 from collections import Counter
@@ -30,10 +29,11 @@ from recurring.services import (
     recurring_payment_poll_with_backoff,
     recurring_payments_due_for_poll,
 )
-from tests.enrollments.v2 import EnrollmentsV2
-from tests.payments.builders import ANA_ACCOUNT, ANA_CPF, consent_data, own, payment_item
-from tests.recurring.ap2 import AutomaticPaymentsV2
-from tests.recurring.builders import sweeping_consent, sweeping_payment
+from tests.support.automatic_payments_v2 import AutomaticPaymentsV2
+from tests.support.enrollments_v2 import EnrollmentsV2
+from tests.support.payment_bodies import ANA_ACCOUNT, ANA_CPF, consent_data, own, payment_item
+from tests.support.processes import child_process_environment
+from tests.support.recurring_bodies import sweeping_consent, sweeping_payment
 from tests.support.tpp import TppActor
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -58,25 +58,16 @@ def recovery(settings: Any) -> None:
     settings.OPUSOF_STRANDED_AFTER_SECONDS = 0
 
 
-def _database_url() -> str:
-    db = connection.settings_dict
-    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
-    return f"postgres://{db['USER']}{password}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-
-
 def run_until_killed(bank_url: str, job: dict[str, Any], *, point: str = "after-bank-answer") -> None:
     """Runs the job's service in a process of its own that dies at ``point``."""
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "opusof.settings.test",
-        "DATABASE_URL": _database_url(),
-        "OPUSOF_FAULT_POINT": point,
-        "OPUSOF_CONNECTOR_HTTP_BASE_URL": bank_url,
+    env = child_process_environment(
+        OPUSOF_FAULT_POINT=point,
+        OPUSOF_CONNECTOR_HTTP_BASE_URL=bank_url,
         **{
             f"OPUSOF_CONNECTOR_{name}": "connectors.http.HttpBank"
             for name in ("VALIDATE", "DISCOVERY", "INITIATE", "STATUS", "CANCEL")
         },
-    }
+    )
     done = subprocess.run(
         [sys.executable, "-m", "tests.support.fault_runner", json.dumps(job, default=str)],
         env=env,

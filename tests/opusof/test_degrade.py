@@ -19,9 +19,9 @@ from openapi_schema_validator import OAS30Validator, oas30_format_checker
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from opusof.api.errors import ServiceUnavailable, error_body, error_response, to_regulated
-from opusof.authserver.pages import CUSTOMER_KEY
+from opusof.authserver.pages.common import CUSTOMER_KEY
 from opusof.degrade import broker_breaker, cache_get, cache_set, enqueue_after_commit, enqueue_each_after_commit
-from tests.payments.builders import consent_data
+from tests.support.payment_bodies import consent_data
 from tests.support.spec import load_spec
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -9,10 +9,10 @@ from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from opusof.api.idempotency import idempotency_records_purge
 from opusof.models import AccessToken, IdempotencyRecord, TppClient
-from opusof.services import tpp_client_register, tpp_client_set_status
+from opusof.services import idempotency_records_purge, tpp_client_register, tpp_client_set_status
 from opusof.tokens import access_token_mint, access_token_resolve, access_token_revoke, token_hash
+from tests.factories.holder import IdempotencyRecordFactory
 from tests.support.tpp import jwks_of
 
 pytestmark = pytest.mark.django_db
@@ -174,7 +174,7 @@ def test_register_client_reports_invalid_input(tmp_path):
 def test_purge_deletes_only_expired_records(tpp):
     now = timezone.now()
     for key, expires in (("old", now - dt.timedelta(seconds=1)), ("live", now + dt.timedelta(hours=1))):
-        IdempotencyRecord.objects.create(client=tpp.client, endpoint="e", key=key, data_hash="h", expires_at=expires)
+        IdempotencyRecordFactory(client=tpp.client, key=key, expires_at=expires)
 
     assert idempotency_records_purge() == 1
     assert list(IdempotencyRecord.objects.values_list("key", flat=True)) == ["live"]
@@ -184,9 +184,7 @@ def test_purge_deletes_only_expired_records(tpp):
 
 
 def test_admin_pages_load(admin_client, tpp, client_credentials_token):
-    IdempotencyRecord.objects.create(
-        client=tpp.client, endpoint="payments-v4:consents-create", key="k1", data_hash="h", expires_at=timezone.now()
-    )
+    IdempotencyRecordFactory(client=tpp.client, expires_at=timezone.now())
     token = AccessToken.objects.get()
     record = IdempotencyRecord.objects.get()
     pages = [

@@ -8,7 +8,7 @@ from opusof.outbox.models import EventKind, OutboxEvent
 from opusof.timeutil import business_date
 from opusof.transitions import record_transition, transitions_in_bulk
 from payments.models import PaymentStatusChange, PixPayment
-from tests.background.seed import seed_accounts, seed_due_payments
+from tests.support.due_payments_seed import seed_accounts, seed_due_payments
 
 pytestmark = pytest.mark.django_db
 

@@ -16,9 +16,9 @@ from django.test import override_settings
 
 from opusof.api.edge import MAX_REQUEST_LINE_BYTES
 from opusof.authserver.directory import stand_in_key
-from tests.authserver.oauth_tpp import wsgi_http
-from tests.payments.builders import consent_data
-from tests.payments.v4 import API, PaymentsV4, error_codes
+from tests.support.oauth_tpp import wsgi_http
+from tests.support.payment_bodies import consent_data
+from tests.support.payments_v4 import API, PaymentsV4, error_codes
 from tests.support.spec import assert_response_matches_spec
 from tests.support.tpp import TppActor
 

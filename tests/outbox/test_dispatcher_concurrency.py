@@ -7,7 +7,7 @@ from django.db import connection
 
 from opusof.outbox.models import OutboxEvent
 from opusof.outbox.services import outbox_claim_due
-from tests.payments.builders import ANA_ACCOUNT, consent_data, own
+from tests.support.payment_bodies import ANA_ACCOUNT, consent_data, own
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

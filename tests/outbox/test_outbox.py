@@ -12,8 +12,8 @@ from consents.services import consent_reject
 from opusof.outbox.models import AttemptOutcome, EventKind, EventState, OutboxEvent, WebhookDelivery
 from opusof.outbox.services import EVENT_ID_HEADER, outbox_claim_due, outbox_replay, webhook_deliver
 from payments.models import PixPayment
-from tests.outbox.webhook_server import WebhookReceiver, assert_webhook_matches_spec
-from tests.payments.builders import ANA_ACCOUNT, consent_data, own, payment_item
+from tests.support.payment_bodies import ANA_ACCOUNT, consent_data, own, payment_item
+from tests.support.webhook_receiver import WebhookReceiver, assert_webhook_matches_spec
 
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 

@@ -15,8 +15,8 @@ from cryptography.x509.oid import NameOID
 
 from opusof.outbox.models import AttemptOutcome, OutboxEvent
 from opusof.outbox.services import webhook_deliver
-from tests.outbox.webhook_server import WebhookReceiver, serve
-from tests.payments.builders import ANA_ACCOUNT, consent_data, own
+from tests.support.payment_bodies import ANA_ACCOUNT, consent_data, own
+from tests.support.webhook_receiver import WebhookReceiver, serve
 
 
 def _cert(

@@ -7,13 +7,13 @@ from django.utils import timezone
 from connectors.models import SandboxAccount
 from consents.models import PaymentConsent
 from consents.services import consents_expire_due
-from opusof.api.idempotency import idempotency_records_purge
 from opusof.models import IdempotencyRecord
+from opusof.services import idempotency_records_purge
 from opusof.timeutil import business_date
 from payments.batches import payment_batch_submit, payment_batches_stalled
 from payments.models import PixPayment
 from payments.services import payment_poll_status, payments_due_for_poll
-from tests.payments.builders import ANA_ACCOUNT, consent_data, own, payment_item
+from tests.support.payment_bodies import ANA_ACCOUNT, consent_data, own, payment_item
 
 
 def test_open_payments_are_polled_until_final(v4):

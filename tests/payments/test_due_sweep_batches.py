@@ -16,7 +16,7 @@ from opusof.outbox.models import OutboxEvent
 from opusof.timeutil import business_date
 from payments.models import PaymentStatusChange, PixPayment
 from payments.scheduling import DueSweep, payments_execute_due_batch, payments_run_due
-from tests.background.seed import seed_accounts, seed_due_payments
+from tests.support.due_payments_seed import seed_accounts, seed_due_payments
 
 pytestmark = pytest.mark.django_db
 

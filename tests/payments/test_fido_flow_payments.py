@@ -15,9 +15,9 @@ from rest_framework.test import APIClient
 from opusof.timeutil import business_date
 from opusof.tokens import access_token_mint
 from payments.models import PixPayment
-from tests.enrollments.v2 import EnrollmentsV2
-from tests.payments.builders import ANA_ACCOUNT, consent_data, own, payment_item
-from tests.payments.v4 import PaymentsV4, error_codes
+from tests.support.enrollments_v2 import EnrollmentsV2
+from tests.support.payment_bodies import ANA_ACCOUNT, consent_data, own, payment_item
+from tests.support.payments_v4 import PaymentsV4, error_codes
 from tests.support.spec import decode_holder_jws
 from tests.support.tpp import TppActor
 

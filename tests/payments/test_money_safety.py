@@ -18,10 +18,10 @@ from opusof.timeutil import business_date
 from opusof.tokens import access_token_mint
 from payments.batches import payment_batch_submit
 from payments.models import PaymentPollState, PixPayment
-from tests.payments.builders import ANA_ACCOUNT, consent_data, own, payment_item
-from tests.payments.v4 import error_codes
-from tests.recurring.ap2 import AutomaticPaymentsV2
-from tests.recurring.builders import sweeping_consent, sweeping_payment
+from tests.support.automatic_payments_v2 import AutomaticPaymentsV2
+from tests.support.payment_bodies import ANA_ACCOUNT, consent_data, own, payment_item
+from tests.support.payments_v4 import error_codes
+from tests.support.recurring_bodies import sweeping_consent, sweeping_payment
 
 
 def test_a_request_answered_by_nobody_is_resumed_by_its_retry_and_its_key_stays_bound_to_its_data(v4):

@@ -10,7 +10,7 @@ from rest_framework.test import APIClient
 from connectors.models import SandboxAccount
 from consents.models import PaymentConsent
 from payments.models import PixPayment
-from tests.payments.builders import ANA_ACCOUNT, consent_data, own, payment_item
+from tests.support.payment_bodies import ANA_ACCOUNT, consent_data, own, payment_item
 from tests.support.spec import decode_holder_jws
 
 PARALLEL = 50

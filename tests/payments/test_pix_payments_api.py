@@ -15,8 +15,8 @@ from opusof.outbox.models import OutboxEvent
 from opusof.timeutil import business_date
 from payments.models import PixPayment
 from payments.services import PIX_PAYMENTS, payment_id_for, payment_poll_status
-from tests.payments.builders import ANA_ACCOUNT, BRUNO_ACCOUNT, consent_data, end_to_end_id, own, payment_item
-from tests.payments.v4 import error_codes
+from tests.support.payment_bodies import ANA_ACCOUNT, BRUNO_ACCOUNT, consent_data, end_to_end_id, own, payment_item
+from tests.support.payments_v4 import error_codes
 
 
 def ana_balance() -> Decimal:

@@ -19,7 +19,7 @@ from connectors.models import SandboxPayment
 from connectors.sandbox import SandboxBank
 from opusof.timeutil import business_date
 from payments.models import BankDiscrepancy, PaymentStatusChange, PixPayment
-from tests.payments.builders import ANA_ACCOUNT, consent_data, own, payment_item
+from tests.support.payment_bodies import ANA_ACCOUNT, consent_data, own, payment_item
 
 pytestmark = pytest.mark.django_db
 OUR_INFRASTRUCTURE = "FALHA_INFRAESTRUTURA_DETENTORA"

@@ -10,8 +10,8 @@ from opusof.timeutil import business_date
 from payments.batches import payment_batch_submit
 from payments.models import PixPayment
 from payments.services import payment_poll_status
-from tests.payments.builders import ANA_ACCOUNT, consent_data, own, payment_item
-from tests.payments.v4 import error_codes
+from tests.support.payment_bodies import ANA_ACCOUNT, consent_data, own, payment_item
+from tests.support.payments_v4 import error_codes
 
 
 def scheduled(v4, schedule, **kwargs):

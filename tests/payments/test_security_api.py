@@ -9,8 +9,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from consents.models import PaymentConsent
 from opusof.tokens import access_token_mint
 from payments.models import PixPayment
-from tests.payments.builders import ANA_ACCOUNT, consent_data, own, payment_item
-from tests.payments.v4 import error_codes
+from tests.support.payment_bodies import ANA_ACCOUNT, consent_data, own, payment_item
+from tests.support.payments_v4 import error_codes
 from tests.support.tpp import DROP
 
 CONSENTS = "/open-banking/payments/v4/consents"

@@ -5,7 +5,7 @@ from typing import Any
 import pytest
 
 from opusof.tokens import access_token_mint
-from tests.recurring.ap2 import AutomaticPaymentsV2
+from tests.support.automatic_payments_v2 import AutomaticPaymentsV2
 from tests.support.tpp import TppActor
 
 

@@ -6,7 +6,7 @@ from django.contrib.auth import get_user_model
 
 from opusof.timeutil import business_date
 from recurring.models import RecurringConsent, RecurringPayment
-from tests.recurring.builders import (
+from tests.support.recurring_bodies import (
     ANA_ACCOUNT,
     automatic_consent,
     automatic_payment,

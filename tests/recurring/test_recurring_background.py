@@ -12,8 +12,8 @@ from payments.models import PaymentPollState
 from recurring.models import RecurringConsent, RecurringPayment
 from recurring.services import recurring_consents_expire_due, recurring_payments_due_for_poll
 from recurring.tasks import expire_due_recurring_consents, poll_recurring_payment_status
-from tests.recurring.ap2 import error_codes
-from tests.recurring.builders import (
+from tests.support.automatic_payments_v2 import error_codes
+from tests.support.recurring_bodies import (
     ANA_ACCOUNT,
     automatic_consent,
     automatic_payment,

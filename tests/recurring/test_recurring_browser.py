@@ -11,10 +11,10 @@ from opusof.models import AccessToken
 from opusof.timeutil import business_tz
 from opusof.tokens import token_hash
 from recurring.models import RecurringConsent, RecurringPayment
-from tests.authserver.oauth_tpp import OAuthTpp, fragment, verify_id_token
-from tests.recurring.ap2 import error_codes, over_oauth, recurring_scope
-from tests.recurring.builders import ANA_CPF, expiry, pass_a_day, sweeping_consent, sweeping_payment
+from tests.support.automatic_payments_v2 import error_codes, over_oauth, recurring_scope
 from tests.support.browser import login_and_review, screenshot
+from tests.support.oauth_tpp import OAuthTpp, fragment, verify_id_token
+from tests.support.recurring_bodies import ANA_CPF, expiry, pass_a_day, sweeping_consent, sweeping_payment
 
 pytestmark = pytest.mark.browser
 

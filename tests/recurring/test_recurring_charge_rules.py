@@ -7,8 +7,8 @@ import pytest
 
 from opusof.timeutil import business_date
 from recurring.models import RecurringConsent
-from tests.recurring.ap2 import error_codes
-from tests.recurring.builders import ANA_ACCOUNT, automatic_consent, automatic_payment, own, sweeping_consent
+from tests.support.automatic_payments_v2 import error_codes
+from tests.support.recurring_bodies import ANA_ACCOUNT, automatic_consent, automatic_payment, own, sweeping_consent
 
 MERCHANT = {"ispb": "12345678", "issuer": "0001", "number": "90000001", "accountType": "CACC"}
 OTHER_CREDITOR = {**MERCHANT, "number": "90000009"}

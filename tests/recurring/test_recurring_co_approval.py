@@ -12,10 +12,10 @@ import pytest
 from connectors.models import SandboxCustomer
 from opusof.timeutil import business_date
 from recurring.models import RecurringConsent
-from tests.authserver.oauth_tpp import OAuthTpp, csrf_of, customer_decides, fragment, wsgi_http
-from tests.payments.builders import PADARIA_CNPJ
-from tests.recurring.ap2 import AutomaticPaymentsV2, error_codes, over_oauth, recurring_scope
-from tests.recurring.builders import ANA_CPF, BRUNO_CPF, automatic_consent, automatic_payment
+from tests.support.automatic_payments_v2 import AutomaticPaymentsV2, error_codes, over_oauth, recurring_scope
+from tests.support.oauth_tpp import OAuthTpp, csrf_of, customer_decides, fragment, wsgi_http
+from tests.support.payment_bodies import PADARIA_CNPJ
+from tests.support.recurring_bodies import ANA_CPF, BRUNO_CPF, automatic_consent, automatic_payment
 
 DECIDE = "/minhas-autorizacoes/recorrentes/{}/aprovacao"
 

@@ -8,8 +8,8 @@ from django.db import connections
 from rest_framework.test import APIClient
 
 from recurring.models import RecurringPayment
-from tests.recurring.ap2 import API, checked
-from tests.recurring.builders import ANA_ACCOUNT, own, sweeping_consent, sweeping_payment
+from tests.support.automatic_payments_v2 import API, checked
+from tests.support.recurring_bodies import ANA_ACCOUNT, own, sweeping_consent, sweeping_payment
 
 PARALLEL = 20
 ADMITTED = 3

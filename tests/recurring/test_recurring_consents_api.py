@@ -6,8 +6,8 @@ from opusof.ofb import account_from_wire
 from opusof.timeutil import business_date
 from recurring.models import RecurringConsent
 from recurring.services import recurring_consent_authorise, recurring_consent_reject, recurring_consent_revoke
-from tests.recurring.ap2 import error_codes
-from tests.recurring.builders import (
+from tests.support.automatic_payments_v2 import error_codes
+from tests.support.recurring_bodies import (
     ANA_ACCOUNT,
     BRUNO_ACCOUNT,
     RISK_SIGNALS_EDITION,

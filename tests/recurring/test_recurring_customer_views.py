@@ -13,7 +13,7 @@ from recurring.selectors import (
     recurring_consents_for_customer,
 )
 from recurring.services import recurring_consent_revoke
-from tests.recurring.builders import ANA_ACCOUNT, ANA_CPF, BRUNO_CPF, automatic_consent, own, sweeping_consent
+from tests.support.recurring_bodies import ANA_ACCOUNT, ANA_CPF, BRUNO_CPF, automatic_consent, own, sweeping_consent
 
 
 def test_sweeping_consent_display_lists_every_limit(ap2):

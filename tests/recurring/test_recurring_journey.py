@@ -5,8 +5,8 @@ is rejected, the admin sees the history, and revocation (staff action) stops the
 from django.contrib.auth import get_user_model
 
 from recurring.models import RecurringConsent, RecurringPayment
-from tests.recurring.ap2 import error_codes
-from tests.recurring.builders import ANA_ACCOUNT, own, pass_a_day, sweeping_consent, sweeping_payment
+from tests.support.automatic_payments_v2 import error_codes
+from tests.support.recurring_bodies import ANA_ACCOUNT, own, pass_a_day, sweeping_consent, sweeping_payment
 
 
 def test_authorise_once_charge_three_days_then_limit_then_revocation(ap2, client):

@@ -18,7 +18,7 @@ from recurring.services import (
     recurring_payment_poll_with_backoff,
     recurring_payments_due_for_poll,
 )
-from tests.recurring.builders import (
+from tests.support.recurring_bodies import (
     ANA_ACCOUNT,
     automatic_consent,
     automatic_payment,

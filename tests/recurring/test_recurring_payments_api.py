@@ -9,8 +9,8 @@ from opusof.timeutil import business_date
 from opusof.tokens import access_token_mint
 from recurring.models import RecurringPayment
 from recurring.services import recurring_consent_revoke, recurring_payment_poll_status, recurring_payments_due_for_poll
-from tests.recurring.ap2 import API, error_codes
-from tests.recurring.builders import (
+from tests.support.automatic_payments_v2 import API, error_codes
+from tests.support.recurring_bodies import (
     ANA_ACCOUNT,
     BRUNO_ACCOUNT,
     BRUNO_CPF,
@@ -309,7 +309,7 @@ def failed_charge(ap2, *, retry: bool = True) -> tuple[str, dict, dict]:
 
 
 def retry_of(data: dict, original: dict, *, day: dt.date | None = None, **overrides) -> dict:
-    from tests.payments.builders import end_to_end_id
+    from tests.support.payment_bodies import end_to_end_id
 
     day = day or dt.date.fromisoformat(data["date"])
     return {
@@ -408,7 +408,7 @@ def test_cancel_with_malformed_body(ap2):
     payment = ap2.pay(consent_id, automatic_payment())
     body = {"data": {"status": "CANC"}}
     response = ap2.tpp.patch(f"{API}/pix/recurring-payments/{payment['recurringPaymentId']}", body, token=ap2.token)
-    from tests.recurring.ap2 import checked
+    from tests.support.automatic_payments_v2 import checked
 
     errors = checked(response, "payment", "patch")
     assert (response.status_code, error_codes(errors)) == (422, ["PARAMETRO_NAO_INFORMADO"])
@@ -544,7 +544,7 @@ def test_adhesion_payment_only_once_and_on_its_date(ap2):
 
 def test_one_idempotency_key_on_two_payments_is_not_a_replay(ap2):
     consent_id = automatic(ap2, interval="SEMANAL")
-    from tests.recurring.builders import week_reference
+    from tests.support.recurring_bodies import week_reference
 
     days = [business_date() + dt.timedelta(days=n) for n in (3, 10)]
     first, second = (ap2.pay(consent_id, automatic_payment(day=d, paymentReference=week_reference(d))) for d in days)

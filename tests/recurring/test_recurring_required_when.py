@@ -3,8 +3,8 @@ not DETALHE_PAGAMENTO_INVALIDO (a field sent that breaks a rule)."""
 
 import pytest
 
-from tests.payments.builders import ANA_ACCOUNT, ANA_CPF, own
-from tests.recurring.builders import ANA_SAVINGS, RISK_SIGNALS_AUTOMATIC, sweeping_consent, sweeping_payment
+from tests.support.payment_bodies import ANA_ACCOUNT, ANA_CPF, own
+from tests.support.recurring_bodies import ANA_SAVINGS, RISK_SIGNALS_AUTOMATIC, sweeping_consent, sweeping_payment
 
 
 @pytest.mark.parametrize(

@@ -12,8 +12,8 @@ from opusof.timeutil import business_date
 from recurring.errors import ConsentNotAuthorisable
 from recurring.models import RecurringConsent, RecurringPayment
 from recurring.services import recurring_consent_authorise
-from tests.recurring.ap2 import API, checked, error_codes
-from tests.recurring.builders import (
+from tests.support.automatic_payments_v2 import API, checked, error_codes
+from tests.support.recurring_bodies import (
     ANA_ACCOUNT,
     ANA_SAVINGS,
     automatic_consent,

@@ -3,8 +3,8 @@
 from urllib.parse import urlsplit
 
 from opusof.outbox.models import EventKind, OutboxEvent
-from tests.payments.builders import ANA_ACCOUNT, own
-from tests.recurring.builders import sweeping_consent, sweeping_payment
+from tests.support.payment_bodies import ANA_ACCOUNT, own
+from tests.support.recurring_bodies import sweeping_consent, sweeping_payment
 
 
 def paths(kind: str) -> list[tuple[str, str]]:

@@ -7,10 +7,8 @@ from connectors.models import SandboxPayment
 from opusof.timeutil import business_date
 from recurring.models import RecurringPayment
 from recurring.tasks import poll_open_recurring_payments
-from tests.background.conftest import start_worker, wait_until
-from tests.recurring.builders import ANA_ACCOUNT, automatic_consent, automatic_payment, own
-
-__all__ = ["start_worker"]  # the fixture, shared with tests/background
+from tests.support.celery_workers import wait_until
+from tests.support.recurring_bodies import ANA_ACCOUNT, automatic_consent, automatic_payment, own
 
 
 @pytest.mark.celery_worker

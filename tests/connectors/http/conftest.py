@@ -14,6 +14,7 @@ import pytest
 
 from connectors.http import calllog
 from connectors.http.client import HttpBank, reset_breakers
+from connectors.models import ConnectorCall
 from connectors.reference.server import ReferenceBankServer, start_reference_bank
 from connectors.registry import CAPABILITIES, payment_initiator, reset_connectors
 
@@ -28,6 +29,10 @@ def reference_bank_options() -> dict[str, Any]:
 
 @pytest.fixture
 def reference_bank(transactional_db: None, reference_bank_options: dict[str, Any]) -> Iterator[ReferenceBankServer]:
+    # The call log commits on its own connection, so a test in a rolled-back transaction that reached the HTTP
+    # connector (the bank-down page in tests/authserver) leaves its rows behind; these tests count every row.
+    calllog.flush()
+    ConnectorCall.objects.all().delete()
     server, thread = start_reference_bank(**reference_bank_options)
     yield server
     server.stop()

@@ -17,7 +17,7 @@ from opusof.ofb import account_from_wire
 from payments.models import PaymentPollState, PixPayment
 from payments.scheduling import payment_poll_with_backoff
 from payments.services import payment_poll_status
-from tests.payments.builders import ANA_ACCOUNT, consent_data, own, payment_item
+from tests.support.payment_bodies import ANA_ACCOUNT, consent_data, own, payment_item
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -14,7 +14,7 @@ from consents.services import consent_authorise
 from opusof.timeutil import business_date
 from payments.models import PixPayment
 from payments.services import payment_poll_status
-from tests.payments.builders import ANA_ACCOUNT, ANA_CPF, BRUNO_ACCOUNT, BRUNO_CPF, consent_data, own, payment_item
+from tests.support.payment_bodies import ANA_ACCOUNT, ANA_CPF, BRUNO_ACCOUNT, BRUNO_CPF, consent_data, own, payment_item
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -13,10 +13,10 @@ from connectors.sandbox import SandboxBank
 from opusof.tokens import access_token_mint
 from payments.models import PixPayment
 from recurring.models import RecurringPayment
-from tests.payments.builders import ANA_ACCOUNT, consent_data, own, payment_item
-from tests.payments.v4 import error_codes
-from tests.recurring.ap2 import AutomaticPaymentsV2
-from tests.recurring.builders import sweeping_consent, sweeping_payment
+from tests.support.automatic_payments_v2 import AutomaticPaymentsV2
+from tests.support.payment_bodies import ANA_ACCOUNT, consent_data, own, payment_item
+from tests.support.payments_v4 import error_codes
+from tests.support.recurring_bodies import sweeping_consent, sweeping_payment
 from tests.support.tpp import TppActor
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -18,8 +18,8 @@ from payments.models import PixPayment
 from payments.services import payment_cancel, payment_poll_status
 from recurring.services import recurring_payment_poll_status
 from tests.connectors.http.test_http_recurring import ap2  # noqa: F401  (fixture)
-from tests.payments.builders import ANA_ACCOUNT, ANA_CPF, consent_data, own, payment_item
-from tests.recurring.builders import sweeping_consent, sweeping_payment
+from tests.support.payment_bodies import ANA_ACCOUNT, ANA_CPF, consent_data, own, payment_item
+from tests.support.recurring_bodies import sweeping_consent, sweeping_payment
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

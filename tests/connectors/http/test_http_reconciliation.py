@@ -12,8 +12,8 @@ from connectors.registry import bank_payment_lister
 from payments.models import BankDiscrepancy, PixPayment
 from recurring.models import RecurringPayment
 from tests.connectors.http.test_http_recurring import ap2  # noqa: F401  (fixture)
-from tests.payments.builders import ANA_ACCOUNT, consent_data, own, payment_item
-from tests.recurring.builders import sweeping_consent, sweeping_payment
+from tests.support.payment_bodies import ANA_ACCOUNT, consent_data, own, payment_item
+from tests.support.recurring_bodies import sweeping_consent, sweeping_payment
 
 pytestmark = pytest.mark.django_db(transaction=True)
 OUR_INFRASTRUCTURE = "FALHA_INFRAESTRUTURA_DETENTORA"

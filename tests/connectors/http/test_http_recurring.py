@@ -18,9 +18,9 @@ from opusof.tokens import access_token_mint
 from recurring.models import RecurringPayment
 from recurring.services import recurring_payment_poll_status
 from tests.connectors.http.test_http_contract import AUTOMATIC, MERCHANT, assert_valid
-from tests.payments.builders import ANA_CPF, BRUNO_ACCOUNT, BRUNO_CPF, end_to_end_id
-from tests.recurring.ap2 import AutomaticPaymentsV2
-from tests.recurring.builders import ANA_ACCOUNT, automatic_consent, automatic_payment, own
+from tests.support.automatic_payments_v2 import AutomaticPaymentsV2
+from tests.support.payment_bodies import ANA_CPF, BRUNO_ACCOUNT, BRUNO_CPF, end_to_end_id
+from tests.support.recurring_bodies import ANA_ACCOUNT, automatic_consent, automatic_payment, own
 from tests.support.tpp import TppActor
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -148,12 +148,13 @@ def test_recurring_validation_is_served_by_the_reference_bank(http_connectors, d
 
 
 def test_the_review_page_asks_discovery_for_the_recurring_consent(ap2, http_connectors):
-    from opusof.authserver.pages import _payable_accounts
+    from opusof.authserver.journeys import JOURNEYS, RECURRING_CONSENT
+    from opusof.authserver.pages.review import payable_accounts
     from recurring.models import RecurringConsent
 
     consent = RecurringConsent.objects.get(recurring_consent_id=ap2.create_consent(automatic_consent()))
 
-    accounts = _payable_accounts(ANA_CPF, consent)
+    accounts = payable_accounts(ANA_CPF, JOURNEYS[RECURRING_CONSENT], consent)
 
     assert ANA_ACCOUNT["number"] in {account.account.number for account in accounts}
     [discovery] = http_connectors.received("discovery")
@@ -165,7 +166,7 @@ def test_a_charge_whose_answer_is_lost_is_held_then_polled_never_rejected(ap2, h
     import time
 
     from connectors.registry import reset_connectors
-    from tests.recurring.builders import sweeping_consent, sweeping_payment
+    from tests.support.recurring_bodies import sweeping_consent, sweeping_payment
 
     settings.OPUSOF_CONNECTOR_HTTP_READ_TIMEOUTS = {**settings.OPUSOF_CONNECTOR_HTTP_READ_TIMEOUTS, "initiate": 0.5}
     reset_connectors()

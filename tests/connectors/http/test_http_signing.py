@@ -20,7 +20,7 @@ from consents.services import consent_authorise
 from opusof.keys import holder_kid
 from opusof.ofb import account_from_wire
 from payments.services import payment_poll_status
-from tests.payments.builders import ANA_ACCOUNT, consent_data, own, payment_item
+from tests.support.payment_bodies import ANA_ACCOUNT, consent_data, own, payment_item
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -1,5 +1,11 @@
-"""Real Celery worker processes on the test database and the test run's Redis (as tests/test_celery.py starts
-them), consuming the default queue; a local webhook receiver; helpers to wait on the database."""
+"""Real Celery worker processes on the test's own database and Redis database (tests/support/processes.py),
+consuming the default queue, and waiting on what they do. The ``start_worker`` fixture (tests/conftest.py) wraps
+``celery_workers``.
+
+    worker = start_worker()
+    run_due_payments.delay()
+    wait_until(lambda: not payments_due(today).exists(), workers=[worker])
+"""
 
 import os
 import signal
@@ -8,17 +14,15 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
-from django.conf import settings
-from django.db import connection
 from kombu import Queue
 
 from opusof.celery import app
-from tests.outbox.webhook_server import WebhookReceiver, serve
+from tests.support.processes import child_process_environment
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_QUEUE = "celery"
@@ -30,15 +34,28 @@ WORKER_ENV = {
 }
 
 
-def database_url() -> str:
-    db = connection.settings_dict
-    if db["ENGINE"] != "django.db.backends.postgresql":
-        pytest.skip("a worker process can share only a server database with the test")
-    user = quote(db["USER"] or "", safe="")
-    password = f":{quote(db['PASSWORD'], safe='')}" if db["PASSWORD"] else ""
-    host = db["HOST"] or "127.0.0.1"
-    port = f":{db['PORT']}" if db["PORT"] else ""
-    return f"postgres://{user}{password}@{host}{port}/{db['NAME']}"
+def celery_worker_command(*, queue: str, name: str, heartbeat: bool = True) -> list[str]:
+    """``celery worker`` with the solo pool (one task at a time, in queue order) on ``queue`` only, under a unique
+    node name starting with ``name``; no mingle or gossip, so it starts fast and ignores other test runs' nodes."""
+    return [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "opusof",
+        "worker",
+        "--pool",
+        "solo",
+        "--queues",
+        queue,
+        "--hostname",
+        f"{name}-{uuid.uuid4().hex[:8]}@%h",
+        "--without-mingle",
+        "--without-gossip",
+        *([] if heartbeat else ["--without-heartbeat"]),
+        "--loglevel",
+        "INFO",
+    ]
 
 
 @dataclass
@@ -58,43 +75,19 @@ class Worker:
         self.process.wait(timeout=10)
 
 
-@pytest.fixture
-def start_worker(tmp_path: Path) -> Iterator[Callable[..., Worker]]:
-    """``start_worker()`` starts one solo-pool worker on the default queue and waits until it is ready.
-    Workers are stopped (TERM, then KILL) at the end of the test, before the database is flushed."""
+@contextmanager
+def celery_workers(log_dir: Path) -> Iterator[Callable[..., Worker]]:
+    """Yields ``start(**env)``, which starts one solo-pool worker on the default queue of this test's Redis database
+    and waits until it is ready; every worker started is stopped (TERM, then KILL) on leaving, and the queue purged
+    on entering and leaving (messages other tests published)."""
     with app.connection_for_write() as conn:
         Queue(DEFAULT_QUEUE)(conn.default_channel).purge()  # messages other tests published
     started: list[Worker] = []
 
     def start(**extra_env: str) -> Worker:
-        log = tmp_path / f"worker-{len(started)}.log"
-        env = {
-            **os.environ,
-            **WORKER_ENV,
-            **extra_env,
-            "DJANGO_SETTINGS_MODULE": "opusof.settings.test",
-            "DATABASE_URL": database_url(),
-            "REDIS_URL": settings.REDIS_URL,
-            "PYTHONUNBUFFERED": "1",
-        }
-        command = [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "opusof",
-            "worker",
-            "--pool",
-            "solo",
-            "--queues",
-            DEFAULT_QUEUE,
-            "--hostname",
-            f"bg-{uuid.uuid4().hex[:8]}@%h",
-            "--without-mingle",
-            "--without-gossip",
-            "--loglevel",
-            "INFO",
-        ]
+        log = log_dir / f"worker-{len(started)}.log"
+        env = child_process_environment(**WORKER_ENV, **extra_env)
+        command = celery_worker_command(queue=DEFAULT_QUEUE, name="bg")
         with log.open("ab") as out:
             process = subprocess.Popen(
                 command, env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
@@ -108,7 +101,13 @@ def start_worker(tmp_path: Path) -> Iterator[Callable[..., Worker]]:
             time.sleep(0.1)
         return worker
 
-    yield start
+    try:
+        yield start
+    finally:
+        _stop(started)
+
+
+def _stop(started: list[Worker]) -> None:
     for worker in started:
         if worker.process.poll() is None:
             worker.process.terminate()
@@ -129,8 +128,3 @@ def wait_until(predicate: Callable[[], bool], *, workers: list[Worker], timeout:
         time.sleep(0.1)
     logs = "\n---\n".join(worker.tail() for worker in workers)
     pytest.fail(f"condition not met within {timeout} s; worker logs:\n{logs}")
-
-
-@pytest.fixture
-def webhook_receiver() -> Iterator[WebhookReceiver]:
-    yield from serve(WebhookReceiver())

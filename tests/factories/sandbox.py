@@ -1,8 +1,4 @@
-"""factory-boy factories for the sandbox bank's models, and builders of connector inputs.
-
-Named ``sandbox_factories`` rather than ``factories``: test directories have no ``__init__.py``, so this
-directory lands on ``sys.path`` and a plain ``factories`` module would shadow ``tests/factories/``.
-"""
+"""factory-boy factories for the sandbox bank's models, and builders of connector inputs."""
 
 import datetime as dt
 import uuid

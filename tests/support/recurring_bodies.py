@@ -6,7 +6,7 @@ from typing import Any
 
 from opusof.timeutil import business_date
 from recurring.models import RecurringPayment
-from tests.payments.builders import (
+from tests.support.payment_bodies import (
     ANA_ACCOUNT,
     ANA_CPF,
     BRUNO_ACCOUNT,

@@ -10,8 +10,8 @@ from django.http.response import HttpResponseBase
 from enrollments.services import enrollment_authorise
 from opusof.ofb import account_from_wire
 from opusof.tokens import access_token_mint
-from tests.enrollments.authenticator import SoftAuthenticator
-from tests.payments.builders import ANA_ACCOUNT, ANA_CPF
+from tests.support.fido_authenticator import SoftAuthenticator
+from tests.support.payment_bodies import ANA_ACCOUNT, ANA_CPF
 from tests.support.spec import assert_response_matches_spec
 from tests.support.tpp import TppActor
 

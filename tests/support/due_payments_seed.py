@@ -9,15 +9,11 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Count
-from django.utils import timezone
 
 from connectors.models import SandboxAccount, SandboxCustomer, SandboxLedgerEntry, SandboxPayment
-from connectors.sandbox.demo import OTHER_ISPB
-from consents.models import ConsentStatus, PaymentConsent
 from opusof.models import TppClient
 from payments.models import PaymentStatus, PaymentStatusChange, PixPayment
-
-CREDITOR = {"ispb": OTHER_ISPB, "issuer": "0001", "number": "90000001", "accountType": "CACC"}
+from tests.factories.holder import CREDITOR, ScheduledConsentFactory, ScheduledPaymentFactory
 
 
 def seed_accounts(count: int, *, balance: Decimal = Decimal("1000000.00"), prefix: str = "7") -> list[SandboxAccount]:
@@ -50,26 +46,7 @@ def seed_due_payments(
     chunk: int = 5000,
 ) -> list[str]:
     """``count`` SCHD payments dated ``day``, spread round-robin over ``accounts``; returns their payment ids."""
-    now = timezone.now()
-    consent = PaymentConsent.objects.create(
-        client=client,
-        status=ConsentStatus.CONSUMED,
-        created_at=now,
-        status_updated_at=now,
-        expires_at=now,
-        logged_user_document="12345678909",
-        creditor_document="12345678000195",
-        creditor_name="Loja Exemplo Comercio Ltda",
-        amount=amount,
-        local_instrument="MANU",
-        creditor_ispb=CREDITOR["ispb"],
-        creditor_issuer=CREDITOR["issuer"],
-        creditor_number=CREDITOR["number"],
-        creditor_account_type=CREDITOR["accountType"],
-        schedule={"single": {"date": day.isoformat()}},
-        scheduled_dates=[day.isoformat()],
-        request_data={},
-    )
+    consent = ScheduledConsentFactory(client=client, day=day, amount=amount)
     batch_id = uuid.uuid4()
     run = uuid.uuid4().int % 10**5
     ids: list[str] = []
@@ -81,27 +58,15 @@ def seed_due_payments(
             e2e = f"E{settings.OPUSOF_ISPB}{day:%Y%m%d}15{run:05d}{i:06d}"[:32]
             ids.append(payment_id)
             ours.append(
-                PixPayment(
+                ScheduledPaymentFactory.build(
                     payment_id=payment_id,
                     consent=consent,
-                    client=client,
                     batch_id=batch_id,
                     end_to_end_id=e2e,
-                    status=PaymentStatus.SCHD,
-                    created_at=now,
-                    status_updated_at=now,
-                    scheduled_date=day,
-                    local_instrument="MANU",
-                    amount=amount,
-                    creditor_ispb=CREDITOR["ispb"],
-                    creditor_issuer=CREDITOR["issuer"],
-                    creditor_number=CREDITOR["number"],
-                    creditor_account_type=CREDITOR["accountType"],
                     debtor_ispb=account.ispb,
                     debtor_issuer=account.issuer,
                     debtor_number=account.number,
                     debtor_account_type=account.account_type,
-                    cnpj_initiator="11222333000181",
                 )
             )
             bank.append(
