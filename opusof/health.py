@@ -2,9 +2,15 @@
 
 ``GET /health`` answers 200 when every part is ok and 503 otherwise, with one entry per part, so a load balancer
 can act on the status and an operator can read which part is down.
+
+A 503 is the expected answer while the platform starts, so it is not an error of the request: Django's own
+"Service Unavailable" ERROR line is suppressed, and one WARNING is logged when the set of parts down changes
+(per process), not one line per probe.
 """
 
+import logging
 import os
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -21,6 +27,9 @@ from kombu import Connection
 from opusof.tasks import WORKER_HEARTBEAT_KEY
 
 _PROBE_KEY = "opusof:health-probe"
+logger = logging.getLogger(__name__)
+_last_down: frozenset[str] = frozenset()
+_last_down_lock = threading.Lock()
 
 
 def _check_database() -> dict[str, Any]:
@@ -83,4 +92,21 @@ def health(request: HttpRequest) -> JsonResponse:
         except Exception as exc:  # a health probe reports every failure instead of raising
             checks[name] = {"status": "down", "detail": f"{type(exc).__name__}: {exc}"}
     healthy = all(part["status"] == "ok" for part in checks.values())
-    return JsonResponse({"status": "ok" if healthy else "down", "checks": checks}, status=200 if healthy else 503)
+    _log_change(frozenset(name for name, part in checks.items() if part["status"] != "ok"), checks)
+    response = JsonResponse({"status": "ok" if healthy else "down", "checks": checks}, status=200 if healthy else 503)
+    # django.utils.log.log_response skips a response marked as logged: a 503 here is a state, not a failure.
+    response._has_been_logged = True  # type: ignore[attr-defined]
+    return response
+
+
+def _log_change(down: frozenset[str], checks: dict[str, dict[str, Any]]) -> None:
+    global _last_down
+    with _last_down_lock:
+        if down == _last_down:
+            return
+        _last_down = down
+    if down:
+        details = {name: checks[name].get("detail", "") for name in sorted(down)}
+        logger.warning("health: down %s", ", ".join(sorted(down)), extra={"checks": details})
+    else:
+        logger.info("health: every part ok")

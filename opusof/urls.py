@@ -2,15 +2,18 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+from opusof import home
 from opusof.health import health
 
 urlpatterns = [
+    path("", home.index, name="index"),
     path("health", health, name="health"),
     path(".well-known/", include("opusof.api.urls")),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+    *(path(api["prefix"], home.api_root, {"api": name}, name=f"{name}-root") for name, api in home.APIS.items()),
     path("open-banking/payments/v4/", include("payments.api.urls_v4")),
     path("open-banking/automatic-payments/v2/", include("recurring.api.urls")),
     path("open-banking/enrollments/v2/", include("enrollments.api.urls_v2")),

@@ -5,9 +5,11 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from opusof.settings.env import env_bool, env_int, env_list, env_str
+from opusof.settings.env import env_bool, env_int, env_list, env_str, load_env_file
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
+# Optional settings file (docs/configuration.md): `.env` at the checkout's root unless OPUSOF_ENV_FILE names another.
+ENV_FILE = load_env_file(Path(env_str("OPUSOF_ENV_FILE", str(BASE_DIR / ".env"))))
 # Local state of the embedded run (SQLite, broker files, cache, keys, static files); git-ignored.
 VAR_DIR = Path(env_str("OPUSOF_VAR_DIR", str(BASE_DIR / "var"))).resolve()
 
@@ -62,6 +64,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "opusof.context_processors.bank",
             ],
         },
     },
@@ -234,6 +237,8 @@ OPUSOF_BASE_URL = env_str("OPUSOF_BASE_URL", f"http://{_bind_host}:{_bind_port}"
 # Our organisation id in the OFB Directory: `iss` of every signed response.
 OPUSOF_ORGANISATION_ID = env_str("OPUSOF_ORGANISATION_ID", "74e929d9-33b6-4d85-8ba7-c146c867a817")
 OPUSOF_ISPB = env_str("OPUSOF_ISPB", "99999004")
+# The institution's name as customers and staff read it (customer pages, index page, admin).
+OPUSOF_BANK_NAME = env_str("OPUSOF_BANK_NAME", "Banco Sandbox opusof")
 OPUSOF_SIGNING_KEY_PATH = env_str("OPUSOF_SIGNING_KEY_PATH", str(VAR_DIR / "keys" / "holder-signing.pem"))
 OPUSOF_SIGNING_KEY_ID = env_str("OPUSOF_SIGNING_KEY_ID", "")
 # Local and test runs create the holder key on first use; production refuses to start without one.

@@ -23,6 +23,9 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from opusof.demo_tpp import platform_settings
+from opusof.home import ADDRESSES
+
 STOP_TIMEOUT_SECONDS = 30
 _PR_SET_PDEATHSIG = 1
 
@@ -170,23 +173,21 @@ class Command(BaseCommand):
         self.stdout.write("opusof stopped.")
 
     def _print_urls(self, base_url: str, web_name: str, children: list[tuple[str, subprocess.Popen[bytes]]]) -> None:
-        database = settings.DATABASES["default"]
         lines = [
             "",
             "opusof is starting:",
-            *(f"  {name:<22} pid {proc.pid}" for name, proc in children),
-            f"  database               {database['ENGINE'].rsplit('.', 1)[-1]} {database['NAME']}",
-            f"  broker                 {settings.CELERY_BROKER_URL}",
+            *(f"  {name:<24} pid {proc.pid}" for name, proc in children),
+            *(f"  {label:<24} {value}" for label, value in platform_settings()),
             "",
-            f"  API (payments v4)      {base_url}/open-banking/payments/v4/",
-            f"  OpenAPI schema         {base_url}/api/schema/",
-            f"  Swagger UI             {base_url}/api/docs/",
-            f"  Redoc                  {base_url}/api/redoc/",
-            f"  Admin                  {base_url}/admin/   (admin / admin, from manage.py load_demo)",
-            f"  Health                 {base_url}/health",
-            f"  Published JWKS         {base_url}/.well-known/jwks.json",
+            *(
+                f"  {address.banner:<32} {base_url}{address.path}" + (f"   ({address.login})" if address.login else "")
+                for address in ADDRESSES
+            ),
+            f"  {'Consent pages':<32} {base_url}/auth/authorize?client_id=…&request_uri=…   (from a TPP's PAR)",
             "",
-            f"Web server: {web_name}. /health turns 200 once beat's first heartbeat ran (about 15 s). Ctrl-C stops.",
+            f"Web server: {web_name}. /health turns 200 once the worker is up. A first payment, in another terminal:",
+            "  make first-payment",
+            "Ctrl-C stops.",
             "",
         ]
         self.stdout.write("\n".join(lines))
