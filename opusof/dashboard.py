@@ -46,11 +46,16 @@ def counts_today(model: type[Any], labels: dict[str, str]) -> list[StatusCount]:
     """Rows of ``model`` created today, per status, every status listed (zero included)."""
     since = start_of_today()
     found = dict(
-        model.objects.filter(created_at__gte=since).values_list("status").annotate(n=Count("pk")).values_list("status", "n")
+        model.objects.filter(created_at__gte=since)
+        .values_list("status")
+        .annotate(n=Count("pk"))
+        .values_list("status", "n")
     )
     url = _changelist(model)
     day = f"created_at__gte={since.astimezone(dt.UTC):%Y-%m-%d+%H:%M:%S}"
-    return [StatusCount(code, label, found.get(code, 0), f"{url}?status={code}&{day}") for code, label in labels.items()]
+    return [
+        StatusCount(code, label, found.get(code, 0), f"{url}?status={code}&{day}") for code, label in labels.items()
+    ]
 
 
 def payments_needing_attention() -> list[Attention]:

@@ -190,9 +190,7 @@ class DemoTpp:
         return response.json()
 
     def client_credentials(self, scope: str = "payments") -> str:
-        token: str = self.post_form("/auth/token", {"grant_type": "client_credentials", "scope": scope})[
-            "access_token"
-        ]
+        token: str = self.post_form("/auth/token", {"grant_type": "client_credentials", "scope": scope})["access_token"]
         return token
 
     def token_is_active(self, token: str) -> bool:
@@ -283,7 +281,9 @@ class DemoTpp:
         page_url = response.headers.get("location", "")
         if "/auth/entrar/" in page_url:
             login = browser.get(page_url)
-            response = browser.post(page_url, data={"cpf": cpf, "password": password, "csrfmiddlewaretoken": _csrf(login)})
+            response = browser.post(
+                page_url, data={"cpf": cpf, "password": password, "csrfmiddlewaretoken": _csrf(login)}
+            )
             page_url = response.headers.get("location", "")
         if response.status_code != 302 or "/auth/consentimento/" not in page_url:
             raise CommandError(f"the consent page did not open (HTTP {response.status_code}): {response.text[:300]}")
@@ -322,6 +322,7 @@ class DemoTpp:
             headers |= {"Content-Type": "application/jwt", "x-idempotency-key": str(uuid.uuid4())}
         response = self.http.request(method, url, headers=headers, content=content)
         content_type = response.headers.get("content-type", "")
+        decoded: Any
         if content_type.startswith("application/jwt"):
             key = self._platform_key(jwt.get_unverified_header(response.text).get("kid"))
             decoded = jwt.decode(response.text, key, algorithms=[ALGORITHM], audience=self.organisation_id)

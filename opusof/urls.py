@@ -11,8 +11,10 @@ urlpatterns = [
     path(".well-known/", include("opusof.api.urls")),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
-    path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+    path("api/docs/", home.offline_docs(SpectacularSwaggerView.as_view(url_name="schema")), name="swagger-ui"),
+    # SPECTACULAR_SETTINGS["REDOC_DIST"] points here: the sidecar's bundle without its CDN logo (opusof/home.py).
+    path("api/redoc-dist/bundles/redoc.standalone.js", home.redoc_bundle, name="redoc-bundle"),
+    path("api/redoc/", home.offline_docs(SpectacularRedocView.as_view(url_name="schema")), name="redoc"),
     *(path(api["prefix"], home.api_root, {"api": name}, name=f"{name}-root") for name, api in home.APIS.items()),
     path("open-banking/payments/v4/", include("payments.api.urls_v4")),
     path("open-banking/automatic-payments/v2/", include("recurring.api.urls")),

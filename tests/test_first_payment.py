@@ -57,8 +57,12 @@ def test_first_payment_end_to_end(live_server, demo_tpp_dir):
 def test_tpp_request_uses_the_token_tpp_authorize_obtained(live_server, demo_tpp_dir):
     with pytest.raises(CommandError, match="No valid token for consent urn:x: run `tpp_authorize start`"):
         call_command(
-            "tpp_request", "GET", "/open-banking/payments/v4/consents/urn:x", consent="urn:x",
-            base_url=live_server.url, client_dir=str(demo_tpp_dir),
+            "tpp_request",
+            "GET",
+            "/open-banking/payments/v4/consents/urn:x",
+            consent="urn:x",
+            base_url=live_server.url,
+            client_dir=str(demo_tpp_dir),
         )
 
 
@@ -83,7 +87,10 @@ def test_a_platform_on_another_database_is_named_not_a_401(live_server, demo_tpp
     )
     with pytest.raises(PlatformMismatch) as refused:
         call_command(
-            "tpp_request", "GET", "/open-banking/payments/v4/consents/x", base_url=live_server.url,
+            "tpp_request",
+            "GET",
+            "/open-banking/payments/v4/consents/x",
+            base_url=live_server.url,
             client_dir=str(other),
         )
     message = str(refused.value)
@@ -94,9 +101,11 @@ def test_a_platform_on_another_database_is_named_not_a_401(live_server, demo_tpp
 def test_a_server_that_is_not_opusof(demo_tpp_dir):
     from tests.support.browser import local_http_server, static_page_handler
 
-    with local_http_server(static_page_handler(b"<html>hello</html>")) as port:
-        with pytest.raises(PlatformMismatch, match="is not opusof"):
-            call_command("first_payment", base_url=f"http://127.0.0.1:{port}", client_dir=str(demo_tpp_dir))
+    with (
+        local_http_server(static_page_handler(b"<html>hello</html>")) as port,
+        pytest.raises(PlatformMismatch, match="is not opusof"),
+    ):
+        call_command("first_payment", base_url=f"http://127.0.0.1:{port}", client_dir=str(demo_tpp_dir))
 
 
 def test_example_bodies_are_filled_in():

@@ -223,7 +223,8 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
-    "REDOC_DIST": "SIDECAR",
+    # The sidecar's Redoc bundle, served by opusof.home.redoc_bundle without the one image it fetches from a CDN.
+    "REDOC_DIST": "/api/redoc-dist",
     "COMPONENT_SPLIT_REQUEST": True,
 }
 
