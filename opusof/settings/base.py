@@ -318,7 +318,7 @@ OPUSOF_CONNECTOR_HTTP_BREAKER_RESET_SECONDS = float(env_str("OPUSOF_CONNECTOR_HT
 OPUSOF_CONNECTOR_HTTP_SIGN_REQUESTS = env_bool("OPUSOF_CONNECTOR_HTTP_SIGN_REQUESTS", True)
 OPUSOF_CONNECTOR_HTTP_BANK_JWKS = env_str("OPUSOF_CONNECTOR_HTTP_BANK_JWKS", "")
 OPUSOF_CONNECTOR_HTTP_REQUIRE_SIGNED_RESPONSES = env_bool("OPUSOF_CONNECTOR_HTTP_REQUIRE_SIGNED_RESPONSES", False)
-# Conformance-suite scenario amounts in the sandbox bank (ARCHITECTURE.md); never on in production.
+# Conformance-suite scenario amounts in the sandbox bank (docs/sandbox.md); never on in production.
 # Payments v4 §2.3 / §4.2: the DICT check of a payment with a Pix key runs in the request ("sync": a refusal is a
 # 422 and no payment) or after answering RCVD ("async": the worker rejects it RJCT, seen on GET).
 OPUSOF_DICT_CHECK = env_str("OPUSOF_DICT_CHECK", "sync")
