@@ -47,9 +47,7 @@ lock:
 # filesystem broker under var/ unless DATABASE_URL / REDIS_URL are set (environment or .env); OPUSOF_BIND picks
 # the address.
 run: $(RUN_STAMP)
-	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/python manage.py load_demo
-	$(BIN)/python manage.py run_platform
+	$(BIN)/python manage.py run_platform --setup
 
 # A first payment end to end against the platform `make run` started (consent, approval, payment, status).
 first-payment: $(RUN_STAMP)
