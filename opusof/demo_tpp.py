@@ -154,7 +154,7 @@ class DemoTpp:
         self.issuer = str(issuer).rstrip("/")
         return health
 
-    def _unknown_here(self, what: str) -> PlatformMismatch:
+    def platform_does_not_know(self, what: str) -> PlatformMismatch:
         return PlatformMismatch(
             f"The platform at {self.base_url} does not know {what}: it runs on another database or var/ directory "
             f"than this terminal ({describe_database()}, keys in {self.client_dir}); give both terminals the same "
@@ -184,7 +184,7 @@ class DemoTpp:
         """A client-authenticated form post (``private_key_jwt``); an unknown client or key is a mismatch."""
         response = self.http.post(path, data={**form, **self._assertion()})
         if response.status_code == 401 and "invalid_client" in response.text:
-            raise self._unknown_here(f"the demo TPP {self.client_id} with the key in {self.client_dir}")
+            raise self.platform_does_not_know(f"the demo TPP {self.client_id} with the key in {self.client_dir}")
         if response.status_code >= 400:
             raise CommandError(f"{path} answered {response.status_code}: {response.text}")
         return response.json()

@@ -58,7 +58,7 @@ class Command(BaseCommand):
         body = read_body(options["data"] or "{}") if options["method"] != "GET" else None
         answer = tpp.request(options["method"], options["path"], token=token, body=body)
         if answer.status == 401 and minted and not tpp.token_is_active(token):
-            raise tpp._unknown_here("the token minted in this terminal's database")
+            raise tpp.platform_does_not_know("the token minted in this terminal's database")
         self.stdout.write(f"{answer.status} {answer.content_type}")
         self.stdout.write(json.dumps(answer.body, indent=2, ensure_ascii=False))
 
