@@ -4,6 +4,7 @@ person (flagged by status polling, or still open an hour after they were made)."
 import datetime as dt
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 from django.db.models import Count, Model, Q
 from django.urls import reverse
@@ -52,9 +53,14 @@ def counts_today(model: type[Any], labels: dict[str, str]) -> list[StatusCount]:
         .values_list("status", "n")
     )
     url = _changelist(model)
-    day = f"created_at__gte={since.astimezone(dt.UTC):%Y-%m-%d+%H:%M:%S}"
     return [
-        StatusCount(code, label, found.get(code, 0), f"{url}?status={code}&{day}") for code, label in labels.items()
+        StatusCount(
+            code,
+            f"{label} ({code})",
+            found.get(code, 0),
+            f"{url}?" + urlencode({"status": code, "created_at__gte": since.isoformat(sep=" ")}),
+        )
+        for code, label in labels.items()
     ]
 
 

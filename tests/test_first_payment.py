@@ -98,6 +98,26 @@ def test_a_platform_on_another_database_is_named_not_a_401(live_server, demo_tpp
     assert "another database or var/ directory" in message and "\n" not in message
 
 
+def test_a_token_minted_in_another_database_is_named_not_a_401(live_server, demo_tpp_dir, monkeypatch):
+    """--mint writes the token into this terminal's database; a platform on another one has never seen it."""
+    monkeypatch.setattr(
+        "opusof.management.commands.tpp_request.access_token_mint", lambda **kwargs: "minted-in-another-database"
+    )
+    with pytest.raises(PlatformMismatch) as refused:
+        call_command(
+            "tpp_request",
+            "GET",
+            "/open-banking/payments/v4/consents/urn:x",
+            consent="urn:x",
+            mint=True,
+            base_url=live_server.url,
+            client_dir=str(demo_tpp_dir),
+        )
+    assert str(refused.value).startswith(
+        f"The platform at {live_server.url} does not know the token minted in this terminal's database"
+    )
+
+
 def test_a_server_that_is_not_opusof(demo_tpp_dir):
     from tests.support.browser import local_http_server, static_page_handler
 

@@ -86,12 +86,16 @@ def test_admin_entry_page_is_ptbr_with_the_products_name_and_todays_counts(admin
     assert "opusof · administração Open Finance" in html
     assert 'href="/"' in html  # "Ver o site" lands on the index page
     assert "Ver o site" in html and "Painel do dia" in html
-    found = re.search(r'<tr id="payments-today">(.*?)</tr>', html, re.S)
+    found = re.search(r'<tbody id="payments-today">(.*?)</tbody>', html, re.S)
     assert found is not None
-    payments_row = found.group(1)
-    assert re.search(r'data-status="ACSC"><a [^>]*>1</a>', payments_row)
-    assert re.search(r'data-status="SCHD"><a [^>]*>0</a>', payments_row)
-    assert '<th scope="col">Pago</th>' in html
+    payments_rows = found.group(1)
+    assert re.search(r'data-status="ACSC"><th scope="row">Pago \(ACSC\)</th><td><a [^>]*>1</a>', payments_rows)
+    assert re.search(r'data-status="SCHD"><th scope="row">Agendado \(SCHD\)</th><td><a [^>]*>0</a>', payments_rows)
+    link = re.search(r'data-status="ACSC"><th scope="row">[^<]*</th><td><a href="([^"]+)"', payments_rows)
+    assert link is not None
+    listed = admin_client.get(link.group(1).replace("&amp;", "&"))
+    assert listed.status_code == 200 and stuck.payment_id in listed.content.decode()
+    assert "1 pagamento Pix" in listed.content.decode()
     found = re.search(r'<table style="width:100%" id="attention">(.*?)</table>', html, re.S)
     assert found is not None
     attention = found.group(1)

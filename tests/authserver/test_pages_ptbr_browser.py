@@ -121,6 +121,7 @@ def test_no_page_requests_another_host(live_oauth, live_server, tpp_callback, br
     page.fill("#id_password", "password")
     page.click("input[type=submit]")
     page.wait_for_selector("#dashboard")
+    screenshot(page, "admin-dashboard")
     page.goto(live_server.url + "/admin/payments/pixpayment/", wait_until="networkidle")
 
     assert len(requested) > 10
