@@ -81,7 +81,8 @@ APIS: dict[str, dict[str, str]] = {
 def index(request: HttpRequest) -> HttpResponse:
     base = settings.OPUSOF_BASE_URL
     addresses = [address for address in ADDRESSES if address.path != "/"]
-    context = {"addresses": addresses, "base_url": base}
+    # The demo logins (manage.py load_demo) are shown only where the sandbox runs: never in production.
+    context = {"addresses": addresses, "base_url": base, "demo": settings.OPUSOF_SANDBOX_SCENARIOS}
     return render(request, "opusof/index.html", context)
 
 

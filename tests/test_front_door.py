@@ -33,6 +33,13 @@ def test_index_page_links_the_docs_the_customer_area_and_the_admin(client: Clien
     assert {"/api/docs/", "/api/redoc/", "/minhas-autorizacoes/", "/admin/"} <= hrefs
     assert settings.OPUSOF_BANK_NAME in html and settings.OPUSOF_ISPB in html
     assert "Documentação das APIs" in html and "Administração" in html
+    assert "admin / admin" in html  # the demo logins, where the sandbox runs
+
+
+def test_index_page_names_no_demo_login_outside_the_sandbox(client: Client, settings) -> None:
+    settings.OPUSOF_SANDBOX_SCENARIOS = False
+    html = client.get("/").content.decode()
+    assert "/admin/" in html and "admin / admin" not in html and "demo1234" not in html
 
 
 def test_banner_index_and_readme_name_the_same_addresses() -> None:
