@@ -85,8 +85,8 @@ class Command(BaseCommand):
         settings.VAR_DIR.mkdir(parents=True, exist_ok=True)
         if options["setup"]:
             # One Python start-up instead of three separate manage.py commands: seconds off every `make run`.
-            call_command("migrate", interactive=False, verbosity=1, stdout=self.stdout)
-            call_command("load_demo", stdout=self.stdout)
+            call_command("migrate", interactive=False)
+            call_command("load_demo")
         # The admin's and Swagger/Redoc's assets (drf-spectacular-sidecar) are served by WhiteNoise from here.
         call_command("collectstatic", interactive=False, verbosity=0)
 
