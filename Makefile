@@ -1,26 +1,57 @@
-# Two commands for a newcomer (README): `make run` and `make test`.
+# Two commands for a newcomer (README): `make run` and `make test`; `make lock` after changing dependencies.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+# Exact versions with hashes (docs/installing.md): runtime for `make run`, runtime + dev tools for `make test`.
+LOCK := requirements.lock
+DEV_LOCK := requirements-dev.lock
+RUN_STAMP := $(VENV)/.installed-run
 STAMP := $(VENV)/.installed
+UV_VERSION := 0.13.8
+LOCK_ARGS ?=
 
-.PHONY: run test lint typecheck pytest venv bench clean
+.PHONY: run test lint typecheck pytest venv bench clean lock first-payment
 
-# Reinstalls when pyproject.toml changes (new dependency); otherwise a no-op.
-$(STAMP): pyproject.toml
+# Installs a lock into the virtualenv: refuses a lock older than pyproject.toml's dependencies, then only hashed
+# packages (the build backend included, hence no build isolation), then opusof itself without resolving anything.
+define install_lock
+	@$(PYTHON) tools/lockfile.py check $(1)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	touch $(STAMP)
+	$(BIN)/python -m pip install --quiet --require-hashes -r $(1)
+	$(BIN)/python -m pip install --quiet --quiet --no-deps --no-build-isolation -e .
+endef
+
+# Reinstall when pyproject.toml or a lock changed; otherwise a no-op.
+$(STAMP): pyproject.toml $(DEV_LOCK)
+	$(call install_lock,$(DEV_LOCK))
+	touch $(STAMP) $(RUN_STAMP)
+
+$(RUN_STAMP): pyproject.toml $(LOCK)
+	$(call install_lock,$(LOCK))
+	touch $(RUN_STAMP)
 
 venv: $(STAMP)
 
+# Re-resolves both locks from pyproject.toml, keeping every pin that still fits (LOCK_ARGS=--upgrade moves them all
+# to the newest allowed), and records which pyproject.toml they were made from.
+lock:
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet uv==$(UV_VERSION)
+	$(BIN)/uv pip compile --quiet --generate-hashes --universal --python-version 3.11 --custom-compile-command \
+		"make lock" $(LOCK_ARGS) pyproject.toml tools/build-requirements.in -o $(LOCK)
+	$(BIN)/uv pip compile --quiet --generate-hashes --universal --python-version 3.11 --custom-compile-command \
+		"make lock" $(LOCK_ARGS) pyproject.toml tools/build-requirements.in --extra dev -c $(LOCK) -o $(DEV_LOCK)
+	$(PYTHON) tools/lockfile.py stamp $(LOCK) $(DEV_LOCK)
+
 # Installs, migrates, loads demo data and starts web + Celery worker with beat. Embedded SQLite and a
-# filesystem broker under var/ unless DATABASE_URL / REDIS_URL are set; OPUSOF_BIND picks the address.
-run: $(STAMP)
-	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/python manage.py load_demo
-	$(BIN)/python manage.py run_platform
+# filesystem broker under var/ unless DATABASE_URL / REDIS_URL are set (environment or .env); OPUSOF_BIND picks
+# the address.
+run: $(RUN_STAMP)
+	$(BIN)/python manage.py run_platform --setup
+
+# A first payment end to end against the platform `make run` started (consent, approval, payment, status).
+first-payment: $(RUN_STAMP)
+	$(BIN)/python manage.py first_payment
 
 # ruff, then the import contracts of pyproject.toml (layers and app boundaries, docs/architecture.md).
 lint: $(STAMP)

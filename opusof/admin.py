@@ -68,17 +68,17 @@ class TppClientAdmin(admin.ModelAdmin):
         obj.updated_at = saved.updated_at
         obj._state.adding = False
 
-    @admin.action(description="Disable selected clients (their tokens stop working)")
+    @admin.action(description="Desativar as iniciadoras selecionadas (seus tokens deixam de valer)")
     def disable_clients(self, request: HttpRequest, queryset: QuerySet[TppClient]) -> None:
         for client in queryset:
             tpp_client_set_status(client=client, status=TppClient.Status.INACTIVE)
-        self.message_user(request, f"{queryset.count()} client(s) disabled.", messages.SUCCESS)
+        self.message_user(request, f"{queryset.count()} iniciadora(s) desativada(s).", messages.SUCCESS)
 
-    @admin.action(description="Enable selected clients")
+    @admin.action(description="Reativar as iniciadoras selecionadas")
     def enable_clients(self, request: HttpRequest, queryset: QuerySet[TppClient]) -> None:
         for client in queryset:
             tpp_client_set_status(client=client, status=TppClient.Status.ACTIVE)
-        self.message_user(request, f"{queryset.count()} client(s) enabled.", messages.SUCCESS)
+        self.message_user(request, f"{queryset.count()} iniciadora(s) reativada(s).", messages.SUCCESS)
 
 
 @admin.register(AccessToken)
@@ -100,11 +100,11 @@ class AccessTokenAdmin(ReadOnlyAdmin):
     list_select_related = ("client",)
     actions = ("revoke_tokens",)
 
-    @admin.action(description="Revoke selected tokens")
+    @admin.action(description="Revogar os tokens selecionados")
     def revoke_tokens(self, request: HttpRequest, queryset: QuerySet[AccessToken]) -> None:
         for token in queryset:
             access_token_revoke(token=token)
-        self.message_user(request, f"{queryset.count()} token(s) revoked.", messages.SUCCESS)
+        self.message_user(request, f"{queryset.count()} token(s) revogado(s).", messages.SUCCESS)
 
 
 @admin.register(IdempotencyRecord)

@@ -3,4 +3,9 @@ from django.apps import AppConfig
 
 class OpusofConfig(AppConfig):
     name = "opusof"
-    verbose_name = "opusof platform"
+    verbose_name = "Plataforma"
+
+    def ready(self) -> None:
+        from opusof.labels import apply_admin_labels
+
+        apply_admin_labels()

@@ -2,10 +2,15 @@
 
 ``GET /health`` answers 200 when every part is ok and 503 otherwise, with one entry per part, so a load balancer
 can act on the status and an operator can read which part is down.
+
+A 503 is the expected answer while the platform starts, so it is not an error of the request: Django's own
+"Service Unavailable" ERROR line is suppressed, and one WARNING is logged when the set of parts down changes
+(per process), not one line per probe.
 """
 
 import logging
 import os
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -21,9 +26,10 @@ from kombu import Connection
 
 from opusof.tasks import WORKER_HEARTBEAT_KEY
 
-logger = logging.getLogger(__name__)
-
 _PROBE_KEY = "opusof:health-probe"
+logger = logging.getLogger(__name__)
+_last_down: frozenset[str] = frozenset()
+_last_down_lock = threading.Lock()
 
 
 def _check_database() -> dict[str, Any]:
@@ -90,26 +96,21 @@ def health(request: HttpRequest) -> JsonResponse:
         except Exception as exc:  # a health probe reports every failure instead of raising
             checks[name] = {"status": "down", "detail": f"{type(exc).__name__}: {exc}"}
     healthy = all(part["status"] == "ok" for part in checks.values())
+    _log_change(frozenset(name for name, part in checks.items() if part["status"] != "ok"), checks)
     response = JsonResponse({"status": "ok" if healthy else "down", "checks": checks}, status=200 if healthy else 503)
-    _log_transition(checks)
-    if not healthy:
-        # Django logs every 5xx at ERROR ("Service Unavailable: /health"); a load balancer probing each second
-        # during an outage would write one per probe. The body says what is down; _log_transition says it once.
-        response._has_been_logged = True  # type: ignore[attr-defined]
+    # django.utils.log.log_response skips a response marked as logged: a 503 here is a state, not a failure.
+    response._has_been_logged = True  # type: ignore[attr-defined]
     return response
 
 
-_last_down: frozenset[str] = frozenset()
-
-
-def _log_transition(checks: dict[str, dict[str, Any]]) -> None:
-    """One WARNING line per process when the set of parts that are down changes (and one when all recover)."""
+def _log_change(down: frozenset[str], checks: dict[str, dict[str, Any]]) -> None:
     global _last_down
-    down = frozenset(name for name, part in checks.items() if part["status"] != "ok")
-    if down == _last_down:
-        return
-    _last_down = down
+    with _last_down_lock:
+        if down == _last_down:
+            return
+        _last_down = down
     if down:
-        logger.warning("health: down: %s", ", ".join(sorted(down)), extra={"checks": checks})
+        details = {name: checks[name].get("detail", "") for name in sorted(down)}
+        logger.warning("health: down: %s", ", ".join(sorted(down)), extra={"checks": details})
     else:
-        logger.info("health: every part is ok again")
+        logger.info("health: every part ok")

@@ -2,6 +2,7 @@ from typing import Any
 
 from celery import shared_task
 from celery.contrib.django.task import DjangoTask
+from celery.signals import worker_ready
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.db import connection
@@ -17,6 +18,13 @@ WORKER_HEARTBEAT_KEY = "opusof:worker-heartbeat"
 def worker_heartbeat() -> None:
     """Beat sends this every few seconds; the health endpoint reads its age to tell whether workers run."""
     cache.set(WORKER_HEARTBEAT_KEY, timezone.now().timestamp(), timeout=3600)
+
+
+@worker_ready.connect
+def _heartbeat_at_start(**kwargs: Any) -> None:
+    """A worker that is ready to consume says so at once: /health turns 200 as soon as web, database, broker and
+    worker are up, instead of waiting for beat's first scheduled heartbeat (its interval, 15 s)."""
+    worker_heartbeat()
 
 
 # base=DjangoTask is what the Django fixup installs anyway; spelled out so the type checker knows delay_on_commit.

@@ -2,18 +2,23 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+from opusof import home
 from opusof.api.edge import api_not_found
 from opusof.authserver.throttling import admin_login
 from opusof.health import health
 
 urlpatterns = [
+    path("", home.index, name="index"),
     path("health", health, name="health"),
     path(".well-known/", include("opusof.api.urls")),
     path("admin/login/", admin_login),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
-    path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+    path("api/docs/", home.offline_docs(SpectacularSwaggerView.as_view(url_name="schema")), name="swagger-ui"),
+    # SPECTACULAR_SETTINGS["REDOC_DIST"] points here: the sidecar's bundle without its CDN logo (opusof/home.py).
+    path("api/redoc-dist/bundles/redoc.standalone.js", home.redoc_bundle, name="redoc-bundle"),
+    path("api/redoc/", home.offline_docs(SpectacularRedocView.as_view(url_name="schema")), name="redoc"),
+    *(path(api["prefix"], home.api_root, {"api": name}, name=f"{name}-root") for name, api in home.APIS.items()),
     path("open-banking/payments/v4/", include("payments.api.urls_v4")),
     path("open-banking/automatic-payments/v2/", include("recurring.api.urls")),
     path("open-banking/enrollments/v2/", include("enrollments.api.urls_v2")),

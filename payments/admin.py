@@ -84,11 +84,11 @@ class PaymentPollStateAdmin(ReadOnlyAdmin):
     )
     list_select_related = ("payment", "recurring_payment")
 
-    @admin.display(description="payment")
+    @admin.display(description="pagamento")
     def polled(self, obj: PaymentPollState) -> str:
         return str(obj.polled)
 
-    @admin.display(description="status")
+    @admin.display(description="situação")
     def payment_status(self, obj: PaymentPollState) -> str:
         return str(obj.polled.status)
 

@@ -163,3 +163,29 @@ def test_filesystem_broker_reports_a_missing_folder(client: Client, settings, tm
 
 def test_only_safe_methods(client: Client) -> None:
     assert client.post("/health").status_code == 405
+
+
+def test_a_503_is_not_an_error_line_per_probe(client: Client, caplog) -> None:
+    cache.delete(WORKER_HEARTBEAT_KEY)
+    caplog.set_level("INFO")
+
+    for _ in range(3):
+        assert client.get("/health").status_code == 503
+
+    assert not [r for r in caplog.records if r.levelname == "ERROR"], caplog.text
+    warnings = [r for r in caplog.records if r.name == "opusof.health" and r.levelname == "WARNING"]
+    assert len(warnings) <= 1  # once when the parts down change (this process may have reported it already)
+    worker_heartbeat()
+    assert client.get("/health").status_code == 200
+    assert [r.getMessage() for r in caplog.records if r.name == "opusof.health"][-1] == "health: every part ok"
+
+
+def test_a_worker_reports_itself_at_start_not_after_beats_first_interval(client: Client) -> None:
+    from celery.signals import worker_ready
+
+    cache.delete(WORKER_HEARTBEAT_KEY)
+    assert client.get("/health").status_code == 503
+
+    worker_ready.send(sender=None)  # what Celery sends once the worker consumes
+
+    assert client.get("/health").status_code == 200

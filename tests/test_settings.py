@@ -69,6 +69,7 @@ SETTINGS_VARIABLES = [
     "OPUSOF_SANDBOX_SCENARIOS",
     "SECURE_HSTS_SECONDS",
     "DJANGO_SETTINGS_MODULE",
+    "OPUSOF_ENV_FILE",
 ]
 CONNECTOR_VARIABLES = [
     "OPUSOF_CONNECTOR_VALIDATE",
@@ -99,7 +100,7 @@ def import_settings(module: str, env: dict[str, str]) -> dict:
     base_env = {k: v for k, v in os.environ.items() if k not in SETTINGS_VARIABLES + CONNECTOR_VARIABLES}
     result = subprocess.run(
         [sys.executable, "-c", PROBE, module],
-        env={**base_env, **env},
+        env={**base_env, "OPUSOF_ENV_FILE": os.devnull, **env},
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -384,3 +385,36 @@ def test_postgresql_prepared_statements_can_be_turned_off(tmp_path: Path, flag: 
         },
     )
     assert loaded["DB_OPTIONS"] == options
+
+
+# --- .env ------------------------------------------------------------------------------------------------------
+
+
+def test_a_dotenv_file_configures_every_terminal_and_the_environment_wins(tmp_path: Path) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text(
+        "DATABASE_URL=postgres://postgres@127.0.0.1:5432/from_dotenv\n"
+        "REDIS_URL=redis://127.0.0.1:6379/14\n"
+        "OPUSOF_BIND=127.0.0.1:8123\n"
+    )
+    loaded = import_settings(
+        "opusof.settings.local", {"OPUSOF_ENV_FILE": str(env_file), "OPUSOF_VAR_DIR": str(tmp_path / "var")}
+    )
+    assert (loaded["DB_NAME"], loaded["BROKER"]) == ("from_dotenv", "redis://127.0.0.1:6379/14")
+    assert loaded["BASE_URL"] == "http://127.0.0.1:8123"
+
+    overridden = import_settings(
+        "opusof.settings.local",
+        {"OPUSOF_ENV_FILE": str(env_file), "OPUSOF_VAR_DIR": str(tmp_path / "var"), "OPUSOF_BIND": "127.0.0.1:8124"},
+    )
+    assert overridden["BASE_URL"] == "http://127.0.0.1:8124"
+    assert overridden["DB_NAME"] == "from_dotenv"
+
+
+def test_without_a_dotenv_file_the_embedded_defaults_hold(tmp_path: Path) -> None:
+    loaded = import_settings(
+        "opusof.settings.local",
+        {"OPUSOF_ENV_FILE": str(tmp_path / "absent.env"), "OPUSOF_VAR_DIR": str(tmp_path / "var")},
+    )
+    assert loaded["ENGINE"] == "django.db.backends.sqlite3"
+    assert loaded["BROKER"] == "filesystem://localhost/"

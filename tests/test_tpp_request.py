@@ -19,7 +19,8 @@ def call(*args: str) -> tuple[str, Any]:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_demo_tpp_pays_through_the_live_api(live_server, tmp_path):
+def test_demo_tpp_pays_through_the_live_api(live_server, tmp_path, settings):
+    settings.VAR_DIR = tmp_path
     call_command("load_demo", stdout=StringIO())
     creditor_account = {"ispb": "12345678", "issuer": "0001", "number": "90000001", "accountType": "CACC"}
     consent: dict[str, Any] = {
@@ -46,7 +47,7 @@ def test_demo_tpp_pays_through_the_live_api(live_server, tmp_path):
     }
     body_file = tmp_path / "consent.json"
     body_file.write_text(json.dumps(consent))
-    with override_settings(OPUSOF_BASE_URL=live_server.url):
+    with override_settings(OPUSOF_BASE_URL=live_server.url, VAR_DIR=tmp_path):
         status, created = call("POST", "/open-banking/payments/v4/consents", "--data", f"@{body_file}")
         assert status.startswith("201 application/jwt")
         consent_id = created["data"]["consentId"]
@@ -64,6 +65,7 @@ def test_demo_tpp_pays_through_the_live_api(live_server, tmp_path):
             "/open-banking/payments/v4/pix/payments",
             "--consent",
             consent_id,
+            "--mint",
             "--data",
             json.dumps({"data": [item]}),
         )

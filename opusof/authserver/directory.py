@@ -1,6 +1,6 @@
 """The OFB Directory as the authorisation server trusts it: the public JWKS software statements are verified with
 (OPUSOF_DIRECTORY_JWKS_PATH), and, for local runs and tests only, a stand-in Directory that owns the matching
-private key and issues software statements (ARCHITECTURE.md: "a local stand-in for the OFB Directory")."""
+private key and issues software statements (docs/architecture.md: "a local stand-in for the OFB Directory")."""
 
 import json
 import time

@@ -5,9 +5,11 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from opusof.settings.env import env_bool, env_int, env_list, env_str
+from opusof.settings.env import env_bool, env_int, env_list, env_str, load_env_file
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
+# Optional settings file (docs/configuration.md): `.env` at the checkout's root unless OPUSOF_ENV_FILE names another.
+ENV_FILE = load_env_file(Path(env_str("OPUSOF_ENV_FILE", str(BASE_DIR / ".env"))))
 # Local state of the embedded run (SQLite, broker files, cache, keys, static files); git-ignored.
 VAR_DIR = Path(env_str("OPUSOF_VAR_DIR", str(BASE_DIR / "var"))).resolve()
 
@@ -16,7 +18,7 @@ DEBUG = env_bool("DEBUG", False)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "opusof.admin_apps.OpusofAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -49,6 +51,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "opusof.middleware.BrasiliaTimeMiddleware",
 ]
 
 ROOT_URLCONF = "opusof.urls"
@@ -64,6 +67,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "opusof.context_processors.bank",
             ],
         },
     },
@@ -232,7 +236,8 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
-    "REDOC_DIST": "SIDECAR",
+    # The sidecar's Redoc bundle, served by opusof.home.redoc_bundle without the one image it fetches from a CDN.
+    "REDOC_DIST": "/api/redoc-dist",
     "COMPONENT_SPLIT_REQUEST": True,
 }
 
@@ -247,6 +252,8 @@ OPUSOF_BASE_URL = env_str("OPUSOF_BASE_URL", f"http://{_bind_host}:{_bind_port}"
 # Our organisation id in the OFB Directory: `iss` of every signed response.
 OPUSOF_ORGANISATION_ID = env_str("OPUSOF_ORGANISATION_ID", "74e929d9-33b6-4d85-8ba7-c146c867a817")
 OPUSOF_ISPB = env_str("OPUSOF_ISPB", "99999004")
+# The institution's name as customers and staff read it (customer pages, index page, admin).
+OPUSOF_BANK_NAME = env_str("OPUSOF_BANK_NAME", "Banco Sandbox opusof")
 OPUSOF_SIGNING_KEY_PATH = env_str("OPUSOF_SIGNING_KEY_PATH", str(VAR_DIR / "keys" / "holder-signing.pem"))
 OPUSOF_SIGNING_KEY_ID = env_str("OPUSOF_SIGNING_KEY_ID", "")
 # Local and test runs create the holder key on first use; production refuses to start without one.
@@ -328,7 +335,7 @@ OPUSOF_CONNECTOR_HTTP_BREAKER_RESET_SECONDS = float(env_str("OPUSOF_CONNECTOR_HT
 OPUSOF_CONNECTOR_HTTP_SIGN_REQUESTS = env_bool("OPUSOF_CONNECTOR_HTTP_SIGN_REQUESTS", True)
 OPUSOF_CONNECTOR_HTTP_BANK_JWKS = env_str("OPUSOF_CONNECTOR_HTTP_BANK_JWKS", "")
 OPUSOF_CONNECTOR_HTTP_REQUIRE_SIGNED_RESPONSES = env_bool("OPUSOF_CONNECTOR_HTTP_REQUIRE_SIGNED_RESPONSES", False)
-# Conformance-suite scenario amounts in the sandbox bank (ARCHITECTURE.md); never on in production.
+# Conformance-suite scenario amounts in the sandbox bank (docs/sandbox.md); never on in production.
 # Payments v4 §2.3 / §4.2: the DICT check of a payment with a Pix key runs in the request ("sync": a refusal is a
 # 422 and no payment) or after answering RCVD ("async": the worker rejects it RJCT, seen on GET).
 OPUSOF_DICT_CHECK = env_str("OPUSOF_DICT_CHECK", "sync")

@@ -4,8 +4,10 @@ An empty variable counts as unset, so ``FOO= make run`` falls back to the defaul
 """
 
 import os
+from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
+from dotenv import load_dotenv
 
 
 class ImproperlyConfiguredEnv(ImproperlyConfigured):
@@ -63,3 +65,13 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if value is None:
         return list(default)
     return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def load_env_file(path: Path) -> Path | None:
+    """Reads ``KEY=value`` lines from ``path`` into the environment, if the file exists; a variable already set in
+    the environment wins. Every process of a checkout (web, worker, ``manage.py`` in a second terminal) reads the
+    same file, so they agree on the database, broker and base URL. Returns the file read, or None."""
+    if not path.is_file():
+        return None
+    load_dotenv(path, override=False)
+    return path

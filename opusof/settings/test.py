@@ -10,6 +10,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
+# A developer's .env (their demo database, bind address) never reaches the tests.
+os.environ.setdefault("OPUSOF_ENV_FILE", os.devnull)
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/opusof")
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
 

@@ -15,8 +15,8 @@ pytestmark = pytest.mark.django_db
         ("sandboxaccount", "may_pay__exact=0", "10000003", "10000001"),
         ("sandboxpixkey", "key_type__exact=EVP", "7d9f0335-8dcc-4054-9bf9-0dbd61d36906", "loja@example.com"),
         ("sandboxqrcode", "kind__exact=DYNAMIC", "DEMODYNAMIC00000000000000001", "DEMOSTATIC0001"),
-        ("sandboxpayment", "status__exact=ACSC", "0 sandbox payments", "pay-"),
-        ("sandboxledgerentry", "direction__exact=DEBIT", "0 sandbox ledger entries", "DEBIT 1"),
+        ("sandboxpayment", "status__exact=ACSC", "0 pagamentos no banco sandbox", "pay-"),
+        ("sandboxledgerentry", "direction__exact=DEBIT", "0 lançamentos do banco sandbox", "DEBIT 1"),
     ],
 )
 def test_admin_changelists_search_and_filter(admin_client, model, query, expected, absent):

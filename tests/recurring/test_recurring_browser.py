@@ -95,13 +95,13 @@ def test_browser_authorise_once_three_days_of_charges_limit_then_revocation(
     # when Ana, still logged in, revokes the consent in "Minhas autorizações"
     page.goto(live_server.url + "/minhas-autorizacoes/")
     card = page.locator(f'[data-recurring-consent-id="{consent_id}"]')
-    assert card.locator(".recurring-status").inner_text() == "AUTHORISED"
+    assert card.locator(".recurring-status").inner_text() == "Autorizado"
     assert f"Válido até {expires:%d/%m/%Y %H:%M}" in card.inner_text()
     screenshot(page, "recurring-my-authorisations")
     card.get_by_role("button", name="Revogar").click()
     page.wait_for_url(live_server.url + "/minhas-autorizacoes/")
     screenshot(page, "recurring-my-authorisations-revoked")
-    assert card.locator(".recurring-status").inner_text() == "REVOKED"
+    assert card.locator(".recurring-status").inner_text() == "Revogado"
     assert card.get_by_role("button", name="Revogar").count() == 0
 
     # then the next charge is refused, the TPP reads who revoked it, and the refresh token is dead

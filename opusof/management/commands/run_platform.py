@@ -1,10 +1,10 @@
 """Runs the whole platform in the foreground: a Celery worker, Celery beat and the web server.
 
-``make run`` calls this after ``migrate`` and ``load_demo``. A worker or beat that exits is restarted with backoff
-(opusof.supervisor), so a broker outage never takes the web server down; the web server exiting stops everything.
-The children run in their own process groups, so a Ctrl-C (SIGINT) or SIGTERM reaches only this command, which
-forwards one SIGTERM to each and waits: Celery finishes the running tasks, gunicorn the running requests. A second
-Ctrl-C while waiting kills them at once.
+``make run`` calls it with ``--setup``, which first applies migrations and loads the demo data. A worker or beat
+that exits is restarted with backoff (opusof.supervisor), so a broker outage never takes the web server down; the web
+server exiting stops everything. The children run in their own process groups, so a Ctrl-C (SIGINT) or SIGTERM
+reaches only this command, which forwards one SIGTERM to each and waits: Celery finishes the running tasks, gunicorn
+the running requests. A second Ctrl-C while waiting kills them at once.
 """
 
 import ctypes
@@ -22,6 +22,9 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from opusof.demo_tpp import platform_settings
+from opusof.home import ADDRESSES
+from opusof.settings.env import env_str
 from opusof.supervisor import Child, Supervisor
 
 STOP_TIMEOUT_SECONDS = 30
@@ -62,6 +65,11 @@ class Command(BaseCommand):
             help="HOST:PORT for the web server (default: settings.OPUSOF_BIND, env OPUSOF_BIND, 127.0.0.1:8000).",
         )
         parser.add_argument(
+            "--setup",
+            action="store_true",
+            help="First apply migrations and load the demo data (manage.py load_demo), in this process: `make run`.",
+        )
+        parser.add_argument(
             "--runserver",
             action="store_true",
             help="Use Django's runserver even when gunicorn is installed.",
@@ -74,6 +82,10 @@ class Command(BaseCommand):
         base_url = f"http://{shown_host}:{port}"
 
         settings.VAR_DIR.mkdir(parents=True, exist_ok=True)
+        if options["setup"]:
+            # One Python start-up instead of three separate manage.py commands: seconds off every `make run`.
+            call_command("migrate", interactive=False)
+            call_command("load_demo")
         # The admin's and Swagger/Redoc's assets (drf-spectacular-sidecar) are served by WhiteNoise from here.
         call_command("collectstatic", interactive=False, verbosity=0)
 
@@ -113,6 +125,10 @@ class Command(BaseCommand):
                 bind,
                 "--workers",
                 "2",
+                # Threads: the initiator gateway calls our own holder over HTTP inside this server, so a sync worker
+                # waiting on the holder must not be the only one that could answer it.
+                "--threads",
+                "4",
                 "--graceful-timeout",
                 "20",
                 "--access-logfile",
@@ -161,23 +177,22 @@ class Command(BaseCommand):
         self.stdout.write("opusof stopped.")
 
     def _print_urls(self, base_url: str, web_name: str, supervisor: Supervisor) -> None:
-        database = settings.DATABASES["default"]
         lines = [
             "",
             "opusof is starting:",
-            *(f"  {child.name:<22} pid {child.process.pid}" for child in supervisor.children if child.process),
-            f"  database               {database['ENGINE'].rsplit('.', 1)[-1]} {database['NAME']}",
-            f"  broker                 {settings.CELERY_BROKER_URL}",
+            *(f"  {child.name:<24} pid {child.process.pid}" for child in supervisor.children if child.process),
+            # The children's base URL: OPUSOF_BASE_URL if set, else the address bound here (settings/base.py).
+            *(f"  {label:<24} {value}" for label, value in platform_settings(env_str("OPUSOF_BASE_URL", base_url))),
             "",
-            f"  API (payments v4)      {base_url}/open-banking/payments/v4/",
-            f"  OpenAPI schema         {base_url}/api/schema/",
-            f"  Swagger UI             {base_url}/api/docs/",
-            f"  Redoc                  {base_url}/api/redoc/",
-            f"  Admin                  {base_url}/admin/   (admin / admin, from manage.py load_demo)",
-            f"  Health                 {base_url}/health",
-            f"  Published JWKS         {base_url}/.well-known/jwks.json",
+            *(
+                f"  {address.banner:<32} {base_url}{address.path}" + (f"   ({address.login})" if address.login else "")
+                for address in ADDRESSES
+            ),
+            f"  {'Consent pages':<32} {base_url}/auth/authorize?client_id=…&request_uri=…   (from a TPP's PAR)",
             "",
-            f"Web server: {web_name}. /health turns 200 once beat's first heartbeat ran (about 15 s). Ctrl-C stops.",
+            f"Web server: {web_name}. /health turns 200 once the worker is up. A first payment, in another terminal:",
+            "  make first-payment",
+            "Ctrl-C stops.",
             "",
         ]
         self.stdout.write("\n".join(lines))
