@@ -14,6 +14,8 @@ urlpatterns = [
     path("open-banking/payments/v4/", include("payments.api.urls_v4")),
     path("open-banking/automatic-payments/v2/", include("recurring.api.urls")),
     path("open-banking/enrollments/v2/", include("enrollments.api.urls_v2")),
+    # Initiator gateway (Opus TPP API): the company's applications, holder webhooks, backoffice.
+    path("", include("initiator.api.urls")),
     # Authorisation server and the customer consent pages (FAPI / OFB security profile).
     path("", include("opusof.authserver.urls")),
 ]

@@ -1,0 +1,38 @@
+"""Proxy payments v4 (en-opusTPP-iniciacaoPagamentos.yml "Pagamento"; seeds' /proxy/open-banking/payments/v4/...):
+plain JSON from the application, FAPI to the holder, the holder's status code and body back as JSON."""
+
+from django.http import HttpRequest, HttpResponse
+
+from initiator.api.base import endpoint, json_body, reply_response
+from initiator.errors import ParameterMissing
+from initiator.models import Application
+from initiator.services import payments
+
+
+@endpoint(["POST"], versioned=True)
+def pix_payments(request: HttpRequest, *, application: Application) -> HttpResponse:
+    consent_id = request.headers.get("x-consent-id", "")
+    if not consent_id:
+        raise ParameterMissing("x-consent-id não informado.")
+    reply = payments.payment_create(
+        application=application,
+        authorisation_server_id=request.headers.get("x-authorisation-server-id", ""),
+        consent_id=consent_id,
+        idempotency_key=request.headers.get("x-idempotency-key", ""),
+        body=json_body(request),
+    )
+    return reply_response(reply)
+
+
+@endpoint(["GET", "PATCH"], versioned=True)
+def pix_payment(request: HttpRequest, payment_id: str, *, application: Application) -> HttpResponse:
+    payment = payments.payment_for(application, payment_id)
+    if request.method == "PATCH":
+        return reply_response(payments.payment_cancel(payment=payment, body=json_body(request)))
+    return reply_response(payments.payment_read(payment=payment, actor="application:read"))
+
+
+@endpoint(["PATCH"], versioned=True)
+def pix_payments_of_consent(request: HttpRequest, consent_id: str, *, application: Application) -> HttpResponse:
+    reply = payments.payments_cancel_all(application=application, consent_id=consent_id, body=json_body(request))
+    return reply_response(reply)
