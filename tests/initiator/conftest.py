@@ -20,6 +20,7 @@ from initiator.models import Application
 from initiator.services.applications import application_create
 from initiator.services.participants import OWN_AUTHORISATION_SERVER_ID, participants_refresh
 from tests.authserver.oauth_tpp import customer_decides
+from tests.initiator.holder_proxy import HolderProxy, holder_proxy
 from tests.payments.builders import ANA_CPF
 
 CALLBACK = "https://app.example.com/pagamento/retorno"
@@ -33,10 +34,11 @@ class Gateway:
     application: Application
     credential: str
     server_id: str = OWN_AUTHORISATION_SERVER_ID
+    holder_url: str = ""
     customer: httpx.Client = field(init=False)
 
     def __post_init__(self) -> None:
-        self.customer = httpx.Client(base_url=self.http.base_url, timeout=30)
+        self.customer = httpx.Client(base_url=self.holder_url or self.http.base_url, timeout=30)
 
     def headers(self, **extra: str) -> dict[str, str]:
         return {
@@ -107,6 +109,33 @@ def gateway(live_server: Any, settings: Any, demo_bank: dict[str, Any]) -> Itera
     application, credential = make_application(live_server.url, "app-um")
     with httpx.Client(base_url=live_server.url, timeout=60) as http:
         yield Gateway(http=http, application=application, credential=credential)
+
+
+@pytest.fixture
+def proxied_gateway(
+    live_server: Any, settings: Any, demo_bank: dict[str, Any]
+) -> Iterator[tuple[Gateway, HolderProxy]]:
+    """The gateway (at the live server) and our holder behind a reverse proxy the test controls."""
+    with holder_proxy(live_server.url) as proxy:
+        settings.OPUSOF_BASE_URL = proxy.url
+        settings.INITIATOR_BASE_URL = live_server.url
+        participants_refresh(source="")
+        application, credential = make_application(live_server.url, "app-proxy")
+        with httpx.Client(base_url=live_server.url, timeout=60) as http:
+            yield Gateway(http=http, application=application, credential=credential, holder_url=proxy.url), proxy
+
+
+@pytest.fixture
+def eager_celery() -> Iterator[None]:
+    """Tasks run where they are enqueued (the holder's webhook delivery, the gateway's read-back and forwarding),
+    as a worker would run them, without one."""
+    from opusof.celery import app
+
+    app.conf.task_always_eager = True
+    try:
+        yield
+    finally:
+        app.conf.task_always_eager = False
 
 
 @pytest.fixture
