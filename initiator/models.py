@@ -188,6 +188,9 @@ class InitiatorPayment(AuditedStatus, FSMModelMixin, models.Model):
     status = FSMField(max_length=10, choices=PaymentStatus.choices, default=PaymentStatus.SUBMITTING, protected=True)
     holder_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
     holder_body = models.JSONField(default=dict, help_text="The holder's last answer, verified.")
+    create_answer = models.JSONField(
+        default=dict, help_text="The holder's answer to the creation: what a retry with the same key gets back."
+    )
     last_error = models.CharField(max_length=1024, blank=True)
     next_poll_at = models.DateTimeField(null=True, blank=True, db_index=True)
     poll_attempts = models.PositiveIntegerField(default=0)

@@ -73,7 +73,7 @@ def payment_create(
     payment = _record(application, consent, idempotency_key, body)
     url, version = _pix_url(consent)
     if payment.holder_status_code is not None:  # answered before: the same answer
-        return HolderReply(payment.holder_status_code, payment.holder_body, version)
+        return HolderReply(payment.holder_status_code, payment.create_answer, version)
     return payment_submit(payment=payment, url=url, version=version)
 
 
@@ -98,6 +98,7 @@ def payment_submit(*, payment: InitiatorPayment, url: str, version: str) -> Hold
     with transaction.atomic():
         locked = InitiatorPayment.objects.select_for_update().select_related("application").get(pk=payment.pk)
         locked.holder_status_code = answer.status_code
+        locked.create_answer = answer.body
         locked.last_error = ""
         if answer.status_code == 201:
             data = payment_data(answer.body)

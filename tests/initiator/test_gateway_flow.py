@@ -3,10 +3,13 @@
 from decimal import Decimal
 
 import pytest
+from django.contrib.auth import get_user_model
+from django.test import Client
 
 from initiator.models import HolderCall, InitiatorConsent, InitiatorPayment
 from payments.models import PixPayment
-from tests.initiator.conftest import CALLBACK, Gateway
+from tests.initiator.conftest import Gateway
+from tests.initiator.spec_check import assert_data_matches
 from tests.payments.builders import consent_data, payment_item
 
 
@@ -16,20 +19,56 @@ def test_immediate_payment_settles(gateway: Gateway):
     consent_id = gateway.authorise(data)
     consent = InitiatorConsent.objects.get(consent_id=consent_id)
     assert consent.status == "AUTHORISED"
-    assert consent.access_token and "." not in consent.access_token[:10]  # Fernet text, not the token
+    assert consent.access_token.startswith("gAAAA")  # a Fernet token, not the holder's token
+    assert consent.history.get().actor == "authorisation-return"
 
-    response = gateway.pay(consent_id, [payment_item(data)], key="pay-0001")
+    item = payment_item(data)
+    response = gateway.pay(consent_id, [item], key="pay-0001")
     assert response.status_code == 201, response.text
     assert response.headers["x-selected-regulatory-v"] == "4.0.0"
+    assert_data_matches(response.json(), path="/pix/payments", method="post", status=201)
     payment_id = response.json()["data"][0]["paymentId"]
 
     read = gateway.get_payment(payment_id)
     assert read.status_code == 200, read.text
+    assert_data_matches(read.json(), path="/pix/payments/{paymentId}", method="get", status=200)
     assert read.json()["data"]["status"] == "ACSC"
     payment = InitiatorPayment.objects.get(payment_id=payment_id)
     assert payment.status == "ACSC"
     assert [h.to_status for h in payment.history.all()][-1] == "ACSC"
     assert PixPayment.objects.get(payment_id=payment_id).amount == Decimal("123.45")
-    assert HolderCall.objects.filter(payment=payment, operation="payment-create", status_code=201).count() == 1
+
+    again = gateway.pay(consent_id, [item], key="pay-0001")  # the application retries: the same payment
+    assert (again.status_code, again.json()) == (201, response.json())
+    assert PixPayment.objects.filter(end_to_end_id=item["endToEndId"]).count() == 1
+    assert HolderCall.objects.filter(payment=payment, operation="payment-create").count() == 1
     assert gateway.get_consent(consent_id).json()["data"]["consent"]["data"]["status"] == "CONSUMED"
-    assert CALLBACK
+
+    listed = gateway.http.get(f"/backoffice/consents/{consent_id}/payments", headers=gateway.headers())
+    assert listed.json()["data"][0]["regulatoryData"]["paymentData"]["status"] == "ACSC"
+    assert listed.json()["meta"]["totalRecords"] == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_staff_see_history_and_holder_calls_in_the_admin(gateway: Gateway):
+    data = consent_data(amount="10.00")
+    consent_id = gateway.authorise(data)
+    gateway.pay(consent_id, [payment_item(data)], key="admin-1")
+    gateway.get_consent(consent_id)  # stale after the payment: read back, now CONSUMED
+    staff = get_user_model().objects.create_superuser("staff", "staff@example.com", "pw")
+    client = Client()
+    client.force_login(staff)
+    consent = InitiatorConsent.objects.get(consent_id=consent_id)
+    page = client.get(f"/admin/initiator/initiatorconsent/{consent.pk}/change/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "AWAITING_AUTHORISATION" in html and "AUTHORISED" in html
+    assert "consent-create" in html and "par" in html
+    assert consent.calls.first().interaction_id in html
+    payment = InitiatorPayment.objects.get(idempotency_key="admin-1")
+    html = client.get(f"/admin/initiator/initiatorpayment/{payment.pk}/change/").content.decode()
+    assert "payment-create" in html and "SUBMITTING" in html
+    listing = client.get("/admin/initiator/initiatorconsent/", {"status__exact": "CONSUMED"})
+    assert consent_id in listing.content.decode()
+    assert client.get("/admin/initiator/participant/").status_code == 200
+    assert client.get("/admin/initiator/holdercall/", {"operation": "payment-create"}).status_code == 200
