@@ -64,7 +64,7 @@ def test_staff_see_history_and_holder_calls_in_the_admin(gateway: Gateway):
     html = page.content.decode()
     assert "AWAITING_AUTHORISATION" in html and "AUTHORISED" in html
     assert "consent-create" in html and "par" in html
-    assert consent.calls.first().interaction_id in html
+    assert consent.calls.earliest("created_at").interaction_id in html
     payment = InitiatorPayment.objects.get(idempotency_key="admin-1")
     html = client.get(f"/admin/initiator/initiatorpayment/{payment.pk}/change/").content.decode()
     assert "payment-create" in html and "SUBMITTING" in html
