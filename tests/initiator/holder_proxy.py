@@ -5,7 +5,9 @@ Modes, for requests whose path starts with ``prefix``: ``up`` (forward), ``down`
 ``drop`` (forward, so the holder acts, then close without answering: an unknown outcome), ``tamper`` (forward and
 flip one character of a signed answer's signature)."""
 
+import ssl
 import threading
+from urllib.parse import quote
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -41,6 +43,11 @@ def _handler(proxy: HolderProxy) -> type[BaseHTTPRequestHandler]:
                 self.close_connection = True
                 return
             headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP}
+            headers.pop("X-SSL-Client-Cert", None)  # only the TLS layer below may say who the client is
+            if isinstance(self.connection, ssl.SSLSocket):
+                der = self.connection.getpeercert(binary_form=True)
+                if der:  # as a TLS terminator forwards it: the URL-encoded PEM
+                    headers["X-SSL-Client-Cert"] = quote(ssl.DER_cert_to_PEM_cert(der))
             with httpx.Client(base_url=proxy.upstream, timeout=60) as http:
                 answer = http.request(self.command, self.path, content=body, headers=headers)
             proxy.forwarded.append(f"{self.command} {self.path} {answer.status_code}")
@@ -71,10 +78,16 @@ def _handler(proxy: HolderProxy) -> type[BaseHTTPRequestHandler]:
 
 
 @contextmanager
-def holder_proxy(upstream: str) -> Iterator[HolderProxy]:
+def holder_proxy(upstream: str, *, tls: ssl.SSLContext | None = None) -> Iterator[HolderProxy]:
+    """``tls``: terminate TLS (asking for, not requiring, a client certificate) and forward the client's
+    certificate in X-SSL-Client-Cert, as the holder's TLS terminator does in production."""
     proxy = HolderProxy(upstream=upstream)
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(proxy))
-    proxy.url = f"http://127.0.0.1:{server.server_address[1]}"
+    scheme = "http"
+    if tls is not None:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
+        scheme = "https"
+    proxy.url = f"{scheme}://127.0.0.1:{server.server_address[1]}"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
