@@ -7,12 +7,12 @@ flip one character of a signed answer's signature)."""
 
 import ssl
 import threading
-from urllib.parse import quote
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
