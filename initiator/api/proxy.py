@@ -1,12 +1,26 @@
 """Proxy payments v4 (en-opusTPP-iniciacaoPagamentos.yml "Pagamento"; seeds' /proxy/open-banking/payments/v4/...):
 plain JSON from the application, FAPI to the holder, the holder's status code and body back as JSON."""
 
+import uuid
+
 from django.http import HttpRequest, HttpResponse
 
 from initiator.api.base import endpoint, json_body, reply_response
 from initiator.errors import ParameterMissing
 from initiator.models import Application
 from initiator.services import payments
+
+# The customer's context the holder may use for risk (payments v4 request headers), passed through as sent.
+CUSTOMER_HEADERS = ("x-fapi-auth-date", "x-fapi-customer-ip-address", "x-customer-user-agent")
+
+
+def _interaction_id(request: HttpRequest) -> str:
+    """The application's x-fapi-interaction-id when it is a UUID (it then follows the call to the holder)."""
+    value = request.headers.get("x-fapi-interaction-id", "")
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        return ""
 
 
 @endpoint(["POST"], versioned=True)
@@ -20,6 +34,8 @@ def pix_payments(request: HttpRequest, *, application: Application) -> HttpRespo
         consent_id=consent_id,
         idempotency_key=request.headers.get("x-idempotency-key", ""),
         body=json_body(request),
+        interaction_id=_interaction_id(request),
+        customer_headers={name: request.headers[name] for name in CUSTOMER_HEADERS if name in request.headers},
     )
     return reply_response(reply)
 

@@ -28,6 +28,7 @@ ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 JWT = "application/jwt"
 DISCOVERY_CACHE_SECONDS = 3600
 JWKS_CACHE_SECONDS = 900
+JWKS_REFETCH_SECONDS = 10
 # Attempts of a call that is safe to repeat (a GET, or anything with an idempotency key), and the pause between.
 ATTEMPTS = 2
 RETRY_PAUSE_SECONDS = 0.2
@@ -91,12 +92,26 @@ def _tls_context(cert: str, key: str, ca_bundle: str) -> ssl.SSLContext:
     return context
 
 
-def _http() -> httpx.Client:
-    timeout = httpx.Timeout(settings.INITIATOR_HTTP_READ_TIMEOUT, connect=settings.INITIATOR_HTTP_CONNECT_TIMEOUT)
-    verify = _tls_context(
-        settings.INITIATOR_MTLS_CERT_PATH, settings.INITIATOR_MTLS_KEY_PATH, settings.INITIATOR_CA_BUNDLE
+@functools.cache
+def _pooled(cert: str, key: str, ca_bundle: str, read: float, connect: float) -> httpx.Client:
+    """One connection pool per process and TLS configuration: keep-alive connections to the holders are reused
+    (a new TLS handshake per call was most of the gateway's own cost)."""
+    return httpx.Client(
+        timeout=httpx.Timeout(read, connect=connect),
+        verify=_tls_context(cert, key, ca_bundle),
+        follow_redirects=False,
+        limits=httpx.Limits(max_connections=50, max_keepalive_connections=20, keepalive_expiry=30),
     )
-    return httpx.Client(timeout=timeout, verify=verify, follow_redirects=False)
+
+
+def _http() -> httpx.Client:
+    return _pooled(
+        settings.INITIATOR_MTLS_CERT_PATH,
+        settings.INITIATOR_MTLS_KEY_PATH,
+        settings.INITIATOR_CA_BUNDLE,
+        float(settings.INITIATOR_HTTP_READ_TIMEOUT),
+        float(settings.INITIATOR_HTTP_CONNECT_TIMEOUT),
+    )
 
 
 @dataclass
@@ -121,30 +136,29 @@ class FapiClient:
         data: dict[str, str] | None = None,
         idempotency_key: str = "",
         repeatable: bool = False,
+        interaction_id: str = "",
     ) -> httpx.Response:
         attempts = ATTEMPTS if (repeatable or idempotency_key or method == "GET") else 1
         last: HolderUnavailable | None = None
         for attempt in range(attempts):
             if attempt:
                 time.sleep(RETRY_PAUSE_SECONDS)
-            interaction_id = str(uuid.uuid4())
-            request_headers = {"x-fapi-interaction-id": interaction_id, **(headers or {})}
+            # The caller's interaction id on the first attempt (the application's, for correlation end to end).
+            sent_id = (not attempt and interaction_id) or str(uuid.uuid4())
+            request_headers = {**(headers or {}), "x-fapi-interaction-id": sent_id}
             if idempotency_key:
                 request_headers["x-idempotency-key"] = idempotency_key
             started = time.monotonic()
             try:
-                with _http() as http:
-                    response = http.request(method, url, headers=request_headers, content=content, data=data)
+                response = _http().request(method, url, headers=request_headers, content=content, data=data)
             except httpx.HTTPError as exc:
                 latency = int((time.monotonic() - started) * 1000)
                 error = f"{type(exc).__name__}: {exc}"[:1024]
-                self.on_call(CallTrace(operation, method, url, interaction_id, idempotency_key, None, latency, error))
+                self.on_call(CallTrace(operation, method, url, sent_id, idempotency_key, None, latency, error))
                 last = HolderUnavailable(error, url=url, timeout=isinstance(exc, httpx.TimeoutException))
                 continue
             latency = int((time.monotonic() - started) * 1000)
-            self.on_call(
-                CallTrace(operation, method, url, interaction_id, idempotency_key, response.status_code, latency)
-            )
+            self.on_call(CallTrace(operation, method, url, sent_id, idempotency_key, response.status_code, latency))
             if response.status_code >= 500:
                 last = HolderUnavailable(
                     f"HTTP {response.status_code}", url=url, timeout=False, status_code=response.status_code
@@ -190,7 +204,10 @@ class FapiClient:
     def holder_key(self, token: str) -> RSAPublicKey:
         """The holder's key for the ``kid`` of ``token``; an unknown kid refetches the JWKS once (key rotation)."""
         kid = jose.kid_of(token)
-        key = self._jwks(refresh=False).get(kid) or self._jwks(refresh=True).get(kid)
+        key = self._jwks(refresh=False).get(kid)
+        # An unknown kid refetches at most once per JWKS_REFETCH_SECONDS, so forged kids cannot make us hammer it.
+        if key is None and cache.add(f"initiator:jwks-refetch:{self.discovery_url}", 1, timeout=JWKS_REFETCH_SECONDS):
+            key = self._jwks(refresh=True).get(kid)
         if key is None:
             raise jose.HolderSignatureInvalid("kid desconhecido no JWKS da detentora.")
         return key
@@ -276,16 +293,26 @@ class FapiClient:
         token: str,
         data: dict[str, Any] | None = None,
         idempotency_key: str = "",
+        interaction_id: str = "",
+        customer_headers: dict[str, str] | None = None,
     ) -> HolderAnswer:
         """A payments API call: the body signed (aud the URL called), the answer verified. 2xx and 422 answers
         must be signed JWS (payments v4: ``application/jwt``); other errors are the spec's plain JSON."""
-        headers = {"authorization": f"Bearer {token}", "accept": JWT}
+        headers = {**(customer_headers or {}), "authorization": f"Bearer {token}", "accept": JWT}
         content = None
         if data is not None:
             headers["content-type"] = JWT
             content = jose.sign_body(data, audience=url)
-        response = self._send(operation, method, url, headers=headers, content=content, idempotency_key=idempotency_key)
-        interaction_id = response.headers.get("x-fapi-interaction-id", "")
+        response = self._send(
+            operation,
+            method,
+            url,
+            headers=headers,
+            content=content,
+            idempotency_key=idempotency_key,
+            interaction_id=interaction_id,
+        )
+        answer_id = response.headers.get("x-fapi-interaction-id", "")
         version = response.headers.get("x-v", "")
         signed = response.headers.get("content-type", "").startswith(JWT)
         if signed:
@@ -301,4 +328,4 @@ class FapiClient:
                 body = {}
             if not isinstance(body, dict):
                 body = {}
-        return HolderAnswer(response.status_code, body, interaction_id, url, version)
+        return HolderAnswer(response.status_code, body, answer_id, url, version)

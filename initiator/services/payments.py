@@ -32,6 +32,7 @@ from initiator.services.tracking import payment_apply, payment_data, rejection_r
 
 MAX_IDEMPOTENCY_KEY = 40
 STALE = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+SUBMISSION_GRACE = dt.timedelta(seconds=30)
 
 
 def _pix_url(consent: InitiatorConsent) -> tuple[str, str]:
@@ -53,7 +54,13 @@ def _record(application: Application, consent: InitiatorConsent, key: str, body:
     try:
         with transaction.atomic():
             return InitiatorPayment.objects.create(
-                application=application, consent=consent, idempotency_key=key, request_hash=digest, request_body=body
+                application=application,
+                consent=consent,
+                idempotency_key=key,
+                request_hash=digest,
+                request_body=body,
+                # The poller leaves the call in flight alone; it resends only what stayed unanswered.
+                next_poll_at=timezone.now() + SUBMISSION_GRACE,
             )
     except IntegrityError:
         existing = InitiatorPayment.objects.get(application=application, idempotency_key=key)
@@ -63,7 +70,14 @@ def _record(application: Application, consent: InitiatorConsent, key: str, body:
 
 
 def payment_create(
-    *, application: Application, authorisation_server_id: str, consent_id: str, idempotency_key: str, body: Any
+    *,
+    application: Application,
+    authorisation_server_id: str,
+    consent_id: str,
+    idempotency_key: str,
+    body: Any,
+    interaction_id: str = "",
+    customer_headers: dict[str, str] | None = None,
 ) -> HolderReply:
     if not idempotency_key or len(idempotency_key) > MAX_IDEMPOTENCY_KEY or idempotency_key != idempotency_key.strip():
         raise ParameterMissing("x-idempotency-key ausente ou inválida.")
@@ -74,10 +88,19 @@ def payment_create(
     url, version = _pix_url(consent)
     if payment.holder_status_code is not None:  # answered before: the same answer
         return HolderReply(payment.holder_status_code, payment.create_answer, version)
-    return payment_submit(payment=payment, url=url, version=version)
+    return payment_submit(
+        payment=payment, url=url, version=version, interaction_id=interaction_id, customer_headers=customer_headers
+    )
 
 
-def payment_submit(*, payment: InitiatorPayment, url: str, version: str) -> HolderReply:
+def payment_submit(
+    *,
+    payment: InitiatorPayment,
+    url: str,
+    version: str,
+    interaction_id: str = "",
+    customer_headers: dict[str, str] | None = None,
+) -> HolderReply:
     """Sends (or re-sends, with the same key) a recorded payment and takes the holder's answer."""
     consent = payment.consent
     fapi = fapi_for(consent.participant, log=CallLog(consent.participant, consent=consent, payment=payment))
@@ -90,6 +113,8 @@ def payment_submit(*, payment: InitiatorPayment, url: str, version: str) -> Hold
             token=token,
             data=payment.request_body,
             idempotency_key=payment.idempotency_key,
+            interaction_id=interaction_id,
+            customer_headers=customer_headers,
         )
     except HOLDER_FAILURES as exc:
         failure = holder_failure(exc, url)

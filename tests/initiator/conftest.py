@@ -75,11 +75,11 @@ class Gateway:
         assert back.status_code == 302 and back.headers["location"] == f"{CALLBACK}?result=success", back.text
         return str(body["consentId"])
 
-    def pay(self, consent_id: str, items: list[dict[str, Any]], *, key: str) -> httpx.Response:
+    def pay(self, consent_id: str, items: list[dict[str, Any]], *, key: str, **headers: str) -> httpx.Response:
         return self.http.post(
             "/proxy/open-banking/payments/v4/pix/payments",
             json={"data": items},
-            headers=self.headers(**{"x-consent-id": consent_id, "x-idempotency-key": key}),
+            headers=self.headers(**{"x-consent-id": consent_id, "x-idempotency-key": key, **headers}),
         )
 
     def get_payment(self, payment_id: str) -> httpx.Response:

@@ -1,5 +1,6 @@
 """Application → gateway → our holder → sandbox bank, every hop over real HTTP (live server)."""
 
+import uuid
 from decimal import Decimal
 
 import pytest
@@ -23,7 +24,8 @@ def test_immediate_payment_settles(gateway: Gateway):
     assert consent.history.get().actor == "authorisation-return"
 
     item = payment_item(data)
-    response = gateway.pay(consent_id, [item], key="pay-0001")
+    interaction_id = str(uuid.uuid4())
+    response = gateway.pay(consent_id, [item], key="pay-0001", **{"x-fapi-interaction-id": interaction_id})
     assert response.status_code == 201, response.text
     assert response.headers["x-selected-regulatory-v"] == "4.0.0"
     assert_data_matches(response.json(), path="/pix/payments", method="post", status=201)
@@ -41,7 +43,8 @@ def test_immediate_payment_settles(gateway: Gateway):
     again = gateway.pay(consent_id, [item], key="pay-0001")  # the application retries: the same payment
     assert (again.status_code, again.json()) == (201, response.json())
     assert PixPayment.objects.filter(end_to_end_id=item["endToEndId"]).count() == 1
-    assert HolderCall.objects.filter(payment=payment, operation="payment-create").count() == 1
+    [create] = HolderCall.objects.filter(payment=payment, operation="payment-create")
+    assert (create.interaction_id, create.idempotency_key, create.status_code) == (interaction_id, "pay-0001", 201)
     assert gateway.get_consent(consent_id).json()["data"]["consent"]["data"]["status"] == "CONSUMED"
 
     listed = gateway.http.get(f"/backoffice/consents/{consent_id}/payments", headers=gateway.headers())

@@ -4,6 +4,8 @@ of another attempt, an expired consent, another application's ids."""
 
 from urllib.parse import urlsplit
 
+from django.utils import timezone
+
 import pytest
 
 from connectors.models import SandboxPayment
@@ -63,6 +65,9 @@ def test_unknown_outcome_is_resolved_by_the_poller_with_the_same_key(proxied_gat
     proxy.mode = "drop"
     assert gateway.pay(consent_id, [item], key="poll-1").status_code == 502
     proxy.mode = "up"
+    assert poll_open() >= 0 and InitiatorPayment.objects.get(idempotency_key="poll-1").status == "SUBMITTING"
+    # within its grace period the call may still be in flight; once past it, the poller sends the same key again
+    InitiatorPayment.objects.filter(idempotency_key="poll-1").update(next_poll_at=timezone.now())
     poll_open()
     payment = InitiatorPayment.objects.get(idempotency_key="poll-1")
     assert payment.status not in ("SUBMITTING", "RJCT")
