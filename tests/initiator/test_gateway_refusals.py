@@ -4,9 +4,8 @@ of another attempt, an expired consent, another application's ids."""
 
 from urllib.parse import urlsplit
 
-from django.utils import timezone
-
 import pytest
+from django.utils import timezone
 
 from connectors.models import SandboxPayment
 from initiator.models import InitiatorConsent, InitiatorPayment
