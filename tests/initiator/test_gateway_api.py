@@ -180,3 +180,34 @@ def test_tokens_at_rest_survive_a_key_rotation(settings):
     assert crypto.decrypt(stored) == "access-token-value"
     settings.INITIATOR_TOKEN_KEYS = [new]
     assert crypto.decrypt(stored) == ""
+
+
+def test_applications_are_registered_by_command_with_a_working_credential(db):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command(
+        "initiator_application",
+        "--name=Loja",
+        "--fqdn=loja.bank.example",
+        "--redirect-identifier=loja",
+        "--callback=https://loja.bank.example/retorno",
+        stdout=out,
+    )
+    lines = dict(line.split(None, 1) for line in out.getvalue().splitlines() if line.strip() and " " in line)
+    client = Client(
+        headers={"x-application-id": lines["applicationId"], "authorization": f"Bearer {lines['credential']}"}
+    )
+    assert client.get("/opus-open-finance/participants").status_code == 200
+    assert "https://loja.bank.example/opus-open-finance/payments/redirect-uri/loja" in out.getvalue()
+
+
+@pytest.mark.django_db
+def test_the_browser_path_moves_a_hybrid_fragment_into_the_query(client):
+    page = client.get("/opus-open-finance/payments/redirect-uri/app")
+    assert page.status_code == 200
+    assert "location.hash" in page.content.decode()
+    unknown = client.get("/opus-open-finance/payments/redirect-uri/app", {"state": "nope", "code": "x"})
+    assert (unknown.status_code, unknown.json()["error"]) == (400, "invalid_request")
