@@ -75,3 +75,18 @@ def test_staff_see_history_and_holder_calls_in_the_admin(gateway: Gateway):
     assert consent_id in listing.content.decode()
     assert client.get("/admin/initiator/participant/").status_code == 200
     assert client.get("/admin/initiator/holdercall/", {"operation": "payment-create"}).status_code == 200
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_expired_consent_token_is_refreshed_before_the_payment(gateway: Gateway):
+    data = consent_data(amount="33.00")
+    consent_id = gateway.authorise(data)
+    consent = InitiatorConsent.objects.get(consent_id=consent_id)
+    assert consent.refresh_token, "the holder issued no refresh token"
+    InitiatorConsent.objects.filter(pk=consent.pk).update(access_token_expires_at=consent.created_at)
+    response = gateway.pay(consent_id, [payment_item(data)], key="refresh-1")
+    assert response.status_code == 201, response.text
+    refreshed = InitiatorConsent.objects.get(pk=consent.pk)
+    assert refreshed.access_token != consent.access_token
+    assert refreshed.access_token_expires_at > consent.created_at
+    assert HolderCall.objects.filter(consent=consent, operation="token").count() >= 2  # code exchange, refresh
