@@ -88,5 +88,5 @@ def test_an_expired_consent_token_is_refreshed_before_the_payment(gateway: Gatew
     assert response.status_code == 201, response.text
     refreshed = InitiatorConsent.objects.get(pk=consent.pk)
     assert refreshed.access_token != consent.access_token
-    assert refreshed.access_token_expires_at > consent.created_at
+    assert refreshed.access_token_expires_at is not None and refreshed.access_token_expires_at > consent.created_at
     assert HolderCall.objects.filter(consent=consent, operation="token").count() >= 2  # code exchange, refresh
