@@ -16,9 +16,11 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.mark.browser
+@pytest.mark.parametrize("jarm", [True, False], ids=["jarm-query", "hybrid-fragment"])
 def test_customer_approves_in_chromium_and_lands_on_the_applications_callback(
-    gateway: Gateway, browser: Any, tpp_callback: str
+    gateway: Gateway, browser: Any, tpp_callback: str, settings: Any, jarm: bool
 ):
+    settings.INITIATOR_PREFER_JARM = jarm
     gateway.application.callback_uris = [tpp_callback]
     gateway.application.save()
     data = consent_data(amount="77.70")
@@ -36,7 +38,8 @@ def test_customer_approves_in_chromium_and_lands_on_the_applications_callback(
     page.wait_for_url(f"{tpp_callback}?result=success")
     screenshot(page, "initiator-callback", full_page=False)
     consent_id = created.json()["data"]["consentId"]
-    assert InitiatorConsent.objects.get(consent_id=consent_id).status == "AUTHORISED"
+    consent = InitiatorConsent.objects.get(consent_id=consent_id)
+    assert (consent.status, consent.response_mode) == ("AUTHORISED", "jwt" if jarm else "fragment")
     paid = gateway.pay(consent_id, [payment_item(data)], key="browser-1")
     assert paid.status_code == 201, paid.text
 
