@@ -23,6 +23,7 @@ from initiator.services import participants as directory
 from initiator.services.holder import CallLog, client_credentials_token, fapi_for
 from initiator.services.registration import redirect_uri_for, registration_ensure
 from initiator.services.tracking import consent_apply
+from opusof.timeutil import rfc3339
 
 JARM_MODE = "jwt"
 # payments v4: a consent not authorised within 5 minutes of its creation is rejected by the holder.
@@ -176,11 +177,19 @@ def consent_for(application: Application, consent_id: str, authorisation_server_
     return consent
 
 
+def _consent_url(consent: InitiatorConsent) -> str:
+    served = directory.served_versions(consent.participant, directory.CONSENTS_FAMILY)
+    if consent.regulatory_version not in served:
+        raise HolderUnreachable(
+            f"A detentora não lista mais a versão {consent.regulatory_version} de consentimentos.", source_url=""
+        )
+    return f"{served[consent.regulatory_version]}/{consent.consent_id}"
+
+
 def consent_refresh(*, consent: InitiatorConsent, actor: str) -> HolderAnswer:
     """GET the consent at the holder (client_credentials) and take its status."""
     participant = consent.participant
-    url = directory.served_versions(participant, directory.CONSENTS_FAMILY).get(consent.regulatory_version, "")
-    url = f"{url}/{consent.consent_id}"
+    url = _consent_url(consent)
     fapi = fapi_for(participant, log=CallLog(participant, consent=consent))
     try:
         answer = fapi.api("consent-get", "GET", url, token=client_credentials_token(fapi, participant))
@@ -200,8 +209,14 @@ def consent_read(*, application: Application, consent_id: str, authorisation_ser
         answer = consent_refresh(consent=consent, actor="application:read")
         if answer.status_code != 200:
             return HolderReply(answer.status_code, answer.body, consent.regulatory_version, answer.url)
-        consent.refresh_from_db()
-    body = {"data": {"consentId": consent.consent_id, "consent": {"data": consent.holder_data}}}
+        holder_body = answer.body
+    else:  # the copy read within INITIATOR_CONSENT_STALE_SECONDS, in the holder's shape (ResponsePaymentConsentV4)
+        holder_body = {
+            "data": consent.holder_data,
+            "links": {"self": _consent_url(consent)},
+            "meta": {"requestDateTime": rfc3339(consent.holder_read_at)},
+        }
+    body = {"data": {"consentId": consent.consent_id, "consent": holder_body}}
     return HolderReply(200, body, consent.regulatory_version)
 
 

@@ -45,7 +45,13 @@ def test_immediate_payment_settles(gateway: Gateway):
     assert PixPayment.objects.filter(end_to_end_id=item["endToEndId"]).count() == 1
     [create] = HolderCall.objects.filter(payment=payment, operation="payment-create")
     assert (create.interaction_id, create.idempotency_key, create.status_code) == (interaction_id, "pay-0001", 201)
-    assert gateway.get_consent(consent_id).json()["data"]["consent"]["data"]["status"] == "CONSUMED"
+    read_back = gateway.get_consent(consent_id)  # stale after the payment: read from the holder
+    assert read_back.headers["x-selected-regulatory-v"] == "4.0.0"
+    assert_data_matches(read_back.json()["data"]["consent"], path="/consents/{consentId}", method="get", status=200)
+    assert read_back.json()["data"]["consent"]["data"]["status"] == "CONSUMED"
+    cached = gateway.get_consent(consent_id).json()["data"]["consent"]  # fresh: our verified copy, same shape
+    assert cached["data"] == read_back.json()["data"]["consent"]["data"]
+    assert cached["links"]["self"].endswith(f"/open-banking/payments/v4/consents/{consent_id}")
 
     listed = gateway.http.get(f"/backoffice/consents/{consent_id}/payments", headers=gateway.headers())
     assert listed.json()["data"][0]["regulatoryData"]["paymentData"]["status"] == "ACSC"
