@@ -82,6 +82,10 @@ class ApplicationAdmin(admin.ModelAdmin):
     search_fields = ("name", "redirect_identifier", "fqdn", "external_client_id")
     readonly_fields = ("id", "credential_hash", "created_at")
 
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        # An application is created with its credential, shown once: manage.py initiator_application.
+        return False
+
 
 @admin.register(InitiatorConsent)
 class InitiatorConsentAdmin(ReadOnlyAdmin):
