@@ -148,16 +148,21 @@ def consent_create(
         callback_uri=callback,
     )
     _new_attempt(consent)
-    try:
-        consent.authorisation_url = fapi.pushed_authorisation(_authorisation_params(consent, fapi))
-    except HOLDER_FAILURES as exc:
-        raise holder_failure(exc) from exc
+    params = _authorisation_params(consent, fapi)
+    # Kept before the PAR call: if that fails, the consent the holder created is known here (polled, retryable).
     try:
         with transaction.atomic():
             consent.save()
             log.attach(consent)
     except IntegrityError as exc:
         raise HolderUnreachable("A detentora repetiu um consentId já conhecido.", source_url=url) from exc
+    try:
+        consent.authorisation_url = fapi.pushed_authorisation(params)
+    except HOLDER_FAILURES as exc:
+        failure = holder_failure(exc)
+        failure.detail = f"{failure.detail} Consentimento {consent.consent_id} criado; use authorisation-retry."
+        raise failure from exc
+    InitiatorConsent.objects.filter(pk=consent.pk).update(authorisation_url=consent.authorisation_url)
     reply = {
         "data": {"redirectUrl": consent.authorisation_url, "consentId": consent.consent_id, "consent": answer.body}
     }
