@@ -193,3 +193,25 @@ def test_another_applications_ids_are_not_found(gateway: Gateway, other_applicat
         headers={**gateway.headers(), "authorization": f"Bearer {other_application.credential}"},
     )
     assert no_credential.status_code == 401
+
+
+def test_a_failed_par_leaves_a_consent_the_application_can_retry(proxied_gateway: tuple[Gateway, HolderProxy]):
+    gateway, proxy = proxied_gateway
+    gateway.authorise(consent_data())  # registered, tokens and discovery cached
+    proxy.prefix, proxy.mode = "/auth/par", "down"
+    failed = gateway.create_consent(consent_data())
+    assert failed.status_code == 502, failed.text
+    assert "authorisation-retry" in failed.json()["errors"][0]["detail"]
+    consent = InitiatorConsent.objects.filter(authorisation_url="").get()
+    assert consent.status == "AWAITING_AUTHORISATION"
+
+    proxy.mode = "up"
+    retried = gateway.http.post(
+        f"/opus-open-finance/payments/v1/consents/{consent.consent_id}/authorisation-retry",
+        json={"data": {"callbackApplicationUri": CALLBACK}},
+        headers=gateway.headers(),
+    )
+    assert retried.status_code == 200, retried.text
+    back = gateway.follow_return(gateway.customer_decides(retried.json()["data"]["redirectUrl"]))
+    assert back.headers["location"] == f"{CALLBACK}?result=success"
+    assert InitiatorConsent.objects.get(pk=consent.pk).status == "AUTHORISED"
