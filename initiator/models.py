@@ -182,7 +182,8 @@ class InitiatorPayment(AuditedStatus, FSMModelMixin, models.Model):
     application = models.ForeignKey(Application, on_delete=models.PROTECT, related_name="payments")
     consent = models.ForeignKey(InitiatorConsent, on_delete=models.PROTECT, related_name="payments")
     payment_id = models.CharField(max_length=100, null=True, blank=True, db_index=True)
-    idempotency_key = models.CharField(max_length=40)
+    # The application's key (at most 40, payments v4), or ``<key>#<n>`` for the n-th payment of a scheduled series.
+    idempotency_key = models.CharField(max_length=48)
     request_hash = models.CharField(max_length=64)
     request_body = models.JSONField()
     status = FSMField(max_length=10, choices=PaymentStatus.choices, default=PaymentStatus.SUBMITTING, protected=True)

@@ -50,5 +50,10 @@ def pix_payment(request: HttpRequest, payment_id: str, *, application: Applicati
 
 @endpoint(["PATCH"], versioned=True)
 def pix_payments_of_consent(request: HttpRequest, consent_id: str, *, application: Application) -> HttpResponse:
-    reply = payments.payments_cancel_all(application=application, consent_id=consent_id, body=json_body(request))
+    reply = payments.payments_cancel_all(
+        application=application,
+        consent_id=consent_id,
+        body=json_body(request),
+        idempotency_key=request.headers.get("x-idempotency-key", ""),
+    )
     return reply_response(reply)

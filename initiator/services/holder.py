@@ -1,7 +1,6 @@
 """The FAPI client for a participant, with every call recorded (HolderCall) and its client_credentials token
 reused while valid (kept encrypted in the cache, as the consents' tokens are in the database)."""
 
-import time
 from dataclasses import dataclass, field
 
 from django.core.cache import cache
@@ -67,7 +66,3 @@ def client_credentials_token(fapi: FapiClient, participant: Participant, scope: 
     if ttl > 0:
         cache.set(cache_key, crypto.encrypt(token), timeout=ttl)
     return token
-
-
-def now() -> float:
-    return time.time()

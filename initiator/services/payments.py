@@ -11,6 +11,7 @@ import contextlib
 import datetime as dt
 import hashlib
 import json
+import uuid
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -129,6 +130,7 @@ def payment_submit(
             data = payment_data(answer.body)
             locked.payment_id = str(data.get("paymentId", "")) or None
             payment_apply(locked, status=str(data.get("status", "")), body=answer.body, actor="holder:create")
+            _record_siblings(locked, answer.body)
         else:
             # Refused (422 business rule, 4xx request): no payment at the holder; the key keeps this answer.
             codes = ", ".join(str(e.get("code", "")) for e in answer.body.get("errors", []) if isinstance(e, dict))
@@ -143,6 +145,30 @@ def payment_submit(
         with contextlib.suppress(*HOLDER_FAILURES, HolderUnreachable):
             consent_refresh(consent=consent, actor="payment-refused")
     return HolderReply(answer.status_code, answer.body, version, url, answer.interaction_id)
+
+
+def _record_siblings(first: InitiatorPayment, body: dict[str, Any]) -> None:
+    """A scheduled series (payments v4 ``schedule`` daily/weekly/monthly/custom) is one request answered with one
+    payment per date: each beyond the first gets its own row (key ``<key>#<n>``), so each is tracked and notified."""
+    listed = body.get("data")
+    items = listed if isinstance(listed, list) else []
+    for index, item in enumerate(items[1:], start=1):
+        if not isinstance(item, dict) or not item.get("paymentId"):
+            continue
+        sibling, created = InitiatorPayment.objects.get_or_create(
+            application=first.application,
+            idempotency_key=f"{first.idempotency_key}#{index}",
+            defaults={
+                "consent": first.consent,
+                "request_hash": first.request_hash,
+                "request_body": first.request_body,
+                "payment_id": str(item["paymentId"]),
+                "holder_status_code": first.holder_status_code,
+                "create_answer": body,
+            },
+        )
+        if created:
+            payment_apply(sibling, status=str(item.get("status", "")), body={"data": item}, actor="holder:create")
 
 
 def payment_for(application: Application, payment_id: str) -> InitiatorPayment:
@@ -197,8 +223,9 @@ def payment_cancel(*, payment: InitiatorPayment, body: Any) -> HolderReply:
     return HolderReply(answer.status_code, answer.body, version, url, answer.interaction_id)
 
 
-def payments_cancel_all(*, application: Application, consent_id: str, body: Any) -> HolderReply:
-    """PATCH /pix/payments/consents/{consentId}: every SCHD/PDNG payment of the consent, at the holder."""
+def payments_cancel_all(*, application: Application, consent_id: str, body: Any, idempotency_key: str) -> HolderReply:
+    """PATCH /pix/payments/consents/{consentId}: every SCHD/PDNG payment of the consent, at the holder (payments
+    v4 requires an x-idempotency-key here: the application's, else one for this call)."""
     if not isinstance(body, dict) or not isinstance(body.get("data"), dict):
         raise ParameterMissing("Corpo deve conter data.")
     consent = consent_for(application, consent_id)
@@ -207,7 +234,12 @@ def payments_cancel_all(*, application: Application, consent_id: str, body: Any)
     fapi = fapi_for(consent.participant, log=CallLog(consent.participant, consent=consent))
     try:
         answer = fapi.api(
-            "payments-cancel-all", "PATCH", url, token=client_credentials_token(fapi, consent.participant), data=body
+            "payments-cancel-all",
+            "PATCH",
+            url,
+            token=client_credentials_token(fapi, consent.participant),
+            data=body,
+            idempotency_key=idempotency_key or str(uuid.uuid4()),
         )
     except HOLDER_FAILURES as exc:
         raise holder_failure(exc, url) from exc

@@ -125,3 +125,28 @@ def test_pending_payment_settles_later_and_each_change_reaches_the_application_o
     assert len(changes) == len(set(changes))
     assert ApplicationNotification.objects.exclude(state="DELIVERED").count() == 0
     assert all(h.get("x-webhook-event-id") for h in hook.headers)
+
+
+def test_a_daily_series_is_tracked_per_payment_and_cancelled_together(gateway: Gateway, eager_celery: None):
+    data = consent_data(
+        schedule={"daily": {"startDate": (business_date() + dt.timedelta(days=2)).isoformat(), "quantity": 3}}
+    )
+    consent_id = gateway.authorise(data)
+    items = [payment_item(data, day=business_date() + dt.timedelta(days=2 + i)) for i in range(3)]
+    response = gateway.pay(consent_id, items, key="series-1")
+    assert response.status_code == 201, response.text
+    ids = [p["paymentId"] for p in response.json()["data"]]
+    assert len(set(ids)) == 3
+    assert [gateway.get_payment(pid).json()["data"]["status"] for pid in ids] == ["SCHD"] * 3
+    tracked = InitiatorPayment.objects.filter(consent__consent_id=consent_id).values_list("payment_id", flat=True)
+    assert set(tracked) == set(ids) and len(tracked) == 3
+
+    cancelled = gateway.http.patch(
+        f"/proxy/open-banking/payments/v4/pix/payments/consents/{consent_id}",
+        json=cancel_body("12345678909"),
+        headers=gateway.headers(),
+    )
+    assert cancelled.status_code == 200, cancelled.text
+    assert {p["paymentId"] for p in cancelled.json()["data"]} == set(ids)
+    assert set(InitiatorPayment.objects.filter(payment_id__in=ids).values_list("status", flat=True)) == {"CANC"}
+    assert PixPayment.objects.filter(payment_id__in=ids, status="CANC").count() == 3
