@@ -211,3 +211,43 @@ def test_the_browser_path_moves_a_hybrid_fragment_into_the_query(client):
     assert "location.hash" in page.content.decode()
     unknown = client.get("/opus-open-finance/payments/redirect-uri/app", {"state": "nope", "code": "x"})
     assert (unknown.status_code, unknown.json()["error"]) == (400, "invalid_request")
+
+
+@pytest.mark.django_db
+def test_participants_from_a_directory_url():
+    from http.server import BaseHTTPRequestHandler
+
+    from tests.support.browser import local_http_server
+
+    document = json.dumps(
+        [
+            {
+                "OrganisationId": "org-url",
+                "RegisteredName": "Banco URL S.A.",
+                "RegistrationNumber": "22222222000122",
+                "AuthorisationServers": [
+                    {
+                        "AuthorisationServerId": "as-url",
+                        "CustomerFriendlyName": "Banco URL",
+                        "OpenIDDiscoveryDocument": "https://as.bancourl.example.com/.well-known/openid-configuration",
+                        "ApiResources": [],
+                    }
+                ],
+            }
+        ]
+    ).encode()
+
+    class Directory(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(document)))
+            self.end_headers()
+            self.wfile.write(document)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    with local_http_server(Directory) as port:
+        assert participants_refresh(source=f"http://127.0.0.1:{port}/participants") == 1
+    assert Participant.objects.get(active=True).friendly_name == "Banco URL"

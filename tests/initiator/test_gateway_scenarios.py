@@ -50,7 +50,9 @@ def test_scheduled_payment_then_cancelled_through_the_proxy(gateway: Gateway):
 
 
 def test_refused_consent_returns_the_error_to_the_callback(gateway: Gateway):
-    created = gateway.create_consent(consent_data())
+    # a version the holder does not serve: the newest it serves (yml RegulatoryVersion)
+    created = gateway.create_consent(consent_data(), **{"x-regulatory-v": "5.0.0"})
+    assert created.headers["x-selected-regulatory-v"] == "4.0.0"
     assert created.status_code == 201, created.text
     consent_id = created.json()["data"]["consentId"]
     back = gateway.follow_return(gateway.customer_decides(created.json()["data"]["redirectUrl"], action="deny"))
