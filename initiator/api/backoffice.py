@@ -1,5 +1,6 @@
 """Backoffice (en-opusTPP-backoffice.yml): an application's consents and their payments, filtered and paged."""
 
+import datetime as dt
 import math
 from typing import Any
 
@@ -20,6 +21,19 @@ def _int(request: HttpRequest, name: str, default: int, *, maximum: int) -> int:
     if not raw.isdigit() or not 1 <= int(raw) <= maximum:
         raise ParameterInvalid(f"{name} inválido.")
     return int(raw)
+
+
+def _datetime(request: HttpRequest, name: str) -> dt.datetime | None:
+    raw = request.GET.get(name, "")
+    if not raw:
+        return None
+    try:
+        value = parse_datetime(raw)
+    except ValueError:
+        value = None
+    if value is None or value.tzinfo is None:
+        raise ParameterInvalid(f"{name} deve ser data e hora ISO 8601 com fuso (ex.: 2024-01-01T00:00:00Z).")
+    return value
 
 
 def _page(request: HttpRequest, rows: list[Any]) -> tuple[list[Any], dict[str, Any]]:
@@ -66,8 +80,8 @@ def consents(request: HttpRequest, *, application: Application) -> HttpResponse:
         ),
         cpf=request.GET.get("cpf", ""),
         cnpj=request.GET.get("cnpj", ""),
-        created_from=parse_datetime(request.GET.get("createdOnBegin", "")),
-        created_to=parse_datetime(request.GET.get("createdOnEnd", "")),
+        created_from=_datetime(request, "createdOnBegin"),
+        created_to=_datetime(request, "createdOnEnd"),
         ascending=order == "ASC",
     )
     rows, meta = _page(request, list(listed))

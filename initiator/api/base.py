@@ -33,6 +33,12 @@ def json_body(request: HttpRequest) -> Any:
         raise ParameterInvalid("Corpo não é JSON válido.") from exc
 
 
+def data_field(body: Any, name: str) -> Any:
+    """``body["data"][name]`` when the body has that shape, else None (the caller names what is missing)."""
+    data = body.get("data") if isinstance(body, dict) else None
+    return data.get(name) if isinstance(data, dict) else None
+
+
 def error_response(exc: InitiatorError, *, version: str | None) -> JsonResponse:
     body = {**exc.body(), "meta": {"totalRecords": 1, "totalPages": 1, "requestDateTime": now_rfc3339()}}
     response = JsonResponse(body, status=exc.status_code)

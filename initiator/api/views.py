@@ -12,7 +12,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from initiator import selectors
-from initiator.api.base import endpoint, json_body, reply_response
+from initiator.api.base import data_field, endpoint, json_body, reply_response
 from initiator.errors import AuthorisationFailed, NotFound, ParameterMissing
 from initiator.models import Application, HolderRegistration
 from initiator.services import applications, authorisation, consents
@@ -42,7 +42,7 @@ def dcm(request: HttpRequest, *, application: Application) -> HttpResponse:
     """GET: our registration at each holder. PUT: DCM (RFC 7592) at every holder with a fresh software statement."""
     if request.method == "PUT":
         body = json_body(request)
-        version = body.get("data", {}).get("version") if isinstance(body, dict) else None
+        version = data_field(body, "version")
         if not isinstance(version, str) or not version:
             raise ParameterMissing("data.version não informado.")
         for item in selectors.registrations():
@@ -75,7 +75,7 @@ def external_client_set(
 @endpoint(["PATCH"])
 def webhook_url_set(request: HttpRequest, application_id: str, *, application: Application) -> HttpResponse:
     body = json_body(request)
-    url = body.get("data", {}).get("webhookUrl") if isinstance(body, dict) else None
+    url = data_field(body, "webhookUrl")
     if not isinstance(url, str):
         raise ParameterMissing("data.webhookUrl não informado.")
     applications.application_set_webhook_url(caller=application, application_id=application_id, webhook_url=url)
@@ -114,7 +114,7 @@ def consent_get(request: HttpRequest, consent_id: str, *, application: Applicati
 @endpoint(["POST"], versioned=True)
 def consent_retry(request: HttpRequest, consent_id: str, *, application: Application) -> HttpResponse:
     body = json_body(request)
-    callback = body.get("data", {}).get("callbackApplicationUri") if isinstance(body, dict) else None
+    callback = data_field(body, "callbackApplicationUri")
     if not isinstance(callback, str) or not callback:
         raise ParameterMissing("data.callbackApplicationUri não informado.")
     reply = consents.consent_retry_authorisation(

@@ -251,3 +251,37 @@ def test_participants_from_a_directory_url():
     with local_http_server(Directory) as port:
         assert participants_refresh(source=f"http://127.0.0.1:{port}/participants") == 1
     assert Participant.objects.get(active=True).friendly_name == "Banco URL"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("put", "/opus-open-finance/dcm", {"data": ["1"]}),
+        ("put", "/opus-open-finance/dcm", "not json"),
+        ("patch", "/opus-open-finance/application/v1/application/{app}/webhook-url", {"data": []}),
+        ("patch", "/opus-open-finance/application/v1/application/{app}/webhook-url", [1, 2]),
+        ("post", "/opus-open-finance/payments/v1/consents", {"data": "x"}),
+        ("post", "/opus-open-finance/payments/v1/consents", []),
+        ("post", "/opus-open-finance/payments/v1/consents/urn:bank:1/authorisation-retry", {"data": 1}),
+        ("post", "/proxy/open-banking/payments/v4/pix/payments", {"data": []}),
+        ("patch", "/proxy/open-banking/payments/v4/pix/payments/unknown", {"data": {}}),
+        ("patch", "/proxy/open-banking/payments/v4/pix/payments/consents/urn:bank:1", {"data": {}}),
+        ("get", "/backoffice/consents?createdOnBegin=2024-13-45T00:00:00Z", None),
+        ("get", "/backoffice/consents?createdOnBegin=yesterday", None),
+        ("get", "/backoffice/consents?pageSize=1000", None),
+        ("get", "/backoffice/consents?orderType=UP", None),
+        ("post", "/opus-open-finance/authorization-result", {"data": 5}),
+        ("post", "/opus-open-finance/authorization-result", {"data": "response=not.a.jwt"}),
+    ],
+)
+def test_bad_input_gets_an_error_body_never_a_500(app_client, method, path, body):
+    client, application = app_client
+    participants_refresh(source="")
+    raw = body if isinstance(body, str) else json.dumps(body) if body is not None else ""
+    headers = {"x-authorisation-server-id": OWN_AUTHORISATION_SERVER_ID, "x-consent-id": "urn:bank:1"}
+    response = getattr(client, method)(
+        path.format(app=application.pk), raw, content_type="application/json", headers=headers
+    )
+    assert 400 <= response.status_code < 500, response.content
+    assert response["Content-Type"].startswith("application/json")
+    assert "errors" in response.json() or "error" in response.json()
