@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from initiator.services.notifications import notifications_deliver
+from initiator.services.notifications import notifications_deliver, trace_purge
 from initiator.services.participants import participants_refresh
 from initiator.services.sync import poll_open, webhook_received
 
@@ -20,6 +20,11 @@ def poll_open_records() -> int:
 @shared_task(name="initiator.notify_pending", ignore_result=True)
 def deliver_notification() -> int:
     return notifications_deliver()
+
+
+@shared_task(name="initiator.purge", ignore_result=True)
+def purge() -> int:
+    return trace_purge()
 
 
 @shared_task(name="initiator.holder_webhook", ignore_result=True, max_retries=0)

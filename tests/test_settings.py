@@ -90,6 +90,7 @@ PLATFORM_BEAT = (
     "initiator-refresh-participants",
     "initiator-poll-open",
     "initiator-notify-pending",
+    "initiator-purge",
 )
 
 

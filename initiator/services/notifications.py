@@ -12,7 +12,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from initiator.models import ApplicationNotification, NotificationState
+from initiator.models import ApplicationNotification, HolderCall, NotificationState
 from opusof.outbox.services import lease_seconds, max_attempts
 
 EVENT_ID_HEADER = "x-webhook-event-id"
@@ -43,6 +43,16 @@ def _claim(limit: int) -> list[ApplicationNotification]:
             claimed_until=now + dt.timedelta(seconds=lease_seconds())
         )
     return rows
+
+
+def trace_purge(*, now: dt.datetime | None = None) -> int:
+    """Deletes holder-call traces and finished notifications older than INITIATOR_RETENTION_DAYS."""
+    cutoff = (now or timezone.now()) - dt.timedelta(days=settings.INITIATOR_RETENTION_DAYS)
+    calls, _ = HolderCall.objects.filter(created_at__lt=cutoff).delete()
+    sent, _ = (
+        ApplicationNotification.objects.filter(occurred_at__lt=cutoff).exclude(state=NotificationState.PENDING).delete()
+    )
+    return calls + sent
 
 
 def notifications_deliver(*, limit: int = 100) -> int:

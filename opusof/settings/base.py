@@ -208,6 +208,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     },
     "initiator-poll-open": {"task": "initiator.poll_open", "schedule": 30.0, "options": {"expires": 30.0}},
     "initiator-notify-pending": {"task": "initiator.notify_pending", "schedule": 10.0, "options": {"expires": 10.0}},
+    "initiator-purge": {"task": "initiator.purge", "schedule": 86400.0, "options": {"expires": 3600.0}},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
@@ -313,6 +314,8 @@ INITIATOR_TOKEN_KEYS = env_list("INITIATOR_TOKEN_KEYS", [])
 # The authorisation response: JARM (response_type=code, response_mode=jwt; the browser path then sees it in the
 # query) where the holder offers it, else the hybrid flow (code id_token in the fragment).
 INITIATOR_PREFER_JARM = env_bool("INITIATOR_PREFER_JARM", True)
+# Days the trace of holder calls and the delivered/failed notifications are kept (initiator.purge, daily).
+INITIATOR_RETENTION_DAYS = env_int("INITIATOR_RETENTION_DAYS", 90)
 INITIATOR_CONSENT_STALE_SECONDS = env_int("INITIATOR_CONSENT_STALE_SECONDS", 30)
 # App links served at /.well-known/ (initiator_redirecionamento.md): JSON documents, empty by default.
 INITIATOR_ANDROID_ASSET_LINKS = env_str("INITIATOR_ANDROID_ASSET_LINKS", "[]")

@@ -285,3 +285,29 @@ def test_bad_input_gets_an_error_body_never_a_500(app_client, method, path, body
     assert 400 <= response.status_code < 500, response.content
     assert response["Content-Type"].startswith("application/json")
     assert "errors" in response.json() or "error" in response.json()
+
+
+@pytest.mark.django_db
+def test_old_traces_and_finished_notifications_are_purged(app_client, settings):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from initiator.models import ApplicationNotification, HolderCall
+    from initiator.services.notifications import trace_purge
+
+    _, application = app_client
+    participants_refresh(source="")
+    participant = Participant.objects.get()
+    old = timezone.now() - dt.timedelta(days=settings.INITIATOR_RETENTION_DAYS + 1)
+    HolderCall.objects.create(
+        participant=participant, operation="x", method="GET", url="u", latency_ms=1, created_at=old
+    )
+    HolderCall.objects.create(participant=participant, operation="x", method="GET", url="u", latency_ms=1)
+    for state in ("DELIVERED", "PENDING"):
+        ApplicationNotification.objects.create(
+            application=application, kind="K", resource_id="r", to_status="ACSC", occurred_at=old, state=state
+        )
+    assert trace_purge() == 2
+    assert HolderCall.objects.count() == 1
+    assert list(ApplicationNotification.objects.values_list("state", flat=True)) == ["PENDING"]
