@@ -282,8 +282,11 @@ class ApplicationNotification(models.Model):
         return f"{self.kind} {self.resource_id} → {self.to_status} ({self.state})"
 
     def body(self) -> dict[str, Any]:
+        """Opus en-opusTPP-webhooks.yml ``webhookRequest`` (timestamp, eventType) and what changed, so the
+        application need not read the resource back."""
         return {
             "data": {
+                "eventType": "STATE_CHANGED",
                 "type": self.kind,
                 "id": self.resource_id,
                 "status": self.to_status,

@@ -127,6 +127,7 @@ def test_pending_payment_settles_later_and_each_change_reaches_the_application_o
     assert len(changes) == len(set(changes))
     assert ApplicationNotification.objects.exclude(state="DELIVERED").count() == 0
     assert all(h.get("x-webhook-event-id") for h in hook.headers)
+    assert {n["data"]["eventType"] for n in hook.received} == {"STATE_CHANGED"}
 
 
 def test_a_daily_series_is_tracked_per_payment_and_cancelled_together(gateway: Gateway, eager_celery: None):
