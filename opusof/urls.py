@@ -22,6 +22,9 @@ urlpatterns = [
     path("open-banking/payments/v4/", include("payments.api.urls_v4")),
     path("open-banking/automatic-payments/v2/", include("recurring.api.urls")),
     path("open-banking/enrollments/v2/", include("enrollments.api.urls_v2")),
+    # Initiator gateway (Opus TPP API): applications, backoffice, and the holder webhooks it receives under
+    # open-banking/webhook/ (so before the catch-all below).
+    path("", include("initiator.api.urls")),
     # Under the API prefix nothing falls through to Django's HTML 404 (its DEBUG page ignores handler404).
     re_path(r"^open-banking/(?P<unmatched>.*)$", api_not_found),
     # Authorisation server and the customer consent pages (FAPI / OFB security profile).

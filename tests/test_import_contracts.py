@@ -45,6 +45,9 @@ FORBIDDEN_IMPORTS = [
     ("connectors-below-domain", "connectors/http/signing.py", "import opusof.api.errors"),
     ("consents-below-payments", "consents/models.py", "import payments.models"),
     ("shared-machinery-below-http", "opusof/jose.py", "import opusof.api.parsers"),
+    ("initiator-domain-below-api", "initiator/selectors.py", "import initiator.api.views"),
+    ("initiator-never-imports-holder-apps", "initiator/models.py", "import payments.models"),
+    ("holder-apps-never-import-initiator", "payments/services.py", "import initiator.models"),
 ]
 
 

@@ -68,6 +68,7 @@ SETTINGS_VARIABLES = [
     "OPUSOF_HEALTH_WORKER_MAX_AGE_SECONDS",
     "OPUSOF_SANDBOX_SCENARIOS",
     "SECURE_HSTS_SECONDS",
+    "INITIATOR_TOKEN_KEYS",
     "DJANGO_SETTINGS_MODULE",
     "OPUSOF_ENV_FILE",
 ]
@@ -93,6 +94,10 @@ PLATFORM_BEAT = (
     "recurring-consents-expire-due",
     "outbox-dispatch",
     "payments-run-due",
+    "initiator-refresh-participants",
+    "initiator-poll-open",
+    "initiator-notify-pending",
+    "initiator-purge",
 )
 
 
@@ -123,6 +128,7 @@ def production_env(tmp_path: Path) -> dict[str, str]:
         "OPUSOF_SIGNING_KEY_PATH": str(key),
         "OPUSOF_SIGNING_KEY_ID": "holder-2026",
         "OPUSOF_VAR_DIR": str(tmp_path / "var"),
+        "INITIATOR_TOKEN_KEYS": "ZmDfcTF7_60GrrY167zsiPd67pEvs0aGOv2oasOM1Pg=",
         **{name: "bank_connectors.http.CoreBank" for name in CONNECTOR_VARIABLES},
     }
 
@@ -216,6 +222,7 @@ def test_production_starts_with_everything_set(production_env: dict[str, str]) -
         "OPUSOF_BASE_URL",
         "OPUSOF_SIGNING_KEY_PATH",
         "OPUSOF_SIGNING_KEY_ID",
+        "INITIATOR_TOKEN_KEYS",
     ],
 )
 def test_production_refuses_to_start_without(production_env: dict[str, str], missing: str) -> None:

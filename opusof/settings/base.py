@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "recurring",
     "enrollments",
     "opusof.outbox",
+    "initiator",
 ]
 
 MIDDLEWARE = [
@@ -215,6 +216,16 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "outbox-dispatch": {"task": "outbox.dispatch_pending", "schedule": 10.0, "options": {"expires": 10.0}},
     # Scheduled payments whose date has come: claimed in SKIP LOCKED batches and settled through the connector.
     "payments-run-due": {"task": "payments.run_due_payments", "schedule": 60.0, "options": {"expires": 60.0}},
+    # Initiator gateway: the participants directory, status polls of what holders left open, and the outbox of
+    # notifications to the company's applications.
+    "initiator-refresh-participants": {
+        "task": "initiator.refresh_participants",
+        "schedule": 3600.0,
+        "options": {"expires": 3600.0},
+    },
+    "initiator-poll-open": {"task": "initiator.poll_open", "schedule": 30.0, "options": {"expires": 30.0}},
+    "initiator-notify-pending": {"task": "initiator.notify_pending", "schedule": 10.0, "options": {"expires": 10.0}},
+    "initiator-purge": {"task": "initiator.purge", "schedule": 86400.0, "options": {"expires": 3600.0}},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
@@ -300,6 +311,39 @@ OPUSOF_CUSTOMER_AUTHENTICATOR = env_str(
 )
 OPUSOF_DIRECTORY_JWKS_PATH = env_str("OPUSOF_DIRECTORY_JWKS_PATH", str(VAR_DIR / "directory" / "jwks.json"))
 OPUSOF_DIRECTORY_ISSUER = env_str("OPUSOF_DIRECTORY_ISSUER", "Open Banking Brasil prod SSA issuer")
+
+# Initiator gateway (initiator/): opusof as a payment initiator (TPP) calling any holder over FAPI.
+# Our organisation and software in the OFB Directory as an initiator (the `iss` of our request JWS, the `aud` of
+# the holders' signed answers) — a different registration from the holder's OPUSOF_ORGANISATION_ID.
+INITIATOR_ORGANISATION_ID = env_str("INITIATOR_ORGANISATION_ID", "5f1c2a9e-8b7d-4c3e-9a61-0d2e4b6f8a10")
+INITIATOR_ORGANISATION_NAME = env_str("INITIATOR_ORGANISATION_NAME", "Opus Iniciadora Ltda")
+INITIATOR_SOFTWARE_ID = env_str("INITIATOR_SOFTWARE_ID", "b7e3f1a2-4c5d-4e6f-8a9b-0c1d2e3f4a5b")
+INITIATOR_CNPJ = env_str("INITIATOR_CNPJ", "11222333000181")
+# Public base URL of the gateway (redirect URIs, webhook URI in the software statement); the platform's by default.
+INITIATOR_BASE_URL = env_str("INITIATOR_BASE_URL", OPUSOF_BASE_URL).rstrip("/")
+INITIATOR_SIGNING_KEY_PATH = env_str("INITIATOR_SIGNING_KEY_PATH", str(VAR_DIR / "keys" / "initiator-signing.pem"))
+# OFB-Directory-style participants JSON (a list of organisations with AuthorisationServers): a file path or an
+# https URL. Empty: our own holder alone, listed from OPUSOF_BASE_URL, so a local run needs no network.
+INITIATOR_PARTICIPANTS_SOURCE = env_str("INITIATOR_PARTICIPANTS_SOURCE", "")
+# Outbound mutual TLS to holders (OFB security profile: transport certificate); empty: no client certificate.
+INITIATOR_MTLS_CERT_PATH = env_str("INITIATOR_MTLS_CERT_PATH", "")
+INITIATOR_MTLS_KEY_PATH = env_str("INITIATOR_MTLS_KEY_PATH", "")
+INITIATOR_CA_BUNDLE = env_str("INITIATOR_CA_BUNDLE", "")
+INITIATOR_HTTP_CONNECT_TIMEOUT = float(env_str("INITIATOR_HTTP_CONNECT_TIMEOUT", "3"))
+INITIATOR_HTTP_READ_TIMEOUT = float(env_str("INITIATOR_HTTP_READ_TIMEOUT", "15"))
+# Fernet keys (comma-separated, newest first) that encrypt holder tokens at rest; empty: derived from SECRET_KEY
+# (local runs only — production sets its own).
+INITIATOR_TOKEN_KEYS = env_list("INITIATOR_TOKEN_KEYS", [])
+# A consent read through the gateway is refreshed from the holder when the copy here is older than this.
+# The authorisation response: JARM (response_type=code, response_mode=jwt; the browser path then sees it in the
+# query) where the holder offers it, else the hybrid flow (code id_token in the fragment).
+INITIATOR_PREFER_JARM = env_bool("INITIATOR_PREFER_JARM", True)
+# Days the trace of holder calls and the delivered/failed notifications are kept (initiator.purge, daily).
+INITIATOR_RETENTION_DAYS = env_int("INITIATOR_RETENTION_DAYS", 90)
+INITIATOR_CONSENT_STALE_SECONDS = env_int("INITIATOR_CONSENT_STALE_SECONDS", 30)
+# App links served at /.well-known/ (initiator_redirecionamento.md): JSON documents, empty by default.
+INITIATOR_ANDROID_ASSET_LINKS = env_str("INITIATOR_ANDROID_ASSET_LINKS", "[]")
+INITIATOR_APPLE_APP_SITE_ASSOCIATION = env_str("INITIATOR_APPLE_APP_SITE_ASSOCIATION", '{"applinks": {"details": []}}')
 
 # Core-bank connectors, one implementation per capability of the Opus connector contract.
 _SANDBOX = "connectors.sandbox.SandboxBank"

@@ -49,6 +49,11 @@ if not isinstance(_signing_key, RSAPrivateKey) or _signing_key.key_size < 2048:
 del _signing_key
 
 OPUSOF_MTLS_REQUIRED = True
+
+# The initiator's holder tokens are encrypted with keys of their own, never with one derived from SECRET_KEY.
+INITIATOR_TOKEN_KEYS = env_list("INITIATOR_TOKEN_KEYS", [])
+if not INITIATOR_TOKEN_KEYS:
+    raise ImproperlyConfiguredEnv("INITIATOR_TOKEN_KEYS (Fernet keys, newest first) is required in production")
 # Conformance-suite scenario amounts must never reach a real customer's payment.
 OPUSOF_SANDBOX_SCENARIOS = False
 # The embedded sandbox bank is the default everywhere else; here every capability must name the bank's connector.

@@ -50,6 +50,7 @@ CELERY_TASK_ROUTES = {"opusof.tasks.probe": {"queue": "opusof.test-probe"}}
 LOGGING["root"]["level"] = "WARNING"  # type: ignore[index]  # noqa: F405
 # links.self must match the spec's LinkSingle pattern (https, a dotted host with a 2-6 letter TLD).
 OPUSOF_BASE_URL = "https://api.opusof.test"
+INITIATOR_BASE_URL = OPUSOF_BASE_URL
 # Serve static files from the apps as `make run` does, without a collectstatic run (and its missing-folder warning).
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True

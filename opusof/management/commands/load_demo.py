@@ -15,6 +15,7 @@ from django.db import transaction
 from jwt.algorithms import RSAAlgorithm
 
 from connectors.sandbox.demo import load_sandbox_demo
+from initiator.demo import load_initiator_demo
 from opusof.authserver.directory import stand_in_key
 from opusof.keys import jwk_thumbprint, load_or_create_private_key
 from opusof.models import TppClient
@@ -79,6 +80,11 @@ class Command(BaseCommand):
             f"kid {kid}, scopes {' '.join(DEMO_SCOPES)}; keys in {tpp_dir}"
         )
         self.stdout.write(f"{directory}: {settings.OPUSOF_DIRECTORY_JWKS_PATH}")
+        initiator = load_initiator_demo()
+        self.stdout.write(
+            f"Initiator gateway: {initiator['participants']} participant(s); demo application "
+            f"{initiator['application']['applicationId']} ({initiator['state']}); credential in {initiator['file']}"
+        )
 
     def _admin(self) -> bool:
         user_model = get_user_model()

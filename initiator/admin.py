@@ -1,0 +1,117 @@
+"""Staff views of the gateway: holders and our registration at each, applications, consents and payments with their
+status history and every call made to the holder (request id, status, latency). Holder data is read-only."""
+
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+from initiator.models import (
+    Application,
+    ApplicationNotification,
+    HolderCall,
+    HolderRegistration,
+    InitiatorConsent,
+    InitiatorConsentStatusChange,
+    InitiatorPayment,
+    InitiatorPaymentStatusChange,
+    Participant,
+)
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class ConsentHistoryInline(ReadOnlyInline):
+    model = InitiatorConsentStatusChange
+    fields = ("created_at", "from_status", "to_status", "actor", "reason")
+
+
+class PaymentHistoryInline(ReadOnlyInline):
+    model = InitiatorPaymentStatusChange
+    fields = ("created_at", "from_status", "to_status", "actor", "reason")
+
+
+class CallInline(ReadOnlyInline):
+    model = HolderCall
+    fields = ("created_at", "operation", "method", "url", "interaction_id", "status_code", "latency_ms", "error")
+    ordering = ("created_at",)
+
+
+class ConsentCallInline(CallInline):
+    fk_name = "consent"
+
+
+class PaymentCallInline(CallInline):
+    fk_name = "payment"
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Participant)
+class ParticipantAdmin(ReadOnlyAdmin):
+    list_display = ("friendly_name", "authorisation_server_id", "organisation_name", "active", "refreshed_at")
+    list_filter = ("active",)
+    search_fields = ("friendly_name", "authorisation_server_id", "organisation_id", "registration_number")
+
+
+@admin.register(HolderRegistration)
+class HolderRegistrationAdmin(ReadOnlyAdmin):
+    list_display = ("participant", "client_id", "dcm_version", "dcm_status", "updated_at")
+    exclude = ("registration_access_token",)
+
+
+@admin.register(Application)
+class ApplicationAdmin(admin.ModelAdmin):
+    list_display = ("name", "redirect_identifier", "fqdn", "webhook_url", "active")
+    list_filter = ("active",)
+    search_fields = ("name", "redirect_identifier", "fqdn", "external_client_id")
+    readonly_fields = ("id", "credential_hash", "created_at")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        # An application is created with its credential, shown once: manage.py initiator_application.
+        return False
+
+
+@admin.register(InitiatorConsent)
+class InitiatorConsentAdmin(ReadOnlyAdmin):
+    list_display = ("consent_id", "status", "application", "participant", "created_at", "status_updated_at")
+    list_filter = ("status", "participant", "application")
+    search_fields = ("consent_id",)
+    exclude = ("code_verifier", "access_token", "refresh_token", "state", "nonce")
+    inlines = [ConsentHistoryInline, ConsentCallInline]
+
+
+@admin.register(InitiatorPayment)
+class InitiatorPaymentAdmin(ReadOnlyAdmin):
+    list_display = ("payment_id", "status", "application", "consent", "holder_status_code", "created_at")
+    list_filter = ("status", "application", "consent__participant")
+    search_fields = ("payment_id", "idempotency_key", "consent__consent_id")
+    inlines = [PaymentHistoryInline, PaymentCallInline]
+
+
+@admin.register(HolderCall)
+class HolderCallAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "participant", "operation", "method", "status_code", "latency_ms", "interaction_id")
+    list_filter = ("participant", "operation", "status_code")
+    search_fields = ("interaction_id", "idempotency_key", "url")
+
+
+@admin.register(ApplicationNotification)
+class ApplicationNotificationAdmin(ReadOnlyAdmin):
+    list_display = ("occurred_at", "application", "kind", "resource_id", "to_status", "state", "attempts")
+    list_filter = ("state", "kind", "application")

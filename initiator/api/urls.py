@@ -1,0 +1,65 @@
+from django.urls import path, re_path
+
+from initiator.api import backoffice, proxy, views, webhooks
+
+app_name = "initiator"
+
+_ID = r"[^/]+"
+
+urlpatterns = [
+    path(".well-known/assetlinks.json", views.asset_links, name="assetlinks"),
+    path(".well-known/apple-app-site-association", views.apple_app_site_association, name="apple-app-site"),
+    path("opus-open-finance/participants", views.participants_list, name="participants"),
+    path("opus-open-finance/dcm", views.dcm, name="dcm"),
+    path("opus-open-finance/payments/v1/consents", views.consent_create, name="consents"),
+    path("opus-open-finance/payments/v1/consents/<str:consent_id>", views.consent_get, name="consent"),
+    path(
+        "opus-open-finance/payments/v1/consents/<str:consent_id>/authorisation-retry",
+        views.consent_retry,
+        name="consent-retry",
+    ),
+    path("opus-open-finance/authorization-result", views.authorisation_result, name="authorization-result"),
+    path("opus-open-finance/payments/redirect-uri", views.redirect_uri, name="redirect-uri"),
+    path("opus-open-finance/payments/redirect-uri/<slug:redirect_identifier>", views.redirect_uri, name="redirect"),
+    path(
+        "opus-open-finance/application/v1/external-client/<str:client_id>",
+        views.external_client_get,
+        name="external-client",
+    ),
+    path(
+        "opus-open-finance/application/v1/application/<str:application_id>/external-client/<str:client_id>",
+        views.external_client_set,
+        name="external-client-set",
+    ),
+    path(
+        "opus-open-finance/application/v1/application/<str:application_id>/webhook-url",
+        views.webhook_url_set,
+        name="webhook-url",
+    ),
+    path("proxy/open-banking/payments/v4/pix/payments", proxy.pix_payments, name="proxy-payments"),
+    path(
+        "proxy/open-banking/payments/v4/pix/payments/consents/<str:consent_id>",
+        proxy.pix_payments_of_consent,
+        name="proxy-payments-consent",
+    ),
+    path("proxy/open-banking/payments/v4/pix/payments/<str:payment_id>", proxy.pix_payment, name="proxy-payment"),
+    re_path(
+        rf"^open-banking/webhook/v1/payments/(?P<version>v\d+)/consents/(?P<resource_id>{_ID})$",
+        webhooks.payment_consent,
+        name="webhook-consent",
+    ),
+    re_path(
+        rf"^open-banking/webhook/v1/payments/(?P<version>v\d+)/pix/payments/(?P<resource_id>{_ID})$",
+        webhooks.pix_payment,
+        name="webhook-payment",
+    ),
+    re_path(
+        rf"^open-banking/webhook/v1/(?:automatic-payments/(?P<version>v\d+)/(?:recurring-consents|pix/recurring-payments)"
+        rf"|enrollments/(?P<version2>v\d+)/enrollments)/(?P<resource_id>{_ID})$",
+        webhooks.not_tracked,
+        name="webhook-untracked",
+    ),
+    path("backoffice/consents", backoffice.consents, name="backoffice-consents"),
+    path("backoffice/consents/<str:consent_id>/payments", backoffice.consent_payments, name="backoffice-payments"),
+    path("backoffice/enrollments", backoffice.enrollments, name="backoffice-enrollments"),
+]

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class InitiatorConfig(AppConfig):
+    name = "initiator"
+    verbose_name = "Initiator gateway (Opus TPP)"

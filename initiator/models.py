@@ -1,0 +1,296 @@
+"""The initiator gateway's records: the holders it knows (participants) and its registration at each, the
+company's applications, and the consents and payments it drives at holders on their behalf, with the trace of
+every holder call. Holder-side records (consents/, payments/) are never used here: a holder is reached over HTTP.
+"""
+
+import uuid
+from typing import Any, ClassVar
+
+from django.db import models
+from django.utils import timezone
+from django_fsm import RETURN_VALUE, FSMField, FSMModelMixin, transition
+
+from opusof.models import AuditedStatus, StatusChange
+
+
+class Participant(models.Model):
+    """One authorisation server of a holder as the OFB Directory's participants list describes it."""
+
+    authorisation_server_id = models.CharField(max_length=40, unique=True)
+    organisation_id = models.CharField(max_length=40, db_index=True)
+    organisation_name = models.CharField(max_length=256, blank=True)
+    registration_number = models.CharField(max_length=256, blank=True)
+    friendly_name = models.CharField(max_length=255)
+    logo_uri = models.CharField(max_length=2000, blank=True)
+    description = models.CharField(max_length=255, blank=True)
+    discovery_url = models.CharField(max_length=2000)
+    roles = models.JSONField(default=list, blank=True)
+    api_resources = models.JSONField(default=list, blank=True)
+    flags = models.JSONField(default=dict, blank=True)
+    active = models.BooleanField(default=True)
+    refreshed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["friendly_name"]
+
+    def __str__(self) -> str:
+        return f"{self.friendly_name} ({self.authorisation_server_id})"
+
+
+class HolderRegistration(models.Model):
+    """Our client at one holder's authorisation server (DCR, RFC 7591), kept for DCM (RFC 7592)."""
+
+    participant = models.OneToOneField(Participant, on_delete=models.CASCADE, related_name="registration")
+    client_id = models.CharField(max_length=255)
+    registration_client_uri = models.CharField(max_length=2000, blank=True)
+    registration_access_token = models.TextField(blank=True, help_text="Encrypted (initiator.crypto).")
+    redirect_uris = models.JSONField(default=list, blank=True)
+    metadata = models.JSONField(default=dict, blank=True)
+    dcm_version = models.CharField(max_length=20, default="1")
+    dcm_status = models.CharField(max_length=20, default="success")
+    registered_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.client_id} at {self.participant.friendly_name}"
+
+
+class Application(models.Model):
+    """One of the company's own apps: what it may call the gateway as, and where results and webhooks go."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=255)
+    fqdn = models.CharField(max_length=255)
+    redirect_identifier = models.SlugField(max_length=64, unique=True)
+    callback_uris = models.JSONField(default=list, blank=True)
+    webhook_url = models.CharField(max_length=2000, blank=True)
+    external_client_id = models.CharField(max_length=255, null=True, blank=True, unique=True)
+    credential_hash = models.CharField(max_length=64, help_text="SHA-256 of the application's bearer credential.")
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.redirect_identifier})"
+
+
+class ConsentStatus(models.TextChoices):
+    # payments v4 EnumAuthorisationStatusType
+    AWAITING_AUTHORISATION = "AWAITING_AUTHORISATION"
+    PARTIALLY_ACCEPTED = "PARTIALLY_ACCEPTED"
+    AUTHORISED = "AUTHORISED"
+    REJECTED = "REJECTED"
+    CONSUMED = "CONSUMED"
+
+
+CONSENT_FINAL = {ConsentStatus.REJECTED, ConsentStatus.CONSUMED}
+
+
+class PaymentStatus(models.TextChoices):
+    # SUBMITTING is ours: recorded with its idempotency key, the holder's answer not yet known.
+    SUBMITTING = "SUBMITTING"
+    # payments v4 EnumPaymentStatusType
+    RCVD = "RCVD"
+    CANC = "CANC"
+    ACCP = "ACCP"
+    ACPD = "ACPD"
+    RJCT = "RJCT"
+    ACSC = "ACSC"
+    PDNG = "PDNG"
+    SCHD = "SCHD"
+
+
+PAYMENT_FINAL = {PaymentStatus.ACSC, PaymentStatus.RJCT, PaymentStatus.CANC}
+_CONSENT_OPEN = [ConsentStatus.AWAITING_AUTHORISATION, ConsentStatus.PARTIALLY_ACCEPTED, ConsentStatus.AUTHORISED]
+_PAYMENT_OPEN = [s for s in PaymentStatus.values if s not in PAYMENT_FINAL]
+
+
+class InitiatorConsent(AuditedStatus, FSMModelMixin, models.Model):
+    """A payment consent created at a holder for an application; its status mirrors what the holder reports."""
+
+    event_kind: ClassVar[str] = "INITIATOR_CONSENT"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    application = models.ForeignKey(Application, on_delete=models.PROTECT, related_name="consents")
+    participant = models.ForeignKey(Participant, on_delete=models.PROTECT, related_name="consents")
+    consent_id = models.CharField(max_length=256, db_index=True, help_text="The holder's consent URN.")
+    status = FSMField(
+        max_length=30, choices=ConsentStatus.choices, default=ConsentStatus.AWAITING_AUTHORISATION, protected=True
+    )
+    regulatory_version = models.CharField(max_length=20)
+    request_body = models.JSONField()
+    holder_data = models.JSONField(default=dict, help_text="The holder's last answer (data), verified.")
+    holder_read_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(null=True, blank=True, help_text="expirationDateTime: authorisation window.")
+    callback_uri = models.CharField(max_length=2000, blank=True)
+    # The authorisation attempt in flight (PAR): state and nonce tie the holder's answer to it; the PKCE verifier
+    # and the tokens are secrets, kept encrypted.
+    state = models.CharField(max_length=64, unique=True)
+    nonce = models.CharField(max_length=64)
+    code_verifier = models.TextField()
+    response_mode = models.CharField(max_length=10, default="jwt")
+    authorisation_url = models.CharField(max_length=4000, blank=True)
+    authorisation_result = models.CharField(max_length=40, blank=True)
+    access_token = models.TextField(blank=True)
+    refresh_token = models.TextField(blank=True)
+    access_token_expires_at = models.DateTimeField(null=True, blank=True)
+    next_poll_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    poll_attempts = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+    status_updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["participant", "consent_id"], name="initiator_consent_once_per_holder")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.consent_id} ({self.status})"
+
+    @property
+    def resource_id(self) -> str:
+        return self.consent_id
+
+    @property
+    def client_id(self) -> None:
+        # record_transition announces changes to a holder-side TPP client; an initiator record has none (its
+        # application is notified through ApplicationNotification, written in the same transaction).
+        return None
+
+    @transition(field="status", source=_CONSENT_OPEN, target=RETURN_VALUE(*ConsentStatus.values))
+    def holder_reported(self, *, status: str) -> str:
+        return status
+
+
+class InitiatorConsentStatusChange(StatusChange):
+    consent = models.ForeignKey(InitiatorConsent, on_delete=models.CASCADE, related_name="history")
+
+    class Meta(StatusChange.Meta):
+        verbose_name = "consent status change"
+
+
+class InitiatorPayment(AuditedStatus, FSMModelMixin, models.Model):
+    """A pix payment an application asked the gateway to initiate; recorded with the application's idempotency key
+    before the holder is called (the key the holder deduplicates on)."""
+
+    event_kind: ClassVar[str] = "INITIATOR_PAYMENT"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    application = models.ForeignKey(Application, on_delete=models.PROTECT, related_name="payments")
+    consent = models.ForeignKey(InitiatorConsent, on_delete=models.PROTECT, related_name="payments")
+    payment_id = models.CharField(max_length=100, null=True, blank=True, db_index=True)
+    # The application's key (at most 40, payments v4), or ``<key>#<n>`` for the n-th payment of a scheduled series.
+    idempotency_key = models.CharField(max_length=48)
+    request_hash = models.CharField(max_length=64)
+    request_body = models.JSONField()
+    status = FSMField(max_length=10, choices=PaymentStatus.choices, default=PaymentStatus.SUBMITTING, protected=True)
+    holder_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    holder_body = models.JSONField(default=dict, help_text="The holder's last answer, verified.")
+    create_answer = models.JSONField(
+        default=dict, help_text="The holder's answer to the creation: what a retry with the same key gets back."
+    )
+    last_error = models.CharField(max_length=1024, blank=True)
+    next_poll_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    poll_attempts = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+    status_updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["application", "idempotency_key"], name="initiator_payment_key_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.payment_id or self.idempotency_key} ({self.status})"
+
+    @property
+    def resource_id(self) -> str:
+        return self.payment_id or str(self.id)
+
+    @property
+    def client_id(self) -> None:
+        return None  # see InitiatorConsent.client_id
+
+    @transition(field="status", source=_PAYMENT_OPEN, target=RETURN_VALUE(*PaymentStatus.values))
+    def holder_reported(self, *, status: str) -> str:
+        return status
+
+
+class InitiatorPaymentStatusChange(StatusChange):
+    payment = models.ForeignKey(InitiatorPayment, on_delete=models.CASCADE, related_name="history")
+
+    class Meta(StatusChange.Meta):
+        verbose_name = "payment status change"
+
+
+class HolderCall(models.Model):
+    """One HTTP call to a holder: what was called, with which ids, what came back and how long it took."""
+
+    participant = models.ForeignKey(Participant, on_delete=models.CASCADE, related_name="calls")
+    consent = models.ForeignKey(InitiatorConsent, null=True, blank=True, on_delete=models.CASCADE, related_name="calls")
+    payment = models.ForeignKey(InitiatorPayment, null=True, blank=True, on_delete=models.CASCADE, related_name="calls")
+    operation = models.CharField(max_length=40)
+    method = models.CharField(max_length=8)
+    url = models.CharField(max_length=2000)
+    interaction_id = models.CharField(max_length=64, blank=True)
+    idempotency_key = models.CharField(max_length=64, blank=True)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    latency_ms = models.PositiveIntegerField()
+    error = models.CharField(max_length=1024, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.url} → {self.status_code or self.error[:40]}"
+
+
+class NotificationState(models.TextChoices):
+    PENDING = "PENDING"
+    DELIVERED = "DELIVERED"
+    FAILED = "FAILED"
+
+
+class ApplicationNotification(models.Model):
+    """Outbox row of one status change to forward to an application's webhook URL, written in the transaction of
+    the change (delivery follows opusof.outbox's retry policy)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="notifications")
+    kind = models.CharField(max_length=20)
+    resource_id = models.CharField(max_length=256, db_index=True)
+    from_status = models.CharField(max_length=30, blank=True)
+    to_status = models.CharField(max_length=30)
+    occurred_at = models.DateTimeField()
+    state = models.CharField(max_length=10, choices=NotificationState.choices, default=NotificationState.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now, db_index=True)
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_error = models.CharField(max_length=1024, blank=True)
+
+    class Meta:
+        ordering = ["-occurred_at"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.resource_id} → {self.to_status} ({self.state})"
+
+    def body(self) -> dict[str, Any]:
+        """Opus en-opusTPP-webhooks.yml ``webhookRequest`` (timestamp, eventType) and what changed, so the
+        application need not read the resource back."""
+        return {
+            "data": {
+                "eventType": "STATE_CHANGED",
+                "type": self.kind,
+                "id": self.resource_id,
+                "status": self.to_status,
+                "previousStatus": self.from_status,
+                "timestamp": self.occurred_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            }
+        }

@@ -1,0 +1,64 @@
+"""Reads of the gateway, always scoped by the caller where a caller exists (an application sees only its own)."""
+
+import datetime as dt
+
+from django.db.models import Q, QuerySet
+
+from initiator.models import Application, HolderRegistration, InitiatorConsent, InitiatorPayment, Participant
+
+
+def participants(*, role: str = "", family_type: str = "") -> list[Participant]:
+    """en-opusTPP-iniciacaoPagamentos.yml GET /participants: ``role`` in OrgDomainRoleClaims, ``familyType`` in
+    ApiResources."""
+    listed = []
+    for participant in Participant.objects.filter(active=True):
+        if role and not any(claim.get("role") == role for claim in participant.roles):
+            continue
+        if family_type and not any(r.get("ApiFamilyType") == family_type for r in participant.api_resources):
+            continue
+        listed.append(participant)
+    return listed
+
+
+def registrations() -> QuerySet[HolderRegistration]:
+    return HolderRegistration.objects.select_related("participant").order_by("participant__friendly_name")
+
+
+def split_list(value: str) -> list[str]:
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def backoffice_consents(
+    *,
+    application: Application,
+    statuses: list[str],
+    consent_ids: list[str],
+    cpf: str = "",
+    cnpj: str = "",
+    created_from: dt.datetime | None = None,
+    created_to: dt.datetime | None = None,
+    ascending: bool = False,
+) -> QuerySet[InitiatorConsent]:
+    consents = InitiatorConsent.objects.select_related("participant").filter(application=application)
+    if statuses:
+        consents = consents.filter(status__in=statuses)
+    if consent_ids:
+        consents = consents.filter(consent_id__in=consent_ids)
+    if cpf:
+        consents = consents.filter(request_body__data__loggedUser__document__identification=cpf)
+    if cnpj:
+        consents = consents.filter(
+            Q(request_body__data__businessEntity__document__identification=cnpj)
+            | Q(request_body__data__creditor__cpfCnpj=cnpj)
+        )
+    if created_from:
+        consents = consents.filter(created_at__gte=created_from)
+    if created_to:
+        consents = consents.filter(created_at__lte=created_to)
+    return consents.order_by("created_at" if ascending else "-created_at")
+
+
+def backoffice_payments(*, application: Application, consent_id: str) -> QuerySet[InitiatorPayment]:
+    return InitiatorPayment.objects.filter(application=application, consent__consent_id=consent_id).order_by(
+        "-created_at"
+    )

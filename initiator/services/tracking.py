@@ -1,0 +1,132 @@
+"""Status changes of the gateway's consents and payments, as the holder reports them: one FSM transition with its
+history row (opusof.transitions) and, in the same transaction, the notification to the application (outbox row).
+
+Polling follows a backoff (payments v4 "Orientações de polling": no tighter than the holder's limits): 5 s, then
+doubling, at most 10 minutes between reads."""
+
+import datetime as dt
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from initiator.models import (
+    CONSENT_FINAL,
+    PAYMENT_FINAL,
+    ApplicationNotification,
+    ConsentStatus,
+    InitiatorConsent,
+    InitiatorPayment,
+    PaymentStatus,
+)
+from opusof.transitions import record_transition
+
+POLL_FIRST_SECONDS = 5
+POLL_MAX_SECONDS = 600
+
+
+def next_poll(attempts: int, now: dt.datetime) -> dt.datetime:
+    return now + dt.timedelta(seconds=min(POLL_FIRST_SECONDS * 2**attempts, POLL_MAX_SECONDS))
+
+
+def _notify(record: InitiatorConsent | InitiatorPayment, *, kind: str, from_status: str, now: dt.datetime) -> None:
+    if not record.application.webhook_url:
+        return
+    ApplicationNotification.objects.create(
+        application=record.application,
+        kind=kind,
+        resource_id=record.resource_id,
+        from_status=from_status,
+        to_status=record.status,
+        occurred_at=now,
+        next_attempt_at=now,
+    )
+    from initiator.tasks import deliver_notification  # the task module imports services; import at call time
+
+    transaction.on_commit(lambda: deliver_notification.delay())
+
+
+def _move(record: Any, *, status: str, history: type, kind: str, actor: str, reason: str, now: dt.datetime) -> bool:
+    if record.status == status:
+        return False
+    from_status = record.status
+    record_transition(
+        record,
+        lambda: record.holder_reported(status=status),
+        history=history,
+        kind=kind,
+        resource_id=record.resource_id,
+        actor=actor,
+        reason=reason,
+        now=now,
+    )
+    _notify(record, kind=kind, from_status=from_status, now=now)
+    return True
+
+
+def consent_apply(consent: InitiatorConsent, data: dict[str, Any], *, actor: str) -> bool:
+    """Takes the holder's consent ``data`` (verified) into ``consent`` (locked by the caller); True if the status
+    moved. A status the FSM refuses (the holder moved a final consent) is kept in the data, not in the status."""
+    now = timezone.now()
+    consent.holder_data = data
+    consent.holder_read_at = now
+    status = str(data.get("status", consent.status))
+    reason = ""
+    rejection = data.get("rejectionReason")
+    if isinstance(rejection, dict):
+        reason = f"{rejection.get('code', '')}: {rejection.get('detail', '')}"[:2048]
+    moved = False
+    if status in ConsentStatus.values and consent.status not in CONSENT_FINAL:
+        moved = _move(
+            consent,
+            status=status,
+            history=consent.history_model(),
+            kind=InitiatorConsent.event_kind,
+            actor=actor,
+            reason=reason,
+            now=now,
+        )
+    open_ = consent.status not in CONSENT_FINAL
+    consent.next_poll_at = next_poll(0 if moved else consent.poll_attempts, now) if open_ else None
+    consent.poll_attempts = 0 if moved else consent.poll_attempts
+    consent.save()
+    return moved
+
+
+def payment_apply(
+    payment: InitiatorPayment, *, status: str, body: dict[str, Any], actor: str, reason: str = ""
+) -> bool:
+    """Takes a holder's answer about ``payment`` (locked by the caller)."""
+    now = timezone.now()
+    payment.holder_body = body
+    moved = False
+    if status in PaymentStatus.values and payment.status not in PAYMENT_FINAL:
+        moved = _move(
+            payment,
+            status=status,
+            history=payment.history_model(),
+            kind=InitiatorPayment.event_kind,
+            actor=actor,
+            reason=reason,
+            now=now,
+        )
+    payment.poll_attempts = 0 if moved else payment.poll_attempts
+    open_ = payment.status not in PAYMENT_FINAL
+    payment.next_poll_at = next_poll(payment.poll_attempts, now) if open_ else None
+    payment.save()
+    return moved
+
+
+def payment_data(body: dict[str, Any]) -> dict[str, Any]:
+    """The (first) payment of a holder's payment answer: POST answers a list, GET and PATCH an object."""
+    data = body.get("data")
+    if isinstance(data, list):
+        return data[0] if data and isinstance(data[0], dict) else {}
+    return data if isinstance(data, dict) else {}
+
+
+def rejection_reason(data: dict[str, Any]) -> str:
+    rejection = data.get("rejectionReason")
+    if isinstance(rejection, dict):
+        return f"{rejection.get('code', '')}: {rejection.get('detail', '')}"[:2048]
+    return ""
