@@ -104,7 +104,7 @@ def _operation(prefix: str, pattern: URLPattern) -> dict[str, Any]:
     return {"path": "/" + prefix + _PARAMETER.sub(_spec_parameter, str(pattern.pattern)), "methods": methods}
 
 
-_PARAMETER = re.compile(r"<(?:\w+:)?(\w+)>")
+_PARAMETER = re.compile(r"<(?:\w+:)?(\w+)>", re.ASCII)
 
 
 def _spec_parameter(match: re.Match[str]) -> str:

@@ -12,12 +12,12 @@ from decimal import Decimal
 import pytest
 from django.db.models import Count, Sum
 from django.utils import timezone
-from sandbox_factories import SandboxAccountFactory
 
 from connectors.interfaces import BankPaymentStatus
 from connectors.models import SandboxAccount, SandboxLedgerEntry, SandboxPayment
 from connectors.tasks import sandbox_settle_due
 from opusof.timeutil import business_date
+from tests.factories.sandbox import SandboxAccountFactory
 
 pytestmark = pytest.mark.django_db
 
