@@ -4,12 +4,12 @@ not retry in vain."""
 
 import logging
 
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from initiator.tasks import holder_webhook
+from opusof.degrade import enqueue_after_commit
 
 logger = logging.getLogger(__name__)
 
@@ -24,7 +24,8 @@ def _accepted(request: HttpRequest, kind: str, resource_id: str) -> HttpResponse
         },
     )
     if kind in ("consent", "payment"):
-        transaction.on_commit(lambda: holder_webhook.delay(kind, resource_id))
+        # A lost message is covered by the poll of every open resource (initiator-poll-open).
+        enqueue_after_commit(holder_webhook, kind, resource_id, recovered_by="initiator-poll-open")
     return HttpResponse(status=202)
 
 

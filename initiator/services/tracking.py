@@ -7,7 +7,6 @@ doubling, at most 10 minutes between reads."""
 import datetime as dt
 from typing import Any
 
-from django.db import transaction
 from django.utils import timezone
 
 from initiator.models import (
@@ -19,6 +18,7 @@ from initiator.models import (
     InitiatorPayment,
     PaymentStatus,
 )
+from opusof.degrade import enqueue_after_commit
 from opusof.transitions import record_transition
 
 POLL_FIRST_SECONDS = 5
@@ -43,7 +43,7 @@ def _notify(record: InitiatorConsent | InitiatorPayment, *, kind: str, from_stat
     )
     from initiator.tasks import deliver_notification  # the task module imports services; import at call time
 
-    transaction.on_commit(lambda: deliver_notification.delay())
+    enqueue_after_commit(deliver_notification, recovered_by="initiator-notify-pending")
 
 
 def _move(record: Any, *, status: str, history: type, kind: str, actor: str, reason: str, now: dt.datetime) -> bool:

@@ -140,6 +140,9 @@ def test_connection_dropped_before_processing_is_retried(v4, http_connectors, fa
 
 
 def test_outage_opens_the_breaker_which_fails_fast_then_recovers(v4, http_connectors, faults):
+    # The scenario's PDNG settles after the account's settle_delay_seconds (2 s); this test's retries and breaker
+    # reset outlast that on a loaded machine, so the payment must stay pending for the whole test.
+    SandboxAccount.objects.filter(number=ANA_ACCOUNT["number"]).update(settle_delay_seconds=600)
     response, body = pay(v4, amount="12345.00")  # scenario: PDNG, so the status route has something to say
     payment_id, end_to_end_id = body["data"][0]["paymentId"], body["data"][0]["endToEndId"]
     reader = payment_status_reader()
@@ -156,7 +159,9 @@ def test_outage_opens_the_breaker_which_fails_fast_then_recovers(v4, http_connec
     started = time.monotonic()
     with pytest.raises(ConnectorUnavailable):
         reader.get_payment_status(payment_id=payment_id, end_to_end_id=end_to_end_id)
-    assert time.monotonic() - started < 0.05  # failed fast,
+    # Failed fast: the proof is that no attempt reached the bank (the count below); the time bound only catches a
+    # wait for a timeout, and is loose enough for a loaded CI machine (0.05 s failed there once in six runs).
+    assert time.monotonic() - started < 0.25
     assert faults(method="GET")["calls"]["status"] == received  # without reaching the bank
     assert (0, "CIRCUIT_OPEN", None) in calls("status")
     # Other routes have their own breaker: initiation still works while the status route is open.
