@@ -125,6 +125,13 @@ MODEL_NAMES: dict[tuple[str, str], tuple[str, str]] = {
     ),
     ("initiator", "holdercall"): ("chamada à detentora", "chamadas às detentoras"),
     ("initiator", "applicationnotification"): ("notificação à aplicação", "notificações às aplicações"),
+    ("merchant", "merchant"): ("lojista", "lojistas"),
+    ("merchant", "merchanttoken"): ("token de acesso do lojista", "tokens de acesso dos lojistas"),
+    ("merchant", "plan"): ("Pix recorrente do lojista", "Pix recorrentes dos lojistas"),
+    ("merchant", "planstatuschange"): ("mudança de situação do Pix recorrente", "histórico de Pix recorrentes"),
+    ("merchant", "parcel"): ("parcela", "parcelas"),
+    ("merchant", "parcelstatuschange"): ("mudança de situação da parcela", "histórico de parcelas"),
+    ("merchant", "merchantwebhook"): ("webhook ao lojista", "webhooks aos lojistas"),
 }
 
 APP_NAMES = {
@@ -137,6 +144,7 @@ APP_NAMES = {
     "enrollments": "Vínculos de dispositivo v2",
     "outbox": "Webhooks e consultas ao banco",
     "initiator": "Iniciadora (gateway)",
+    "merchant": "APIs Pix para lojistas (Efí, Belvo)",
 }
 
 # Field name → label, for every model of the apps above (a name means the same thing wherever it appears).
@@ -390,6 +398,21 @@ FIELD_NAMES = {
     "create_answer": "resposta da criação",
     "operation": "operação",
     "last_status_code": "último status HTTP",
+    "client_secret_hash": "hash do segredo do cliente",
+    "redirect_url": "URL de retorno",
+    "webhook_security": "segurança do webhook",
+    "webhook_secret": "segredo do webhook (HMAC)",
+    "merchant": "lojista",
+    "dialect": "dialeto da API",
+    "own_id": "identificador próprio",
+    "payer_cpf": "CPF do pagador",
+    "payer_cnpj": "CNPJ do pagador",
+    "creditor": "favorecido",
+    "recurrence": "recorrência",
+    "plan": "Pix recorrente",
+    "sequence": "parcela nº",
+    "parcel": "parcela",
+    "body": "corpo",
 }
 
 # Choice labels by value, for every choice field of the apps above whose values are not regulated codes.

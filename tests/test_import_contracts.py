@@ -48,6 +48,10 @@ FORBIDDEN_IMPORTS = [
     ("initiator-domain-below-api", "initiator/selectors.py", "import initiator.api.views"),
     ("initiator-never-imports-holder-apps", "initiator/models.py", "import payments.models"),
     ("holder-apps-never-import-initiator", "payments/services.py", "import initiator.models"),
+    ("merchant-domain-below-api", "merchant/services/plans.py", "import merchant.efi.views"),
+    ("merchant-never-imports-holder-apps", "merchant/selectors.py", "import payments.models"),
+    ("merchant-only-initiator-services", "merchant/models.py", "import initiator.models"),
+    ("nothing-imports-merchant", "initiator/services/payments.py", "import merchant.models"),
 ]
 
 

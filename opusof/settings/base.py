@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "enrollments",
     "opusof.outbox",
     "initiator",
+    "merchant",
 ]
 
 MIDDLEWARE = [
@@ -225,6 +226,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     },
     "initiator-poll-open": {"task": "initiator.poll_open", "schedule": 30.0, "options": {"expires": 30.0}},
     "initiator-notify-pending": {"task": "initiator.notify_pending", "schedule": 10.0, "options": {"expires": 10.0}},
+    "merchant-sync-plans": {"task": "merchant.sync_plans", "schedule": 30.0, "options": {"expires": 30.0}},
+    "merchant-deliver-webhooks": {"task": "merchant.deliver_webhooks", "schedule": 10.0, "options": {"expires": 10.0}},
     "initiator-purge": {"task": "initiator.purge", "schedule": 86400.0, "options": {"expires": 3600.0}},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")

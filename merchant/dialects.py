@@ -1,0 +1,25 @@
+"""The API dialects' renderers, by the name a plan records (``Plan.dialect``): how a webhook reads and how it is
+secured in each. Renderers are pure (no I/O), so the domain may call them inside its transactions."""
+
+import hashlib
+import hmac
+from typing import Any, Protocol
+
+from merchant.models import Merchant, Parcel, Plan
+
+
+class Renderer(Protocol):
+    def webhook_body(self, plan: Plan, parcel: Parcel | None, previous: str) -> dict[str, Any] | None: ...
+
+    def webhook_headers(self, merchant: Merchant, raw: bytes) -> dict[str, str]: ...
+
+
+def hmac_sha256(secret: str, raw: bytes) -> str:
+    return hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest()
+
+
+def renderer(dialect: str) -> Renderer:
+    from merchant.efi import render as efi
+
+    renderers: dict[str, Renderer] = {"efi": efi.EFI}
+    return renderers[dialect]

@@ -1,0 +1,58 @@
+"""What the merchant domain refuses, in its own terms; each dialect renders these in its own error shape
+(Efí ``{nome, mensagem}``, Belvo ``[{code, message, request_id, field}]``). No OFB error body reaches a merchant."""
+
+
+class MerchantError(Exception):
+    """``kind`` names the problem for the dialects' tables; ``field`` the offending input, when there is one."""
+
+    kind = "invalid"
+    status_code = 400
+
+    def __init__(self, message: str, *, field: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class InvalidRequest(MerchantError):
+    kind = "invalid"
+    status_code = 400
+
+
+class InvalidSchedule(MerchantError):
+    """Outside the regulator's bounds (payments v4 §1.8): D+1 onwards, at most 60 payments, at most two years."""
+
+    kind = "schedule"
+    status_code = 422
+
+
+class Unauthenticated(MerchantError):
+    kind = "unauthenticated"
+    status_code = 401
+
+
+class NotFound(MerchantError):
+    kind = "not_found"
+    status_code = 404
+
+
+class IdempotencyConflict(MerchantError):
+    kind = "idempotency"
+    status_code = 409
+
+
+class NotCancellable(MerchantError):
+    kind = "not_cancellable"
+    status_code = 422
+
+
+class PaymentRefused(MerchantError):
+    """The payer's bank refused the consent or the payments (the reason is translated, never forwarded)."""
+
+    kind = "refused"
+    status_code = 422
+
+
+class BankUnavailable(MerchantError):
+    kind = "unavailable"
+    status_code = 502

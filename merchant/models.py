@@ -1,0 +1,225 @@
+"""The merchant domain: a shop (merchant) with its credentials and settings, its recurring Pix plans and each
+plan's parcels (one scheduled Pix per date), and the outbox of webhooks to the shop. The API dialects
+(``merchant/efi``, ``merchant/belvo``) only render this domain in their own words."""
+
+import uuid
+from typing import Any, ClassVar
+
+from django.db import models
+from django.utils import timezone
+from django_fsm import RETURN_VALUE, FSMField, FSMModelMixin, transition
+
+from opusof.models import AuditedStatus, StatusChange
+
+
+class Merchant(models.Model):
+    """A shop calling the merchant APIs; it reaches payers' banks as an application of the initiator gateway."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=255)
+    client_id = models.CharField(max_length=64, unique=True)
+    client_secret_hash = models.CharField(max_length=64, help_text="SHA-256 of the client secret.")
+    application = models.OneToOneField(
+        "initiator.Application", on_delete=models.PROTECT, related_name="merchant", help_text="Its gateway app."
+    )
+    redirect_url = models.CharField(max_length=2000)
+    webhook_url = models.CharField(max_length=2000, blank=True)
+    webhook_security = models.CharField(max_length=10, default="hmac")
+    webhook_secret = models.CharField(max_length=255, blank=True)
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class MerchantToken(models.Model):
+    """An OAuth2 client_credentials access token issued to a merchant (only its hash is kept)."""
+
+    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="tokens")
+    token_hash = models.CharField(max_length=64, unique=True)
+    expires_at = models.DateTimeField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.merchant} até {self.expires_at:%Y-%m-%d %H:%M}"
+
+
+class PlanStatus(models.TextChoices):
+    AWAITING_AUTHORISATION = "AWAITING_AUTHORISATION"
+    ACTIVE = "ACTIVE"
+    FINISHED = "FINISHED"
+    CANCELLED = "CANCELLED"
+    REJECTED = "REJECTED"
+
+
+class Recurrence(models.TextChoices):
+    SINGLE = "single"
+    DAILY = "daily"
+    WEEKLY = "weekly"
+    MONTHLY = "monthly"
+    CUSTOM = "custom"
+
+
+PLAN_OPEN = [PlanStatus.AWAITING_AUTHORISATION, PlanStatus.ACTIVE]
+
+
+class Plan(AuditedStatus, FSMModelMixin, models.Model):
+    """A merchant's recurring Pix: one payments v4 consent with a ``schedule`` at the payer's bank, one
+    authorisation, then one scheduled Pix per date (its parcels)."""
+
+    event_kind: ClassVar[str] = "MERCHANT_PLAN"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="plans")
+    dialect = models.CharField(max_length=10, default="efi")
+    idempotency_key = models.CharField(max_length=80)
+    request_hash = models.CharField(max_length=64)
+    own_id = models.CharField(max_length=64, blank=True, help_text="The merchant's own reference (idProprio).")
+    authorisation_server_id = models.CharField(max_length=40)
+    payer_cpf = models.CharField(max_length=11)
+    payer_cnpj = models.CharField(max_length=14, blank=True)
+    creditor = models.JSONField(help_text="Beneficiary name, document and account.")
+    amount = models.DecimalField(max_digits=17, decimal_places=2)
+    description = models.CharField(max_length=140, blank=True)
+    ibge_town_code = models.CharField(max_length=7, blank=True)
+    recurrence = models.CharField(max_length=10, choices=Recurrence.choices)
+    schedule = models.JSONField(help_text="The payments v4 schedule block sent to the payer's bank.")
+    consent_id = models.CharField(max_length=256, blank=True, db_index=True)
+    redirect_uri = models.CharField(max_length=4000, blank=True)
+    status = FSMField(
+        max_length=30, choices=PlanStatus.choices, default=PlanStatus.AWAITING_AUTHORISATION, protected=True
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    status_updated_at = models.DateTimeField(default=timezone.now)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["merchant", "dialect", "idempotency_key"], name="merchant_plan_key_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.identifier} ({self.status})"
+
+    @property
+    def identifier(self) -> str:
+        return f"urn:opusof:{self.id}"
+
+    @property
+    def resource_id(self) -> str:
+        return self.identifier
+
+    @property
+    def client_id(self) -> None:
+        # Changes reach the merchant through MerchantWebhook (merchant/services/webhooks.py), not the holder's outbox.
+        return None
+
+    @transition(field="status", source=PLAN_OPEN, target=RETURN_VALUE(*PlanStatus.values))
+    def move(self, *, status: str) -> str:
+        return status
+
+
+class PlanStatusChange(StatusChange):
+    plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="history")
+
+    class Meta(StatusChange.Meta):
+        verbose_name = "plan status change"
+
+
+class ParcelStatus(models.TextChoices):
+    """Payments v4 EnumPaymentStatusType, plus CREATED: recorded here, not yet answered by the payer's bank."""
+
+    CREATED = "CREATED"
+    RCVD = "RCVD"
+    PATC = "PATC"
+    PDNG = "PDNG"
+    SCHD = "SCHD"
+    ACCP = "ACCP"
+    ACPD = "ACPD"
+    ACSC = "ACSC"
+    RJCT = "RJCT"
+    CANC = "CANC"
+
+
+PARCEL_FINAL = {ParcelStatus.ACSC, ParcelStatus.RJCT, ParcelStatus.CANC}
+PARCEL_OPEN = [s for s in ParcelStatus.values if s not in PARCEL_FINAL]
+
+
+class Parcel(AuditedStatus, FSMModelMixin, models.Model):
+    """One scheduled Pix of a plan, with the endToEndId fixed here before the payer's bank is asked."""
+
+    event_kind: ClassVar[str] = "MERCHANT_PARCEL"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="parcels")
+    sequence = models.PositiveSmallIntegerField()
+    date = models.DateField()
+    amount = models.DecimalField(max_digits=17, decimal_places=2)
+    end_to_end_id = models.CharField(max_length=32, unique=True)
+    payment_id = models.CharField(max_length=100, blank=True, db_index=True)
+    status = FSMField(max_length=10, choices=ParcelStatus.choices, default=ParcelStatus.CREATED, protected=True)
+    rejection_reason = models.CharField(max_length=2048, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    status_updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["plan", "sequence"]
+        constraints = [models.UniqueConstraint(fields=["plan", "sequence"], name="merchant_parcel_sequence_once")]
+
+    def __str__(self) -> str:
+        return f"{self.end_to_end_id} ({self.status})"
+
+    @property
+    def resource_id(self) -> str:
+        return self.end_to_end_id
+
+    @property
+    def client_id(self) -> None:
+        return None  # see Plan.client_id
+
+    @transition(field="status", source=PARCEL_OPEN, target=RETURN_VALUE(*ParcelStatus.values))
+    def move(self, *, status: str) -> str:
+        return status
+
+
+class ParcelStatusChange(StatusChange):
+    parcel = models.ForeignKey(Parcel, on_delete=models.CASCADE, related_name="history")
+
+    class Meta(StatusChange.Meta):
+        verbose_name = "parcel status change"
+
+
+class WebhookState(models.TextChoices):
+    PENDING = "PENDING"
+    DELIVERED = "DELIVERED"
+    FAILED = "FAILED"
+
+
+class MerchantWebhook(models.Model):
+    """Outbox row of one status change for the merchant's webhook URL, written in the transaction of the change;
+    its body is rendered in the plan's dialect when it is written (what the merchant receives, retried as is)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="webhooks")
+    plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="webhooks")
+    body = models.JSONField()
+    state = models.CharField(max_length=10, choices=WebhookState.choices, default=WebhookState.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now, db_index=True)
+    last_error = models.CharField(max_length=1024, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.plan_id} ({self.state})"
+
+    def payload(self) -> dict[str, Any]:
+        return dict(self.body)

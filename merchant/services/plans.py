@@ -1,0 +1,386 @@
+"""Recurring Pix plans: recorded here first (parcels and their endToEndIds included), then created at the payer's
+bank as one payments v4 consent with a ``schedule`` through the initiator gateway; once the payer authorises, one
+request schedules every parcel at the holder (one payment per date); cancellation cancels what remains there."""
+
+import datetime as dt
+import secrets
+import string
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from initiator.errors import InitiatorError
+from initiator.services.consents import consent_create, participant_get
+from initiator.services.for_merchants import consent_status, payment_statuses
+from initiator.services.payments import payment_create, payment_for, payment_read, payments_cancel_all
+from merchant import schedules
+from merchant.errors import BankUnavailable, IdempotencyConflict, InvalidRequest, NotCancellable, PaymentRefused
+from merchant.models import PARCEL_FINAL, PARCEL_OPEN, Merchant, Parcel, ParcelStatus, Plan, PlanStatus
+from merchant.services.webhooks import webhook_record
+from opusof.timeutil import business_date, business_tz
+from opusof.transitions import transition
+
+# Consent statuses after which no parcel will be scheduled (payments v4 EnumAuthorisationStatusType).
+CONSENT_REFUSED = {"REJECTED", "REVOKED"}
+
+
+@dataclass(frozen=True)
+class Beneficiary:
+    name: str
+    document: str
+    ispb: str
+    issuer: str
+    number: str
+    account_type: str
+
+
+@dataclass(frozen=True)
+class PlanRequest:
+    """A plan as every dialect understands it once its own body is parsed."""
+
+    authorisation_server_id: str
+    payer_cpf: str
+    payer_cnpj: str
+    beneficiary: Beneficiary
+    amount: Decimal
+    recurrence: str
+    start: dt.date | None
+    quantity: int
+    dates: list[dt.date]
+    description: str = ""
+    own_id: str = ""
+    ibge_town_code: str = ""
+
+
+def _end_to_end_id(day: dt.date) -> str:
+    """payments v4: E + ISPB + yyyyMMddHHmm (UTC) of the planned settlement + 11 alphanumerics; noon in Brasília."""
+    moment = dt.datetime.combine(day, dt.time(12, 0), tzinfo=business_tz()).astimezone(dt.UTC)
+    suffix = "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(11))
+    return f"E{settings.OPUSOF_ISPB}{moment:%Y%m%d%H%M}{suffix}"
+
+
+def _record(*, merchant: Merchant, dialect: str, key: str, digest: str, request: PlanRequest) -> Plan:
+    schedule = schedules.build(
+        request.recurrence,
+        start=request.start,
+        quantity=request.quantity,
+        dates=request.dates,
+        info=request.description,
+    )
+    dates = schedules.check_bounds(schedule, today=business_date())
+    beneficiary = request.beneficiary
+    try:
+        with transaction.atomic():
+            plan = Plan.objects.create(
+                merchant=merchant,
+                dialect=dialect,
+                idempotency_key=key,
+                request_hash=digest,
+                own_id=request.own_id,
+                authorisation_server_id=request.authorisation_server_id,
+                payer_cpf=request.payer_cpf,
+                payer_cnpj=request.payer_cnpj,
+                creditor=beneficiary.__dict__,
+                amount=request.amount,
+                description=request.description,
+                ibge_town_code=request.ibge_town_code,
+                recurrence=request.recurrence,
+                schedule=schedule,
+            )
+            Parcel.objects.bulk_create(
+                Parcel(plan=plan, sequence=n, date=day, amount=request.amount, end_to_end_id=_end_to_end_id(day))
+                for n, day in enumerate(dates, start=1)
+            )
+            return plan
+    except IntegrityError:
+        existing = Plan.objects.get(merchant=merchant, dialect=dialect, idempotency_key=key)
+        if existing.request_hash != digest:
+            raise IdempotencyConflict("Chave de idempotência já usada com outro conteúdo.") from None
+        return existing
+
+
+def _consent_body(plan: Plan) -> dict[str, Any]:
+    beneficiary = plan.creditor
+    data: dict[str, Any] = {
+        "callbackApplicationUri": plan.merchant.redirect_url,
+        "loggedUser": {"document": {"identification": plan.payer_cpf, "rel": "CPF"}},
+        "creditor": {
+            "personType": "PESSOA_NATURAL" if len(beneficiary["document"]) == 11 else "PESSOA_JURIDICA",
+            "cpfCnpj": beneficiary["document"],
+            "name": beneficiary["name"],
+        },
+        "payment": {
+            "type": "PIX",
+            "currency": "BRL",
+            "amount": f"{plan.amount:.2f}",
+            "schedule": plan.schedule,
+            "details": {"localInstrument": "MANU", "creditorAccount": _creditor_account(plan)},
+        },
+    }
+    if plan.payer_cnpj:
+        data["businessEntity"] = {"document": {"identification": plan.payer_cnpj, "rel": "CNPJ"}}
+    if plan.ibge_town_code:
+        data["payment"]["ibgeTownCode"] = plan.ibge_town_code
+    return {"data": data}
+
+
+def _creditor_account(plan: Plan) -> dict[str, str]:
+    beneficiary = plan.creditor
+    return {
+        "ispb": beneficiary["ispb"],
+        "issuer": beneficiary["issuer"],
+        "number": beneficiary["number"],
+        "accountType": beneficiary["account_type"],
+    }
+
+
+def _error_codes(body: dict[str, Any]) -> str:
+    errors = body.get("errors") if isinstance(body, dict) else None
+    listed = errors if isinstance(errors, list) else []
+    return ", ".join(str(e.get("code", "")) for e in listed if isinstance(e, dict))[:2048]
+
+
+def plan_move(plan: Plan, status: str, *, actor: str, reason: str = "") -> None:
+    """The one writer of a plan's status (history row + the merchant's webhook, in the caller's transaction)."""
+    if plan.status == status:
+        return
+    previous = plan.status
+    transition(plan, lambda: plan.move(status=status), actor=actor, reason=reason)
+    webhook_record(plan=plan, previous=previous)
+
+
+def parcel_move(parcel: Parcel, status: str, *, actor: str, reason: str = "") -> None:
+    if parcel.status == status or parcel.status in PARCEL_FINAL:
+        return
+    if reason:
+        parcel.rejection_reason = reason[:2048]
+    previous = parcel.status
+    transition(parcel, lambda: parcel.move(status=status), actor=actor, reason=reason)
+    webhook_record(plan=parcel.plan, parcel=parcel, previous=previous)
+
+
+def plan_create(
+    *, merchant: Merchant, dialect: str, idempotency_key: str, request_hash: str, request: PlanRequest
+) -> Plan:
+    """Records the plan, then creates its consent at the payer's bank (through the gateway) and keeps the
+    authorisation URL. The same key and body answer the same plan; a plan whose consent could not be created
+    (bank unreachable) is created at the bank by the retry."""
+    try:
+        participant_get(request.authorisation_server_id)
+    except InitiatorError as exc:
+        raise InvalidRequest("Participante (instituição do pagador) desconhecido.", field="idParticipante") from exc
+    plan = _record(merchant=merchant, dialect=dialect, key=idempotency_key, digest=request_hash, request=request)
+    if plan.consent_id or plan.status != PlanStatus.AWAITING_AUTHORISATION:
+        return _answered(plan)
+    try:
+        consent, reply = consent_create(
+            application=merchant.application,
+            authorisation_server_id=plan.authorisation_server_id,
+            body=_consent_body(plan),
+            regulatory_version=None,
+        )
+    except InitiatorError as exc:
+        raise BankUnavailable("A instituição do pagador não respondeu; tente novamente com a mesma chave.") from exc
+    if consent is None:
+        with transaction.atomic():
+            locked = Plan.objects.select_for_update().select_related("merchant").get(pk=plan.pk)
+            plan_move(locked, PlanStatus.REJECTED, actor="bank:consent-create", reason=_error_codes(reply.body))
+            for parcel in locked.parcels.select_for_update():
+                parcel_move(parcel, ParcelStatus.RJCT, actor="bank:consent-create", reason=_error_codes(reply.body))
+        return _answered(locked)
+    Plan.objects.filter(pk=plan.pk).update(consent_id=consent.consent_id, redirect_uri=consent.authorisation_url)
+    plan.refresh_from_db()
+    return plan
+
+
+# The payer's bank's refusal codes (payments v4 422 / rejectionReason) in the merchant's words: the code itself is
+# kept in the history for staff, never sent to the merchant.
+REFUSALS = {
+    "DETALHE_PAGAMENTO_INVALIDO": "Dados do favorecido ou do pagamento recusados pela instituição do pagador.",
+    "FORMA_PAGAMENTO_INVALIDA": "Forma de pagamento não aceita pela instituição do pagador.",
+    "DATA_PAGAMENTO_INVALIDA": "Datas da recorrência recusadas pela instituição do pagador.",
+    "VALOR_ACIMA_LIMITE": "Valor acima do limite do pagador.",
+    "SALDO_INSUFICIENTE": "Saldo insuficiente na conta do pagador.",
+    "PAGAMENTO_RECUSADO_DETENTORA": "Pagamento recusado pela instituição do pagador.",
+    "PARAMETRO_INVALIDO": "Parâmetros da recorrência recusados pela instituição do pagador.",
+}
+
+
+def refusal_message(codes: str) -> str:
+    for code in codes.split(", "):
+        if code in REFUSALS:
+            return REFUSALS[code]
+    return "A instituição do pagador recusou a recorrência."
+
+
+def _answered(plan: Plan) -> Plan:
+    if plan.status == PlanStatus.REJECTED:
+        last = plan.history.order_by("created_at", "id").last()
+        raise PaymentRefused(refusal_message(last.reason if last else ""))
+    return plan
+
+
+def _payment_items(plan: Plan, parcels: list[Parcel]) -> list[dict[str, Any]]:
+    items = []
+    for parcel in parcels:
+        item: dict[str, Any] = {
+            "endToEndId": parcel.end_to_end_id,
+            "localInstrument": "MANU",
+            "payment": {"amount": f"{parcel.amount:.2f}", "currency": "BRL"},
+            "creditorAccount": _creditor_account(plan),
+            "cnpjInitiator": settings.INITIATOR_CNPJ,
+        }
+        if plan.description:
+            item["remittanceInformation"] = plan.description
+        if plan.ibge_town_code:
+            item["ibgeTownCode"] = plan.ibge_town_code
+        items.append(item)
+    return items
+
+
+def plan_sync(*, plan: Plan) -> Plan:
+    """Follows the plan at the payer's bank as the gateway tracks it: once the consent is authorised, schedules
+    every parcel (one request; the key makes a repeat answer the original payments); then takes each parcel's
+    status. Idempotent: safe from beat, a read or a test."""
+    merchant = plan.merchant
+    if not plan.consent_id or plan.status not in (PlanStatus.AWAITING_AUTHORISATION, PlanStatus.ACTIVE):
+        return plan
+    consent = consent_status(application=merchant.application, consent_id=plan.consent_id)
+    parcels = list(plan.parcels.all())
+    if plan.status == PlanStatus.AWAITING_AUTHORISATION:
+        if consent in CONSENT_REFUSED:
+            with transaction.atomic():
+                locked = Plan.objects.select_for_update().get(pk=plan.pk)
+                plan_move(locked, PlanStatus.REJECTED, actor="bank:consent", reason=f"consentimento {consent}")
+                for parcel in locked.parcels.select_for_update():
+                    parcel_move(parcel, ParcelStatus.RJCT, actor="bank:consent", reason=f"consentimento {consent}")
+            return locked
+        if consent != "AUTHORISED":
+            return plan
+        _schedule_parcels(plan, parcels)
+    _refresh_parcels(plan)
+    _finish_if_done(plan)
+    plan.refresh_from_db()
+    return plan
+
+
+def _schedule_parcels(plan: Plan, parcels: list[Parcel]) -> None:
+    try:
+        reply = payment_create(
+            application=plan.merchant.application,
+            authorisation_server_id=plan.authorisation_server_id,
+            consent_id=plan.consent_id,
+            # payments v4 allows 40 characters; the plan's id keeps it the same across retries and restarts.
+            idempotency_key=plan.id.hex,
+            body={"data": _payment_items(plan, parcels)},
+        )
+    except InitiatorError as exc:
+        raise BankUnavailable("A instituição do pagador não respondeu; o agendamento será refeito.") from exc
+    with transaction.atomic():
+        locked = Plan.objects.select_for_update().select_related("merchant").get(pk=plan.pk)
+        rows = {p.end_to_end_id: p for p in Parcel.objects.select_for_update().filter(plan=locked)}
+        if reply.status_code != 201:
+            codes = _error_codes(reply.body)
+            plan_move(locked, PlanStatus.REJECTED, actor="bank:payment-create", reason=codes)
+            for parcel in rows.values():
+                parcel_move(parcel, ParcelStatus.RJCT, actor="bank:payment-create", reason=codes)
+            return
+        plan_move(locked, PlanStatus.ACTIVE, actor="bank:payment-create")
+        listed = reply.body.get("data")
+        for item in listed if isinstance(listed, list) else []:
+            row = rows.get(str(item.get("endToEndId", "")))
+            if row is None:
+                continue
+            if not row.payment_id:
+                row.payment_id = str(item.get("paymentId", ""))
+                row.save(update_fields=["payment_id"])
+            if item.get("status") in ParcelStatus.values:
+                parcel_move(row, str(item["status"]), actor="bank:payment-create")
+
+
+def _refresh_parcels(plan: Plan) -> None:
+    """Reads each open parcel at the payer's bank (the gateway verifies and tracks the answer), then takes the
+    statuses: a multi-date request is answered RCVD and moved to SCHD by the bank within 60 minutes (payments v4)."""
+    merchant = plan.merchant
+    open_ids = Parcel.objects.filter(plan=plan, status__in=PARCEL_OPEN).exclude(payment_id="")
+    for payment_id in open_ids.values_list("payment_id", flat=True):
+        try:
+            payment_read(payment=payment_for(merchant.application, payment_id), actor="merchant:sync")
+        except InitiatorError:
+            continue  # read again by the next sweep
+    known = payment_statuses(application=merchant.application, consent_id=plan.consent_id)
+    with transaction.atomic():
+        for parcel in Parcel.objects.select_for_update().select_related("plan__merchant").filter(plan=plan):
+            seen = known.get(parcel.payment_id)
+            if seen and seen["status"] in ParcelStatus.values:
+                parcel_move(parcel, seen["status"], actor="bank:sync", reason=seen["reason"])
+
+
+def _finish_if_done(plan: Plan) -> None:
+    with transaction.atomic():
+        locked = Plan.objects.select_for_update().select_related("merchant").get(pk=plan.pk)
+        if locked.status != PlanStatus.ACTIVE:
+            return
+        statuses = set(locked.parcels.values_list("status", flat=True))
+        if statuses and statuses <= PARCEL_FINAL:
+            plan_move(locked, PlanStatus.FINISHED, actor="bank:sync")
+
+
+def plan_cancel(*, plan: Plan, actor: str) -> Plan:
+    """Cancels the plan: before authorisation, here only; afterwards every remaining scheduled parcel at the
+    payer's bank (payments v4 PATCH /pix/payments/consents/{consentId}: SCHD/PDNG due from the next day on)."""
+    if plan.status not in (PlanStatus.AWAITING_AUTHORISATION, PlanStatus.ACTIVE):
+        raise NotCancellable(f"Recorrência não pode ser cancelada ({plan.status}).")
+    if plan.status == PlanStatus.ACTIVE:
+        plan = plan_sync(plan=plan)
+        body = {
+            "data": {
+                "status": "CANC",
+                "cancellation": {"cancelledBy": {"document": {"identification": plan.payer_cpf, "rel": "CPF"}}},
+            }
+        }
+        try:
+            reply = payments_cancel_all(
+                application=plan.merchant.application,
+                consent_id=plan.consent_id,
+                body=body,
+                idempotency_key=f"c{plan.id.hex}",
+            )
+        except InitiatorError as exc:
+            raise BankUnavailable("A instituição do pagador não respondeu; tente cancelar novamente.") from exc
+        if reply.status_code != 200:
+            raise NotCancellable("Nenhuma parcela restante pode ser cancelada (prazo: 23:59 do dia anterior).")
+        listed = reply.body.get("data")
+        cancelled = {
+            str(i.get("paymentId")) for i in (listed if isinstance(listed, list) else []) if isinstance(i, dict)
+        }
+    else:
+        cancelled = set()
+    with transaction.atomic():
+        locked = Plan.objects.select_for_update().select_related("merchant").get(pk=plan.pk)
+        for parcel in Parcel.objects.select_for_update().filter(plan=locked):
+            if parcel.status == ParcelStatus.CREATED or parcel.payment_id in cancelled:
+                parcel_move(parcel, ParcelStatus.CANC, actor=actor)
+        locked.cancelled_at = timezone.now()
+        plan_move(locked, PlanStatus.CANCELLED, actor=actor)
+    return locked
+
+
+def plans_sync_open(limit: int = 200) -> int:
+    """Beat's door: every plan still waiting for its bank or with parcels not final."""
+    count = 0
+    for plan in (
+        Plan.objects.select_related("merchant__application")
+        .filter(status__in=[PlanStatus.AWAITING_AUTHORISATION, PlanStatus.ACTIVE])
+        .exclude(consent_id="")[:limit]
+    ):
+        try:
+            plan_sync(plan=plan)
+        except BankUnavailable:
+            continue
+        count += 1
+    return count

@@ -1,0 +1,16 @@
+"""Celery doors onto the merchant services; each is idempotent (it reads what is due and acts on it)."""
+
+from celery import shared_task
+
+from merchant.services.plans import plans_sync_open
+from merchant.services.webhooks import webhooks_deliver
+
+
+@shared_task(name="merchant.sync_plans", ignore_result=True)
+def sync_plans() -> int:
+    return plans_sync_open()
+
+
+@shared_task(name="merchant.deliver_webhooks", ignore_result=True)
+def deliver_webhooks() -> int:
+    return webhooks_deliver()
