@@ -19,7 +19,8 @@ def hmac_sha256(secret: str, raw: bytes) -> str:
 
 
 def renderer(dialect: str) -> Renderer:
+    from merchant.belvo import render as belvo
     from merchant.efi import render as efi
 
-    renderers: dict[str, Renderer] = {"efi": efi.EFI}
+    renderers: dict[str, Renderer] = {"efi": efi.EFI, "belvo": belvo.BELVO}
     return renderers[dialect]

@@ -88,6 +88,7 @@ class Plan(AuditedStatus, FSMModelMixin, models.Model):
     ibge_town_code = models.CharField(max_length=7, blank=True)
     recurrence = models.CharField(max_length=10, choices=Recurrence.choices)
     schedule = models.JSONField(help_text="The payments v4 schedule block sent to the payer's bank.")
+    callback_url = models.CharField(max_length=2000, help_text="Where the payer's browser returns from the bank.")
     consent_id = models.CharField(max_length=256, blank=True, db_index=True)
     redirect_uri = models.CharField(max_length=4000, blank=True)
     status = FSMField(

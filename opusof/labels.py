@@ -387,6 +387,7 @@ FIELD_NAMES = {
     "holder_data": "dados na detentora",
     "holder_read_at": "lido na detentora em",
     "callback_uri": "URI de retorno",
+    "callback_url": "URL de retorno do pagador",
     "code_verifier": "code_verifier (PKCE)",
     "authorisation_url": "URL de autorização",
     "authorisation_result": "resultado da autorização",

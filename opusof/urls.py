@@ -25,8 +25,9 @@ urlpatterns = [
     # Initiator gateway (Opus TPP API): applications, backoffice, and the holder webhooks it receives under
     # open-banking/webhook/ (so before the catch-all below).
     path("", include("initiator.api.urls")),
-    # Merchant Pix APIs (merchant/): the Efí dialect at its own paths.
+    # Merchant Pix APIs (merchant/): the Efí and Belvo dialects at their own paths.
     path("", include("merchant.efi.urls")),
+    path("", include("merchant.belvo.urls")),
     # Under the API prefix nothing falls through to Django's HTML 404 (its DEBUG page ignores handler404).
     re_path(r"^open-banking/(?P<unmatched>.*)$", api_not_found),
     # Authorisation server and the customer consent pages (FAPI / OFB security profile).

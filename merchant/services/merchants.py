@@ -110,5 +110,17 @@ def merchant_configure(
     if webhook_secret:
         locked.webhook_secret = webhook_secret
     locked.save()
-    application_set_callback_uris(application=locked.application, callback_uris=[redirect_url])
+    application_set_callback_uris(
+        application=locked.application,
+        callback_uris=[redirect_url, *(u for u in locked.application.callback_uris if u != redirect_url)],
+    )
     return locked
+
+
+def merchant_allow_callback(*, merchant: Merchant, callback_url: str) -> None:
+    """A plan may name its own return URL (Belvo's ``callback_url``): the gateway application accepts it too."""
+    _url(callback_url, "callback_url", required=True)
+    uris = list(merchant.application.callback_uris)
+    if callback_url not in uris:
+        application_set_callback_uris(application=merchant.application, callback_uris=[*uris, callback_url])
+        merchant.application.callback_uris = [*uris, callback_url]

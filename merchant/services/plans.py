@@ -5,6 +5,7 @@ request schedules every parcel at the holder (one payment per date); cancellatio
 import datetime as dt
 import secrets
 import string
+import uuid
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -16,10 +17,18 @@ from django.utils import timezone
 from initiator.errors import InitiatorError
 from initiator.services.consents import consent_create, participant_get
 from initiator.services.for_merchants import consent_status, payment_statuses
-from initiator.services.payments import payment_create, payment_for, payment_read, payments_cancel_all
+from initiator.services.payments import payment_cancel, payment_create, payment_for, payment_read, payments_cancel_all
 from merchant import schedules
-from merchant.errors import BankUnavailable, IdempotencyConflict, InvalidRequest, NotCancellable, PaymentRefused
+from merchant.errors import (
+    BankUnavailable,
+    IdempotencyConflict,
+    InvalidRequest,
+    NotCancellable,
+    NotFound,
+    PaymentRefused,
+)
 from merchant.models import PARCEL_FINAL, PARCEL_OPEN, Merchant, Parcel, ParcelStatus, Plan, PlanStatus
+from merchant.services.merchants import merchant_allow_callback
 from merchant.services.webhooks import webhook_record
 from opusof.timeutil import business_date, business_tz
 from opusof.transitions import transition
@@ -54,6 +63,7 @@ class PlanRequest:
     description: str = ""
     own_id: str = ""
     ibge_town_code: str = ""
+    callback_url: str = ""
 
 
 def _end_to_end_id(day: dt.date) -> str:
@@ -90,6 +100,7 @@ def _record(*, merchant: Merchant, dialect: str, key: str, digest: str, request:
                 ibge_town_code=request.ibge_town_code,
                 recurrence=request.recurrence,
                 schedule=schedule,
+                callback_url=request.callback_url or merchant.redirect_url,
             )
             Parcel.objects.bulk_create(
                 Parcel(plan=plan, sequence=n, date=day, amount=request.amount, end_to_end_id=_end_to_end_id(day))
@@ -106,7 +117,7 @@ def _record(*, merchant: Merchant, dialect: str, key: str, digest: str, request:
 def _consent_body(plan: Plan) -> dict[str, Any]:
     beneficiary = plan.creditor
     data: dict[str, Any] = {
-        "callbackApplicationUri": plan.merchant.redirect_url,
+        "callbackApplicationUri": plan.callback_url,
         "loggedUser": {"document": {"identification": plan.payer_cpf, "rel": "CPF"}},
         "creditor": {
             "personType": "PESSOA_NATURAL" if len(beneficiary["document"]) == 11 else "PESSOA_JURIDICA",
@@ -174,6 +185,7 @@ def plan_create(
     except InitiatorError as exc:
         raise InvalidRequest("Participante (instituição do pagador) desconhecido.", field="idParticipante") from exc
     plan = _record(merchant=merchant, dialect=dialect, key=idempotency_key, digest=request_hash, request=request)
+    merchant_allow_callback(merchant=merchant, callback_url=plan.callback_url)
     if plan.consent_id or plan.status != PlanStatus.AWAITING_AUTHORISATION:
         return _answered(plan)
     try:
@@ -335,6 +347,11 @@ def plan_cancel(*, plan: Plan, actor: str) -> Plan:
     payer's bank (payments v4 PATCH /pix/payments/consents/{consentId}: SCHD/PDNG due from the next day on)."""
     if plan.status not in (PlanStatus.AWAITING_AUTHORISATION, PlanStatus.ACTIVE):
         raise NotCancellable(f"Recorrência não pode ser cancelada ({plan.status}).")
+    if (
+        plan.status == PlanStatus.ACTIVE
+        and not plan.parcels.filter(status__in=PARCEL_OPEN, date__gt=business_date()).exists()
+    ):
+        raise NotCancellable("Prazo de cancelamento encerrado: até 23:59 (Brasília) do dia anterior à cobrança.")
     if plan.status == PlanStatus.ACTIVE:
         plan = plan_sync(plan=plan)
         body = {
@@ -384,3 +401,40 @@ def plans_sync_open(limit: int = 200) -> int:
             continue
         count += 1
     return count
+
+
+def parcel_cancel(*, plan: Plan, parcel_id: str, actor: str) -> Parcel:
+    """Cancels one scheduled parcel at the payer's bank (payments v4 PATCH /pix/payments/{paymentId}: SCHD until
+    23:59 Brasília of the day before its date)."""
+    parcel = Parcel.objects.filter(plan=plan, pk=parcel_id).first() if _is_uuid(parcel_id) else None
+    if parcel is None:
+        raise NotFound("Cobrança não encontrada.")
+    if plan.status != PlanStatus.ACTIVE or parcel.status not in (ParcelStatus.SCHD, ParcelStatus.PDNG):
+        raise NotCancellable(f"Cobrança não pode ser cancelada ({parcel.status}).")
+    if parcel.date <= business_date():
+        raise NotCancellable("Prazo de cancelamento encerrado: até 23:59 (Brasília) do dia anterior à cobrança.")
+    body = {
+        "data": {
+            "status": "CANC",
+            "cancellation": {"cancelledBy": {"document": {"identification": plan.payer_cpf, "rel": "CPF"}}},
+        }
+    }
+    try:
+        reply = payment_cancel(payment=payment_for(plan.merchant.application, parcel.payment_id), body=body)
+    except InitiatorError as exc:
+        raise BankUnavailable("A instituição do pagador não respondeu; tente cancelar novamente.") from exc
+    if reply.status_code != 200:
+        raise NotCancellable("A instituição do pagador não permitiu o cancelamento da cobrança.")
+    with transaction.atomic():
+        locked = Parcel.objects.select_for_update().select_related("plan__merchant").get(pk=parcel.pk)
+        parcel_move(locked, ParcelStatus.CANC, actor=actor)
+    _finish_if_done(plan)
+    return locked
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True

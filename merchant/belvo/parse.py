@@ -1,0 +1,132 @@
+"""The Belvo create body (POST /payments/br/payment-intents/) read into the domain's PlanRequest. Customers and
+beneficiary accounts are given inline (see docs/merchant.md: not yet resources of their own)."""
+
+import datetime as dt
+import re
+from decimal import Decimal
+from typing import Any
+
+from merchant.efi.parse import request_hash
+from merchant.errors import InvalidRequest
+from merchant.models import Recurrence
+from merchant.services.plans import Beneficiary, PlanRequest
+
+WEEKDAYS = ["MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUNDAY"]
+ACCOUNT_TYPES = ("CACC", "SVGS", "TRAN", "SLRY")
+
+__all__ = ["plan_request", "request_hash"]
+
+
+def _obj(parent: Any, name: str, path: str) -> dict[str, Any]:
+    value = parent.get(name) if isinstance(parent, dict) else None
+    if not isinstance(value, dict):
+        raise InvalidRequest("This field is required and must be an object.", field=path)
+    return value
+
+
+def _str(parent: dict[str, Any], name: str, path: str, pattern: str = r".{1,140}", required: bool = True) -> str:
+    value = parent.get(name)
+    if value is None and not required:
+        return ""
+    if not isinstance(value, str) or not re.fullmatch(pattern, value):
+        raise InvalidRequest("This field is required or has an invalid format.", field=path)
+    return value
+
+
+def _date(value: Any, path: str) -> dt.date:
+    try:
+        if isinstance(value, str) and len(value) == 10:
+            return dt.date.fromisoformat(value)
+    except ValueError:
+        pass
+    raise InvalidRequest("Dates must be YYYY-MM-DD.", field=path)
+
+
+def _occurrences(block: dict[str, Any], path: str) -> int:
+    value = block.get("occurrences")
+    if not isinstance(value, int) or isinstance(value, bool) or value < 2:
+        raise InvalidRequest("occurrences must be an integer of at least 2.", field=f"{path}.occurrences")
+    return value
+
+
+def _schedule(schedule: dict[str, Any], path: str) -> tuple[str, dt.date | None, int, list[dt.date], str]:
+    if len(schedule) != 1 or next(iter(schedule)) not in ("single", "daily", "weekly", "monthly", "custom"):
+        raise InvalidRequest("schedule must hold one of single, daily, weekly, monthly, custom.", field=path)
+    kind, block = next(iter(schedule.items()))
+    if not isinstance(block, dict):
+        raise InvalidRequest("The schedule must be an object.", field=f"{path}.{kind}")
+    if kind == "single":
+        return Recurrence.SINGLE, _date(block.get("date"), f"{path}.single.date"), 1, [], ""
+    if kind == "custom":
+        dates = block.get("dates")
+        if not isinstance(dates, list) or not dates:
+            raise InvalidRequest("dates must be a list of YYYY-MM-DD.", field=f"{path}.custom.dates")
+        return (
+            Recurrence.CUSTOM,
+            None,
+            len(dates),
+            [_date(d, f"{path}.custom.dates") for d in dates],
+            (_str(block, "description", f"{path}.custom.description", r".{1,140}")),
+        )
+    start = _date(block.get("start_date"), f"{path}.{kind}.start_date")
+    occurrences = _occurrences(block, f"{path}.{kind}")
+    if kind == "weekly" and block.get("day_of_week") != WEEKDAYS[start.weekday()]:
+        # Belvo: "start_date must be the same as the first day_of_week".
+        raise InvalidRequest("start_date must fall on day_of_week.", field=f"{path}.weekly.day_of_week")
+    if kind == "monthly" and block.get("day_of_month") != start.day:
+        raise InvalidRequest("start_date must fall on day_of_month.", field=f"{path}.monthly.day_of_month")
+    return (
+        {"daily": Recurrence.DAILY, "weekly": Recurrence.WEEKLY}.get(kind, Recurrence.MONTHLY),
+        start,
+        occurrences,
+        [],
+        "",
+    )
+
+
+def plan_request(body: Any) -> PlanRequest:
+    if not isinstance(body, dict):
+        raise InvalidRequest("The body must be a JSON object.")
+    amount = _str(body, "amount", "amount", r"\d{1,15}\.\d{2}")
+    if Decimal(amount) <= 0:
+        raise InvalidRequest("amount must be positive.", field="amount")
+    if body.get("allowed_payment_method_types") != ["open_finance"]:
+        raise InvalidRequest(
+            'allowed_payment_method_types must be ["open_finance"].', field="allowed_payment_method_types"
+        )
+    description = _str(body, "description", "description")
+    details = _obj(
+        _obj(body, "payment_method_details", "payment_method_details"),
+        "open_finance",
+        "payment_method_details.open_finance",
+    )
+    base = "payment_method_details.open_finance"
+    kind, start, quantity, dates, info = _schedule(_obj(details, "schedule", f"{base}.schedule"), f"{base}.schedule")
+    customer = _obj(body, "customer", "customer")
+    identifier = _str(customer, "identifier", "customer.identifier", r"\d{11}|\d{14}")
+    account = _obj(details, "beneficiary_bank_account", f"{base}.beneficiary_bank_account")
+    holder = _obj(account, "holder", f"{base}.beneficiary_bank_account.holder")
+    acc = f"{base}.beneficiary_bank_account"
+    account_type = _str(account, "account_type", f"{acc}.account_type", r"CACC|SVGS|TRAN|SLRY")
+    payer_cpf = identifier if len(identifier) == 11 else _str(details, "cpf", f"{base}.cpf", r"\d{11}")
+    return PlanRequest(
+        authorisation_server_id=_str(details, "payer_institution", f"{base}.payer_institution", r".{1,40}"),
+        payer_cpf=payer_cpf,
+        payer_cnpj=identifier if len(identifier) == 14 else "",
+        beneficiary=Beneficiary(
+            name=_str(holder, "name", f"{acc}.holder.name"),
+            document=_str(holder, "identifier", f"{acc}.holder.identifier", r"\d{11}|\d{14}"),
+            ispb=_str(account, "institution", f"{acc}.institution", r"\d{8}"),
+            issuer=_str(account, "agency", f"{acc}.agency", r"\d{1,4}"),
+            number=_str(account, "number", f"{acc}.number", r"\d{1,20}"),
+            account_type=account_type,
+        ),
+        amount=Decimal(amount),
+        recurrence=kind,
+        start=start,
+        quantity=quantity,
+        dates=dates,
+        description=info or _str(body, "statement_description", "statement_description", required=False) or description,
+        own_id=_str(body, "external_id", "external_id", r".{1,64}", required=False),
+        callback_url=_str(details, "callback_url", f"{base}.callback_url", r"https?://.{1,1990}"),
+    )

@@ -1,0 +1,130 @@
+"""The Belvo dialect's words for the merchant domain: the payment intent and charge state machines (the
+documented table in docs/merchant.md), their JSON, and the webhooks (bearer token)."""
+
+from typing import Any
+
+from merchant.models import Merchant, Parcel, ParcelStatus, Plan, PlanStatus, Recurrence
+from opusof.timeutil import rfc3339
+
+# A single scheduled payment ends SUCCEEDED when paid; a series ends SCHEDULE_FINISHED once every charge is final
+# (paid or failed: the merchant lists the charges to see which).
+INTENT_STATUS = {
+    PlanStatus.AWAITING_AUTHORISATION: "REQUIRES_ACTION",
+    PlanStatus.ACTIVE: "SCHEDULED",
+    PlanStatus.FINISHED: "SCHEDULE_FINISHED",
+    PlanStatus.CANCELLED: "CANCELED",
+    PlanStatus.REJECTED: "FAILED",
+}
+
+CHARGE_STATUS = {
+    ParcelStatus.CREATED: "PENDING",
+    ParcelStatus.RCVD: "PENDING",
+    ParcelStatus.PATC: "PENDING",
+    ParcelStatus.PDNG: "PENDING",
+    ParcelStatus.ACCP: "PROCESSING",
+    ParcelStatus.ACPD: "PROCESSING",
+    ParcelStatus.SCHD: "SCHEDULED",
+    ParcelStatus.ACSC: "SUCCEEDED",
+    ParcelStatus.RJCT: "FAILED",
+    ParcelStatus.CANC: "CANCELED",
+}
+
+
+def intent_status(plan: Plan) -> str:
+    if plan.status == PlanStatus.FINISHED and plan.recurrence == Recurrence.SINGLE:
+        paid = plan.parcels.filter(status=ParcelStatus.ACSC).exists()
+        return "SUCCEEDED" if paid else "FAILED"
+    return INTENT_STATUS[PlanStatus(plan.status)]
+
+
+def charge_json(parcel: Parcel) -> dict[str, Any]:
+    return {
+        "id": str(parcel.id),
+        "created_at": rfc3339(parcel.created_at),
+        "amount": f"{parcel.amount:.2f}",
+        "currency": "BRL",
+        "status": CHARGE_STATUS[ParcelStatus(parcel.status)],
+        "payment_method_type": "open_finance",
+        "payment_method_information": {
+            "open_finance": {"end_to_end_id": parcel.end_to_end_id, "scheduled_date": parcel.date.isoformat()}
+        },
+        "failure_code": "payment_rejected" if parcel.status == ParcelStatus.RJCT else None,
+        "failure_message": "Pagamento recusado pela instituição do pagador."
+        if parcel.status == ParcelStatus.RJCT
+        else None,
+    }
+
+
+def intent_json(plan: Plan) -> dict[str, Any]:
+    creditor = plan.creditor
+    return {
+        "id": str(plan.id),
+        "created_at": rfc3339(plan.created_at),
+        "amount": f"{plan.amount:.2f}",
+        "currency": "BRL",
+        "description": plan.description,
+        "external_id": plan.own_id or None,
+        "status": intent_status(plan),
+        "allowed_payment_method_types": ["open_finance"],
+        "customer": {"identifier": plan.payer_cnpj or plan.payer_cpf},
+        "payment_method_details": {
+            "open_finance": {
+                "payer_institution": plan.authorisation_server_id,
+                "callback_url": plan.callback_url,
+                "schedule": schedule_json(plan.schedule),
+                "beneficiary_bank_account": {
+                    "holder": {"name": creditor["name"], "identifier": creditor["document"]},
+                    "institution": creditor["ispb"],
+                    "agency": creditor["issuer"],
+                    "number": creditor["number"],
+                    "account_type": creditor["account_type"],
+                },
+            }
+        },
+        "payment_method_information": {"open_finance": {"redirect_url": plan.redirect_uri or None}},
+        "charges": [charge_json(p) for p in plan.parcels.all()],
+    }
+
+
+WEEKDAYS = ["MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUNDAY"]
+OFB_WEEKDAYS = ["SEGUNDA_FEIRA", "TERCA_FEIRA", "QUARTA_FEIRA", "QUINTA_FEIRA", "SEXTA_FEIRA", "SABADO", "DOMINGO"]
+
+
+def schedule_json(schedule: dict[str, Any]) -> dict[str, Any]:
+    (kind, block), *_ = schedule.items()
+    if kind == "single":
+        return {"single": {"date": block["date"]}}
+    if kind == "custom":
+        return {"custom": {"dates": block["dates"], "description": block["additionalInformation"]}}
+    out: dict[str, Any] = {"start_date": block["startDate"], "occurrences": block["quantity"]}
+    if kind == "weekly":
+        out["day_of_week"] = WEEKDAYS[OFB_WEEKDAYS.index(block["dayOfWeek"])]
+    if kind == "monthly":
+        out["day_of_month"] = block["dayOfMonth"]
+    return {kind: out}
+
+
+class BelvoRenderer:
+    def webhook_body(self, plan: Plan, parcel: Parcel | None, previous: str) -> dict[str, Any] | None:
+        if parcel is None:
+            old, new = INTENT_STATUS[PlanStatus(previous)], intent_status(plan)
+            kind, object_id = "PAYMENT_INTENTS", str(plan.id)
+        else:
+            old, new = CHARGE_STATUS[ParcelStatus(previous)], CHARGE_STATUS[ParcelStatus(parcel.status)]
+            kind, object_id = "CHARGES", str(parcel.id)
+        if old == new:
+            return None
+        return {
+            "webhook_type": kind,
+            "webhook_code": "STATUS_UPDATE",
+            "object_id": object_id,
+            "external_id": plan.own_id or None,
+            "data": {"status": new, "previous_status": old, "payment_intent_id": str(plan.id)},
+        }
+
+    def webhook_headers(self, merchant: Merchant, raw: bytes) -> dict[str, str]:
+        # Belvo webhooks: the merchant's token as a bearer credential on every call.
+        return {"authorization": f"Bearer {merchant.webhook_secret}"}
+
+
+BELVO = BelvoRenderer()
