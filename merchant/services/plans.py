@@ -219,6 +219,7 @@ REFUSALS = {
     "SALDO_INSUFICIENTE": "Saldo insuficiente na conta do pagador.",
     "PAGAMENTO_RECUSADO_DETENTORA": "Pagamento recusado pela instituição do pagador.",
     "PARAMETRO_INVALIDO": "Parâmetros da recorrência recusados pela instituição do pagador.",
+    "FALHA_AGENDAMENTO_PAGAMENTOS": "A instituição do pagador não conseguiu agendar as cobranças.",
 }
 
 
@@ -338,7 +339,10 @@ def _finish_if_done(plan: Plan) -> None:
         if locked.status != PlanStatus.ACTIVE:
             return
         statuses = set(locked.parcels.values_list("status", flat=True))
-        if statuses and statuses <= PARCEL_FINAL:
+        if statuses == {ParcelStatus.RJCT}:  # the bank refused every parcel: the plan failed, it did not finish
+            reasons = set(locked.parcels.values_list("rejection_reason", flat=True))
+            plan_move(locked, PlanStatus.REJECTED, actor="bank:sync", reason=", ".join(sorted(reasons))[:2048])
+        elif statuses and statuses <= PARCEL_FINAL:
             plan_move(locked, PlanStatus.FINISHED, actor="bank:sync")
 
 
