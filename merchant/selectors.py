@@ -24,13 +24,28 @@ def plans_created_between(*, merchant: Merchant, first: dt.date, last: dt.date, 
     )
 
 
-def plan_get(*, merchant: Merchant, identifier: str) -> Plan:
-    """A plan by its URN; another merchant's plan is simply not found."""
+def plan_get(*, merchant: Merchant, identifier: str, dialect: str) -> Plan:
+    """A plan by its URN (or bare id) created through ``dialect``; another merchant's plan is simply not found."""
     try:
         plan_id = uuid.UUID(identifier.removeprefix(URN_PREFIX))
     except ValueError:
         raise NotFound("Pagamento recorrente não encontrado.") from None
-    plan = Plan.objects.select_related("merchant__application").filter(merchant=merchant, pk=plan_id).first()
+    plan = (
+        Plan.objects.select_related("merchant__application")
+        .filter(merchant=merchant, pk=plan_id, dialect=dialect)
+        .first()
+    )
     if plan is None:
         raise NotFound("Pagamento recorrente não encontrado.")
     return plan
+
+
+def parcel_by_end_to_end_id(*, merchant: Merchant, end_to_end_id: str, dialect: str) -> Parcel:
+    parcel = (
+        Parcel.objects.select_related("plan__merchant__application")
+        .filter(plan__merchant=merchant, plan__dialect=dialect, end_to_end_id=end_to_end_id)
+        .first()
+    )
+    if parcel is None:
+        raise NotFound("Pagamento não encontrado.")
+    return parcel

@@ -15,7 +15,7 @@ from rest_framework.views import APIView
 from merchant import selectors
 from merchant.belvo import parse, render
 from merchant.belvo.errors import belvo_exception_handler
-from merchant.errors import InvalidRequest, NotFound, Unauthenticated
+from merchant.errors import InvalidRequest, Unauthenticated
 from merchant.models import Merchant, Plan
 from merchant.services.merchants import merchant_authenticate
 from merchant.services.plans import parcel_cancel, plan_cancel, plan_create
@@ -47,10 +47,7 @@ class BelvoApi(APIView):
         return merchant_authenticate(client_id=client_id, client_secret=secret)
 
     def intent(self, request: Request, intent_id: str) -> Plan:
-        plan = selectors.plan_get(merchant=self.merchant(request), identifier=intent_id)
-        if plan.dialect != DIALECT:
-            raise NotFound("Payment intent not found.")
-        return plan
+        return selectors.plan_get(merchant=self.merchant(request), identifier=intent_id, dialect=DIALECT)
 
 
 def _page(request: Request, items: list[Any], path: str) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 import base64
 import binascii
 import datetime as dt
+import re
 import uuid
 from typing import Any
 
@@ -21,10 +22,11 @@ from merchant.efi.errors import efi_exception_handler
 from merchant.errors import InvalidRequest, Unauthenticated
 from merchant.models import Merchant
 from merchant.services.merchants import merchant_authenticate, merchant_configure, token_authenticate, token_issue
-from merchant.services.plans import plan_cancel, plan_create
+from merchant.services.plans import parcel_cancel, plan_cancel, plan_create
 from opusof.timeutil import business_tz
 
 DIALECT = "efi"
+END_TO_END_ID = re.compile(r"E\d{8}\d{12}[a-zA-Z0-9]{11}")
 PIX_PATH = "/v1/pagamentos-recorrentes/pix"
 MAX_PAGE_SIZE = 1000
 SCOPES = (
@@ -137,7 +139,22 @@ class EfiRecurringPixApi(EfiApi):
 class EfiRecurringPixCancelApi(EfiApi):
     def patch(self, request: Request, identifier: str) -> Response:
         merchant = self.merchant(request)
-        plan = plan_cancel(plan=selectors.plan_get(merchant=merchant, identifier=identifier), actor="merchant:cancel")
+        if END_TO_END_ID.fullmatch(identifier):  # Efí: "a valid Payment identifier or EndToEndId"
+            parcel = selectors.parcel_by_end_to_end_id(merchant=merchant, end_to_end_id=identifier, dialect=DIALECT)
+            parcel = parcel_cancel(plan=parcel.plan, parcel_id=str(parcel.id), actor="merchant:cancel")
+            return Response(
+                {
+                    "identificadorPagamento": parcel.plan.identifier,
+                    "endToEndId": parcel.end_to_end_id,
+                    "status": render.PARCEL_STATUS[parcel.status],
+                    "dataCancelamento": parcel.status_updated_at.astimezone(business_tz()).strftime(
+                        "%Y-%m-%d %H:%M:%S"
+                    ),
+                }
+            )
+        plan = plan_cancel(
+            plan=selectors.plan_get(merchant=merchant, identifier=identifier, dialect=DIALECT), actor="merchant:cancel"
+        )
         cancelled = (plan.cancelled_at or timezone.now()).astimezone(business_tz())
         return Response(
             {

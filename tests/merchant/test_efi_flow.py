@@ -97,7 +97,11 @@ def test_create_authorise_list_cancel_with_signed_webhooks(
     assert sorted(at_holder.values_list("status", flat=True)) == ["SCHD"] * 3
     assert {p["endToEndId"] for p in parcels} == set(at_holder.values_list("end_to_end_id", flat=True))
 
-    # Then cancelling the plan cancels exactly the remaining parcels at the holder
+    # Then one parcel is cancelled by its endToEndId, and cancelling the plan cancels exactly the remaining ones
+    last = parcels[-1]["endToEndId"]
+    one = efi.http.patch(f"{PIX}/{last}/cancelar")
+    assert (one.status_code, one.json()["status"], one.json()["endToEndId"]) == (200, "cancelado", last), one.text
+    assert list(at_holder.filter(status="CANC").values_list("end_to_end_id", flat=True)) == [last]
     cancelled = efi.http.patch(f"{PIX}/{identifier}/cancelar")
     assert cancelled.status_code == 200, cancelled.text
     assert cancelled.json()["status"] == "cancelado"

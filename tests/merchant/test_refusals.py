@@ -45,7 +45,8 @@ def test_payments_refused_after_authorisation_are_rejeitado(efi: EfiMerchant, ea
     assert listed["status"] == "rejeitado"
     assert [p["status"] for p in listed["recorrencias"]] == ["rejeitado"] * 3
     # payments v4: a refused item of a multi-date request rejects every item with FALHA_AGENDAMENTO_PAGAMENTOS
-    assert Plan.objects.get().history.last().reason == "FALHA_AGENDAMENTO_PAGAMENTOS"
+    last = Plan.objects.get().history.last()
+    assert last is not None and last.reason == "FALHA_AGENDAMENTO_PAGAMENTOS"
 
 
 def test_the_command_creates_a_merchant_that_can_get_a_token(capsys: pytest.CaptureFixture[str]):
