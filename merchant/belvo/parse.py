@@ -87,7 +87,7 @@ def _schedule(schedule: dict[str, Any], path: str) -> tuple[str, dt.date | None,
 def plan_request(body: Any) -> PlanRequest:
     if not isinstance(body, dict):
         raise InvalidRequest("The body must be a JSON object.")
-    amount = _str(body, "amount", "amount", r"\d{1,15}\.\d{2}")
+    amount = _str(body, "amount", "amount", r"[0-9]{1,15}\.[0-9]{2}")
     if Decimal(amount) <= 0:
         raise InvalidRequest("amount must be positive.", field="amount")
     if body.get("allowed_payment_method_types") != ["open_finance"]:
@@ -103,22 +103,22 @@ def plan_request(body: Any) -> PlanRequest:
     base = "payment_method_details.open_finance"
     kind, start, quantity, dates, info = _schedule(_obj(details, "schedule", f"{base}.schedule"), f"{base}.schedule")
     customer = _obj(body, "customer", "customer")
-    identifier = _str(customer, "identifier", "customer.identifier", r"\d{11}|\d{14}")
+    identifier = _str(customer, "identifier", "customer.identifier", r"[0-9]{11}|[0-9]{14}")
     account = _obj(details, "beneficiary_bank_account", f"{base}.beneficiary_bank_account")
     holder = _obj(account, "holder", f"{base}.beneficiary_bank_account.holder")
     acc = f"{base}.beneficiary_bank_account"
     account_type = _str(account, "account_type", f"{acc}.account_type", r"CACC|SVGS|TRAN|SLRY")
-    payer_cpf = identifier if len(identifier) == 11 else _str(details, "cpf", f"{base}.cpf", r"\d{11}")
+    payer_cpf = identifier if len(identifier) == 11 else _str(details, "cpf", f"{base}.cpf", r"[0-9]{11}")
     return PlanRequest(
         authorisation_server_id=_str(details, "payer_institution", f"{base}.payer_institution", r".{1,40}"),
         payer_cpf=payer_cpf,
         payer_cnpj=identifier if len(identifier) == 14 else "",
         beneficiary=Beneficiary(
             name=_str(holder, "name", f"{acc}.holder.name"),
-            document=_str(holder, "identifier", f"{acc}.holder.identifier", r"\d{11}|\d{14}"),
-            ispb=_str(account, "institution", f"{acc}.institution", r"\d{8}"),
-            issuer=_str(account, "agency", f"{acc}.agency", r"\d{1,4}"),
-            number=_str(account, "number", f"{acc}.number", r"\d{1,20}"),
+            document=_str(holder, "identifier", f"{acc}.holder.identifier", r"[0-9]{11}|[0-9]{14}"),
+            ispb=_str(account, "institution", f"{acc}.institution", r"[0-9]{8}"),
+            issuer=_str(account, "agency", f"{acc}.agency", r"[0-9]{1,4}"),
+            number=_str(account, "number", f"{acc}.number", r"[0-9]{1,20}"),
             account_type=account_type,
         ),
         amount=Decimal(amount),

@@ -52,7 +52,7 @@ class BelvoApi(APIView):
 
 def _page(request: Request, items: list[Any], path: str) -> dict[str, Any]:
     raw = request.query_params.get("page", "1")
-    if not raw.isdigit() or int(raw) < 1:
+    if not (raw.isascii() and raw.isdigit()) or int(raw) < 1:
         raise InvalidRequest("page must be a positive integer.", field="page")
     paginator = Paginator(items, PAGE_SIZE)
     number = int(raw)

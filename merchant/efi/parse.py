@@ -19,7 +19,7 @@ RECURRENCES = {
     "personalizada": Recurrence.CUSTOM,
 }
 ACCOUNT_TYPES = ("CACC", "SVGS", "TRAN", "SLRY")
-AMOUNT = re.compile(r"^\d{1,15}\.\d{2}$")
+AMOUNT = re.compile(r"^[0-9]{1,15}\.[0-9]{2}$")
 
 
 def request_hash(body: Any) -> str:
@@ -104,16 +104,16 @@ def plan_request(body: Any) -> PlanRequest:
         quantity = raw_quantity
     return PlanRequest(
         authorisation_server_id=_text(payer, "idParticipante", "pagador.idParticipante", max_length=40),
-        payer_cpf=_text(payer, "cpf", "pagador.cpf", pattern=r"\d{11}", max_length=11),
-        payer_cnpj=_text(payer, "cnpj", "pagador.cnpj", pattern=r"\d{14}", max_length=14, required=False),
+        payer_cpf=_text(payer, "cpf", "pagador.cpf", pattern=r"[0-9]{11}", max_length=11),
+        payer_cnpj=_text(payer, "cnpj", "pagador.cnpj", pattern=r"[0-9]{14}", max_length=14, required=False),
         beneficiary=Beneficiary(
             name=_text(account, "nome", "favorecido.contaBanco.nome"),
             document=_text(
-                account, "documento", "favorecido.contaBanco.documento", pattern=r"\d{11}|\d{14}", max_length=14
+                account, "documento", "favorecido.contaBanco.documento", pattern=r"[0-9]{11}|[0-9]{14}", max_length=14
             ),
-            ispb=_text(account, "codigoBanco", "favorecido.contaBanco.codigoBanco", pattern=r"\d{8}", max_length=8),
-            issuer=_text(account, "agencia", "favorecido.contaBanco.agencia", pattern=r"\d{1,4}", max_length=4),
-            number=_text(account, "conta", "favorecido.contaBanco.conta", pattern=r"\d{1,20}", max_length=20),
+            ispb=_text(account, "codigoBanco", "favorecido.contaBanco.codigoBanco", pattern=r"[0-9]{8}", max_length=8),
+            issuer=_text(account, "agencia", "favorecido.contaBanco.agencia", pattern=r"[0-9]{1,4}", max_length=4),
+            number=_text(account, "conta", "favorecido.contaBanco.conta", pattern=r"[0-9]{1,20}", max_length=20),
             account_type=account_type,
         ),
         amount=Decimal(amount_text),
@@ -124,6 +124,6 @@ def plan_request(body: Any) -> PlanRequest:
         description=_text(payment, "infoPagador", "pagamento.infoPagador", required=False),
         own_id=_text(payment, "idProprio", "pagamento.idProprio", max_length=64, required=False),
         ibge_town_code=_text(
-            payment, "codigoCidadeIBGE", "pagamento.codigoCidadeIBGE", pattern=r"\d{7}", max_length=7, required=False
+            payment, "codigoCidadeIBGE", "pagamento.codigoCidadeIBGE", pattern=r"[0-9]{7}", max_length=7, required=False
         ),
     )

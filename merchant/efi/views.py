@@ -26,7 +26,7 @@ from merchant.services.plans import parcel_cancel, plan_cancel, plan_create
 from opusof.timeutil import business_tz
 
 DIALECT = "efi"
-END_TO_END_ID = re.compile(r"E\d{8}\d{12}[a-zA-Z0-9]{11}")
+END_TO_END_ID = re.compile(r"E[0-9]{8}[0-9]{12}[a-zA-Z0-9]{11}")
 PIX_PATH = "/v1/pagamentos-recorrentes/pix"
 MAX_PAGE_SIZE = 1000
 SCOPES = (
@@ -82,7 +82,7 @@ def _missing(name: str) -> None:
 
 def _positive(request: Request, name: str, default: int, maximum: int) -> int:
     raw = request.query_params.get(name, str(default))
-    if not raw.isdigit() or not 1 <= int(raw) <= maximum:
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= maximum:
         raise InvalidRequest(f"Parâmetro {name} deve ser um inteiro de 1 a {maximum}.", field=name)
     return int(raw)
 

@@ -48,6 +48,11 @@ def test_malformed_input_and_credentials(efi: EfiMerchant):
     body = plan_body(start=start)
     body["pagador"]["idParticipante"] = "desconhecido"
     assert "idParticipante" in _refusal(efi.http.post(PIX, json=body), 400, "json_invalido")
+    body = plan_body(start=start)
+    body["pagador"]["cpf"] = "١٢٣٤٥٦٧٨٩٠٩"  # Arabic-Indic digits: not a CPF
+    assert "pagador.cpf" in _refusal(efi.http.post(PIX, json=body), 400, "json_invalido")
+    today = business_date().isoformat()
+    _refusal(efi.http.get(PIX, params={"inicio": today, "fim": today, "pagina": "²"}), 400, "json_invalido")
     raw = efi.http.post(PIX, content=b"{not json", headers={"content-type": "application/json"})
     _refusal(raw, 400, "json_invalido")
     _refusal(efi.http.get(PIX, params={"inicio": "2026-13-01", "fim": "2026-12-31"}), 400, "json_invalido")
