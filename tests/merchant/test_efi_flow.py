@@ -6,6 +6,8 @@ import hmac
 from typing import Any
 
 import pytest
+from django.contrib.auth import get_user_model
+from django.test import Client
 
 from merchant.models import Parcel, Plan
 from merchant.services.plans import plans_sync_open
@@ -123,3 +125,13 @@ def test_create_authorise_list_cancel_with_signed_webhooks(
     kinds = [(json_of(raw)["tipo"], json_of(raw)["status"]) for raw, _ in received]
     assert kinds.count(("parcela", "agendado")) == 3 and kinds.count(("parcela", "cancelado")) == 3
     assert ("recorrencia", "ativa") in kinds and ("recorrencia", "cancelado") in kinds
+
+    # And staff read the plan, its parcels and their history in the admin (status read-only)
+    staff = get_user_model().objects.create_superuser("staff", "staff@example.com", "pw")
+    admin = Client()
+    admin.force_login(staff)
+    html = admin.get(f"/admin/merchant/plan/{plan.pk}/change/").content.decode()
+    assert "AWAITING_AUTHORISATION" in html and "bank:payment-create" in html and parcels[0]["endToEndId"] in html
+    assert admin.get("/admin/merchant/parcel/", {"status__exact": "CANC"}).status_code == 200
+    merchant_page = admin.get(f"/admin/merchant/merchant/{efi.merchant.pk}/change/").content.decode()
+    assert WEBHOOK_SECRET not in merchant_page and efi.merchant.client_secret_hash not in merchant_page
