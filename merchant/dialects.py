@@ -13,6 +13,10 @@ class Renderer(Protocol):
 
     def webhook_headers(self, merchant: Merchant, raw: bytes) -> dict[str, str]: ...
 
+    def webhook_retry(self, attempt: int) -> float | None:
+        """Seconds before the next attempt after ``attempt`` failed ones; None: give up."""
+        ...
+
 
 def hmac_sha256(secret: str, raw: bytes) -> str:
     return hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest()

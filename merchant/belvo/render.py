@@ -126,5 +126,11 @@ class BelvoRenderer:
         # Belvo webhooks: the merchant's token as a bearer credential on every call.
         return {"authorization": f"Bearer {merchant.webhook_secret}"}
 
+    def webhook_retry(self, attempt: int) -> float | None:
+        # Belvo: a failed delivery is retried 3 times, 60 seconds apart.
+        return RETRY_SECONDS if attempt <= RETRIES else None
 
+
+RETRIES = 3
+RETRY_SECONDS = 60.0
 BELVO = BelvoRenderer()

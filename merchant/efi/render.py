@@ -3,8 +3,12 @@ recurrence and parcel objects of GET /v1/pagamentos-recorrentes/pix, and the web
 
 from typing import Any
 
+from celery.utils.time import get_exponential_backoff_interval
+from django.conf import settings
+
 from merchant.dialects import hmac_sha256
 from merchant.models import Merchant, Parcel, ParcelStatus, Plan, PlanStatus
+from opusof.outbox.services import max_attempts
 from opusof.timeutil import rfc3339
 
 # Recurrence status (Efí ``pagamentos[].status``) by the plan's status.
@@ -78,6 +82,19 @@ class EfiRenderer:
         if merchant.webhook_security != "hmac":
             return {}
         return {HMAC_HEADER: hmac_sha256(merchant.webhook_secret, raw)}
+
+    def webhook_retry(self, attempt: int) -> float | None:
+        # The project's webhook policy (opusof.outbox: attempts, exponential backoff with a ceiling).
+        if attempt >= max_attempts():
+            return None
+        return float(
+            get_exponential_backoff_interval(
+                factor=settings.OPUSOF_WEBHOOK_RETRY_BASE_SECONDS,
+                retries=attempt - 1,
+                maximum=settings.OPUSOF_WEBHOOK_RETRY_MAX_SECONDS,
+                full_jitter=False,
+            )
+        )
 
 
 EFI = EfiRenderer()

@@ -1,22 +1,19 @@
 """The merchant's webhooks: one row per status change, written in the transaction of the change and rendered in
 the plan's dialect; delivered at least once (leased rows, SKIP LOCKED) with the dialect's security, retried with
-the project's webhook policy (opusof.outbox: attempts, backoff)."""
+each dialect's retry policy (Efí: the project's webhook policy; Belvo: 3 retries 60 s apart)."""
 
 import datetime as dt
 import json
 
 import httpx
-from celery.utils.time import get_exponential_backoff_interval
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from merchant import dialects
 from merchant.models import MerchantWebhook, Parcel, Plan, WebhookState
-from opusof.outbox.services import max_attempts
 
 EVENT_ID_HEADER = "x-webhook-event-id"
-TIMEOUT_SECONDS = 5.0
+TIMEOUT_SECONDS = 5.0  # Belvo's documented timeout; Efí's too
 LEASE = dt.timedelta(seconds=30)
 
 
@@ -30,17 +27,6 @@ def webhook_record(*, plan: Plan, parcel: Parcel | None = None, previous: str) -
     if body is None:
         return
     MerchantWebhook.objects.create(merchant=merchant, plan=plan, body=body)
-
-
-def _retry_delay(attempt: int) -> float:
-    return float(
-        get_exponential_backoff_interval(
-            factor=settings.OPUSOF_WEBHOOK_RETRY_BASE_SECONDS,
-            retries=attempt - 1,
-            maximum=settings.OPUSOF_WEBHOOK_RETRY_MAX_SECONDS,
-            full_jitter=False,
-        )
-    )
 
 
 def _claim(limit: int) -> list[MerchantWebhook]:
@@ -79,11 +65,11 @@ def webhooks_deliver(limit: int = 100) -> int:
             )
             delivered += 1
             continue
-        final = attempts >= max_attempts()
+        delay = dialects.renderer(row.plan.dialect).webhook_retry(attempts)
         MerchantWebhook.objects.filter(pk=row.pk).update(
-            state=WebhookState.FAILED if final else WebhookState.PENDING,
+            state=WebhookState.FAILED if delay is None else WebhookState.PENDING,
             attempts=attempts,
             last_error=error[:1024],
-            next_attempt_at=timezone.now() + dt.timedelta(seconds=_retry_delay(attempts)),
+            next_attempt_at=timezone.now() + dt.timedelta(seconds=delay or 0),
         )
     return delivered
