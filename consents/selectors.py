@@ -3,8 +3,8 @@
 from django.db.models import QuerySet
 
 from consents.errors import ConsentNotFound
+from consents.expiry import consent_refresh
 from consents.models import ConsentStatus, PaymentConsent
-from consents.services import consent_refresh
 from opusof.models import TppClient
 
 

@@ -29,6 +29,7 @@ from enrollments.errors import (
     MissingPlatformSignals,
     Risk,
 )
+from enrollments.expiry import lock_enrollment
 from enrollments.models import (
     Enrollment,
     EnrollmentConsentAuthorisation,
@@ -37,7 +38,7 @@ from enrollments.models import (
     FidoCredential,
     FidoPlatform,
 )
-from enrollments.services import lock_enrollment, take_challenge
+from enrollments.services import take_challenge
 from opusof.errors import RegulatedError
 from opusof.models import TppClient
 from opusof.timeutil import business_date

@@ -1,8 +1,8 @@
 """Reads on enrollments, always scoped to the calling TPP."""
 
 from enrollments.errors import EnrollmentNotFound
+from enrollments.expiry import enrollment_refresh
 from enrollments.models import Enrollment
-from enrollments.services import enrollment_refresh
 from opusof.models import TppClient
 
 

@@ -5,7 +5,6 @@ raise after their own atomic block, so the error never rolls the write back."""
 
 import datetime as dt
 import secrets
-from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -39,8 +38,8 @@ from enrollments.errors import (
     RevocationReasonRequired,
     RevokedOtherWithoutDetails,
 )
+from enrollments.expiry import lock_enrollment
 from enrollments.models import (
-    WAITING_STATUSES,
     CancelledFrom,
     Enrollment,
     EnrollmentConsentAuthorisation,
@@ -51,100 +50,16 @@ from enrollments.models import (
     EnrollmentStatusChange,
     FidoChallenge,
     FidoCredential,
-    waiting_timeout,
 )
+from enrollments.transitions import enrollment_transition, waiting_deadline
 from opusof.errors import ParameterInvalid, RegulatedError
 from opusof.models import TppClient
 from opusof.ofb import account_from_wire
 from opusof.timeutil import business_tz
-from opusof.transitions import transition
 from payments.models import PaymentStatus, PixPayment
 
-SYSTEM_EXPIRY = "system:expiry"
 # Registration options an enrollment may ask for before it is rejected (REJEITADO_MAXIMO_CHALLENGES_ATINGIDO).
 MAX_REGISTRATION_CHALLENGES = 5
-
-
-# --- status machinery -------------------------------------------------------------------------------------------------
-
-
-def _deadline(status: str, now: dt.datetime) -> dt.datetime | None:
-    timeout = waiting_timeout(status)
-    return now + timeout[0] if timeout else None
-
-
-def _transition(
-    enrollment: Enrollment, apply: Callable[[], None], *, actor: str, reason: str = "", now: dt.datetime
-) -> None:
-    """The only writer of enrollment status: runs the FSM transition, stamps it, sets the deadline of the new
-    waiting state (if any) and leaves a history row."""
-
-    def stamp() -> None:
-        enrollment.deadline_at = _deadline(enrollment.status, now)
-        if enrollment.status in (EnrollmentStatus.REJECTED, EnrollmentStatus.REVOKED):
-            enrollment.cancelled_at = now
-
-    transition(enrollment, apply, actor=actor, reason=reason, now=now, after_apply=stamp)
-
-
-def _expiry_reason(enrollment: Enrollment, now: dt.datetime) -> str | None:
-    if enrollment.deadline_at is None or now <= enrollment.deadline_at:
-        return None
-    timeout = waiting_timeout(enrollment.status)
-    return timeout[1] if timeout else None
-
-
-def expire_if_due(enrollment: Enrollment, *, now: dt.datetime) -> bool:
-    """Rejects an enrollment whose waiting state outlived its timeout, with that state's REJEITADO_TEMPO_EXPIRADO_*
-    reason (EnrollmentRejectionReason). Caller holds the row lock."""
-    reason = _expiry_reason(enrollment, now)
-    if reason is None:
-        return False
-    _transition(
-        enrollment,
-        lambda: enrollment.reject(reason=reason, cancelled_from=CancelledFrom.DETENTORA),
-        actor=SYSTEM_EXPIRY,
-        reason=reason,
-        now=now,
-    )
-    return True
-
-
-def lock_enrollment(*, enrollment_id: str, client: TppClient | None = None) -> Enrollment:
-    """Loads and row-locks an enrollment (scoped to ``client`` when given), applying a due expiry first."""
-    queryset = Enrollment.objects.select_for_update()
-    if client is not None:
-        queryset = queryset.filter(client=client)
-    try:
-        enrollment = queryset.get(enrollment_id=enrollment_id)
-    except Enrollment.DoesNotExist as exc:
-        raise EnrollmentNotFound(f"Vínculo de conta {enrollment_id} não encontrado.") from exc
-    expire_if_due(enrollment, now=timezone.now())
-    return enrollment
-
-
-def enrollment_refresh(*, enrollment: Enrollment) -> Enrollment:
-    """Lazy expiry on read, so a GET is right even when no worker sweeps."""
-    if _expiry_reason(enrollment, timezone.now()) is None:
-        return enrollment
-    with transaction.atomic():
-        return lock_enrollment(enrollment_id=enrollment.enrollment_id)
-
-
-def enrollments_expire_due(*, limit: int = 500) -> int:
-    """The beat sweep behind the lazy expiry: rejects every enrollment whose waiting state timed out."""
-    due = Enrollment.objects.filter(status__in=list(WAITING_STATUSES), deadline_at__lt=timezone.now()).values_list(
-        "enrollment_id", flat=True
-    )[:limit]
-    expired = 0
-    for enrollment_id in due:
-        with transaction.atomic():
-            enrollment = (
-                Enrollment.objects.select_for_update(skip_locked=True).filter(enrollment_id=enrollment_id).first()
-            )
-            if enrollment is not None and expire_if_due(enrollment, now=timezone.now()):
-                expired += 1
-    return expired
 
 
 # --- POST /enrollments, risk signals, the customer's approval at the bank ---------------------------------------------
@@ -189,7 +104,7 @@ def enrollment_create(*, client: TppClient, data: dict[str, Any]) -> Enrollment:
         client=client,
         created_at=now,
         status_updated_at=now,
-        deadline_at=_deadline(EnrollmentStatus.AWAITING_RISK_SIGNALS, now),
+        deadline_at=waiting_deadline(EnrollmentStatus.AWAITING_RISK_SIGNALS, now),
         logged_user_document=data["loggedUser"]["document"]["identification"],
         business_entity_document=(data.get("businessEntity") or {}).get("document", {}).get("identification", ""),
         permissions=permissions,
@@ -222,7 +137,7 @@ def enrollment_risk_signals(*, client: TppClient, enrollment_id: str, signals: d
             error: RegulatedError | None = EnrollmentStatusNotAllowed(f"O vínculo de conta está {enrollment.status}.")
         else:
             error = None
-            _transition(
+            enrollment_transition(
                 enrollment,
                 lambda: enrollment.receive_risk_signals(signals=signals),
                 actor=f"tpp:{client.client_id}",
@@ -266,7 +181,7 @@ def enrollment_authorise(
             error = AccountInvalid("A conta escolhida difere da conta de débito informada no vínculo.")
         else:
             enrollment.customer_name = customer_name[:140]
-            _transition(
+            enrollment_transition(
                 enrollment,
                 lambda: enrollment.validate_account_holder(
                     account=debtor_account, transaction_limit=transaction_limit, daily_limit=daily_limit
@@ -316,7 +231,7 @@ def enrollment_cancel(
                 )
             else:
                 reason = revocation_reason
-                _transition(
+                enrollment_transition(
                     enrollment,
                     lambda: enrollment.revoke(
                         reason=reason,
@@ -339,7 +254,7 @@ def enrollment_cancel(
             )
         else:
             reason = rejection_reason
-            _transition(
+            enrollment_transition(
                 enrollment,
                 lambda: enrollment.reject(
                     reason=reason,
@@ -426,7 +341,7 @@ def fido_registration_options_create(
         ):
             # EnrollmentRejectionReason REJEITADO_MAXIMO_CHALLENGES_ATINGIDO: too many frustrated attempts.
             error = EnrollmentStatusNotAllowed("Número máximo de challenges atingido; vínculo de conta rejeitado.")
-            _transition(
+            enrollment_transition(
                 enrollment,
                 lambda: enrollment.reject(
                     reason=EnrollmentRejectionReason.REJEITADO_MAXIMO_CHALLENGES_ATINGIDO,
@@ -489,7 +404,7 @@ def fido_registration_complete(*, client: TppClient, enrollment_id: str, data: d
         except (FidoVerificationFailed, ParameterInvalid) as exc:
             error = exc
             info = f"{exc.code}: {exc.detail}"[:2048]
-            _transition(
+            enrollment_transition(
                 enrollment,
                 lambda: enrollment.reject(
                     reason=EnrollmentRejectionReason.REJEITADO_FALHA_FIDO,
@@ -512,7 +427,7 @@ def fido_registration_complete(*, client: TppClient, enrollment_id: str, data: d
                 created_at=now,
             )
             enrollment.rp_id = challenge.rp_id
-            _transition(enrollment, enrollment.enroll, actor=f"tpp:{client.client_id}", now=now)
+            enrollment_transition(enrollment, enrollment.enroll, actor=f"tpp:{client.client_id}", now=now)
     if error is not None:
         raise error
     return enrollment

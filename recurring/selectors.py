@@ -9,8 +9,8 @@ from django.utils import timezone
 from opusof.models import TppClient
 from opusof.timeutil import business_tz
 from recurring.errors import OtherClientsResource, RecurringConsentNotFound, RecurringPaymentNotFound
+from recurring.expiry import recurring_consent_refresh
 from recurring.models import Product, RecurringConsent, RecurringConsentStatus, RecurringPayment
-from recurring.services import recurring_consent_refresh
 
 
 def recurring_consent_get_for_client(*, client: TppClient, recurring_consent_id: str) -> RecurringConsent:

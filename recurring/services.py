@@ -13,7 +13,6 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from connectors.interfaces import (
@@ -46,6 +45,7 @@ from payments.lifecycle import (
 from payments.models import CANCELLABLE_STATUSES, PaymentStatus
 from recurring import errors
 from recurring.checks import check_charge
+from recurring.expiry import AWAITING, lock_recurring_consent
 from recurring.models import (
     Actor,
     Channel,
@@ -73,93 +73,6 @@ _PAYMENT_ID_NAMESPACE = uuid.UUID("2b0c7c8e-8f43-4a55-9d0e-6a1f3f2e7b21")
 
 
 # --- consents -------------------------------------------------------------------------------------------------------
-
-
-_AWAITING = (RecurringConsentStatus.AWAITING_AUTHORISATION, RecurringConsentStatus.PARTIALLY_ACCEPTED)
-
-
-def _expiry_due(consent: RecurringConsent, *, now: dt.datetime) -> bool:
-    """Whether the consent's life is over: not authorised within its window (approvalDueDate for a
-    PARTIALLY_ACCEPTED one), or AUTHORISED and past expirationDateTime, the instant it "deve deixar de ser válido"
-    (23:59:59 UTC for Pix Automático, so that day's second settlement window is still covered)."""
-    if consent.status in _AWAITING:
-        return now > consent.authorisation_deadline
-    if consent.status == RecurringConsentStatus.AUTHORISED:
-        return consent.expires_at is not None and now >= consent.expires_at
-    return False
-
-
-def _expire_if_due(consent: RecurringConsent, *, now: dt.datetime) -> bool:
-    """Applies a due expiry; the caller holds the row lock.
-
-    Not authorised in time → REJECTED TEMPO_EXPIRADO_AUTORIZACAO (§2.1.2; approvalDueDate: "caso contrário,
-    consentimento deve ser rejeitado"). Authorised and expired → CONSUMED, the final state without a reason field in
-    the response. The other ending criterion the spec names (globalLimits → CONSUMED) belongs to vrp, which this
-    holder does not offer; sweeping's totalAllowedAmount only refuses the charge. Charges already scheduled stay:
-    creation and edition keep them on or before the expiry date, and they settle on it."""
-    if not _expiry_due(consent, now=now):
-        return False
-    if consent.status == RecurringConsentStatus.AUTHORISED:
-        transition(consent, consent.consume, actor="system:expiry", reason="expirationDateTime", now=now)
-        return True
-    transition(
-        consent,
-        lambda: consent.reject(
-            by=Actor.DETENTORA,
-            channel=Channel.DETENTORA,
-            code=ConsentRejectionCode.TEMPO_EXPIRADO_AUTORIZACAO,
-            detail="Consentimento não autorizado dentro do prazo.",
-            at=now,
-        ),
-        actor="system:expiry",
-        reason=ConsentRejectionCode.TEMPO_EXPIRADO_AUTORIZACAO,
-        now=now,
-    )
-    return True
-
-
-def lock_recurring_consent(*, recurring_consent_id: str, client: TppClient | None = None) -> RecurringConsent:
-    """Loads and row-locks a consent (scoped to ``client`` when given), applying a due expiry first."""
-    queryset = RecurringConsent.objects.select_for_update()
-    if client is not None:
-        queryset = queryset.filter(client=client)
-    try:
-        consent = queryset.get(recurring_consent_id=recurring_consent_id)
-    except RecurringConsent.DoesNotExist as exc:
-        raise errors.RecurringConsentNotFound(f"Consentimento {recurring_consent_id} não encontrado.") from exc
-    if client is not None:
-        consent.client = client  # already loaded by the caller (the connector's consent info names it)
-    _expire_if_due(consent, now=timezone.now())
-    return consent
-
-
-def recurring_consent_refresh(*, consent: RecurringConsent) -> RecurringConsent:
-    """Lazy expiry on read (the beat sweep normally acts first)."""
-    if _expiry_due(consent, now=timezone.now()):
-        with transaction.atomic():
-            return lock_recurring_consent(recurring_consent_id=consent.recurring_consent_id)
-    return consent
-
-
-def recurring_consents_expire_due(*, limit: int = 500, now: dt.datetime | None = None) -> int:
-    """Beat sweep: rejects every consent whose authorisation window has passed and consumes every authorised one
-    past its expirationDateTime. Rows another worker holds are skipped (SKIP LOCKED) and found by the next run."""
-    now = now or timezone.now()
-    due = RecurringConsent.objects.filter(
-        Q(status__in=_AWAITING, authorisation_deadline__lt=now)
-        | Q(status=RecurringConsentStatus.AUTHORISED, expires_at__lte=now)
-    ).values_list("recurring_consent_id", flat=True)[:limit]
-    expired = 0
-    for consent_id in list(due):
-        with transaction.atomic():
-            consent = (
-                RecurringConsent.objects.select_for_update(skip_locked=True)
-                .filter(recurring_consent_id=consent_id)
-                .first()
-            )
-            if consent is not None and _expire_if_due(consent, now=now):
-                expired += 1
-    return expired
 
 
 def _response_configuration(configuration: dict[str, Any], product: str, *, now: dt.datetime) -> dict[str, Any]:
@@ -301,7 +214,7 @@ def recurring_consent_reject(
     with transaction.atomic():
         consent = lock_recurring_consent(recurring_consent_id=recurring_consent_id, client=client)
         now = timezone.now().replace(microsecond=0)
-        if consent.status in _AWAITING:
+        if consent.status in AWAITING:
             transition(
                 consent,
                 lambda: consent.reject(by=rejected_by, channel=rejected_from, code=code, detail=detail, at=now),

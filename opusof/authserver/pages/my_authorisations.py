@@ -28,6 +28,7 @@ from payments.models import PaymentStatus, PixPayment
 from payments.selectors import payment_get_for_customer, payments_of_consents
 from payments.services import payment_cancel
 from recurring import errors as recurring_errors
+from recurring.expiry import recurring_consent_refresh
 from recurring.models import Actor, Channel, ConsentRejectionCode, ConsentRevocationCode
 from recurring.selectors import (
     recurring_business_consent_get,
@@ -36,12 +37,7 @@ from recurring.selectors import (
     recurring_consents_awaiting_co_approval,
     recurring_consents_for_customer,
 )
-from recurring.services import (
-    recurring_consent_approve,
-    recurring_consent_refresh,
-    recurring_consent_reject,
-    recurring_consent_revoke,
-)
+from recurring.services import recurring_consent_approve, recurring_consent_reject, recurring_consent_revoke
 
 CANCELLABLE = (PaymentStatus.SCHD, PaymentStatus.PDNG)
 
