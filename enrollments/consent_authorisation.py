@@ -17,6 +17,7 @@ from django.utils import timezone
 from webauthn.helpers import base64url_to_bytes
 
 from consents.errors import ConsentNotAuthorisable
+from consents.expiry import consent_refresh
 from consents.models import ConsentRejectionReason, ConsentStatus, PaymentConsent
 from consents.selectors import consent_get_for_client
 from consents.services import consent_approvals_required, consent_authorise, consent_reject
@@ -186,7 +187,7 @@ def consent_authorise_with_fido(
         enrollment = lock_enrollment(enrollment_id=enrollment_id, client=client)
         attempt = Attempt(
             client=client,
-            consent=consent_get_for_client(client=client, consent_id=consent_id),
+            consent=consent_refresh(consent=consent_get_for_client(client=client, consent_id=consent_id)),
             enrollment=enrollment,
             credential=FidoCredential.objects.select_for_update().filter(enrollment=enrollment).first(),
             assertion=assertion,

@@ -16,6 +16,7 @@ from webauthn.helpers import base64url_to_bytes, bytes_to_base64url
 
 from connectors.interfaces import AccountRef, ConnectorUnavailable
 from connectors.registry import account_discovery
+from consents.expiry import consent_refresh
 from consents.models import ConsentStatus
 from consents.selectors import consent_get_for_client
 from consents.validation import check_account
@@ -440,7 +441,7 @@ def fido_sign_options_create(
     *, client: TppClient, enrollment_id: str, rp_id: str, platform: str, consent_id: str
 ) -> dict[str, Any]:
     """POST fido-sign-options: assertion options with a new challenge bound to the payment consent."""
-    consent = consent_get_for_client(client=client, consent_id=consent_id)
+    consent = consent_refresh(consent=consent_get_for_client(client=client, consent_id=consent_id))
     with transaction.atomic():
         enrollment = lock_enrollment(enrollment_id=enrollment_id, client=client)
         error: RegulatedError | None = None

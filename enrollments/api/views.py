@@ -9,6 +9,7 @@ from rest_framework.response import Response
 
 from enrollments.api.serializers import enrollment_to_wire
 from enrollments.consent_authorisation import consent_authorise_with_fido
+from enrollments.expiry import enrollment_refresh
 from enrollments.models import CancelledFrom
 from enrollments.selectors import enrollment_get_for_client
 from enrollments.services import (
@@ -77,7 +78,9 @@ class EnrollmentDetailApi(EnrollmentsApiView):
 
     @regulated_operation(SPEC, "getEnrollment")
     def get(self, request: Request, enrollment_id: str) -> Response:
-        enrollment = enrollment_get_for_client(client=request_client(request), enrollment_id=enrollment_id)
+        enrollment = enrollment_refresh(
+            enrollment=enrollment_get_for_client(client=request_client(request), enrollment_id=enrollment_id)
+        )
         return Response({"data": enrollment_to_wire(enrollment), "links": self_link(request), "meta": meta()})
 
     @regulated_operation(SPEC, "deleteEnrollment")

@@ -21,6 +21,7 @@ from opusof.api.views import OfbApiView
 from opusof.errors import ParameterInvalid, ParameterMissing
 from opusof.specs import SpecValidator, load_spec, request_body_validator, to_regulated
 from recurring.api.serializers import recurring_consent_to_wire, recurring_payment_to_wire
+from recurring.expiry import recurring_consent_refresh
 from recurring.models import Channel, RecurringConsentStatus
 from recurring.selectors import (
     recurring_consent_get_for_client,
@@ -123,8 +124,10 @@ class RecurringConsentDetailApi(RecurringApiView):
 
     @regulated_operation(SPEC, "automaticPaymentsGetRecurringConsentsConsentId")
     def get(self, request: Request, recurring_consent_id: str) -> Response:
-        consent = recurring_consent_get_for_client(
-            client=request_client(request), recurring_consent_id=recurring_consent_id
+        consent = recurring_consent_refresh(
+            consent=recurring_consent_get_for_client(
+                client=request_client(request), recurring_consent_id=recurring_consent_id
+            )
         )
         return Response({"data": recurring_consent_to_wire(consent), "links": self_link(request), "meta": meta()})
 

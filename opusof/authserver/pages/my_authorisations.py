@@ -12,9 +12,11 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from connectors.interfaces import ConnectorUnavailable
 from connectors.registry import account_discovery
 from consents.errors import ConsentNotAuthorisable
+from consents.expiry import consent_refresh
 from consents.selectors import consents_awaiting_co_approval, consents_for_customer
 from consents.services import consent_approve
 from enrollments.errors import EnrollmentNotFound
+from enrollments.expiry import enrollment_refresh
 from enrollments.models import EnrollmentStatus
 from enrollments.selectors import enrollments_for_customer
 from enrollments.services import enrollment_cancel_by_customer
@@ -52,7 +54,8 @@ def my_authorisations(request: HttpRequest) -> HttpResponse:
     customer = session_customer(request)
     if customer is None:
         return redirect("authserver:my-login")
-    consents = consents_for_customer(customer_document=customer["document"])
+    # a due expiry is applied first, so the page never offers to cancel what the beat sweep is about to end
+    consents = [consent_refresh(consent=c) for c in consents_for_customer(customer_document=customer["document"])]
     payments: dict[int, list[PixPayment]] = {}
     for payment in payments_of_consents(consents):
         payments.setdefault(payment.consent_id, []).append(payment)
@@ -77,6 +80,8 @@ def my_authorisations(request: HttpRequest) -> HttpResponse:
         {"display": recurring_consent_display(recurring_consent_refresh(consent=c)), "tpp_name": _tpp_name(c)}
         for c in recurring_consents_for_customer(customer_document=customer["document"]).select_related("client")[:50]
     ]
+    customer_enrollments = enrollments_for_customer(document=customer["document"])[:50]
+    customer_enrollments = [enrollment_refresh(enrollment=row) for row in customer_enrollments]
     enrollments = [
         {
             "enrollment": e,
@@ -85,7 +90,9 @@ def my_authorisations(request: HttpRequest) -> HttpResponse:
             "daily_limit": brl(e.daily_limit) if e.daily_limit is not None else "",
             "cancellable": e.status not in (EnrollmentStatus.REJECTED, EnrollmentStatus.REVOKED),
         }
-        for e in enrollments_for_customer(document=customer["document"])[:50]
+        for e in [
+            enrollment_refresh(enrollment=row) for row in enrollments_for_customer(document=customer["document"])[:50]
+        ]
     ]
     may_approve = _business_approver(customer)  # one account discovery per business for both lists
     context = {
@@ -210,8 +217,10 @@ def my_recurring_revoke(request: HttpRequest, recurring_consent_id: str) -> Http
     if customer is None:
         return redirect("authserver:my-login")
     try:
-        consent = recurring_consent_get_for_customer(
-            recurring_consent_id=recurring_consent_id, customer_document=customer["document"]
+        consent = recurring_consent_refresh(
+            consent=recurring_consent_get_for_customer(
+                recurring_consent_id=recurring_consent_id, customer_document=customer["document"]
+            )
         )
     except recurring_errors.RecurringConsentNotFound as exc:
         raise Http404("Consentimento não encontrado.") from exc
