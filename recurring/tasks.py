@@ -3,7 +3,7 @@
 from celery import shared_task
 
 from recurring.expiry import recurring_consents_expire_due
-from recurring.services import recurring_payment_poll_with_backoff, recurring_payments_due_for_poll
+from recurring.services.charges import recurring_payment_poll_with_backoff, recurring_payments_due_for_poll
 
 
 @shared_task(

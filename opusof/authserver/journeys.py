@@ -42,7 +42,7 @@ from recurring.selectors import (
     recurring_consent_get_for_client,
     recurring_consent_token_horizon,
 )
-from recurring.services import (
+from recurring.services.consents import (
     recurring_consent_authorise,
     recurring_consent_connector_info,
     recurring_consent_reject,

@@ -28,14 +28,10 @@ from recurring.selectors import (
     recurring_payment_get_for_client,
     recurring_payments_list_for_client,
 )
-from recurring.services import (
-    recurring_consent_create,
-    recurring_consent_edit,
-    recurring_consent_reject,
-    recurring_consent_revoke,
-    recurring_payment_cancel,
-    recurring_payment_create,
-)
+from recurring.services.amendments import recurring_consent_edit, recurring_consent_revoke
+from recurring.services.cancellation import recurring_payment_cancel
+from recurring.services.charges import recurring_payment_create
+from recurring.services.consents import recurring_consent_create, recurring_consent_reject
 
 SPEC = "automatic-payments-2.0.0.yml"
 API_VERSION = "2.0.0"

@@ -12,7 +12,7 @@ def run(job: dict[str, Any]) -> None:
     from opusof.models import TppClient
     from payments.batches import payment_batch_submit
     from payments.services import payment_cancel, payment_create, payment_create_with_enrollment
-    from recurring.services import recurring_payment_create
+    from recurring.services.charges import recurring_payment_create
 
     service = job["service"]
     if service == "payment_batch_submit":

@@ -39,7 +39,8 @@ from recurring.selectors import (
     recurring_consents_awaiting_co_approval,
     recurring_consents_for_customer,
 )
-from recurring.services import recurring_consent_approve, recurring_consent_reject, recurring_consent_revoke
+from recurring.services.amendments import recurring_consent_revoke
+from recurring.services.consents import recurring_consent_approve, recurring_consent_reject
 
 CANCELLABLE = (PaymentStatus.SCHD, PaymentStatus.PDNG)
 
