@@ -1,41 +1,32 @@
-"""Writes on enrollments (enrollments-2.1.0.yml). Every status change goes through ``_transition`` (history +
-timestamps + the next waiting deadline). Services that must both write and answer with a regulated error (a failed
-FIDO registration rejects the enrollment; a divergent account rejects the consent) commit their writes first and
-raise after their own atomic block, so the error never rolls the write back."""
+"""Writes on enrollments (enrollments-2.1.0.yml): creation, risk signals, the customer's approval at the bank,
+rejection and revocation. Every status change goes through ``enrollments.transitions.enrollment_transition``
+(history + timestamps + the next waiting deadline); expiry is ``enrollments.expiry``; FIDO registration is
+``enrollments.registration``, the authorisation of a payment consent with FIDO ``enrollments.consent_authorisation``
+and the enrollment's limits on payments ``enrollments.payment_limits``.
 
-import datetime as dt
+Services that must both write and answer with a regulated error commit their writes first and raise after their own
+atomic block, so the error never rolls the write back."""
+
 import secrets
 from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q, Sum
 from django.utils import timezone
-from webauthn.helpers import base64url_to_bytes, bytes_to_base64url
+from webauthn.helpers import bytes_to_base64url
 
 from connectors.interfaces import AccountRef, ConnectorUnavailable
 from connectors.registry import account_discovery
-from consents.expiry import consent_refresh
-from consents.models import ConsentStatus
-from consents.selectors import consent_get_for_client
 from consents.validation import check_account
-from enrollments import fido
 from enrollments.errors import (
     AccountInvalid,
-    ConsentNotAuthorisedByEnrollment,
-    ConsentStatusNotAllowed,
     EnrollmentNotFound,
     EnrollmentStatusInvalid,
     EnrollmentStatusNotAllowed,
-    EnrollmentTokenInvalid,
-    FidoChallengeInvalid,
-    FidoPublicKeyInvalid,
-    FidoVerificationFailed,
     PermissionsInvalid,
     RejectedOtherWithoutDetails,
     RejectionReasonRequired,
-    RelyingPartyInvalid,
     RevocationReasonRequired,
     RevokedOtherWithoutDetails,
 )
@@ -43,25 +34,16 @@ from enrollments.expiry import lock_enrollment
 from enrollments.models import (
     CancelledFrom,
     Enrollment,
-    EnrollmentConsentAuthorisation,
     EnrollmentPermission,
     EnrollmentRejectionReason,
     EnrollmentRevocationReason,
     EnrollmentStatus,
     EnrollmentStatusChange,
-    FidoChallenge,
-    FidoCredential,
 )
 from enrollments.transitions import enrollment_transition, waiting_deadline
 from opusof.errors import ParameterInvalid, RegulatedError
 from opusof.models import TppClient
 from opusof.ofb import account_from_wire
-from opusof.timeutil import business_tz
-from payments.models import PaymentStatus, PixPayment
-
-# Registration options an enrollment may ask for before it is rejected (REJEITADO_MAXIMO_CHALLENGES_ATINGIDO).
-MAX_REGISTRATION_CHALLENGES = 5
-
 
 # --- POST /enrollments, risk signals, the customer's approval at the bank ---------------------------------------------
 
@@ -271,247 +253,6 @@ def enrollment_cancel(
     if error is not None:
         raise error
     return enrollment
-
-
-# --- FIDO2 registration -----------------------------------------------------------------------------------------------
-
-
-def _challenge_value() -> str:
-    """33 random bytes whose base64url has no ``-``/``_`` (rejection sampling, ~4 draws): the spec types the
-    challenge ``format: byte`` (RFC 4648 base64) yet asks for "base64url sem padding"; such a value is both."""
-    while True:
-        value = bytes_to_base64url(secrets.token_bytes(33))
-        if "-" not in value and "_" not in value:
-            return value
-
-
-def _new_challenge(
-    enrollment: Enrollment, *, purpose: str, rp_id: str, now: dt.datetime, consent_id: str = ""
-) -> FidoChallenge:
-    """A fresh challenge; the earlier unused ones of the same purpose (and consent) stop being valid."""
-    FidoChallenge.objects.filter(
-        enrollment=enrollment, purpose=purpose, consent_id=consent_id, used_at__isnull=True
-    ).update(used_at=now)
-    return FidoChallenge.objects.create(
-        enrollment=enrollment,
-        purpose=purpose,
-        challenge=_challenge_value(),
-        rp_id=rp_id,
-        consent_id=consent_id,
-        created_at=now,
-        expires_at=now + dt.timedelta(milliseconds=fido.CHALLENGE_TTL_MS),
-    )
-
-
-def take_challenge(enrollment: Enrollment, *, purpose: str, consent_id: str = "") -> FidoChallenge:
-    """Locks and consumes the enrollment's current challenge (single use, even when verification then fails)."""
-    now = timezone.now()
-    challenge = (
-        FidoChallenge.objects.select_for_update()
-        .filter(enrollment=enrollment, purpose=purpose, consent_id=consent_id, used_at__isnull=True)
-        .order_by("-created_at")
-        .first()
-    )
-    if challenge is None:
-        raise FidoChallengeInvalid("Não há challenge válido: gere novas opções FIDO2 (o challenge é de uso único).")
-    challenge.used_at = now
-    challenge.save(update_fields=["used_at"])
-    if challenge.expires_at < now:
-        raise FidoChallengeInvalid("O challenge expirou; gere novas opções FIDO2.")
-    return challenge
-
-
-def fido_registration_options_create(
-    *, client: TppClient, enrollment_id: str, rp_id: str, platform: str
-) -> tuple[Enrollment, dict[str, Any]]:
-    """POST fido-registration-options: WebAuthn creation options with a new challenge (enrollment AWAITING_ENROLLMENT;
-    the RP must be one the TPP registered, else RP_INVALIDA)."""
-    with transaction.atomic():
-        enrollment = lock_enrollment(enrollment_id=enrollment_id, client=client)
-        error: RegulatedError | None = None
-        options: dict[str, Any] = {}
-        if enrollment.status != EnrollmentStatus.AWAITING_ENROLLMENT:
-            error = EnrollmentStatusNotAllowed(
-                "O status do vínculo de conta é tal que não permite o registro de nova credencial."
-            )
-        elif not fido.rp_id_allowed(client, rp_id):
-            error = RelyingPartyInvalid("O identificador da Relying Party informado não pode ser verificado.")
-        elif (
-            FidoChallenge.objects.filter(enrollment=enrollment, purpose=FidoChallenge.Purpose.REGISTRATION).count()
-            >= MAX_REGISTRATION_CHALLENGES
-        ):
-            # EnrollmentRejectionReason REJEITADO_MAXIMO_CHALLENGES_ATINGIDO: too many frustrated attempts.
-            error = EnrollmentStatusNotAllowed("Número máximo de challenges atingido; vínculo de conta rejeitado.")
-            enrollment_transition(
-                enrollment,
-                lambda: enrollment.reject(
-                    reason=EnrollmentRejectionReason.REJEITADO_MAXIMO_CHALLENGES_ATINGIDO,
-                    cancelled_from=CancelledFrom.DETENTORA,
-                ),
-                actor=f"tpp:{client.client_id}",
-                reason=EnrollmentRejectionReason.REJEITADO_MAXIMO_CHALLENGES_ATINGIDO,
-                now=timezone.now(),
-            )
-        else:
-            now = timezone.now()
-            challenge = _new_challenge(enrollment, purpose=FidoChallenge.Purpose.REGISTRATION, rp_id=rp_id, now=now)
-            enrollment.platform = platform
-            enrollment.save(update_fields=["platform"])
-            options = fido.registration_options(
-                rp_id=rp_id,
-                rp_name=client.name,
-                user_handle=base64url_to_bytes(enrollment.user_handle),
-                user_name=enrollment.logged_user_document,
-                user_display_name=enrollment.customer_name or enrollment.logged_user_document,
-                challenge=base64url_to_bytes(challenge.challenge),
-                exclude_credential_ids=[],
-            )
-    if error is not None:
-        raise error
-    return enrollment, options
-
-
-def fido_registration_complete(*, client: TppClient, enrollment_id: str, data: dict[str, Any]) -> Enrollment:
-    """POST fido-registration: verifies the attestation (webauthn) and makes the enrollment AUTHORISED.
-
-    A failed verification rejects the enrollment (REJEITADO_FALHA_FIDO), as the operation's description demands:
-    the challenge cannot be used for another registration."""
-    if data["rawId"] != data["id"]:
-        raise ParameterInvalid("Parâmetro rawId deve ser idêntico a id.")
-    with transaction.atomic():
-        enrollment = lock_enrollment(enrollment_id=enrollment_id, client=client)
-        if enrollment.status != EnrollmentStatus.AWAITING_ENROLLMENT:
-            status_error: RegulatedError | None = EnrollmentStatusNotAllowed(
-                "O status do vínculo de conta é tal que não permite o registro de nova credencial."
-            )
-        else:
-            status_error = None
-    if status_error is not None:
-        raise status_error
-    with transaction.atomic():
-        enrollment = lock_enrollment(enrollment_id=enrollment_id, client=client)
-        now = timezone.now()
-        error: RegulatedError | None = None
-        try:
-            challenge = take_challenge(enrollment, purpose=FidoChallenge.Purpose.REGISTRATION)
-            credential = fido.verify_registration(
-                data=data,
-                expected_challenge=base64url_to_bytes(challenge.challenge),
-                rp_id=challenge.rp_id,
-                origins=fido.client_origins(client),
-            )
-            if FidoCredential.objects.filter(credential_id=credential.credential_id).exists():
-                raise FidoPublicKeyInvalid("Credencial já registrada em outro vínculo de conta.")
-        except (FidoVerificationFailed, ParameterInvalid) as exc:
-            error = exc
-            info = f"{exc.code}: {exc.detail}"[:2048]
-            enrollment_transition(
-                enrollment,
-                lambda: enrollment.reject(
-                    reason=EnrollmentRejectionReason.REJEITADO_FALHA_FIDO,
-                    cancelled_from=CancelledFrom.DETENTORA,
-                    info=info,
-                ),
-                actor=f"tpp:{client.client_id}",
-                reason=EnrollmentRejectionReason.REJEITADO_FALHA_FIDO,
-                now=now,
-            )
-        else:
-            FidoCredential.objects.create(
-                enrollment=enrollment,
-                credential_id=credential.credential_id,
-                public_key=credential.public_key,
-                sign_count=credential.sign_count,
-                aaguid=credential.aaguid,
-                attestation_format=credential.attestation_format,
-                origin=credential.origin,
-                created_at=now,
-            )
-            enrollment.rp_id = challenge.rp_id
-            enrollment_transition(enrollment, enrollment.enroll, actor=f"tpp:{client.client_id}", now=now)
-    if error is not None:
-        raise error
-    return enrollment
-
-
-# --- FIDO2 assertion: payment consent authorisation without redirect --------------------------------------------------
-
-
-def fido_sign_options_create(
-    *, client: TppClient, enrollment_id: str, rp_id: str, platform: str, consent_id: str
-) -> dict[str, Any]:
-    """POST fido-sign-options: assertion options with a new challenge bound to the payment consent."""
-    consent = consent_refresh(consent=consent_get_for_client(client=client, consent_id=consent_id))
-    with transaction.atomic():
-        enrollment = lock_enrollment(enrollment_id=enrollment_id, client=client)
-        error: RegulatedError | None = None
-        options: dict[str, Any] = {}
-        credential = FidoCredential.objects.filter(enrollment=enrollment).first()
-        if enrollment.status != EnrollmentStatus.AUTHORISED or credential is None:
-            error = EnrollmentStatusNotAllowed("O status do vínculo de conta é tal que não permite assinatura.")
-        elif rp_id != enrollment.rp_id:
-            error = RelyingPartyInvalid("O identificador da Relying Party informado não pode ser verificado.")
-        elif consent.status != ConsentStatus.AWAITING_AUTHORISATION:
-            error = ConsentStatusNotAllowed("O status do consentimento não permite autorização.")
-        else:
-            challenge = _new_challenge(
-                enrollment,
-                purpose=FidoChallenge.Purpose.AUTHENTICATION,
-                rp_id=rp_id,
-                consent_id=consent_id,
-                now=timezone.now(),
-            )
-            options = fido.authentication_options(
-                rp_id=rp_id, challenge=base64url_to_bytes(challenge.challenge), credential_id=credential.credential_id
-            )
-    if error is not None:
-        raise error
-    return options
-
-
-# --- POST /pix/payments with the enrollment's token (payments-4.0.0.yml security NonRedirectAuthorizationCode) -----
-
-
-def enrollment_lock_for_payment(*, client: TppClient, enrollment_id: str, consent_id: str) -> Enrollment:
-    """Row-locks the enrollment a non-redirect token names (scope ``enrollment:{enrollmentId}``) for a payment of
-    ``consent_id``; the lock serialises the enrollment's daily limit. 401 unless the enrollment is the client's and
-    AUTHORISED; 403 unless ``consent_id`` was authorised through this very enrollment (authorizeConsent)."""
-    enrollment = Enrollment.objects.select_for_update().filter(enrollment_id=enrollment_id, client=client).first()
-    if enrollment is None or enrollment.status != EnrollmentStatus.AUTHORISED:
-        raise EnrollmentTokenInvalid("O vínculo de conta do token não está AUTHORISED.")
-    if not EnrollmentConsentAuthorisation.objects.filter(enrollment=enrollment, consent_id=consent_id).exists():
-        raise ConsentNotAuthorisedByEnrollment(
-            f"O consentimento {consent_id} não foi autorizado por meio do vínculo de conta do token."
-        )
-    return enrollment
-
-
-def _paid_on(enrollment: Enrollment, day: dt.date) -> Decimal:
-    """What the enrollment's payments settle (or settled) on ``day``: immediate ones created that business day and
-    scheduled ones due that day, neither rejected nor cancelled."""
-    start = dt.datetime.combine(day, dt.time.min, tzinfo=business_tz())
-    consents = EnrollmentConsentAuthorisation.objects.filter(enrollment=enrollment).values("consent_id")
-    total = (
-        PixPayment.objects.filter(consent__consent_id__in=consents)
-        .exclude(status__in=[PaymentStatus.RJCT, PaymentStatus.CANC])
-        .filter(
-            Q(scheduled_date=day)
-            | Q(scheduled_date__isnull=True, created_at__gte=start, created_at__lt=start + dt.timedelta(days=1))
-        )
-        .aggregate(total=Sum("amount"))["total"]
-    )
-    return total or Decimal("0.00")
-
-
-def enrollment_limit_problem(enrollment: Enrollment, *, amount: Decimal, day: dt.date) -> str | None:
-    """The enrollment's limits (ResponseEnrollment transactionLimit / dailyLimit) against a payment settling on
-    ``day``; checked at settlement only (authorizeConsent description, enrollments-2.1.0.yml line 520). Caller holds
-    the enrollment's row lock (``enrollment_lock_for_payment``)."""
-    if enrollment.transaction_limit is not None and amount > enrollment.transaction_limit:
-        return f"Valor acima do limite por transação do vínculo de conta ({enrollment.transaction_limit})."
-    if enrollment.daily_limit is not None and _paid_on(enrollment, day) + amount > enrollment.daily_limit:
-        return f"Valor acima do limite diário do vínculo de conta ({enrollment.daily_limit})."
-    return None
 
 
 def enrollment_cancel_by_customer(*, enrollment_id: str, document: str) -> Enrollment:

@@ -22,7 +22,7 @@ from consents.errors import ConsentNotFound
 from consents.expiry import lock_consent
 from consents.models import ConsentStatus, PaymentConsent
 from consents.services import consent_connector_info, consent_consume
-from enrollments.services import enrollment_limit_problem, enrollment_lock_for_payment
+from enrollments.payment_limits import enrollment_limit_problem, enrollment_lock_for_payment
 from opusof.degrade import enqueue_after_commit
 from opusof.errors import ParameterInvalid, ParameterMissing, RegulatedError
 from opusof.models import TppClient
