@@ -16,14 +16,10 @@ from opusof.specs import request_body_validator
 from opusof.timeutil import rfc3339
 from payments.api.serializers import payment_to_wire
 from payments.batches import payment_refresh
+from payments.cancellation import payment_cancel, payments_cancel_for_consent
 from payments.models import CancelledFrom
 from payments.selectors import payment_get_for_client
-from payments.services import (
-    payment_cancel,
-    payment_create,
-    payment_create_with_enrollment,
-    payments_cancel_for_consent,
-)
+from payments.services import payment_create, payment_create_with_enrollment
 
 SPEC = "payments-4.0.0.yml"
 NRP_SCOPE = "nrp-consents"

@@ -25,10 +25,10 @@ from opusof.authserver.journeys import customer_actor
 from opusof.authserver.pages.common import customer_page, error_page, session_customer
 from opusof.documents import mask_document
 from opusof.errors import RegulatedError
+from payments.cancellation import payment_cancel
 from payments.errors import PaymentNotFound
 from payments.models import PaymentStatus, PixPayment
 from payments.selectors import payment_get_for_customer, payments_of_consents
-from payments.services import payment_cancel
 from recurring import errors as recurring_errors
 from recurring.expiry import recurring_consent_refresh
 from recurring.models import Actor, Channel, ConsentRejectionCode, ConsentRevocationCode
