@@ -7,6 +7,7 @@ from django.db import models
 from django_fsm import FSMField, FSMModelMixin, transition
 
 from connectors.interfaces import AccountRef
+from opusof.accounts import DebtorAccount
 from opusof.models import AuditedStatus, StatusChange, TppClient
 from opusof.ofb import account_ref
 from opusof.outbox.models import EventKind
@@ -49,7 +50,7 @@ class LocalInstrument(models.TextChoices):
 FINAL_CONSENT_STATUSES = (ConsentStatus.CONSUMED, ConsentStatus.REJECTED)
 
 
-class PaymentConsent(AuditedStatus, FSMModelMixin, models.Model):
+class PaymentConsent(AuditedStatus, DebtorAccount, FSMModelMixin, models.Model):
     event_kind = EventKind.PAYMENT_CONSENT
 
     """One consent. ``request_data`` keeps the TPP's ``data`` claim so GET echoes it exactly."""
@@ -80,10 +81,6 @@ class PaymentConsent(AuditedStatus, FSMModelMixin, models.Model):
     payment_date = models.DateField(null=True, blank=True)
     schedule = models.JSONField(null=True, blank=True)
     scheduled_dates = models.JSONField(default=list, blank=True)
-    debtor_ispb = models.CharField(max_length=8, blank=True)
-    debtor_issuer = models.CharField(max_length=4, blank=True)
-    debtor_number = models.CharField(max_length=20, blank=True)
-    debtor_account_type = models.CharField(max_length=4, blank=True)
     # Multi-approval (alçadas): approvals still missing while PARTIALLY_ACCEPTED.
     pending_approvals = models.PositiveSmallIntegerField(default=0)
 
@@ -109,18 +106,6 @@ class PaymentConsent(AuditedStatus, FSMModelMixin, models.Model):
     @property
     def creditor_account(self) -> AccountRef:
         return account_ref(self.creditor_ispb, self.creditor_issuer, self.creditor_number, self.creditor_account_type)
-
-    @property
-    def debtor_account(self) -> AccountRef | None:
-        if not self.debtor_number:
-            return None
-        return account_ref(self.debtor_ispb, self.debtor_issuer, self.debtor_number, self.debtor_account_type)
-
-    def set_debtor_account(self, account: AccountRef) -> None:
-        self.debtor_ispb = account.ispb
-        self.debtor_issuer = account.issuer or ""
-        self.debtor_number = account.number
-        self.debtor_account_type = str(account.account_type)
 
     # Transitions are pure: the service sets timestamps/expiry, records history and enqueues work.
     @transition(field=status, source=ConsentStatus.AWAITING_AUTHORISATION, target=ConsentStatus.PARTIALLY_ACCEPTED)

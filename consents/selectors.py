@@ -4,31 +4,30 @@ from django.db.models import QuerySet
 
 from consents.errors import ConsentNotFound
 from consents.models import ConsentStatus, PaymentConsent
-from consents.services import consent_refresh
 from opusof.models import TppClient
 
 
 def consent_get_for_client(*, client: TppClient, consent_id: str) -> PaymentConsent:
-    """A TPP sees only its own consents; someone else's is indistinguishable from a missing one."""
+    """A TPP sees only its own consents; someone else's is indistinguishable from a missing one. As stored: a
+    caller that answers with it applies a due expiry first (``consents.expiry.consent_refresh``)."""
     try:
         consent = PaymentConsent.objects.get(consent_id=consent_id, client=client)
     except PaymentConsent.DoesNotExist as exc:
         raise ConsentNotFound(f"Consentimento {consent_id} não encontrado.") from exc
-    return consent_refresh(consent=consent)
+    return consent
 
 
 # --- the bank's own pages (consent management area) -----------------------------------------------------------------
 
 
 def consents_for_customer(*, customer_document: str, limit: int = 50) -> list[PaymentConsent]:
-    """The consents naming the customer as logged user, newest first, with a due expiry applied (so the page never
-    offers to cancel what the beat sweep is about to end)."""
+    """The consents naming the customer as logged user, newest first."""
     rows = (
         PaymentConsent.objects.select_related("client")
         .filter(logged_user_document=customer_document)
         .order_by("-created_at")[:limit]
     )
-    return [consent_refresh(consent=row) for row in rows]
+    return list(rows)
 
 
 def consents_awaiting_co_approval(*, customer_document: str, limit: int = 50) -> QuerySet[PaymentConsent]:

@@ -10,7 +10,8 @@ from django.utils import timezone
 
 from connectors.interfaces import AccountRef, ConnectorUnavailable, ConsentInfo, PaymentData
 from connectors.registry import payment_data_validator
-from consents.errors import ConsentNotAuthorisable, ConsentNotFound
+from consents.errors import ConsentNotAuthorisable
+from consents.expiry import lock_consent
 from consents.models import (
     ConsentRejectionReason,
     ConsentStatus,
@@ -40,70 +41,6 @@ AUTHORISATION_PRIORITY = [
 _BANK_CODE_TO_REASON = {"COBRANCA_INVALIDA": "QRCODE_INVALIDO"}
 # DICT results (key unknown, key of another account) may only be acted on at payment creation (§1.1.2, §2.3).
 _DICT_CODES = {"DETALHE_PAGAMENTO_INVALIDO"}
-
-
-def _expiry_due(consent: PaymentConsent, now: dt.datetime) -> str | None:
-    if now <= consent.expires_at:
-        return None
-    if consent.status in (ConsentStatus.AWAITING_AUTHORISATION, ConsentStatus.PARTIALLY_ACCEPTED):
-        return ConsentRejectionReason.TEMPO_EXPIRADO_AUTORIZACAO
-    if consent.status == ConsentStatus.AUTHORISED:
-        return ConsentRejectionReason.TEMPO_EXPIRADO_CONSUMO
-    return None
-
-
-def expire_if_due(consent: PaymentConsent, *, now: dt.datetime) -> bool:
-    """Rejects a consent whose window has passed (§1.3 expirationDateTime). Caller holds the row lock."""
-    reason = _expiry_due(consent, now)
-    if reason is None:
-        return False
-    detail = (
-        "Consentimento expirou antes da autorização."
-        if reason == ConsentRejectionReason.TEMPO_EXPIRADO_AUTORIZACAO
-        else "Consentimento autorizado expirou antes do consumo."
-    )
-    transition(
-        consent, lambda: consent.reject(reason=reason, detail=detail), actor="system:expiry", reason=reason, now=now
-    )
-    return True
-
-
-def lock_consent(*, consent_id: str, client: TppClient | None = None) -> PaymentConsent:
-    """Loads and row-locks a consent (scoped to ``client`` when given), applying a due expiry first."""
-    queryset = PaymentConsent.objects.select_for_update()
-    if client is not None:
-        queryset = queryset.filter(client=client)
-    try:
-        consent = queryset.get(consent_id=consent_id)
-    except PaymentConsent.DoesNotExist as exc:
-        raise ConsentNotFound(f"Consentimento {consent_id} não encontrado.") from exc
-    if client is not None:
-        consent.client = client  # already loaded by the caller (the connector's consent info names it)
-    expire_if_due(consent, now=timezone.now())
-    return consent
-
-
-def consents_expire_due(*, limit: int = 500) -> int:
-    """The periodic sweep behind the lazy expiry on read: rejects every consent whose window has passed."""
-    due = PaymentConsent.objects.filter(
-        status__in=[ConsentStatus.AWAITING_AUTHORISATION, ConsentStatus.PARTIALLY_ACCEPTED, ConsentStatus.AUTHORISED],
-        expires_at__lt=timezone.now(),
-    ).values_list("consent_id", flat=True)[:limit]
-    expired = 0
-    for consent_id in due:
-        with transaction.atomic():
-            consent = PaymentConsent.objects.select_for_update(skip_locked=True).filter(consent_id=consent_id).first()
-            if consent is not None and expire_if_due(consent, now=timezone.now()):
-                expired += 1
-    return expired
-
-
-def consent_refresh(*, consent: PaymentConsent) -> PaymentConsent:
-    """Lazy expiry on read, so a GET is right even when no worker sweeps (the sweep is a Celery job)."""
-    if _expiry_due(consent, timezone.now()) is None:
-        return consent
-    with transaction.atomic():
-        return lock_consent(consent_id=consent.consent_id)
 
 
 def consent_create(*, client: TppClient, data: dict[str, Any]) -> PaymentConsent:

@@ -1,6 +1,6 @@
 from celery import shared_task
 
-from consents.services import consents_expire_due
+from consents.expiry import consents_expire_due
 
 
 @shared_task(name="consents.expire_due_consents", ignore_result=True)

@@ -1,5 +1,5 @@
-"""POST /consents/{consentId}/authorise (enrollments v2 authorizeConsent): a payment consent authorised without
-redirect, by a FIDO assertion of the enrollment's credential.
+"""A payment consent authorised without redirect, by a FIDO assertion of the enrollment's credential: the assertion
+options (fido-sign-options) and POST /consents/{consentId}/authorise (enrollments v2 authorizeConsent).
 
 The operation is a list of checks run in order; the first that fails is the answer. Every 422 of this operation
 leaves the payment consent REJECTED when it was still waiting for authorisation (authorizeConsent description,
@@ -17,18 +17,22 @@ from django.utils import timezone
 from webauthn.helpers import base64url_to_bytes
 
 from consents.errors import ConsentNotAuthorisable
+from consents.expiry import consent_refresh
 from consents.models import ConsentRejectionReason, ConsentStatus, PaymentConsent
 from consents.selectors import consent_get_for_client
 from consents.services import consent_approvals_required, consent_authorise, consent_reject
 from enrollments import fido
+from enrollments.challenges import new_challenge, take_challenge
 from enrollments.errors import (
     ConsentStatusNotAllowed,
     DebtorAccountMismatch,
     EnrollmentStatusNotAllowed,
     FidoVerificationFailed,
     MissingPlatformSignals,
+    RelyingPartyInvalid,
     Risk,
 )
+from enrollments.expiry import lock_enrollment
 from enrollments.models import (
     Enrollment,
     EnrollmentConsentAuthorisation,
@@ -37,7 +41,6 @@ from enrollments.models import (
     FidoCredential,
     FidoPlatform,
 )
-from enrollments.services import lock_enrollment, take_challenge
 from opusof.errors import RegulatedError
 from opusof.models import TppClient
 from opusof.timeutil import business_date
@@ -185,7 +188,7 @@ def consent_authorise_with_fido(
         enrollment = lock_enrollment(enrollment_id=enrollment_id, client=client)
         attempt = Attempt(
             client=client,
-            consent=consent_get_for_client(client=client, consent_id=consent_id),
+            consent=consent_refresh(consent=consent_get_for_client(client=client, consent_id=consent_id)),
             enrollment=enrollment,
             credential=FidoCredential.objects.select_for_update().filter(enrollment=enrollment).first(),
             assertion=assertion,
@@ -203,3 +206,35 @@ def consent_authorise_with_fido(
     if refusal is not None:
         raise refusal.error
     return consent
+
+
+def fido_sign_options_create(
+    *, client: TppClient, enrollment_id: str, rp_id: str, platform: str, consent_id: str
+) -> dict[str, Any]:
+    """POST fido-sign-options: assertion options with a new challenge bound to the payment consent."""
+    consent = consent_refresh(consent=consent_get_for_client(client=client, consent_id=consent_id))
+    with transaction.atomic():
+        enrollment = lock_enrollment(enrollment_id=enrollment_id, client=client)
+        error: RegulatedError | None = None
+        options: dict[str, Any] = {}
+        credential = FidoCredential.objects.filter(enrollment=enrollment).first()
+        if enrollment.status != EnrollmentStatus.AUTHORISED or credential is None:
+            error = EnrollmentStatusNotAllowed("O status do vínculo de conta é tal que não permite assinatura.")
+        elif rp_id != enrollment.rp_id:
+            error = RelyingPartyInvalid("O identificador da Relying Party informado não pode ser verificado.")
+        elif consent.status != ConsentStatus.AWAITING_AUTHORISATION:
+            error = ConsentStatusNotAllowed("O status do consentimento não permite autorização.")
+        else:
+            challenge = new_challenge(
+                enrollment,
+                purpose=FidoChallenge.Purpose.AUTHENTICATION,
+                rp_id=rp_id,
+                consent_id=consent_id,
+                now=timezone.now(),
+            )
+            options = fido.authentication_options(
+                rp_id=rp_id, challenge=base64url_to_bytes(challenge.challenge), credential_id=credential.credential_id
+            )
+    if error is not None:
+        raise error
+    return options

@@ -10,8 +10,8 @@ from django.db import models
 from django_fsm import FSMField, FSMModelMixin, transition
 
 from connectors.interfaces import AccountRef
+from opusof.accounts import DebtorAccount
 from opusof.models import AuditedStatus, StatusChange, TppClient
-from opusof.ofb import account_ref
 from opusof.outbox.models import EventKind
 
 
@@ -108,7 +108,7 @@ def waiting_timeout(status: str) -> tuple[dt.timedelta, str] | None:
     return dt.timedelta(minutes=getattr(settings, setting)), reason
 
 
-class Enrollment(AuditedStatus, FSMModelMixin, models.Model):
+class Enrollment(AuditedStatus, DebtorAccount, FSMModelMixin, models.Model):
     event_kind = EventKind.ENROLLMENT
 
     """One enrollment (vínculo de conta). ``request_data`` keeps the TPP's ``data`` claim of POST /enrollments."""
@@ -127,10 +127,6 @@ class Enrollment(AuditedStatus, FSMModelMixin, models.Model):
     business_entity_document = models.CharField(max_length=14, blank=True)
     permissions = models.JSONField(default=list)
     enrollment_name = models.CharField(max_length=140, blank=True)
-    debtor_ispb = models.CharField(max_length=8, blank=True)
-    debtor_issuer = models.CharField(max_length=4, blank=True)
-    debtor_number = models.CharField(max_length=20, blank=True)
-    debtor_account_type = models.CharField(max_length=4, blank=True)
     # Set by the bank when the customer approves (transactionLimit is required from AWAITING_ENROLLMENT on).
     transaction_limit = models.DecimalField(max_digits=19, decimal_places=2, null=True, blank=True)
     daily_limit = models.DecimalField(max_digits=19, decimal_places=2, null=True, blank=True)
@@ -161,18 +157,6 @@ class Enrollment(AuditedStatus, FSMModelMixin, models.Model):
     @property
     def resource_id(self) -> str:
         return self.enrollment_id
-
-    @property
-    def debtor_account(self) -> AccountRef | None:
-        if not self.debtor_number:
-            return None
-        return account_ref(self.debtor_ispb, self.debtor_issuer, self.debtor_number, self.debtor_account_type)
-
-    def set_debtor_account(self, account: AccountRef) -> None:
-        self.debtor_ispb = account.ispb
-        self.debtor_issuer = account.issuer or ""
-        self.debtor_number = account.number
-        self.debtor_account_type = str(account.account_type)
 
     # Transitions are pure: the service stamps times and deadlines, records history and enqueues work.
     @transition(

@@ -1,151 +1,49 @@
-"""Writes on enrollments (enrollments-2.1.0.yml). Every status change goes through ``_transition`` (history +
-timestamps + the next waiting deadline). Services that must both write and answer with a regulated error (a failed
-FIDO registration rejects the enrollment; a divergent account rejects the consent) commit their writes first and
-raise after their own atomic block, so the error never rolls the write back."""
+"""Writes on enrollments (enrollments-2.1.0.yml): creation, risk signals, the customer's approval at the bank,
+rejection and revocation. Every status change goes through ``enrollments.transitions.enrollment_transition``
+(history + timestamps + the next waiting deadline); expiry is ``enrollments.expiry``; FIDO registration is
+``enrollments.registration``, the authorisation of a payment consent with FIDO ``enrollments.consent_authorisation``
+and the enrollment's limits on payments ``enrollments.payment_limits``.
 
-import datetime as dt
+Services that must both write and answer with a regulated error commit their writes first and raise after their own
+atomic block, so the error never rolls the write back."""
+
 import secrets
-from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q, Sum
 from django.utils import timezone
-from webauthn.helpers import base64url_to_bytes, bytes_to_base64url
+from webauthn.helpers import bytes_to_base64url
 
 from connectors.interfaces import AccountRef, ConnectorUnavailable
 from connectors.registry import account_discovery
-from consents.models import ConsentStatus
-from consents.selectors import consent_get_for_client
 from consents.validation import check_account
-from enrollments import fido
 from enrollments.errors import (
     AccountInvalid,
-    ConsentNotAuthorisedByEnrollment,
-    ConsentStatusNotAllowed,
     EnrollmentNotFound,
     EnrollmentStatusInvalid,
     EnrollmentStatusNotAllowed,
-    EnrollmentTokenInvalid,
-    FidoChallengeInvalid,
-    FidoPublicKeyInvalid,
-    FidoVerificationFailed,
     PermissionsInvalid,
     RejectedOtherWithoutDetails,
     RejectionReasonRequired,
-    RelyingPartyInvalid,
     RevocationReasonRequired,
     RevokedOtherWithoutDetails,
 )
+from enrollments.expiry import lock_enrollment
 from enrollments.models import (
-    WAITING_STATUSES,
     CancelledFrom,
     Enrollment,
-    EnrollmentConsentAuthorisation,
     EnrollmentPermission,
     EnrollmentRejectionReason,
     EnrollmentRevocationReason,
     EnrollmentStatus,
     EnrollmentStatusChange,
-    FidoChallenge,
-    FidoCredential,
-    waiting_timeout,
 )
+from enrollments.transitions import enrollment_transition, waiting_deadline
 from opusof.errors import ParameterInvalid, RegulatedError
 from opusof.models import TppClient
 from opusof.ofb import account_from_wire
-from opusof.timeutil import business_tz
-from opusof.transitions import transition
-from payments.models import PaymentStatus, PixPayment
-
-SYSTEM_EXPIRY = "system:expiry"
-# Registration options an enrollment may ask for before it is rejected (REJEITADO_MAXIMO_CHALLENGES_ATINGIDO).
-MAX_REGISTRATION_CHALLENGES = 5
-
-
-# --- status machinery -------------------------------------------------------------------------------------------------
-
-
-def _deadline(status: str, now: dt.datetime) -> dt.datetime | None:
-    timeout = waiting_timeout(status)
-    return now + timeout[0] if timeout else None
-
-
-def _transition(
-    enrollment: Enrollment, apply: Callable[[], None], *, actor: str, reason: str = "", now: dt.datetime
-) -> None:
-    """The only writer of enrollment status: runs the FSM transition, stamps it, sets the deadline of the new
-    waiting state (if any) and leaves a history row."""
-
-    def stamp() -> None:
-        enrollment.deadline_at = _deadline(enrollment.status, now)
-        if enrollment.status in (EnrollmentStatus.REJECTED, EnrollmentStatus.REVOKED):
-            enrollment.cancelled_at = now
-
-    transition(enrollment, apply, actor=actor, reason=reason, now=now, after_apply=stamp)
-
-
-def _expiry_reason(enrollment: Enrollment, now: dt.datetime) -> str | None:
-    if enrollment.deadline_at is None or now <= enrollment.deadline_at:
-        return None
-    timeout = waiting_timeout(enrollment.status)
-    return timeout[1] if timeout else None
-
-
-def expire_if_due(enrollment: Enrollment, *, now: dt.datetime) -> bool:
-    """Rejects an enrollment whose waiting state outlived its timeout, with that state's REJEITADO_TEMPO_EXPIRADO_*
-    reason (EnrollmentRejectionReason). Caller holds the row lock."""
-    reason = _expiry_reason(enrollment, now)
-    if reason is None:
-        return False
-    _transition(
-        enrollment,
-        lambda: enrollment.reject(reason=reason, cancelled_from=CancelledFrom.DETENTORA),
-        actor=SYSTEM_EXPIRY,
-        reason=reason,
-        now=now,
-    )
-    return True
-
-
-def lock_enrollment(*, enrollment_id: str, client: TppClient | None = None) -> Enrollment:
-    """Loads and row-locks an enrollment (scoped to ``client`` when given), applying a due expiry first."""
-    queryset = Enrollment.objects.select_for_update()
-    if client is not None:
-        queryset = queryset.filter(client=client)
-    try:
-        enrollment = queryset.get(enrollment_id=enrollment_id)
-    except Enrollment.DoesNotExist as exc:
-        raise EnrollmentNotFound(f"Vínculo de conta {enrollment_id} não encontrado.") from exc
-    expire_if_due(enrollment, now=timezone.now())
-    return enrollment
-
-
-def enrollment_refresh(*, enrollment: Enrollment) -> Enrollment:
-    """Lazy expiry on read, so a GET is right even when no worker sweeps."""
-    if _expiry_reason(enrollment, timezone.now()) is None:
-        return enrollment
-    with transaction.atomic():
-        return lock_enrollment(enrollment_id=enrollment.enrollment_id)
-
-
-def enrollments_expire_due(*, limit: int = 500) -> int:
-    """The beat sweep behind the lazy expiry: rejects every enrollment whose waiting state timed out."""
-    due = Enrollment.objects.filter(status__in=list(WAITING_STATUSES), deadline_at__lt=timezone.now()).values_list(
-        "enrollment_id", flat=True
-    )[:limit]
-    expired = 0
-    for enrollment_id in due:
-        with transaction.atomic():
-            enrollment = (
-                Enrollment.objects.select_for_update(skip_locked=True).filter(enrollment_id=enrollment_id).first()
-            )
-            if enrollment is not None and expire_if_due(enrollment, now=timezone.now()):
-                expired += 1
-    return expired
-
 
 # --- POST /enrollments, risk signals, the customer's approval at the bank ---------------------------------------------
 
@@ -189,7 +87,7 @@ def enrollment_create(*, client: TppClient, data: dict[str, Any]) -> Enrollment:
         client=client,
         created_at=now,
         status_updated_at=now,
-        deadline_at=_deadline(EnrollmentStatus.AWAITING_RISK_SIGNALS, now),
+        deadline_at=waiting_deadline(EnrollmentStatus.AWAITING_RISK_SIGNALS, now),
         logged_user_document=data["loggedUser"]["document"]["identification"],
         business_entity_document=(data.get("businessEntity") or {}).get("document", {}).get("identification", ""),
         permissions=permissions,
@@ -222,7 +120,7 @@ def enrollment_risk_signals(*, client: TppClient, enrollment_id: str, signals: d
             error: RegulatedError | None = EnrollmentStatusNotAllowed(f"O vínculo de conta está {enrollment.status}.")
         else:
             error = None
-            _transition(
+            enrollment_transition(
                 enrollment,
                 lambda: enrollment.receive_risk_signals(signals=signals),
                 actor=f"tpp:{client.client_id}",
@@ -266,7 +164,7 @@ def enrollment_authorise(
             error = AccountInvalid("A conta escolhida difere da conta de débito informada no vínculo.")
         else:
             enrollment.customer_name = customer_name[:140]
-            _transition(
+            enrollment_transition(
                 enrollment,
                 lambda: enrollment.validate_account_holder(
                     account=debtor_account, transaction_limit=transaction_limit, daily_limit=daily_limit
@@ -316,7 +214,7 @@ def enrollment_cancel(
                 )
             else:
                 reason = revocation_reason
-                _transition(
+                enrollment_transition(
                     enrollment,
                     lambda: enrollment.revoke(
                         reason=reason,
@@ -339,7 +237,7 @@ def enrollment_cancel(
             )
         else:
             reason = rejection_reason
-            _transition(
+            enrollment_transition(
                 enrollment,
                 lambda: enrollment.reject(
                     reason=reason,
@@ -355,247 +253,6 @@ def enrollment_cancel(
     if error is not None:
         raise error
     return enrollment
-
-
-# --- FIDO2 registration -----------------------------------------------------------------------------------------------
-
-
-def _challenge_value() -> str:
-    """33 random bytes whose base64url has no ``-``/``_`` (rejection sampling, ~4 draws): the spec types the
-    challenge ``format: byte`` (RFC 4648 base64) yet asks for "base64url sem padding"; such a value is both."""
-    while True:
-        value = bytes_to_base64url(secrets.token_bytes(33))
-        if "-" not in value and "_" not in value:
-            return value
-
-
-def _new_challenge(
-    enrollment: Enrollment, *, purpose: str, rp_id: str, now: dt.datetime, consent_id: str = ""
-) -> FidoChallenge:
-    """A fresh challenge; the earlier unused ones of the same purpose (and consent) stop being valid."""
-    FidoChallenge.objects.filter(
-        enrollment=enrollment, purpose=purpose, consent_id=consent_id, used_at__isnull=True
-    ).update(used_at=now)
-    return FidoChallenge.objects.create(
-        enrollment=enrollment,
-        purpose=purpose,
-        challenge=_challenge_value(),
-        rp_id=rp_id,
-        consent_id=consent_id,
-        created_at=now,
-        expires_at=now + dt.timedelta(milliseconds=fido.CHALLENGE_TTL_MS),
-    )
-
-
-def take_challenge(enrollment: Enrollment, *, purpose: str, consent_id: str = "") -> FidoChallenge:
-    """Locks and consumes the enrollment's current challenge (single use, even when verification then fails)."""
-    now = timezone.now()
-    challenge = (
-        FidoChallenge.objects.select_for_update()
-        .filter(enrollment=enrollment, purpose=purpose, consent_id=consent_id, used_at__isnull=True)
-        .order_by("-created_at")
-        .first()
-    )
-    if challenge is None:
-        raise FidoChallengeInvalid("Não há challenge válido: gere novas opções FIDO2 (o challenge é de uso único).")
-    challenge.used_at = now
-    challenge.save(update_fields=["used_at"])
-    if challenge.expires_at < now:
-        raise FidoChallengeInvalid("O challenge expirou; gere novas opções FIDO2.")
-    return challenge
-
-
-def fido_registration_options_create(
-    *, client: TppClient, enrollment_id: str, rp_id: str, platform: str
-) -> tuple[Enrollment, dict[str, Any]]:
-    """POST fido-registration-options: WebAuthn creation options with a new challenge (enrollment AWAITING_ENROLLMENT;
-    the RP must be one the TPP registered, else RP_INVALIDA)."""
-    with transaction.atomic():
-        enrollment = lock_enrollment(enrollment_id=enrollment_id, client=client)
-        error: RegulatedError | None = None
-        options: dict[str, Any] = {}
-        if enrollment.status != EnrollmentStatus.AWAITING_ENROLLMENT:
-            error = EnrollmentStatusNotAllowed(
-                "O status do vínculo de conta é tal que não permite o registro de nova credencial."
-            )
-        elif not fido.rp_id_allowed(client, rp_id):
-            error = RelyingPartyInvalid("O identificador da Relying Party informado não pode ser verificado.")
-        elif (
-            FidoChallenge.objects.filter(enrollment=enrollment, purpose=FidoChallenge.Purpose.REGISTRATION).count()
-            >= MAX_REGISTRATION_CHALLENGES
-        ):
-            # EnrollmentRejectionReason REJEITADO_MAXIMO_CHALLENGES_ATINGIDO: too many frustrated attempts.
-            error = EnrollmentStatusNotAllowed("Número máximo de challenges atingido; vínculo de conta rejeitado.")
-            _transition(
-                enrollment,
-                lambda: enrollment.reject(
-                    reason=EnrollmentRejectionReason.REJEITADO_MAXIMO_CHALLENGES_ATINGIDO,
-                    cancelled_from=CancelledFrom.DETENTORA,
-                ),
-                actor=f"tpp:{client.client_id}",
-                reason=EnrollmentRejectionReason.REJEITADO_MAXIMO_CHALLENGES_ATINGIDO,
-                now=timezone.now(),
-            )
-        else:
-            now = timezone.now()
-            challenge = _new_challenge(enrollment, purpose=FidoChallenge.Purpose.REGISTRATION, rp_id=rp_id, now=now)
-            enrollment.platform = platform
-            enrollment.save(update_fields=["platform"])
-            options = fido.registration_options(
-                rp_id=rp_id,
-                rp_name=client.name,
-                user_handle=base64url_to_bytes(enrollment.user_handle),
-                user_name=enrollment.logged_user_document,
-                user_display_name=enrollment.customer_name or enrollment.logged_user_document,
-                challenge=base64url_to_bytes(challenge.challenge),
-                exclude_credential_ids=[],
-            )
-    if error is not None:
-        raise error
-    return enrollment, options
-
-
-def fido_registration_complete(*, client: TppClient, enrollment_id: str, data: dict[str, Any]) -> Enrollment:
-    """POST fido-registration: verifies the attestation (webauthn) and makes the enrollment AUTHORISED.
-
-    A failed verification rejects the enrollment (REJEITADO_FALHA_FIDO), as the operation's description demands:
-    the challenge cannot be used for another registration."""
-    if data["rawId"] != data["id"]:
-        raise ParameterInvalid("Parâmetro rawId deve ser idêntico a id.")
-    with transaction.atomic():
-        enrollment = lock_enrollment(enrollment_id=enrollment_id, client=client)
-        if enrollment.status != EnrollmentStatus.AWAITING_ENROLLMENT:
-            status_error: RegulatedError | None = EnrollmentStatusNotAllowed(
-                "O status do vínculo de conta é tal que não permite o registro de nova credencial."
-            )
-        else:
-            status_error = None
-    if status_error is not None:
-        raise status_error
-    with transaction.atomic():
-        enrollment = lock_enrollment(enrollment_id=enrollment_id, client=client)
-        now = timezone.now()
-        error: RegulatedError | None = None
-        try:
-            challenge = take_challenge(enrollment, purpose=FidoChallenge.Purpose.REGISTRATION)
-            credential = fido.verify_registration(
-                data=data,
-                expected_challenge=base64url_to_bytes(challenge.challenge),
-                rp_id=challenge.rp_id,
-                origins=fido.client_origins(client),
-            )
-            if FidoCredential.objects.filter(credential_id=credential.credential_id).exists():
-                raise FidoPublicKeyInvalid("Credencial já registrada em outro vínculo de conta.")
-        except (FidoVerificationFailed, ParameterInvalid) as exc:
-            error = exc
-            info = f"{exc.code}: {exc.detail}"[:2048]
-            _transition(
-                enrollment,
-                lambda: enrollment.reject(
-                    reason=EnrollmentRejectionReason.REJEITADO_FALHA_FIDO,
-                    cancelled_from=CancelledFrom.DETENTORA,
-                    info=info,
-                ),
-                actor=f"tpp:{client.client_id}",
-                reason=EnrollmentRejectionReason.REJEITADO_FALHA_FIDO,
-                now=now,
-            )
-        else:
-            FidoCredential.objects.create(
-                enrollment=enrollment,
-                credential_id=credential.credential_id,
-                public_key=credential.public_key,
-                sign_count=credential.sign_count,
-                aaguid=credential.aaguid,
-                attestation_format=credential.attestation_format,
-                origin=credential.origin,
-                created_at=now,
-            )
-            enrollment.rp_id = challenge.rp_id
-            _transition(enrollment, enrollment.enroll, actor=f"tpp:{client.client_id}", now=now)
-    if error is not None:
-        raise error
-    return enrollment
-
-
-# --- FIDO2 assertion: payment consent authorisation without redirect --------------------------------------------------
-
-
-def fido_sign_options_create(
-    *, client: TppClient, enrollment_id: str, rp_id: str, platform: str, consent_id: str
-) -> dict[str, Any]:
-    """POST fido-sign-options: assertion options with a new challenge bound to the payment consent."""
-    consent = consent_get_for_client(client=client, consent_id=consent_id)
-    with transaction.atomic():
-        enrollment = lock_enrollment(enrollment_id=enrollment_id, client=client)
-        error: RegulatedError | None = None
-        options: dict[str, Any] = {}
-        credential = FidoCredential.objects.filter(enrollment=enrollment).first()
-        if enrollment.status != EnrollmentStatus.AUTHORISED or credential is None:
-            error = EnrollmentStatusNotAllowed("O status do vínculo de conta é tal que não permite assinatura.")
-        elif rp_id != enrollment.rp_id:
-            error = RelyingPartyInvalid("O identificador da Relying Party informado não pode ser verificado.")
-        elif consent.status != ConsentStatus.AWAITING_AUTHORISATION:
-            error = ConsentStatusNotAllowed("O status do consentimento não permite autorização.")
-        else:
-            challenge = _new_challenge(
-                enrollment,
-                purpose=FidoChallenge.Purpose.AUTHENTICATION,
-                rp_id=rp_id,
-                consent_id=consent_id,
-                now=timezone.now(),
-            )
-            options = fido.authentication_options(
-                rp_id=rp_id, challenge=base64url_to_bytes(challenge.challenge), credential_id=credential.credential_id
-            )
-    if error is not None:
-        raise error
-    return options
-
-
-# --- POST /pix/payments with the enrollment's token (payments-4.0.0.yml security NonRedirectAuthorizationCode) -----
-
-
-def enrollment_lock_for_payment(*, client: TppClient, enrollment_id: str, consent_id: str) -> Enrollment:
-    """Row-locks the enrollment a non-redirect token names (scope ``enrollment:{enrollmentId}``) for a payment of
-    ``consent_id``; the lock serialises the enrollment's daily limit. 401 unless the enrollment is the client's and
-    AUTHORISED; 403 unless ``consent_id`` was authorised through this very enrollment (authorizeConsent)."""
-    enrollment = Enrollment.objects.select_for_update().filter(enrollment_id=enrollment_id, client=client).first()
-    if enrollment is None or enrollment.status != EnrollmentStatus.AUTHORISED:
-        raise EnrollmentTokenInvalid("O vínculo de conta do token não está AUTHORISED.")
-    if not EnrollmentConsentAuthorisation.objects.filter(enrollment=enrollment, consent_id=consent_id).exists():
-        raise ConsentNotAuthorisedByEnrollment(
-            f"O consentimento {consent_id} não foi autorizado por meio do vínculo de conta do token."
-        )
-    return enrollment
-
-
-def _paid_on(enrollment: Enrollment, day: dt.date) -> Decimal:
-    """What the enrollment's payments settle (or settled) on ``day``: immediate ones created that business day and
-    scheduled ones due that day, neither rejected nor cancelled."""
-    start = dt.datetime.combine(day, dt.time.min, tzinfo=business_tz())
-    consents = EnrollmentConsentAuthorisation.objects.filter(enrollment=enrollment).values("consent_id")
-    total = (
-        PixPayment.objects.filter(consent__consent_id__in=consents)
-        .exclude(status__in=[PaymentStatus.RJCT, PaymentStatus.CANC])
-        .filter(
-            Q(scheduled_date=day)
-            | Q(scheduled_date__isnull=True, created_at__gte=start, created_at__lt=start + dt.timedelta(days=1))
-        )
-        .aggregate(total=Sum("amount"))["total"]
-    )
-    return total or Decimal("0.00")
-
-
-def enrollment_limit_problem(enrollment: Enrollment, *, amount: Decimal, day: dt.date) -> str | None:
-    """The enrollment's limits (ResponseEnrollment transactionLimit / dailyLimit) against a payment settling on
-    ``day``; checked at settlement only (authorizeConsent description, enrollments-2.1.0.yml line 520). Caller holds
-    the enrollment's row lock (``enrollment_lock_for_payment``)."""
-    if enrollment.transaction_limit is not None and amount > enrollment.transaction_limit:
-        return f"Valor acima do limite por transação do vínculo de conta ({enrollment.transaction_limit})."
-    if enrollment.daily_limit is not None and _paid_on(enrollment, day) + amount > enrollment.daily_limit:
-        return f"Valor acima do limite diário do vínculo de conta ({enrollment.daily_limit})."
-    return None
 
 
 def enrollment_cancel_by_customer(*, enrollment_id: str, document: str) -> Enrollment:

@@ -1,6 +1,6 @@
 from celery import shared_task
 
-from enrollments.services import enrollments_expire_due
+from enrollments.expiry import enrollments_expire_due
 
 
 @shared_task(name="enrollments.expire_due_enrollments", ignore_result=True)

@@ -73,7 +73,7 @@ CHOICES: tuple[VersionChoice, ...] = (
         rule="A consent edition that changes only creditors[].name",
         behaviour="needs neither riskSignals nor loggedUser",
         follows="2.0.0 yml lines 1539 and 2391",
-        where="recurring.services.recurring_consent_edit",
+        where="recurring.services.amendments.recurring_consent_edit",
     ),
     VersionChoice(
         key="logged-user-divergent",
@@ -81,7 +81,7 @@ CHOICES: tuple[VersionChoice, ...] = (
         rule="The customer who logs in on the consent page is not the consent's loggedUser",
         behaviour="consent REJECTED with rejectionReason AUTENTICACAO_DIVERGENTE, the customer told so",
         follows="2.0.0 yml line 87 (§ rejection reasons)",
-        where="recurring.services.recurring_consent_reject_divergent_login",
+        where="recurring.services.consents.recurring_consent_reject_divergent_login",
     ),
     VersionChoice(
         key="logged-user-divergent-payments",

@@ -4,9 +4,9 @@ from django.http import HttpRequest
 
 from connectors.interfaces import ConnectorUnavailable
 from opusof.admin_base import ReadOnlyAdmin, StatusHistoryInline
+from payments.cancellation import payment_cancel
 from payments.models import BankDiscrepancy, CancelledFrom, PaymentPollState, PaymentStatusChange, PixPayment
 from payments.reconciliation import ReconciliationReport, discrepancies_recheck
-from payments.services import payment_cancel
 
 
 class PaymentStatusChangeInline(StatusHistoryInline):

@@ -19,12 +19,7 @@ from connectors.registry import payment_canceller, payment_initiator, payment_st
 from opusof.transitions import transition
 from payments.lifecycle import apply_bank_status, fault_point, flag_for_staff, initiate, reject
 from payments.models import PaymentRejectionReason, PaymentStatus, PixPayment
-from payments.services import (
-    PIX_PAYMENTS,
-    dict_check_is_async,
-    payment_connector_context,
-    payment_dict_refusal,
-)
+from payments.services import PIX_PAYMENTS, dict_check_is_async, payment_connector_context, payment_dict_refusal
 
 _UNCONFIRMED_CANCEL = "agendamento rejeitado sem cancelamento confirmado pela detentora"
 # The multi-item schedule answer is asynchronous; all items must reach SCHD within 60 minutes (v4 recurring rules).

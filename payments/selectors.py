@@ -4,7 +4,6 @@ from django.db.models import QuerySet
 
 from consents.models import PaymentConsent
 from opusof.models import TppClient
-from payments.batches import payment_refresh
 from payments.errors import PaymentNotFound
 from payments.models import PixPayment
 
@@ -14,7 +13,7 @@ def payment_get_for_client(*, client: TppClient, payment_id: str) -> PixPayment:
         payment = PixPayment.objects.visible().select_related("consent").get(payment_id=payment_id, client=client)
     except PixPayment.DoesNotExist as exc:
         raise PaymentNotFound(f"Pagamento {payment_id} não encontrado.") from exc
-    return payment_refresh(payment=payment)
+    return payment
 
 
 # --- the bank's own pages (consent management area) -----------------------------------------------------------------

@@ -14,7 +14,8 @@ from recurring.models import (
     RecurringPayment,
     RecurringPaymentStatusChange,
 )
-from recurring.services import recurring_consent_revoke, recurring_payment_cancel
+from recurring.services.amendments import recurring_consent_revoke
+from recurring.services.cancellation import recurring_payment_cancel
 
 
 class RecurringConsentStatusChangeInline(StatusHistoryInline):

@@ -12,9 +12,8 @@ from typing import Any
 from django.db import models
 from django_fsm import FSMField, FSMModelMixin, transition
 
-from connectors.interfaces import AccountRef
+from opusof.accounts import DebtorAccount
 from opusof.models import AuditedStatus, StatusChange, TppClient
-from opusof.ofb import account_ref
 from opusof.outbox.models import EventKind
 from payments.models import PaymentStatus, PixPaymentBase
 
@@ -83,7 +82,7 @@ class ConsentRevocationCode(models.TextChoices):
     NAO_INFORMADO = "NAO_INFORMADO"
 
 
-class RecurringConsent(AuditedStatus, FSMModelMixin, models.Model):
+class RecurringConsent(AuditedStatus, DebtorAccount, FSMModelMixin, models.Model):
     event_kind = EventKind.RECURRING_CONSENT
 
     recurring_consent_id = models.CharField(
@@ -114,10 +113,6 @@ class RecurringConsent(AuditedStatus, FSMModelMixin, models.Model):
     business_entity_document = models.CharField(max_length=14, blank=True, db_index=True)
     creditors = models.JSONField()
     configuration = models.JSONField()
-    debtor_ispb = models.CharField(max_length=8, blank=True)
-    debtor_issuer = models.CharField(max_length=4, blank=True)
-    debtor_number = models.CharField(max_length=20, blank=True)
-    debtor_account_type = models.CharField(max_length=4, blank=True)
 
     rejected_by = models.CharField(max_length=16, choices=Actor.choices, blank=True)
     rejected_from = models.CharField(max_length=16, choices=Channel.choices, blank=True)
@@ -159,18 +154,6 @@ class RecurringConsent(AuditedStatus, FSMModelMixin, models.Model):
     @property
     def creditor_documents(self) -> set[str]:
         return {creditor["cpfCnpj"] for creditor in self.creditors}
-
-    @property
-    def debtor_account(self) -> AccountRef | None:
-        if not self.debtor_number:
-            return None
-        return account_ref(self.debtor_ispb, self.debtor_issuer, self.debtor_number, self.debtor_account_type)
-
-    def set_debtor_account(self, account: AccountRef) -> None:
-        self.debtor_ispb = account.ispb
-        self.debtor_issuer = account.issuer or ""
-        self.debtor_number = account.number
-        self.debtor_account_type = str(account.account_type)
 
     # Pure transitions; opusof.transitions.transition stamps, records history and does the I/O.
     @transition(

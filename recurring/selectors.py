@@ -10,16 +10,16 @@ from opusof.models import TppClient
 from opusof.timeutil import business_tz
 from recurring.errors import OtherClientsResource, RecurringConsentNotFound, RecurringPaymentNotFound
 from recurring.models import Product, RecurringConsent, RecurringConsentStatus, RecurringPayment
-from recurring.services import recurring_consent_refresh
 
 
 def recurring_consent_get_for_client(*, client: TppClient, recurring_consent_id: str) -> RecurringConsent:
-    """A TPP sees only its own consents; someone else's is indistinguishable from a missing one."""
+    """A TPP sees only its own consents; someone else's is indistinguishable from a missing one. As stored
+    (``recurring.expiry.recurring_consent_refresh`` applies a due expiry)."""
     try:
         consent = RecurringConsent.objects.get(recurring_consent_id=recurring_consent_id, client=client)
     except RecurringConsent.DoesNotExist as exc:
         raise RecurringConsentNotFound(f"Consentimento {recurring_consent_id} não encontrado.") from exc
-    return recurring_consent_refresh(consent=consent)
+    return consent
 
 
 def recurring_payment_get_for_client(*, client: TppClient, recurring_payment_id: str) -> RecurringPayment:
@@ -71,14 +71,14 @@ def recurring_payments_list_for_client(
 
 def recurring_consent_get_for_customer(*, recurring_consent_id: str, customer_document: str) -> RecurringConsent:
     """The consent as its customer (the logged user it names) sees it on the bank's pages; anyone else gets
-    not-found. Applies a due expiry first."""
+    not-found. As stored (``recurring.expiry.recurring_consent_refresh`` applies a due expiry)."""
     try:
         consent = RecurringConsent.objects.get(
             recurring_consent_id=recurring_consent_id, logged_user_document=customer_document
         )
     except RecurringConsent.DoesNotExist as exc:
         raise RecurringConsentNotFound(f"Consentimento {recurring_consent_id} não encontrado.") from exc
-    return recurring_consent_refresh(consent=consent)
+    return consent
 
 
 def recurring_consents_for_customer(*, customer_document: str) -> QuerySet[RecurringConsent]:

@@ -2,11 +2,8 @@
 
 from celery import shared_task
 
-from recurring.services import (
-    recurring_consents_expire_due,
-    recurring_payment_poll_with_backoff,
-    recurring_payments_due_for_poll,
-)
+from recurring.expiry import recurring_consents_expire_due
+from recurring.services.charges import recurring_payment_poll_with_backoff, recurring_payments_due_for_poll
 
 
 @shared_task(

@@ -3,6 +3,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from consents.api.serializers import consent_to_wire
+from consents.expiry import consent_refresh
 from consents.selectors import consent_get_for_client
 from consents.services import consent_create
 from opusof.api.authentication import request_client
@@ -36,5 +37,5 @@ class PaymentConsentDetailApi(OfbApiView):
 
     @regulated_operation(SPEC, "paymentsGetConsentsConsentId")
     def get(self, request: Request, consent_id: str) -> Response:
-        consent = consent_get_for_client(client=request_client(request), consent_id=consent_id)
+        consent = consent_refresh(consent=consent_get_for_client(client=request_client(request), consent_id=consent_id))
         return Response({"data": consent_to_wire(consent), "links": self_link(request), "meta": meta()})

@@ -8,17 +8,16 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from enrollments.api.serializers import enrollment_to_wire
-from enrollments.consent_authorisation import consent_authorise_with_fido
+from enrollments.consent_authorisation import consent_authorise_with_fido, fido_sign_options_create
+from enrollments.expiry import enrollment_refresh
 from enrollments.models import CancelledFrom
+from enrollments.registration import fido_registration_complete, fido_registration_options_create
 from enrollments.selectors import enrollment_get_for_client
 from enrollments.services import (
     check_permissions_supported,
     enrollment_cancel,
     enrollment_create,
     enrollment_risk_signals,
-    fido_registration_complete,
-    fido_registration_options_create,
-    fido_sign_options_create,
 )
 from opusof.api.authentication import request_client, request_token
 from opusof.api.errors import Forbidden
@@ -77,7 +76,9 @@ class EnrollmentDetailApi(EnrollmentsApiView):
 
     @regulated_operation(SPEC, "getEnrollment")
     def get(self, request: Request, enrollment_id: str) -> Response:
-        enrollment = enrollment_get_for_client(client=request_client(request), enrollment_id=enrollment_id)
+        enrollment = enrollment_refresh(
+            enrollment=enrollment_get_for_client(client=request_client(request), enrollment_id=enrollment_id)
+        )
         return Response({"data": enrollment_to_wire(enrollment), "links": self_link(request), "meta": meta()})
 
     @regulated_operation(SPEC, "deleteEnrollment")

@@ -19,10 +19,12 @@ from django.utils import timezone
 
 from connectors.interfaces import AccountRef, ConsentInfo
 from consents.errors import ConsentNotAuthorisable, ConsentNotFound
+from consents.expiry import consent_refresh
 from consents.models import FINAL_CONSENT_STATUSES, ConsentStatus, PaymentConsent
 from consents.selectors import consent_get_for_client
 from consents.services import consent_approvals_required, consent_authorise, consent_connector_info, consent_reject
 from enrollments.errors import EnrollmentNotFound
+from enrollments.expiry import enrollment_refresh
 from enrollments.models import FINAL_STATUSES as ENROLLMENT_FINAL_STATUSES
 from enrollments.models import Enrollment, EnrollmentStatus
 from enrollments.selectors import enrollment_get_for_client
@@ -33,13 +35,14 @@ from opusof.errors import ParameterInvalid, RegulatedError
 from opusof.models import TppClient
 from opusof.timeutil import business_tz
 from recurring import errors as recurring_errors
+from recurring.expiry import recurring_consent_refresh
 from recurring.models import Actor, Channel, ConsentRejectionCode, RecurringConsent, RecurringConsentStatus
 from recurring.selectors import (
     recurring_consent_display,
     recurring_consent_get_for_client,
     recurring_consent_token_horizon,
 )
-from recurring.services import (
+from recurring.services.consents import (
     recurring_consent_authorise,
     recurring_consent_connector_info,
     recurring_consent_reject,
@@ -142,7 +145,7 @@ class PaymentConsentJourney(ConsentJourney[PaymentConsent]):
     def find(self, *, client: TppClient, target_id: str) -> PaymentConsent | None:
         try:
             # applies the 5-minute authorisation window (payments v4 §"expiração")
-            return consent_get_for_client(client=client, consent_id=target_id)
+            return consent_refresh(consent=consent_get_for_client(client=client, consent_id=target_id))
         except ConsentNotFound:
             return None
 
@@ -215,7 +218,9 @@ class RecurringConsentJourney(ConsentJourney[RecurringConsent]):
 
     def find(self, *, client: TppClient, target_id: str) -> RecurringConsent | None:
         try:
-            return recurring_consent_get_for_client(client=client, recurring_consent_id=target_id)
+            return recurring_consent_refresh(
+                consent=recurring_consent_get_for_client(client=client, recurring_consent_id=target_id)
+            )
         except recurring_errors.RecurringConsentNotFound:
             return None
 
@@ -304,7 +309,7 @@ class EnrollmentJourney(ConsentJourney[Enrollment]):
 
     def find(self, *, client: TppClient, target_id: str) -> Enrollment | None:
         try:
-            return enrollment_get_for_client(client=client, enrollment_id=target_id)
+            return enrollment_refresh(enrollment=enrollment_get_for_client(client=client, enrollment_id=target_id))
         except EnrollmentNotFound:
             return None
 

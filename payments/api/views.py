@@ -15,14 +15,11 @@ from opusof.errors import ParameterInvalid, RegulatedError
 from opusof.specs import request_body_validator
 from opusof.timeutil import rfc3339
 from payments.api.serializers import payment_to_wire
+from payments.batches import payment_refresh
+from payments.cancellation import payment_cancel, payments_cancel_for_consent
 from payments.models import CancelledFrom
 from payments.selectors import payment_get_for_client
-from payments.services import (
-    payment_cancel,
-    payment_create,
-    payment_create_with_enrollment,
-    payments_cancel_for_consent,
-)
+from payments.services import payment_create, payment_create_with_enrollment
 
 SPEC = "payments-4.0.0.yml"
 NRP_SCOPE = "nrp-consents"
@@ -83,7 +80,7 @@ class PixPaymentDetailApi(OfbApiView):
 
     @regulated_operation(SPEC, "paymentsGetPixPaymentsPaymentId")
     def get(self, request: Request, payment_id: str) -> Response:
-        payment = payment_get_for_client(client=request_client(request), payment_id=payment_id)
+        payment = payment_refresh(payment=payment_get_for_client(client=request_client(request), payment_id=payment_id))
         return Response({"data": payment_to_wire(payment), "links": self_link(request), "meta": meta()})
 
     @regulated_operation(SPEC, "paymentsPatchPixPaymentsPaymentId")

@@ -21,20 +21,17 @@ from opusof.api.views import OfbApiView
 from opusof.errors import ParameterInvalid, ParameterMissing
 from opusof.specs import SpecValidator, load_spec, request_body_validator, to_regulated
 from recurring.api.serializers import recurring_consent_to_wire, recurring_payment_to_wire
+from recurring.expiry import recurring_consent_refresh
 from recurring.models import Channel, RecurringConsentStatus
 from recurring.selectors import (
     recurring_consent_get_for_client,
     recurring_payment_get_for_client,
     recurring_payments_list_for_client,
 )
-from recurring.services import (
-    recurring_consent_create,
-    recurring_consent_edit,
-    recurring_consent_reject,
-    recurring_consent_revoke,
-    recurring_payment_cancel,
-    recurring_payment_create,
-)
+from recurring.services.amendments import recurring_consent_edit, recurring_consent_revoke
+from recurring.services.cancellation import recurring_payment_cancel
+from recurring.services.charges import recurring_payment_create
+from recurring.services.consents import recurring_consent_create, recurring_consent_reject
 
 SPEC = "automatic-payments-2.0.0.yml"
 API_VERSION = "2.0.0"
@@ -123,8 +120,10 @@ class RecurringConsentDetailApi(RecurringApiView):
 
     @regulated_operation(SPEC, "automaticPaymentsGetRecurringConsentsConsentId")
     def get(self, request: Request, recurring_consent_id: str) -> Response:
-        consent = recurring_consent_get_for_client(
-            client=request_client(request), recurring_consent_id=recurring_consent_id
+        consent = recurring_consent_refresh(
+            consent=recurring_consent_get_for_client(
+                client=request_client(request), recurring_consent_id=recurring_consent_id
+            )
         )
         return Response({"data": recurring_consent_to_wire(consent), "links": self_link(request), "meta": meta()})
 

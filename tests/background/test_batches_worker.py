@@ -8,8 +8,8 @@ import pytest
 from django.utils import timezone
 from kombu import Queue
 
+from consents.expiry import consents_expire_due
 from consents.models import PaymentConsent
-from consents.services import consents_expire_due
 from opusof.celery import app
 from opusof.outbox.models import EventKind, OutboxEvent
 from opusof.timeutil import business_date

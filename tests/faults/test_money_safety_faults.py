@@ -23,7 +23,7 @@ from payments.models import FINAL_PAYMENT_STATUSES, PaymentPollState, PixPayment
 from payments.scheduling import payment_poll_with_backoff, payments_poll_candidates
 from payments.services import payment_create, payment_create_with_enrollment, payment_id_for
 from recurring.models import RecurringPayment
-from recurring.services import (
+from recurring.services.charges import (
     recurring_payment_create,
     recurring_payment_id_for,
     recurring_payment_poll_with_backoff,

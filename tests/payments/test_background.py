@@ -5,8 +5,8 @@ import datetime as dt
 from django.utils import timezone
 
 from connectors.models import SandboxAccount
+from consents.expiry import consents_expire_due
 from consents.models import PaymentConsent
-from consents.services import consents_expire_due
 from opusof.models import IdempotencyRecord
 from opusof.services import idempotency_records_purge
 from opusof.timeutil import business_date

@@ -60,7 +60,7 @@ def test_staff_cancel_action(ap2, client):
 
 def test_partially_accepted_consent_expires_at_the_end_of_its_due_date(ap2):
     from opusof.ofb import account_from_wire
-    from recurring.services import recurring_consent_authorise
+    from recurring.services.consents import recurring_consent_authorise
 
     consent_id = ap2.create_consent(sweeping_consent())
     recurring_consent_authorise(

@@ -9,8 +9,9 @@ from connectors.models import SandboxAccount, SandboxPayment
 from opusof.outbox.models import EventKind, OutboxEvent
 from opusof.timeutil import business_date
 from payments.models import PaymentPollState
+from recurring.expiry import recurring_consents_expire_due
 from recurring.models import RecurringConsent, RecurringPayment
-from recurring.services import recurring_consents_expire_due, recurring_payments_due_for_poll
+from recurring.services.charges import recurring_payments_due_for_poll
 from recurring.tasks import expire_due_recurring_consents, poll_recurring_payment_status
 from tests.support.automatic_payments_v2 import error_codes
 from tests.support.recurring_bodies import (

@@ -5,7 +5,8 @@ import datetime as dt
 from opusof.ofb import account_from_wire
 from opusof.timeutil import business_date
 from recurring.models import RecurringConsent
-from recurring.services import recurring_consent_authorise, recurring_consent_reject, recurring_consent_revoke
+from recurring.services.amendments import recurring_consent_revoke
+from recurring.services.consents import recurring_consent_authorise, recurring_consent_reject
 from tests.support.automatic_payments_v2 import error_codes
 from tests.support.recurring_bodies import (
     ANA_ACCOUNT,

@@ -12,7 +12,7 @@ from recurring.selectors import (
     recurring_consent_token_horizon,
     recurring_consents_for_customer,
 )
-from recurring.services import recurring_consent_revoke
+from recurring.services.amendments import recurring_consent_revoke
 from tests.support.recurring_bodies import ANA_ACCOUNT, ANA_CPF, BRUNO_CPF, automatic_consent, own, sweeping_consent
 
 

@@ -7,17 +7,14 @@ from typing import Any
 
 import pytest
 
-import recurring.services
+import recurring.services.amendments
 from connectors.interfaces import ConnectorOutcomeUnknown, PaymentInitiation
 from connectors.models import SandboxLedgerEntry, SandboxPayment
 from connectors.sandbox import SandboxBank
 from payments.models import PaymentPollState
 from recurring.models import RecurringPayment
-from recurring.services import (
-    recurring_consent_revoke,
-    recurring_payment_poll_with_backoff,
-    recurring_payments_due_for_poll,
-)
+from recurring.services.amendments import recurring_consent_revoke
+from recurring.services.charges import recurring_payment_poll_with_backoff, recurring_payments_due_for_poll
 from tests.support.recurring_bodies import (
     ANA_ACCOUNT,
     automatic_consent,
@@ -103,7 +100,7 @@ def test_a_withdrawal_recorded_with_a_revocation_is_completed_by_the_poll_after_
     charge = ap2.pay(consent_id, automatic_payment("120.00", days_ahead=5))
     payment_id = charge["recurringPaymentId"]
     assert charge["status"] == "SCHD"
-    monkeypatch.setattr(recurring.services, "_withdraw_recorded", lambda payment_ids: None)  # the crash
+    monkeypatch.setattr(recurring.services.amendments, "withdraw_recorded", lambda payment_ids: None)  # the crash
 
     recurring_consent_revoke(
         recurring_consent_id=consent_id,

@@ -8,7 +8,8 @@ from connectors.sandbox.bank import SandboxBank
 from opusof.timeutil import business_date
 from opusof.tokens import access_token_mint
 from recurring.models import RecurringPayment
-from recurring.services import recurring_consent_revoke, recurring_payment_poll_status, recurring_payments_due_for_poll
+from recurring.services.amendments import recurring_consent_revoke
+from recurring.services.charges import recurring_payment_poll_status, recurring_payments_due_for_poll
 from tests.support.automatic_payments_v2 import API, error_codes
 from tests.support.recurring_bodies import (
     ANA_ACCOUNT,
@@ -181,7 +182,7 @@ def test_revoked_consent_is_invalid(ap2):
 
 def test_partially_accepted_consent_is_pending(ap2):
     from opusof.ofb import account_from_wire
-    from recurring.services import recurring_consent_authorise
+    from recurring.services.consents import recurring_consent_authorise
 
     consent_id = ap2.create_consent(sweeping_consent())
     recurring_consent_authorise(

@@ -11,7 +11,7 @@ from opusof.ofb import account_from_wire
 from opusof.timeutil import business_date
 from recurring.errors import ConsentNotAuthorisable
 from recurring.models import RecurringConsent, RecurringPayment
-from recurring.services import recurring_consent_authorise
+from recurring.services.consents import recurring_consent_authorise
 from tests.support.automatic_payments_v2 import API, checked, error_codes
 from tests.support.recurring_bodies import (
     ANA_ACCOUNT,

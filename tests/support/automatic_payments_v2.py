@@ -7,7 +7,7 @@ from django.http.response import HttpResponseBase
 
 from opusof.ofb import account_from_wire
 from opusof.tokens import access_token_mint
-from recurring.services import recurring_consent_approve, recurring_consent_authorise
+from recurring.services.consents import recurring_consent_approve, recurring_consent_authorise
 from tests.support.oauth_tpp import OAuthTpp
 from tests.support.spec import assert_response_matches_spec
 from tests.support.tpp import TppActor

@@ -11,8 +11,9 @@ from typing import Any
 def run(job: dict[str, Any]) -> None:
     from opusof.models import TppClient
     from payments.batches import payment_batch_submit
-    from payments.services import payment_cancel, payment_create, payment_create_with_enrollment
-    from recurring.services import recurring_payment_create
+    from payments.cancellation import payment_cancel
+    from payments.services import payment_create, payment_create_with_enrollment
+    from recurring.services.charges import recurring_payment_create
 
     service = job["service"]
     if service == "payment_batch_submit":

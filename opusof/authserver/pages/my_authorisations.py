@@ -12,9 +12,11 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from connectors.interfaces import ConnectorUnavailable
 from connectors.registry import account_discovery
 from consents.errors import ConsentNotAuthorisable
+from consents.expiry import consent_refresh
 from consents.selectors import consents_awaiting_co_approval, consents_for_customer
 from consents.services import consent_approve
 from enrollments.errors import EnrollmentNotFound
+from enrollments.expiry import enrollment_refresh
 from enrollments.models import EnrollmentStatus
 from enrollments.selectors import enrollments_for_customer
 from enrollments.services import enrollment_cancel_by_customer
@@ -23,11 +25,12 @@ from opusof.authserver.journeys import customer_actor
 from opusof.authserver.pages.common import customer_page, error_page, session_customer
 from opusof.documents import mask_document
 from opusof.errors import RegulatedError
+from payments.cancellation import payment_cancel
 from payments.errors import PaymentNotFound
 from payments.models import PaymentStatus, PixPayment
 from payments.selectors import payment_get_for_customer, payments_of_consents
-from payments.services import payment_cancel
 from recurring import errors as recurring_errors
+from recurring.expiry import recurring_consent_refresh
 from recurring.models import Actor, Channel, ConsentRejectionCode, ConsentRevocationCode
 from recurring.selectors import (
     recurring_business_consent_get,
@@ -36,12 +39,8 @@ from recurring.selectors import (
     recurring_consents_awaiting_co_approval,
     recurring_consents_for_customer,
 )
-from recurring.services import (
-    recurring_consent_approve,
-    recurring_consent_refresh,
-    recurring_consent_reject,
-    recurring_consent_revoke,
-)
+from recurring.services.amendments import recurring_consent_revoke
+from recurring.services.consents import recurring_consent_approve, recurring_consent_reject
 
 CANCELLABLE = (PaymentStatus.SCHD, PaymentStatus.PDNG)
 
@@ -56,7 +55,8 @@ def my_authorisations(request: HttpRequest) -> HttpResponse:
     customer = session_customer(request)
     if customer is None:
         return redirect("authserver:my-login")
-    consents = consents_for_customer(customer_document=customer["document"])
+    # a due expiry is applied first, so the page never offers to cancel what the beat sweep is about to end
+    consents = [consent_refresh(consent=c) for c in consents_for_customer(customer_document=customer["document"])]
     payments: dict[int, list[PixPayment]] = {}
     for payment in payments_of_consents(consents):
         payments.setdefault(payment.consent_id, []).append(payment)
@@ -81,6 +81,8 @@ def my_authorisations(request: HttpRequest) -> HttpResponse:
         {"display": recurring_consent_display(recurring_consent_refresh(consent=c)), "tpp_name": _tpp_name(c)}
         for c in recurring_consents_for_customer(customer_document=customer["document"]).select_related("client")[:50]
     ]
+    customer_enrollments = enrollments_for_customer(document=customer["document"])[:50]
+    customer_enrollments = [enrollment_refresh(enrollment=row) for row in customer_enrollments]
     enrollments = [
         {
             "enrollment": e,
@@ -89,7 +91,9 @@ def my_authorisations(request: HttpRequest) -> HttpResponse:
             "daily_limit": brl(e.daily_limit) if e.daily_limit is not None else "",
             "cancellable": e.status not in (EnrollmentStatus.REJECTED, EnrollmentStatus.REVOKED),
         }
-        for e in enrollments_for_customer(document=customer["document"])[:50]
+        for e in [
+            enrollment_refresh(enrollment=row) for row in enrollments_for_customer(document=customer["document"])[:50]
+        ]
     ]
     may_approve = _business_approver(customer)  # one account discovery per business for both lists
     context = {
@@ -214,8 +218,10 @@ def my_recurring_revoke(request: HttpRequest, recurring_consent_id: str) -> Http
     if customer is None:
         return redirect("authserver:my-login")
     try:
-        consent = recurring_consent_get_for_customer(
-            recurring_consent_id=recurring_consent_id, customer_document=customer["document"]
+        consent = recurring_consent_refresh(
+            consent=recurring_consent_get_for_customer(
+                recurring_consent_id=recurring_consent_id, customer_document=customer["document"]
+            )
         )
     except recurring_errors.RecurringConsentNotFound as exc:
         raise Http404("Consentimento não encontrado.") from exc

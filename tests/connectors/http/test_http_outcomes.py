@@ -14,9 +14,10 @@ from connectors.interfaces import ConnectorOutcomeUnknown
 from connectors.models import SandboxAccount, SandboxLedgerEntry, SandboxPayment
 from connectors.registry import payment_initiator, reset_connectors
 from opusof.timeutil import business_date
+from payments.cancellation import payment_cancel
 from payments.models import PixPayment
-from payments.services import payment_cancel, payment_poll_status
-from recurring.services import recurring_payment_poll_status
+from payments.services import payment_poll_status
+from recurring.services.charges import recurring_payment_poll_status
 from tests.connectors.http.test_http_recurring import ap2  # noqa: F401  (fixture)
 from tests.support.payment_bodies import ANA_ACCOUNT, ANA_CPF, consent_data, own, payment_item
 from tests.support.recurring_bodies import sweeping_consent, sweeping_payment

@@ -16,7 +16,7 @@ from connectors.registry import payment_data_validator
 from connectors.sandbox import SandboxBank
 from opusof.tokens import access_token_mint
 from recurring.models import RecurringPayment
-from recurring.services import recurring_payment_poll_status
+from recurring.services.charges import recurring_payment_poll_status
 from tests.connectors.http.test_http_contract import AUTOMATIC, MERCHANT, assert_valid
 from tests.support.automatic_payments_v2 import AutomaticPaymentsV2
 from tests.support.payment_bodies import ANA_CPF, BRUNO_ACCOUNT, BRUNO_CPF, end_to_end_id
