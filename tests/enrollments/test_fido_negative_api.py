@@ -1,7 +1,7 @@
 """Every FIDO2 check refused with the spec's code, and nothing authorised: registration (422 with the FIDO code, the
 enrollment REJECTED REJEITADO_FALHA_FIDO as fido-registration's description demands) and consent authorisation
 (authorizeConsent's 422 has no FIDO code: 422 RISCO naming the failed check, the consent REJECTED NAO_INFORMADO as
-after every 422 of that operation; see enrollments.services.consent_authorise_with_fido)."""
+after every 422 of that operation; see enrollments.consent_authorisation.consent_authorise_with_fido)."""
 
 import datetime as dt
 
