@@ -100,6 +100,8 @@ PLATFORM_BEAT = (
     "initiator-poll-open",
     "initiator-notify-pending",
     "initiator-purge",
+    "merchant-deliver-webhooks",
+    "merchant-sync-plans",
 )
 
 
