@@ -1,6 +1,7 @@
 """The bench's TPP: registered in the bench database, signs its own requests, authorises consents via the
 service (standing in for the customer's consent page)."""
 
+import os
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -20,7 +21,8 @@ from opusof.services import tpp_client_register
 from opusof.timeutil import business_date, business_tz
 from opusof.tokens import access_token_mint
 
-BASE = "http://127.0.0.1:8765"
+# The audience of the signed requests: the base URL the bench started the server with.
+BASE = os.environ.get("OPUSOF_BASE_URL", "http://127.0.0.1:8765")
 ISPB = "99999004"
 CUSTOMERS = 200
 CREDITOR = {"ispb": "12345678", "issuer": "0001", "number": "90000001", "accountType": "CACC"}

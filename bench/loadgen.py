@@ -27,6 +27,7 @@ class Result:
     statuses: dict[int, int] = field(default_factory=dict)
     elapsed_s: float = 0.0
     bodies: list[bytes] = field(default_factory=list)
+    header_values: list[str] = field(default_factory=list)
 
     @property
     def rps(self) -> float:
@@ -48,8 +49,17 @@ class Result:
 
 
 def run(
-    name: str, requests: list[PreparedRequest], *, host: str, port: int, concurrency: int, keep_bodies: bool = False
+    name: str,
+    requests: list[PreparedRequest],
+    *,
+    host: str,
+    port: int,
+    concurrency: int,
+    keep_bodies: bool = False,
+    header: str | None = None,
 ) -> Result:
+    """Sends ``requests`` on ``concurrency`` keep-alive connections; with ``header``, collects that response
+    header's values (the bench's statement counts)."""
     work: queue.Queue[tuple[int, PreparedRequest]] = queue.Queue()
     for index, request in enumerate(requests):
         work.put((index, request))
@@ -61,6 +71,7 @@ def run(
         conn = http.client.HTTPConnection(host, port, timeout=30)
         local_latencies: list[float] = []
         local_statuses: dict[int, int] = {}
+        local_headers: list[str] = []
         while True:
             try:
                 index, request = work.get_nowait()
@@ -74,12 +85,15 @@ def run(
             local_statuses[response.status] = local_statuses.get(response.status, 0) + 1
             if keep_bodies:
                 bodies[index] = body
+            if header is not None:
+                local_headers.append(response.getheader(header, ""))
             if response.getheader("connection", "").lower() == "close":
                 conn.close()
                 conn = http.client.HTTPConnection(host, port, timeout=30)
         conn.close()
         with lock:
             result.latencies_ms.extend(local_latencies)
+            result.header_values.extend(local_headers)
             for status, count in local_statuses.items():
                 result.statuses[status] = result.statuses.get(status, 0) + count
 

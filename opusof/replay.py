@@ -15,6 +15,7 @@ from django.db import connection
 from django.utils import timezone
 
 from opusof.models import UsedJti
+from opusof.retention import delete_older_than
 
 _TABLE = UsedJti._meta.db_table
 # Names from the model's metadata only; every value is a parameter.
@@ -41,5 +42,4 @@ def jti_first_use(*, scope: UsedJti.Scope, issuer: str, jti: str, ttl_seconds: f
 
 def used_jtis_purge(*, now: dt.datetime | None = None) -> int:
     """Deletes expired records (beat ``jti-purge``); returns how many went."""
-    deleted, _ = UsedJti.objects.filter(expires_at__lte=now or timezone.now()).delete()
-    return deleted
+    return delete_older_than(UsedJti.objects.all(), field="expires_at", cutoff=now or timezone.now(), inclusive=True)

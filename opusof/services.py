@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from opusof.jose import clear_key_caches, parse_jwks
 from opusof.models import IdempotencyRecord, TppClient
+from opusof.retention import delete_older_than
 
 _url = URLValidator(schemes=["https", "http"])
 _PRIVATE_JWK_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k"})
@@ -128,5 +129,6 @@ def tpp_client_set_status(*, client: TppClient, status: str) -> TppClient:
 
 def idempotency_records_purge(*, now: dt.datetime | None = None) -> int:
     """Deletes expired ``x-idempotency-key`` records (beat's purge task calls this); returns how many went."""
-    deleted, _ = IdempotencyRecord.objects.filter(expires_at__lte=now or timezone.now()).delete()
-    return deleted
+    return delete_older_than(
+        IdempotencyRecord.objects.all(), field="expires_at", cutoff=now or timezone.now(), inclusive=True
+    )

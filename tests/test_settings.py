@@ -90,6 +90,8 @@ PLATFORM_BEAT = (
     "enrollments-expire-due",
     "idempotency-purge",
     "jti-purge",
+    "outbox-purge",
+    "connector-calls-purge",
     "recurring-poll-open",
     "recurring-consents-expire-due",
     "outbox-dispatch",
@@ -98,6 +100,8 @@ PLATFORM_BEAT = (
     "initiator-poll-open",
     "initiator-notify-pending",
     "initiator-purge",
+    "merchant-deliver-webhooks",
+    "merchant-sync-plans",
 )
 
 

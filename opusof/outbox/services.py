@@ -30,6 +30,7 @@ from django.utils import timezone
 from opusof.degrade import enqueue_each_after_commit
 from opusof.models import TppClient
 from opusof.outbox.models import AttemptOutcome, EventKind, EventState, OutboxEvent, WebhookDelivery
+from opusof.retention import delete_older_than, retention_cutoff
 from opusof.timeutil import rfc3339
 
 logger = logging.getLogger(__name__)
@@ -328,3 +329,13 @@ def outbox_replay(*, event_ids: list[str]) -> list[DeliveryResult]:
         if result is not None:
             results.append(result)
     return results
+
+
+def outbox_events_purge(*, now: dt.datetime | None = None) -> int:
+    """Deletes delivered and failed events older than OPUSOF_OUTBOX_RETENTION_DAYS with their delivery attempts
+    (beat ``outbox-purge``); a PENDING event stays whatever its age: it still owes the TPP a notification."""
+    return delete_older_than(
+        OutboxEvent.objects.exclude(state=EventState.PENDING),
+        field="created_at",
+        cutoff=retention_cutoff(days=settings.OPUSOF_OUTBOX_RETENTION_DAYS, now=now),
+    )

@@ -4,7 +4,7 @@ PENDING (or its lease expires) and the beat dispatcher sends it again with the s
 from celery import shared_task
 from django.conf import settings
 
-from opusof.outbox.services import lease_seconds, outbox_claim_due, webhook_deliver
+from opusof.outbox.services import lease_seconds, outbox_claim_due, outbox_events_purge, webhook_deliver
 
 
 @shared_task(
@@ -36,3 +36,9 @@ def dispatch_pending() -> int:
         deliver_webhook.apply_async((event_id, token), expires=lease_seconds())
     total += len(ids)
     return total
+
+
+@shared_task(name="outbox.purge_finished", ignore_result=True)
+def purge_finished() -> int:
+    """Beat: delivered and failed events past OPUSOF_OUTBOX_RETENTION_DAYS go, with their delivery attempts."""
+    return outbox_events_purge()

@@ -197,9 +197,20 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "schedule": 30.0,
         "options": {"expires": 30.0},
     },
-    "idempotency-purge": {"task": "opusof.tasks.purge_idempotency_records", "schedule": 3600.0},
+    # Retention (docs/scaling.md): each fast-growing table is pruned in batches (opusof.retention) by its own task.
+    "idempotency-purge": {
+        "task": "opusof.tasks.purge_idempotency_records",
+        "schedule": 3600.0,
+        "options": {"expires": 3600.0},
+    },
     # Used JWS jti values past OPUSOF_JTI_TTL_SECONDS (opusof.replay) are deleted.
     "jti-purge": {"task": "opusof.tasks.purge_used_jtis", "schedule": 3600.0, "options": {"expires": 3600.0}},
+    "outbox-purge": {"task": "outbox.purge_finished", "schedule": 3600.0, "options": {"expires": 3600.0}},
+    "connector-calls-purge": {
+        "task": "connectors.tasks.purge_connector_calls",
+        "schedule": 3600.0,
+        "options": {"expires": 3600.0},
+    },
     # Recurring payments (automatic payments v2): scheduled charges on their date and open ones are polled until final.
     "recurring-poll-open": {
         "task": "recurring.poll_open_recurring_payments",
@@ -281,7 +292,13 @@ OPUSOF_JTI_TTL_SECONDS = env_int("OPUSOF_JTI_TTL_SECONDS", 86_400)
 # After a publish to the broker failed, each process stops trying for this long (opusof.degrade); beat's database
 # sweeps do the work meanwhile.
 OPUSOF_BROKER_RETRY_AFTER_SECONDS = env_int("OPUSOF_BROKER_RETRY_AFTER_SECONDS", 10)
-OPUSOF_IDEMPOTENCY_TTL_SECONDS = 86_400
+# How long an x-idempotency-key answers with the first response (payments v4: at least 24 h); expired records go.
+OPUSOF_IDEMPOTENCY_TTL_SECONDS = env_int("OPUSOF_IDEMPOTENCY_TTL_SECONDS", 86_400)
+# Retention (opusof.retention, docs/scaling.md): rows deleted per transaction by every purge task; days a
+# delivered or failed webhook event (with its delivery attempts) and an HTTP connector call record are kept.
+OPUSOF_RETENTION_BATCH_SIZE = env_int("OPUSOF_RETENTION_BATCH_SIZE", 5000)
+OPUSOF_OUTBOX_RETENTION_DAYS = env_int("OPUSOF_OUTBOX_RETENTION_DAYS", 30)
+OPUSOF_CONNECTOR_CALL_RETENTION_DAYS = env_int("OPUSOF_CONNECTOR_CALL_RETENTION_DAYS", 30)
 OPUSOF_JWKS_CACHE_SECONDS = env_int("OPUSOF_JWKS_CACHE_SECONDS", 900)
 # Four missed heartbeats (CELERY_BEAT_SCHEDULE) before /health calls the worker down.
 OPUSOF_HEALTH_WORKER_MAX_AGE_SECONDS = env_int("OPUSOF_HEALTH_WORKER_MAX_AGE_SECONDS", 60)
