@@ -83,9 +83,18 @@ class ConsentStatus(models.TextChoices):
     AUTHORISED = "AUTHORISED"
     REJECTED = "REJECTED"
     CONSUMED = "CONSUMED"
+    # automatic-payments v2 EnumAuthorisationStatusType adds REVOKED (a recurring consent ended by either side)
+    REVOKED = "REVOKED"
 
 
-CONSENT_FINAL = {ConsentStatus.REJECTED, ConsentStatus.CONSUMED}
+CONSENT_FINAL = {ConsentStatus.REJECTED, ConsentStatus.CONSUMED, ConsentStatus.REVOKED}
+
+
+class ConsentProduct(models.TextChoices):
+    """Which regulated API the consent lives in at the holder (its endpoints, scopes and payment ids)."""
+
+    PAYMENTS = "payments"  # payments-4.0.0.yml
+    AUTOMATIC_PAYMENTS = "automatic-payments"  # automatic-payments-2.0.0.yml (Pix Automático, sweeping)
 
 
 class PaymentStatus(models.TextChoices):
@@ -116,6 +125,7 @@ class InitiatorConsent(AuditedStatus, FSMModelMixin, models.Model):
     application = models.ForeignKey(Application, on_delete=models.PROTECT, related_name="consents")
     participant = models.ForeignKey(Participant, on_delete=models.PROTECT, related_name="consents")
     consent_id = models.CharField(max_length=256, db_index=True, help_text="The holder's consent URN.")
+    product = models.CharField(max_length=20, choices=ConsentProduct.choices, default=ConsentProduct.PAYMENTS)
     status = FSMField(
         max_length=30, choices=ConsentStatus.choices, default=ConsentStatus.AWAITING_AUTHORISATION, protected=True
     )

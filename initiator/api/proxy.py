@@ -14,7 +14,7 @@ from initiator.services import payments
 CUSTOMER_HEADERS = ("x-fapi-auth-date", "x-fapi-customer-ip-address", "x-customer-user-agent")
 
 
-def _interaction_id(request: HttpRequest) -> str:
+def interaction_id_of(request: HttpRequest) -> str:
     """The application's x-fapi-interaction-id when it is a UUID (it then follows the call to the holder)."""
     value = request.headers.get("x-fapi-interaction-id", "")
     try:
@@ -34,7 +34,7 @@ def pix_payments(request: HttpRequest, *, application: Application) -> HttpRespo
         consent_id=consent_id,
         idempotency_key=request.headers.get("x-idempotency-key", ""),
         body=json_body(request),
-        interaction_id=_interaction_id(request),
+        interaction_id=interaction_id_of(request),
         customer_headers={name: request.headers[name] for name in CUSTOMER_HEADERS if name in request.headers},
     )
     return reply_response(reply)

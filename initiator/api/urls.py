@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from initiator.api import backoffice, proxy, views, webhooks
+from initiator.api import automatic, backoffice, proxy, views, webhooks
 
 app_name = "initiator"
 
@@ -17,6 +17,31 @@ urlpatterns = [
         "opus-open-finance/payments/v1/consents/<str:consent_id>/authorisation-retry",
         views.consent_retry,
         name="consent-retry",
+    ),
+    path(
+        "opus-open-finance/automatic-payments/v1/recurring-consents",
+        automatic.recurring_consent_create,
+        name="recurring-consents",
+    ),
+    path(
+        "opus-open-finance/automatic-payments/v1/recurring-consents/<str:recurring_consent_id>",
+        automatic.recurring_consent,
+        name="recurring-consent",
+    ),
+    path(
+        "opus-open-finance/automatic-payments/v1/recurring-consents/<str:recurring_consent_id>/authorisation-retry",
+        automatic.recurring_consent_retry,
+        name="recurring-consent-retry",
+    ),
+    path(
+        "proxy/open-banking/automatic-payments/v2/pix/recurring-payments",
+        automatic.recurring_payments,
+        name="proxy-recurring-payments",
+    ),
+    path(
+        "proxy/open-banking/automatic-payments/v2/pix/recurring-payments/<str:recurring_payment_id>",
+        automatic.recurring_payment,
+        name="proxy-recurring-payment",
     ),
     path("opus-open-finance/authorization-result", views.authorisation_result, name="authorization-result"),
     path("opus-open-finance/payments/redirect-uri", views.redirect_uri, name="redirect-uri"),
@@ -54,8 +79,17 @@ urlpatterns = [
         name="webhook-payment",
     ),
     re_path(
-        rf"^open-banking/webhook/v1/(?:automatic-payments/(?P<version>v\d+)/(?:recurring-consents|pix/recurring-payments)"
-        rf"|enrollments/(?P<version2>v\d+)/enrollments)/(?P<resource_id>{_ID})$",
+        rf"^open-banking/webhook/v1/automatic-payments/(?P<version>v\d+)/recurring-consents/(?P<resource_id>{_ID})$",
+        webhooks.payment_consent,
+        name="webhook-recurring-consent",
+    ),
+    re_path(
+        rf"^open-banking/webhook/v1/automatic-payments/(?P<version>v\d+)/pix/recurring-payments/(?P<resource_id>{_ID})$",
+        webhooks.pix_payment,
+        name="webhook-recurring-payment",
+    ),
+    re_path(
+        rf"^open-banking/webhook/v1/enrollments/(?P<version>v\d+)/enrollments/(?P<resource_id>{_ID})$",
         webhooks.not_tracked,
         name="webhook-untracked",
     ),

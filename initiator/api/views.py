@@ -85,7 +85,7 @@ def webhook_url_set(request: HttpRequest, application_id: str, *, application: A
 # --- consents ------------------------------------------------------------------------------------------------------
 
 
-def _server_id(request: HttpRequest) -> str:
+def server_id_of(request: HttpRequest) -> str:
     value = request.headers.get("x-authorisation-server-id", "")
     if not value:
         raise ParameterMissing("x-authorisation-server-id não informado.")
@@ -96,7 +96,7 @@ def _server_id(request: HttpRequest) -> str:
 def consent_create(request: HttpRequest, *, application: Application) -> HttpResponse:
     _, reply = consents.consent_create(
         application=application,
-        authorisation_server_id=_server_id(request),
+        authorisation_server_id=server_id_of(request),
         body=json_body(request),
         regulatory_version=request.headers.get("x-regulatory-v"),
     )
@@ -106,7 +106,7 @@ def consent_create(request: HttpRequest, *, application: Application) -> HttpRes
 @endpoint(["GET"], versioned=True)
 def consent_get(request: HttpRequest, consent_id: str, *, application: Application) -> HttpResponse:
     reply = consents.consent_read(
-        application=application, consent_id=consent_id, authorisation_server_id=_server_id(request)
+        application=application, consent_id=consent_id, authorisation_server_id=server_id_of(request)
     )
     return reply_response(reply)
 
@@ -120,7 +120,7 @@ def consent_retry(request: HttpRequest, consent_id: str, *, application: Applica
     reply = consents.consent_retry_authorisation(
         application=application,
         consent_id=consent_id,
-        authorisation_server_id=_server_id(request),
+        authorisation_server_id=server_id_of(request),
         callback_uri=callback,
     )
     return reply_response(reply)

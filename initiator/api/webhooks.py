@@ -44,5 +44,5 @@ def pix_payment(request: HttpRequest, version: str, resource_id: str) -> HttpRes
 @csrf_exempt
 @require_POST
 def not_tracked(request: HttpRequest, resource_id: str, **path: str) -> HttpResponse:
-    """Automatic payments and enrollments: not driven by this gateway yet; accepted and logged."""
+    """Enrollments: not driven by this gateway yet; accepted and logged."""
     return _accepted(request, "untracked", resource_id)

@@ -18,9 +18,10 @@ from initiator import crypto
 from initiator.errors import ConsentNotAuthorisable, HolderUnreachable, NotFound, ParameterInvalid, ParameterMissing
 from initiator.fapi.client import FapiClient, HolderAnswer, HolderAnswerInvalid, HolderUnavailable, OAuthRefused
 from initiator.fapi.jose import HolderSignatureInvalid, pkce_challenge
-from initiator.models import Application, ConsentStatus, InitiatorConsent, Participant
+from initiator.models import Application, ConsentProduct, ConsentStatus, InitiatorConsent, Participant
 from initiator.services import participants as directory
 from initiator.services.holder import CallLog, client_credentials_token, fapi_for
+from initiator.services.products import product_of
 from initiator.services.registration import redirect_uri_for, registration_ensure
 from initiator.services.tracking import consent_apply
 from opusof.timeutil import rfc3339
@@ -64,9 +65,9 @@ def holder_failure(exc: Exception, url: str = "") -> HolderUnreachable:
 HOLDER_FAILURES = (HolderUnavailable, HolderAnswerInvalid, HolderSignatureInvalid, OAuthRefused)
 
 
-def _version(participant: Participant, requested: str | None) -> tuple[str, str]:
-    served = directory.served_versions(participant, directory.CONSENTS_FAMILY)
-    version = directory.select_version(requested, list(served))
+def _version(participant: Participant, requested: str | None, product: str) -> tuple[str, str]:
+    served = directory.served_versions(participant, product_of(product).consents_family)
+    version = directory.select_version(requested or product_of(product).major, list(served))
     if version is None:
         raise ParameterInvalid("A detentora não oferece uma versão de pagamentos suportada pelo gateway.")
     return version, served[version]
@@ -78,7 +79,8 @@ def _authorisation_params(consent: InitiatorConsent, fapi: FapiClient) -> dict[s
     consent.response_mode = JARM_MODE if jarm else "fragment"
     params: dict[str, Any] = {
         "redirect_uri": redirect_uri_for(consent.application),
-        "scope": f"openid payments consent:{consent.consent_id}",
+        "scope": f"openid {product_of(consent.product).scope} "
+        f"{product_of(consent.product).consent_scope_prefix}{consent.consent_id}",
         "state": consent.state,
         "nonce": consent.nonce,
         "code_challenge": pkce_challenge(crypto.decrypt(consent.code_verifier)),
@@ -98,11 +100,11 @@ def _new_attempt(consent: InitiatorConsent) -> None:
     consent.authorisation_result = ""
 
 
-def _validate_body(application: Application, body: Any) -> tuple[dict[str, Any], str]:
+def _validate_body(application: Application, body: Any, product: str) -> tuple[dict[str, Any], str]:
     data = body.get("data") if isinstance(body, dict) else None
     if not isinstance(data, dict):
         raise ParameterMissing("Corpo deve conter o objeto data.")
-    for name in ("loggedUser", "creditor", "payment"):
+    for name in product_of(product).consent_fields:
         if name not in data:
             raise ParameterMissing(f"data.{name} não informado.")
     callback = data.get("callbackApplicationUri")
@@ -116,19 +118,26 @@ def _validate_body(application: Application, body: Any) -> tuple[dict[str, Any],
 
 
 def consent_create(
-    *, application: Application, authorisation_server_id: str, body: Any, regulatory_version: str | None
+    *,
+    application: Application,
+    authorisation_server_id: str,
+    body: Any,
+    regulatory_version: str | None,
+    product: str = ConsentProduct.PAYMENTS,
 ) -> tuple[InitiatorConsent | None, HolderReply]:
-    """Creates the consent at the holder and pushes its authorisation request. A holder refusal (4xx) comes back
-    as the holder said it, with no consent kept here."""
-    holder_body, callback = _validate_body(application, body)
+    """Creates the consent (payments v4, or a recurring consent of automatic payments v2) at the holder and pushes
+    its authorisation request. A holder refusal (4xx) comes back as the holder said it, with no consent kept
+    here."""
+    holder_body, callback = _validate_body(application, body, product)
     participant = participant_get(authorisation_server_id)
-    version, url = _version(participant, regulatory_version)
+    version, url = _version(participant, regulatory_version, product)
+    names = product_of(product)
     log = CallLog(participant)
     try:
         registration_ensure(participant=participant)
         participant.refresh_from_db()
         fapi = fapi_for(participant, log=log)
-        token = client_credentials_token(fapi, participant)
+        token = client_credentials_token(fapi, participant, names.scope)
         answer = fapi.api(
             "consent-create", "POST", url, token=token, data=holder_body, idempotency_key=str(uuid.uuid4())
         )
@@ -140,7 +149,8 @@ def consent_create(
     consent = InitiatorConsent(
         application=application,
         participant=participant,
-        consent_id=str(data.get("consentId", "")),
+        consent_id=str(data.get(names.consent_id_name, "")),
+        product=product,
         regulatory_version=version,
         request_body=holder_body,
         holder_data=data,
@@ -164,15 +174,24 @@ def consent_create(
         raise failure from exc
     InitiatorConsent.objects.filter(pk=consent.pk).update(authorisation_url=consent.authorisation_url)
     reply = {
-        "data": {"redirectUrl": consent.authorisation_url, "consentId": consent.consent_id, "consent": answer.body}
+        "data": {
+            "redirectUrl": consent.authorisation_url,
+            names.consent_id_name: consent.consent_id,
+            "consent": answer.body,
+        }
     }
     return consent, HolderReply(201, reply, version, interaction_id=answer.interaction_id)
 
 
-def consent_for(application: Application, consent_id: str, authorisation_server_id: str = "") -> InitiatorConsent:
-    """The application's own consent; another application's id is simply not found."""
+def consent_for(
+    application: Application,
+    consent_id: str,
+    authorisation_server_id: str = "",
+    product: str = ConsentProduct.PAYMENTS,
+) -> InitiatorConsent:
+    """The application's own consent of ``product``; another application's id is simply not found."""
     consents = InitiatorConsent.objects.select_related("participant", "application").filter(
-        application=application, consent_id=consent_id
+        application=application, consent_id=consent_id, product=product
     )
     if authorisation_server_id:
         consents = consents.filter(participant__authorisation_server_id=authorisation_server_id)
@@ -182,8 +201,8 @@ def consent_for(application: Application, consent_id: str, authorisation_server_
     return consent
 
 
-def _consent_url(consent: InitiatorConsent) -> str:
-    served = directory.served_versions(consent.participant, directory.CONSENTS_FAMILY)
+def consent_url(consent: InitiatorConsent) -> str:
+    served = directory.served_versions(consent.participant, product_of(consent.product).consents_family)
     if consent.regulatory_version not in served:
         raise HolderUnreachable(
             f"A detentora não lista mais a versão {consent.regulatory_version} de consentimentos.", source_url=""
@@ -194,10 +213,11 @@ def _consent_url(consent: InitiatorConsent) -> str:
 def consent_refresh(*, consent: InitiatorConsent, actor: str) -> HolderAnswer:
     """GET the consent at the holder (client_credentials) and take its status."""
     participant = consent.participant
-    url = _consent_url(consent)
+    url = consent_url(consent)
     fapi = fapi_for(participant, log=CallLog(participant, consent=consent))
     try:
-        answer = fapi.api("consent-get", "GET", url, token=client_credentials_token(fapi, participant))
+        token = client_credentials_token(fapi, participant, product_of(consent.product).scope)
+        answer = fapi.api("consent-get", "GET", url, token=token)
     except HOLDER_FAILURES as exc:
         raise holder_failure(exc, url) from exc
     if answer.status_code == 200:
@@ -207,8 +227,14 @@ def consent_refresh(*, consent: InitiatorConsent, actor: str) -> HolderAnswer:
     return answer
 
 
-def consent_read(*, application: Application, consent_id: str, authorisation_server_id: str) -> HolderReply:
-    consent = consent_for(application, consent_id, authorisation_server_id)
+def consent_read(
+    *,
+    application: Application,
+    consent_id: str,
+    authorisation_server_id: str,
+    product: str = ConsentProduct.PAYMENTS,
+) -> HolderReply:
+    consent = consent_for(application, consent_id, authorisation_server_id, product)
     stale = timezone.now() - consent.holder_read_at > dt.timedelta(seconds=settings.INITIATOR_CONSENT_STALE_SECONDS)
     if stale:
         answer = consent_refresh(consent=consent, actor="application:read")
@@ -218,21 +244,26 @@ def consent_read(*, application: Application, consent_id: str, authorisation_ser
     else:  # the copy read within INITIATOR_CONSENT_STALE_SECONDS, in the holder's shape (ResponsePaymentConsentV4)
         holder_body = {
             "data": consent.holder_data,
-            "links": {"self": _consent_url(consent)},
+            "links": {"self": consent_url(consent)},
             "meta": {"requestDateTime": rfc3339(consent.holder_read_at)},
         }
-    body = {"data": {"consentId": consent.consent_id, "consent": holder_body}}
+    body = {"data": {product_of(product).consent_id_name: consent.consent_id, "consent": holder_body}}
     return HolderReply(200, body, consent.regulatory_version)
 
 
 def consent_retry_authorisation(
-    *, application: Application, consent_id: str, authorisation_server_id: str, callback_uri: str
+    *,
+    application: Application,
+    consent_id: str,
+    authorisation_server_id: str,
+    callback_uri: str,
+    product: str = ConsentProduct.PAYMENTS,
 ) -> HolderReply:
     """A new authorisation URL (new state, nonce and PKCE pair) while the consent still awaits authorisation and
     its 5-minute window is open."""
     if callback_uri not in application.callback_uris:
         raise ParameterInvalid("callbackApplicationUri não registrada para a aplicação.")
-    consent = consent_for(application, consent_id, authorisation_server_id)
+    consent = consent_for(application, consent_id, authorisation_server_id, product)
     deadline = consent.expires_at or consent.created_at + AUTHORISATION_WINDOW
     if consent.status != ConsentStatus.AWAITING_AUTHORISATION or timezone.now() >= deadline:
         raise ConsentNotAuthorisable(f"Consentimento {consent.status}; janela de autorização encerrada ou usada.")
@@ -247,5 +278,6 @@ def consent_retry_authorisation(
     except HOLDER_FAILURES as exc:
         raise holder_failure(exc) from exc
     InitiatorConsent.objects.filter(pk=locked.pk).update(authorisation_url=url, response_mode=locked.response_mode)
-    body = {"data": {"redirectUrl": url, "consentId": consent.consent_id, "consent": {"data": consent.holder_data}}}
+    id_name = product_of(product).consent_id_name
+    body = {"data": {"redirectUrl": url, id_name: consent.consent_id, "consent": {"data": consent.holder_data}}}
     return HolderReply(200, body, consent.regulatory_version)

@@ -24,6 +24,15 @@ OWN_AUTHORISATION_SERVER_ID = "0b6c1d3e-8f2a-4b5c-9d7e-1a2b3c4d5e6f"
 SUPPORTED_MAJORS = {4}
 CONSENTS_FAMILY = "payments-consents"
 PIX_FAMILY = "payments-pix"
+# automatic-payments-2.0.0.yml, as the Directory names its two resources.
+RECURRING_CONSENTS_FAMILY = "payments-recurring-consents"
+RECURRING_PIX_FAMILY = "payments-pix-recurring-payments"
+MAJORS_BY_FAMILY = {
+    CONSENTS_FAMILY: SUPPORTED_MAJORS,
+    PIX_FAMILY: SUPPORTED_MAJORS,
+    RECURRING_CONSENTS_FAMILY: {2},
+    RECURRING_PIX_FAMILY: {2},
+}
 _VERSION = re.compile(r"^(\d+)(?:\.(\d+))?(?:\.(\d+))?$")
 
 
@@ -53,6 +62,20 @@ def own_holder_document() -> list[dict[str, Any]]:
                             "ApiFamilyType": PIX_FAMILY,
                             "ApiVersion": "4.0.0",
                             "ApiDiscoveryEndpoints": [{"ApiEndpoint": f"{base}/open-banking/payments/v4/pix/payments"}],
+                        },
+                        {
+                            "ApiFamilyType": RECURRING_CONSENTS_FAMILY,
+                            "ApiVersion": "2.0.0",
+                            "ApiDiscoveryEndpoints": [
+                                {"ApiEndpoint": f"{base}/open-banking/automatic-payments/v2/recurring-consents"}
+                            ],
+                        },
+                        {
+                            "ApiFamilyType": RECURRING_PIX_FAMILY,
+                            "ApiVersion": "2.0.0",
+                            "ApiDiscoveryEndpoints": [
+                                {"ApiEndpoint": f"{base}/open-banking/automatic-payments/v2/pix/recurring-payments"}
+                            ],
                         },
                     ],
                     "Flags": {},
@@ -144,7 +167,7 @@ def served_versions(participant: Participant, family: str) -> dict[str, str]:
             continue
         parsed = _parse(str(resource.get("ApiVersion", "")))
         endpoints = resource.get("ApiDiscoveryEndpoints") or []
-        if parsed is None or parsed[0] not in SUPPORTED_MAJORS or not endpoints:
+        if parsed is None or parsed[0] not in MAJORS_BY_FAMILY.get(family, SUPPORTED_MAJORS) or not endpoints:
             continue
         versions[_text(parsed)] = str(endpoints[0].get("ApiEndpoint", ""))
     return versions

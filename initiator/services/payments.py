@@ -18,7 +18,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from initiator.errors import HolderUnreachable, IdempotencyConflict, NotFound, ParameterInvalid, ParameterMissing
-from initiator.models import Application, InitiatorConsent, InitiatorPayment, PaymentStatus
+from initiator.models import Application, ConsentProduct, InitiatorConsent, InitiatorPayment, PaymentStatus
 from initiator.services import participants as directory
 from initiator.services.authorisation import consent_token
 from initiator.services.consents import (
@@ -29,6 +29,7 @@ from initiator.services.consents import (
     holder_failure,
 )
 from initiator.services.holder import CallLog, client_credentials_token, fapi_for
+from initiator.services.products import product_of
 from initiator.services.tracking import payment_apply, payment_data, rejection_reason
 
 MAX_IDEMPOTENCY_KEY = 40
@@ -37,13 +38,21 @@ SUBMISSION_GRACE = dt.timedelta(seconds=30)
 
 
 def _pix_url(consent: InitiatorConsent) -> tuple[str, str]:
-    """The newest payments v4 pix endpoint the holder serves (yml RegulatoryVersion: on proxy routes, the newest
-    version of the major in the path)."""
-    served = directory.served_versions(consent.participant, directory.PIX_FAMILY)
-    version = directory.select_version("4", list(served))
+    """The newest pix endpoint of the consent's product the holder serves (payments v4, automatic payments v2;
+    yml RegulatoryVersion: on proxy routes, the newest version of the major in the path)."""
+    product = product_of(consent.product)
+    served = directory.served_versions(consent.participant, product.pix_family)
+    version = directory.select_version(product.major, list(served))
     if version is None:
-        raise ParameterInvalid("A detentora não oferece pagamentos v4.")
+        raise ParameterInvalid(f"A detentora não oferece {product.pix_family} v{product.major}.")
     return served[version], version
+
+
+pix_url = _pix_url
+
+
+def _cc_token(fapi: Any, consent: InitiatorConsent) -> str:
+    return client_credentials_token(fapi, consent.participant, product_of(consent.product).scope)
 
 
 def _hash(body: Any) -> str:
@@ -79,12 +88,13 @@ def payment_create(
     body: Any,
     interaction_id: str = "",
     customer_headers: dict[str, str] | None = None,
+    product: str = ConsentProduct.PAYMENTS,
 ) -> HolderReply:
     if not idempotency_key or len(idempotency_key) > MAX_IDEMPOTENCY_KEY or idempotency_key != idempotency_key.strip():
         raise ParameterMissing("x-idempotency-key ausente ou inválida.")
     if not isinstance(body, dict) or not isinstance(body.get("data"), list | dict):
         raise ParameterMissing("Corpo deve conter data.")
-    consent = consent_for(application, consent_id, authorisation_server_id)
+    consent = consent_for(application, consent_id, authorisation_server_id, product)
     payment = _record(application, consent, idempotency_key, body)
     url, version = _pix_url(consent)
     if payment.holder_status_code is not None:  # answered before: the same answer
@@ -128,7 +138,7 @@ def payment_submit(
         locked.last_error = ""
         if answer.status_code == 201:
             data = payment_data(answer.body)
-            locked.payment_id = str(data.get("paymentId", "")) or None
+            locked.payment_id = str(data.get(product_of(consent.product).payment_id_name, "")) or None
             payment_apply(locked, status=str(data.get("status", "")), body=answer.body, actor="holder:create")
             _record_siblings(locked, answer.body)
         else:
@@ -137,7 +147,7 @@ def payment_submit(
             payment_apply(
                 locked, status=PaymentStatus.RJCT, body=answer.body, actor="holder:create", reason=codes[:2048]
             )
-    if answer.status_code == 201:
+    if answer.status_code == 201 and consent.product == ConsentProduct.PAYMENTS:
         # The holder consumed the consent (payments v4 §"Consumo"): the copy here is stale until read again.
         InitiatorConsent.objects.filter(pk=consent.pk).update(holder_read_at=STALE, next_poll_at=timezone.now())
     if answer.status_code == 422:
@@ -171,10 +181,10 @@ def _record_siblings(first: InitiatorPayment, body: dict[str, Any]) -> None:
             payment_apply(sibling, status=str(item.get("status", "")), body={"data": item}, actor="holder:create")
 
 
-def payment_for(application: Application, payment_id: str) -> InitiatorPayment:
+def payment_for(application: Application, payment_id: str, product: str = ConsentProduct.PAYMENTS) -> InitiatorPayment:
     payment = (
         InitiatorPayment.objects.select_related("consent__participant", "application")
-        .filter(application=application, payment_id=payment_id)
+        .filter(application=application, payment_id=payment_id, consent__product=product)
         .first()
     )
     if payment is None:
@@ -189,7 +199,7 @@ def payment_read(*, payment: InitiatorPayment, actor: str) -> HolderReply:
     url = f"{base}/{payment.payment_id}"
     fapi = fapi_for(consent.participant, log=CallLog(consent.participant, consent=consent, payment=payment))
     try:
-        answer = fapi.api("payment-get", "GET", url, token=client_credentials_token(fapi, consent.participant))
+        answer = fapi.api("payment-get", "GET", url, token=_cc_token(fapi, consent))
     except HOLDER_FAILURES as exc:
         raise holder_failure(exc, url) from exc
     if answer.status_code == 200:
@@ -211,8 +221,7 @@ def payment_cancel(*, payment: InitiatorPayment, body: Any) -> HolderReply:
     url = f"{base}/{payment.payment_id}"
     fapi = fapi_for(consent.participant, log=CallLog(consent.participant, consent=consent, payment=payment))
     try:
-        token = client_credentials_token(fapi, consent.participant)
-        answer = fapi.api("payment-cancel", "PATCH", url, token=token, data=body)
+        answer = fapi.api("payment-cancel", "PATCH", url, token=_cc_token(fapi, consent), data=body)
     except HOLDER_FAILURES as exc:
         raise holder_failure(exc, url) from exc
     if answer.status_code == 200:
