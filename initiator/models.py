@@ -304,3 +304,76 @@ class ApplicationNotification(models.Model):
                 "timestamp": self.occurred_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
             }
         }
+
+
+class ChargeStatus(models.TextChoices):
+    """A charge the initiator runs for an application against a recurring consent (ours, not the regulator's)."""
+
+    SCHEDULED = "SCHEDULED"  # waiting for its sending window
+    SENT = "SENT"  # recorded as a payment with its idempotency key and sent; the payment follows the holder
+    RETRY_SCHEDULED = "RETRY_SCHEDULED"  # refused for a retryable reason: a new attempt naming the original is due
+    PAID = "PAID"
+    REJECTED = "REJECTED"  # refused for good (or retries exhausted); the reason is in last_error
+    LIMIT_REACHED = "LIMIT_REACHED"  # the consent's limits leave no room: reported, the holder never called
+    MISSED = "MISSED"  # its window closed before it could be sent
+    CANCELLED = "CANCELLED"
+
+
+CHARGE_FINAL = {
+    ChargeStatus.PAID,
+    ChargeStatus.REJECTED,
+    ChargeStatus.LIMIT_REACHED,
+    ChargeStatus.MISSED,
+    ChargeStatus.CANCELLED,
+}
+_CHARGE_OPEN = [s for s in ChargeStatus.values if s not in CHARGE_FINAL]
+
+
+class ScheduledCharge(AuditedStatus, FSMModelMixin, models.Model):
+    """One charge an application registered on a recurring consent; beat sends it inside the window the regulator
+    allows before its due date (initiator.services.charges)."""
+
+    event_kind: ClassVar[str] = "INITIATOR_CHARGE"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    application = models.ForeignKey(Application, on_delete=models.PROTECT, related_name="charges")
+    consent = models.ForeignKey(InitiatorConsent, on_delete=models.PROTECT, related_name="charges")
+    reference = models.CharField(max_length=100, blank=True, help_text="paymentReference (Pix Automático).")
+    amount = models.DecimalField(max_digits=19, decimal_places=2)
+    due_date = models.DateField(db_index=True)
+    template = models.JSONField(help_text="The recurring payment body without date, amount and ids.")
+    status = FSMField(max_length=20, choices=ChargeStatus.choices, default=ChargeStatus.SCHEDULED, protected=True)
+    send_from = models.DateField(db_index=True, help_text="First business date the charge may be sent.")
+    attempts = models.PositiveSmallIntegerField(default=0)
+    payment = models.ForeignKey(
+        InitiatorPayment, null=True, blank=True, on_delete=models.PROTECT, related_name="charge_attempts"
+    )
+    original_payment_id = models.CharField(max_length=100, blank=True)
+    last_error = models.CharField(max_length=1024, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    status_updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["due_date", "created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.reference or self.due_date} {self.amount} ({self.status})"
+
+    @property
+    def resource_id(self) -> str:
+        return str(self.id)
+
+    @property
+    def client_id(self) -> None:
+        return None  # see InitiatorConsent.client_id
+
+    @transition(field="status", source=_CHARGE_OPEN, target=RETURN_VALUE(*ChargeStatus.values))
+    def moved(self, *, status: str) -> str:
+        return status
+
+
+class ScheduledChargeStatusChange(StatusChange):
+    charge = models.ForeignKey(ScheduledCharge, on_delete=models.CASCADE, related_name="history")
+
+    class Meta(StatusChange.Meta):
+        verbose_name = "charge status change"

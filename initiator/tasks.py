@@ -2,6 +2,7 @@
 
 from celery import shared_task
 
+from initiator.services.charges import charges_send_due
 from initiator.services.notifications import notifications_deliver, trace_purge
 from initiator.services.participants import participants_refresh
 from initiator.services.sync import poll_open, webhook_received
@@ -30,3 +31,8 @@ def purge() -> int:
 @shared_task(name="initiator.holder_webhook", ignore_result=True, max_retries=0)
 def holder_webhook(kind: str, resource_id: str) -> int:
     return webhook_received(kind=kind, resource_id=resource_id)
+
+
+@shared_task(name="initiator.send_charges", ignore_result=True)
+def send_charges() -> int:
+    return charges_send_due()

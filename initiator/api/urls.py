@@ -34,6 +34,12 @@ urlpatterns = [
         name="recurring-consent-retry",
     ),
     path(
+        "opus-open-finance/automatic-payments/v1/recurring-consents/<str:recurring_consent_id>/charges",
+        automatic.recurring_consent_charges,
+        name="recurring-consent-charges",
+    ),
+    path("opus-open-finance/automatic-payments/v1/charges/<str:charge_id>", automatic.charge, name="charge"),
+    path(
         "proxy/open-banking/automatic-payments/v2/pix/recurring-payments",
         automatic.recurring_payments,
         name="proxy-recurring-payments",

@@ -17,6 +17,7 @@ from initiator.models import (
     InitiatorConsent,
     InitiatorPayment,
     PaymentStatus,
+    ScheduledCharge,
 )
 from opusof.degrade import enqueue_after_commit
 from opusof.transitions import record_transition
@@ -29,7 +30,9 @@ def next_poll(attempts: int, now: dt.datetime) -> dt.datetime:
     return now + dt.timedelta(seconds=min(POLL_FIRST_SECONDS * 2**attempts, POLL_MAX_SECONDS))
 
 
-def _notify(record: InitiatorConsent | InitiatorPayment, *, kind: str, from_status: str, now: dt.datetime) -> None:
+def _notify(
+    record: InitiatorConsent | InitiatorPayment | ScheduledCharge, *, kind: str, from_status: str, now: dt.datetime
+) -> None:
     if not record.application.webhook_url:
         return
     ApplicationNotification.objects.create(
@@ -50,9 +53,10 @@ def _move(record: Any, *, status: str, history: type, kind: str, actor: str, rea
     if record.status == status:
         return False
     from_status = record.status
+    change = record.moved if isinstance(record, ScheduledCharge) else record.holder_reported
     record_transition(
         record,
-        lambda: record.holder_reported(status=status),
+        lambda: change(status=status),
         history=history,
         kind=kind,
         resource_id=record.resource_id,
@@ -130,3 +134,21 @@ def rejection_reason(data: dict[str, Any]) -> str:
     if isinstance(rejection, dict):
         return f"{rejection.get('code', '')}: {rejection.get('detail', '')}"[:2048]
     return ""
+
+
+def charge_move(charge: ScheduledCharge, *, status: str, actor: str, reason: str = "") -> bool:
+    """Moves a charge (locked by the caller) with its history row and the application's notification."""
+    now = timezone.now()
+    moved = _move(
+        charge,
+        status=status,
+        history=charge.history_model(),
+        kind=ScheduledCharge.event_kind,
+        actor=actor,
+        reason=reason[:2048],
+        now=now,
+    )
+    if reason:
+        charge.last_error = reason[:1024]
+    charge.save()
+    return moved

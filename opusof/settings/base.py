@@ -236,6 +236,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "options": {"expires": 3600.0},
     },
     "initiator-poll-open": {"task": "initiator.poll_open", "schedule": 30.0, "options": {"expires": 30.0}},
+    "initiator-send-charges": {"task": "initiator.send_charges", "schedule": 60.0, "options": {"expires": 60.0}},
     "initiator-notify-pending": {"task": "initiator.notify_pending", "schedule": 10.0, "options": {"expires": 10.0}},
     "merchant-sync-plans": {"task": "merchant.sync_plans", "schedule": 30.0, "options": {"expires": 30.0}},
     "merchant-deliver-webhooks": {"task": "merchant.deliver_webhooks", "schedule": 10.0, "options": {"expires": 10.0}},
