@@ -234,7 +234,7 @@ def _refused(charge: ScheduledCharge, payment: InitiatorPayment, today: dt.date)
     retryable = code in RETRYABLE_REASONS and original and retry_accepted
     if retryable and charge.attempts <= MAX_RETRIES and today < last_retry_day:
         charge.original_payment_id = original
-        charge.send_from = max(today + dt.timedelta(days=1), charge.due_date + dt.timedelta(days=1))
+        charge.send_from = max(today, charge.due_date + dt.timedelta(days=1))
         charge_move(charge, status=ChargeStatus.RETRY_SCHEDULED, actor="holder:payment", reason=code)
         return
     charge_move(charge, status=ChargeStatus.REJECTED, actor="holder:payment", reason=code or "recusado")

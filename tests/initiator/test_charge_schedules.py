@@ -11,14 +11,25 @@ import pytest
 import time_machine
 from django.core.cache import cache
 
+from connectors.sandbox.bank import SandboxBank
 from initiator.models import HolderCall, ScheduledCharge
 from initiator.services.charges import charges_send_due
 from initiator.services.notifications import notifications_deliver
+from initiator.services.sync import webhook_received
 from opusof.timeutil import business_date, business_tz
 from recurring.models import RecurringPayment
+from recurring.services import recurring_payment_poll_status
 from tests.initiator.conftest import Gateway
-from tests.initiator.test_automatic_payments import authorise_recurring
-from tests.support.recurring_bodies import automatic_consent, automatic_payment, sweeping_consent, sweeping_payment
+from tests.initiator.test_automatic_payments import authorise_recurring, create_recurring
+from tests.support.oauth_tpp import customer_decides
+from tests.support.recurring_bodies import (
+    BRUNO_ACCOUNT,
+    BRUNO_CPF,
+    automatic_consent,
+    automatic_payment,
+    sweeping_consent,
+    sweeping_payment,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -138,3 +149,47 @@ def test_a_charge_over_the_consent_limits_is_reported_without_calling_the_holder
         (second["chargeId"], "LIMIT_REACHED"),
         (over_total["chargeId"], "LIMIT_REACHED"),
     }
+
+
+def test_a_charge_refused_for_insufficient_funds_is_retried_naming_the_original(gateway: Gateway):
+    today = business_date()
+    data = automatic_consent(cpf=BRUNO_CPF, maximum="500.00", reference_start=today)
+    created = create_recurring(gateway, data)
+    assert created.status_code == 201, created.text
+    body = created.json()["data"]
+    final = customer_decides(
+        gateway.customer, body["redirectUrl"], cpf=BRUNO_CPF, action="approve", account=BRUNO_ACCOUNT["number"]
+    )
+    assert gateway.follow_return(str(final.headers["location"])).status_code == 302
+    consent_id = body["recurringConsentId"]
+    due = today + dt.timedelta(days=3)
+    item = automatic_payment(day=due)
+    [charge] = register(
+        gateway,
+        consent_id,
+        {
+            "payment": template(item),
+            "charges": [{"amount": "100.00", "dueDate": due.isoformat(), "reference": item["paymentReference"]}],
+        },
+    )
+    assert charges_send_due() == 1
+    [original] = holder_charges(consent_id)
+
+    # On its date the bank finds R$ 50.00 for a R$ 100.00 charge; the holder's ping makes the gateway read it.
+    SandboxBank().force_settle(original.recurring_payment_id)
+    recurring_payment_poll_status(recurring_payment_id=original.recurring_payment_id)
+    assert RecurringPayment.objects.get(pk=original.pk).rejection_reason == "SALDO_INSUFICIENTE"
+    assert webhook_received(kind="payment", resource_id=original.recurring_payment_id) == 1
+
+    assert sweep_on(due) == 0  # refused: a retry waits for the day after the original's date
+    stored = ScheduledCharge.objects.get(pk=charge["chargeId"])
+    assert (stored.status, stored.original_payment_id) == ("RETRY_SCHEDULED", original.recurring_payment_id)
+    assert sweep_on(due + dt.timedelta(days=1)) == 1
+    retries = RecurringPayment.objects.filter(original_recurring_payment_id=original.recurring_payment_id)
+    assert [(r.date, r.amount, r.payment_reference) for r in retries] == [
+        (due + dt.timedelta(days=1), original.amount, original.payment_reference)
+    ]
+    assert ScheduledCharge.objects.get(pk=charge["chargeId"]).attempts == 2
+    # Bruno still has R$ 50.00: the retry is refused too, and the next one is scheduled (3 retries at most).
+    history = [h.to_status for h in stored.history.order_by("pk")]
+    assert history == ["SENT", "RETRY_SCHEDULED", "SENT", "RETRY_SCHEDULED"]
