@@ -16,6 +16,8 @@ from initiator.models import (
     InitiatorPayment,
     InitiatorPaymentStatusChange,
     Participant,
+    ScheduledCharge,
+    ScheduledChargeStatusChange,
 )
 
 
@@ -89,8 +91,8 @@ class ApplicationAdmin(admin.ModelAdmin):
 
 @admin.register(InitiatorConsent)
 class InitiatorConsentAdmin(ReadOnlyAdmin):
-    list_display = ("consent_id", "status", "application", "participant", "created_at", "status_updated_at")
-    list_filter = ("status", "participant", "application")
+    list_display = ("consent_id", "product", "status", "application", "participant", "created_at", "status_updated_at")
+    list_filter = ("product", "status", "participant", "application")
     search_fields = ("consent_id",)
     exclude = ("code_verifier", "access_token", "refresh_token", "state", "nonce")
     inlines = [ConsentHistoryInline, ConsentCallInline]
@@ -102,6 +104,19 @@ class InitiatorPaymentAdmin(ReadOnlyAdmin):
     list_filter = ("status", "application", "consent__participant")
     search_fields = ("payment_id", "idempotency_key", "consent__consent_id")
     inlines = [PaymentHistoryInline, PaymentCallInline]
+
+
+class ChargeHistoryInline(ReadOnlyInline):
+    model = ScheduledChargeStatusChange
+    fields = ("created_at", "from_status", "to_status", "actor", "reason")
+
+
+@admin.register(ScheduledCharge)
+class ScheduledChargeAdmin(ReadOnlyAdmin):
+    list_display = ("due_date", "amount", "reference", "status", "attempts", "consent", "application", "send_from")
+    list_filter = ("status", "application")
+    search_fields = ("reference", "consent__consent_id", "original_payment_id")
+    inlines = [ChargeHistoryInline]
 
 
 @admin.register(HolderCall)

@@ -4,7 +4,14 @@ import datetime as dt
 
 from django.db.models import Q, QuerySet
 
-from initiator.models import Application, HolderRegistration, InitiatorConsent, InitiatorPayment, Participant
+from initiator.models import (
+    Application,
+    ConsentProduct,
+    HolderRegistration,
+    InitiatorConsent,
+    InitiatorPayment,
+    Participant,
+)
 
 
 def participants(*, role: str = "", family_type: str = "") -> list[Participant]:
@@ -39,7 +46,11 @@ def backoffice_consents(
     created_to: dt.datetime | None = None,
     ascending: bool = False,
 ) -> QuerySet[InitiatorConsent]:
-    consents = InitiatorConsent.objects.select_related("participant").filter(application=application)
+    # The backoffice's consents are payments v4 consents (en-opusTPP-backoffice.yml regulatoryData); recurring
+    # consents are listed with their charges (docs/initiator-automatic-payments.md).
+    consents = InitiatorConsent.objects.select_related("participant").filter(
+        application=application, product=ConsentProduct.PAYMENTS
+    )
     if statuses:
         consents = consents.filter(status__in=statuses)
     if consent_ids:

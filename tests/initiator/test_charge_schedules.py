@@ -9,7 +9,9 @@ from typing import Any
 
 import pytest
 import time_machine
+from django.contrib.auth import get_user_model
 from django.core.cache import cache
+from django.test import Client
 
 from connectors.sandbox.bank import SandboxBank
 from initiator.models import HolderCall, ScheduledCharge
@@ -105,6 +107,12 @@ def test_three_monthly_charges_sent_in_their_windows_and_one_cancelled(gateway: 
 
     charge_changes = [b["data"]["status"] for b in hook.received if b["data"]["type"] == "INITIATOR_CHARGE"]
     assert sorted(charge_changes) == ["CANCELLED", "SENT", "SENT", "SENT"]
+
+    staff = get_user_model().objects.create_superuser("staff", "staff@example.com", "pw")
+    client = Client()
+    client.force_login(staff)
+    page = client.get(f"/admin/initiator/scheduledcharge/{charges[0]['chargeId']}/change/")
+    assert page.status_code == 200 and "SCHEDULED" in page.content.decode() and "beat" in page.content.decode()
 
 
 def test_a_charge_over_the_consent_limits_is_reported_without_calling_the_holder(gateway: Gateway, app_webhook):
