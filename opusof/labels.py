@@ -132,6 +132,11 @@ MODEL_NAMES: dict[tuple[str, str], tuple[str, str]] = {
     ("merchant", "parcel"): ("parcela", "parcelas"),
     ("merchant", "parcelstatuschange"): ("mudança de situação da parcela", "histórico de parcelas"),
     ("merchant", "merchantwebhook"): ("webhook ao lojista", "webhooks aos lojistas"),
+    ("initiator", "scheduledcharge"): ("cobrança agendada", "cobranças agendadas"),
+    ("initiator", "scheduledchargestatuschange"): (
+        "mudança de situação da cobrança agendada",
+        "histórico de cobranças agendadas",
+    ),
 }
 
 APP_NAMES = {
@@ -150,6 +155,12 @@ APP_NAMES = {
 # Field name → label, for every model of the apps above (a name means the same thing wherever it appears).
 FIELD_NAMES = {
     "id": "ID",
+    "reference": "referência",
+    "due_date": "vencimento",
+    "template": "modelo do pagamento",
+    "send_from": "enviar a partir de",
+    "original_payment_id": "pagamento original",
+    "charge": "cobrança",
     "created_at": "criado em",
     "updated_at": "atualizado em",
     "client": "iniciadora",
