@@ -355,6 +355,15 @@ class ScheduledCharge(AuditedStatus, FSMModelMixin, models.Model):
 
     class Meta:
         ordering = ["due_date", "created_at"]
+        constraints = [
+            # An application that repeats its registration (a lost answer) must not make a second charge of the
+            # same period: one live charge per consent, date and reference.
+            models.UniqueConstraint(
+                fields=["consent", "due_date", "reference"],
+                condition=~models.Q(status="CANCELLED"),
+                name="initiator_charge_once_per_date_and_reference",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.reference or self.due_date} {self.amount} ({self.status})"

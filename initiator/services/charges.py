@@ -17,7 +17,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from initiator.errors import HolderUnreachable, NotFound, ParameterInvalid, ParameterMissing
@@ -26,6 +26,7 @@ from initiator.models import (
     ChargeStatus,
     ConsentProduct,
     ConsentStatus,
+    InitiatorConsent,
     InitiatorPayment,
     PaymentStatus,
     ScheduledCharge,
@@ -118,6 +119,19 @@ def charges_register(
     else:
         raise ParameterMissing("data.charges ou data.rule não informado.")
     template = {k: v for k, v in data["payment"].items() if k not in SET_BY_INITIATOR}
+    try:
+        return _create_charges(application, consent, wanted, template, today)
+    except IntegrityError as exc:
+        raise ParameterInvalid("Já existe cobrança com esta data e referência neste consentimento.") from exc
+
+
+def _create_charges(
+    application: Application,
+    consent: InitiatorConsent,
+    wanted: list[tuple[dt.date, Decimal, str]],
+    template: dict[str, Any],
+    today: dt.date,
+) -> list[ScheduledCharge]:
     created = []
     with transaction.atomic():
         for due, amount, reference in wanted:
@@ -257,6 +271,10 @@ def _claim(today: dt.date) -> tuple[ScheduledCharge, InitiatorPayment | None] | 
         retry = charge.status == ChargeStatus.RETRY_SCHEDULED
         if not retry and today > last:
             charge_move(charge, status=ChargeStatus.MISSED, actor="beat", reason=f"Janela encerrada em {last}.")
+            return charge, None
+        if retry and today > charge.due_date + dt.timedelta(days=RETRY_WINDOW_DAYS):
+            reason = f"Prazo de novas tentativas encerrado ({RETRY_WINDOW_DAYS} dias após {charge.due_date})."
+            charge_move(charge, status=ChargeStatus.REJECTED, actor="beat", reason=reason)
             return charge, None
         if charge.consent.status != ConsentStatus.AUTHORISED:
             reason = f"Consentimento {charge.consent.status}."

@@ -128,6 +128,13 @@ def test_a_charge_over_the_consent_limits_is_reported_without_calling_the_holder
     ]
     first, second = register(gateway, consent_id, {"payment": payment, "charges": charges})
     calls = HolderCall.objects.filter(operation="payment-create")
+    repeated = gateway.http.post(  # the application repeats its registration: no second charge of a period
+        f"{CONSENTS}/{consent_id}/charges",
+        json={"data": {"payment": payment, "charges": charges}},
+        headers=gateway.headers(),
+    )
+    assert (repeated.status_code, repeated.json()["errors"][0]["code"]) == (422, "PARAMETRO_INVALIDO"), repeated.text
+    assert ScheduledCharge.objects.count() == 2
 
     assert charges_send_due() == 1
     assert calls.count() == 1
