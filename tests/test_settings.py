@@ -98,6 +98,7 @@ PLATFORM_BEAT = (
     "payments-run-due",
     "initiator-refresh-participants",
     "initiator-poll-open",
+    "initiator-send-charges",
     "initiator-notify-pending",
     "initiator-purge",
     "merchant-deliver-webhooks",
