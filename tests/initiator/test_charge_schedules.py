@@ -20,7 +20,7 @@ from initiator.services.notifications import notifications_deliver
 from initiator.services.sync import webhook_received
 from opusof.timeutil import business_date, business_tz
 from recurring.models import RecurringPayment
-from recurring.services import recurring_payment_poll_status
+from recurring.services.charges import recurring_payment_poll_status
 from tests.initiator.conftest import Gateway
 from tests.initiator.test_automatic_payments import authorise_recurring, create_recurring
 from tests.support.oauth_tpp import customer_decides
