@@ -37,7 +37,7 @@ STALE = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 SUBMISSION_GRACE = dt.timedelta(seconds=30)
 
 
-def _pix_url(consent: InitiatorConsent) -> tuple[str, str]:
+def pix_url(consent: InitiatorConsent) -> tuple[str, str]:
     """The newest pix endpoint of the consent's product the holder serves (payments v4, automatic payments v2;
     yml RegulatoryVersion: on proxy routes, the newest version of the major in the path)."""
     product = product_of(consent.product)
@@ -46,9 +46,6 @@ def _pix_url(consent: InitiatorConsent) -> tuple[str, str]:
     if version is None:
         raise ParameterInvalid(f"A detentora não oferece {product.pix_family} v{product.major}.")
     return served[version], version
-
-
-pix_url = _pix_url
 
 
 def _cc_token(fapi: Any, consent: InitiatorConsent) -> str:
@@ -96,7 +93,7 @@ def payment_create(
         raise ParameterMissing("Corpo deve conter data.")
     consent = consent_for(application, consent_id, authorisation_server_id, product)
     payment = _record(application, consent, idempotency_key, body)
-    url, version = _pix_url(consent)
+    url, version = pix_url(consent)
     if payment.holder_status_code is not None:  # answered before: the same answer
         return HolderReply(payment.holder_status_code, payment.create_answer, version)
     return payment_submit(
@@ -195,7 +192,7 @@ def payment_for(application: Application, payment_id: str, product: str = Consen
 def payment_read(*, payment: InitiatorPayment, actor: str) -> HolderReply:
     """GET the payment at the holder (client_credentials) and take its status."""
     consent = payment.consent
-    base, version = _pix_url(consent)
+    base, version = pix_url(consent)
     url = f"{base}/{payment.payment_id}"
     fapi = fapi_for(consent.participant, log=CallLog(consent.participant, consent=consent, payment=payment))
     try:
@@ -217,7 +214,7 @@ def payment_cancel(*, payment: InitiatorPayment, body: Any) -> HolderReply:
     if not isinstance(body, dict) or not isinstance(body.get("data"), dict):
         raise ParameterMissing("Corpo deve conter data.")
     consent = payment.consent
-    base, version = _pix_url(consent)
+    base, version = pix_url(consent)
     url = f"{base}/{payment.payment_id}"
     fapi = fapi_for(consent.participant, log=CallLog(consent.participant, consent=consent, payment=payment))
     try:
@@ -238,7 +235,7 @@ def payments_cancel_all(*, application: Application, consent_id: str, body: Any,
     if not isinstance(body, dict) or not isinstance(body.get("data"), dict):
         raise ParameterMissing("Corpo deve conter data.")
     consent = consent_for(application, consent_id)
-    base, version = _pix_url(consent)
+    base, version = pix_url(consent)
     url = f"{base}/consents/{consent.consent_id}"
     fapi = fapi_for(consent.participant, log=CallLog(consent.participant, consent=consent))
     try:

@@ -17,7 +17,7 @@ from initiator.models import (
     PaymentStatus,
 )
 from initiator.services.consents import consent_refresh
-from initiator.services.payments import _pix_url, payment_read, payment_submit
+from initiator.services.payments import payment_read, payment_submit, pix_url
 from initiator.services.tracking import next_poll
 
 logger = logging.getLogger(__name__)
@@ -77,7 +77,7 @@ def poll_open(*, limit: int = 100) -> int:
         polled += 1
         try:
             if payment.status == PaymentStatus.SUBMITTING:
-                url, version = _pix_url(payment.consent)
+                url, version = pix_url(payment.consent)
                 payment_submit(payment=payment, url=url, version=version)
             else:
                 payment_read(payment=payment, actor="poll")
