@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from initiator.models import ApplicationNotification, HolderCall, NotificationState
 from opusof.outbox.services import lease_seconds, max_attempts
+from opusof.retention import delete_older_than
 
 EVENT_ID_HEADER = "x-webhook-event-id"
 
@@ -48,11 +49,9 @@ def _claim(limit: int) -> list[ApplicationNotification]:
 def trace_purge(*, now: dt.datetime | None = None) -> int:
     """Deletes holder-call traces and finished notifications older than INITIATOR_RETENTION_DAYS."""
     cutoff = (now or timezone.now()) - dt.timedelta(days=settings.INITIATOR_RETENTION_DAYS)
-    calls, _ = HolderCall.objects.filter(created_at__lt=cutoff).delete()
-    sent, _ = (
-        ApplicationNotification.objects.filter(occurred_at__lt=cutoff).exclude(state=NotificationState.PENDING).delete()
-    )
-    return calls + sent
+    calls = delete_older_than(HolderCall.objects.all(), field="created_at", cutoff=cutoff)
+    finished = ApplicationNotification.objects.exclude(state=NotificationState.PENDING)
+    return calls + delete_older_than(finished, field="occurred_at", cutoff=cutoff)
 
 
 def notifications_deliver(*, limit: int = 100) -> int:
