@@ -116,7 +116,26 @@ _CONSENT_OPEN = [ConsentStatus.AWAITING_AUTHORISATION, ConsentStatus.PARTIALLY_A
 _PAYMENT_OPEN = [s for s in PaymentStatus.values if s not in PAYMENT_FINAL]
 
 
-class InitiatorConsent(AuditedStatus, FSMModelMixin, models.Model):
+class HolderMirror(AuditedStatus, FSMModelMixin, models.Model):
+    """A record that mirrors a resource at a holder: polled with backoff until final (next_poll_at, poll_attempts),
+    its status moved only by what the holder reports."""
+
+    next_poll_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    poll_attempts = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+    status_updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def client_id(self) -> None:
+        # record_transition announces changes to a holder-side TPP client; an initiator record has none (its
+        # application is notified through ApplicationNotification, written in the same transaction).
+        return None
+
+
+class InitiatorConsent(HolderMirror):
     """A payment consent created at a holder for an application; its status mirrors what the holder reports."""
 
     event_kind: ClassVar[str] = "INITIATOR_CONSENT"
@@ -146,10 +165,6 @@ class InitiatorConsent(AuditedStatus, FSMModelMixin, models.Model):
     access_token = models.TextField(blank=True)
     refresh_token = models.TextField(blank=True)
     access_token_expires_at = models.DateTimeField(null=True, blank=True)
-    next_poll_at = models.DateTimeField(null=True, blank=True, db_index=True)
-    poll_attempts = models.PositiveIntegerField(default=0)
-    created_at = models.DateTimeField(default=timezone.now)
-    status_updated_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["-created_at"]
@@ -164,12 +179,6 @@ class InitiatorConsent(AuditedStatus, FSMModelMixin, models.Model):
     def resource_id(self) -> str:
         return self.consent_id
 
-    @property
-    def client_id(self) -> None:
-        # record_transition announces changes to a holder-side TPP client; an initiator record has none (its
-        # application is notified through ApplicationNotification, written in the same transaction).
-        return None
-
     @transition(field="status", source=_CONSENT_OPEN, target=RETURN_VALUE(*ConsentStatus.values))
     def holder_reported(self, *, status: str) -> str:
         return status
@@ -182,7 +191,7 @@ class InitiatorConsentStatusChange(StatusChange):
         verbose_name = "consent status change"
 
 
-class InitiatorPayment(AuditedStatus, FSMModelMixin, models.Model):
+class InitiatorPayment(HolderMirror):
     """A pix payment an application asked the gateway to initiate; recorded with the application's idempotency key
     before the holder is called (the key the holder deduplicates on)."""
 
@@ -203,10 +212,6 @@ class InitiatorPayment(AuditedStatus, FSMModelMixin, models.Model):
         default=dict, help_text="The holder's answer to the creation: what a retry with the same key gets back."
     )
     last_error = models.CharField(max_length=1024, blank=True)
-    next_poll_at = models.DateTimeField(null=True, blank=True, db_index=True)
-    poll_attempts = models.PositiveIntegerField(default=0)
-    created_at = models.DateTimeField(default=timezone.now)
-    status_updated_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["-created_at"]
@@ -220,10 +225,6 @@ class InitiatorPayment(AuditedStatus, FSMModelMixin, models.Model):
     @property
     def resource_id(self) -> str:
         return self.payment_id or str(self.id)
-
-    @property
-    def client_id(self) -> None:
-        return None  # see InitiatorConsent.client_id
 
     @transition(field="status", source=_PAYMENT_OPEN, target=RETURN_VALUE(*PaymentStatus.values))
     def holder_reported(self, *, status: str) -> str:
@@ -374,7 +375,7 @@ class ScheduledCharge(AuditedStatus, FSMModelMixin, models.Model):
 
     @property
     def client_id(self) -> None:
-        return None  # see InitiatorConsent.client_id
+        return None  # see HolderMirror.client_id
 
     @transition(field="status", source=_CHARGE_OPEN, target=RETURN_VALUE(*ChargeStatus.values))
     def moved(self, *, status: str) -> str:
