@@ -6,7 +6,6 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
 
 from connectors.interfaces import AccountRef, ConnectorUnavailable, ConsentInfo, PaymentData
 from connectors.registry import payment_data_validator
@@ -21,6 +20,7 @@ from consents.models import (
     consumption_window,
 )
 from consents.validation import validate_consent_request
+from opusof import clock
 from opusof.models import TppClient
 from opusof.ofb import account_from_wire
 from opusof.timeutil import business_date, end_of_business_day
@@ -45,7 +45,7 @@ _DICT_CODES = {"DETALHE_PAGAMENTO_INVALIDO"}
 
 def consent_create(*, client: TppClient, data: dict[str, Any]) -> PaymentConsent:
     """POST /consents: validates the business rules and stores the consent AWAITING_AUTHORISATION."""
-    now = timezone.now()
+    now = clock.now()
     scheduled_dates = validate_consent_request(data, today=business_date(now))
     payment = data["payment"]
     details = payment["details"]
@@ -137,7 +137,7 @@ def consent_authorise(
     (more approvers needed) or REJECTED with the reason the §5.2 priority table picks."""
     with transaction.atomic():
         consent = lock_consent(consent_id=consent_id)
-        now = timezone.now()
+        now = clock.now()
         if consent.status != ConsentStatus.AWAITING_AUTHORISATION:
             raise ConsentNotAuthorisable(f"Consentimento está {consent.status}.")
         if consent.debtor_account is not None and consent.debtor_account != debtor_account:
@@ -178,7 +178,7 @@ def consent_approve(*, consent_id: str, actor: str) -> PaymentConsent:
     """One more approver of a PARTIALLY_ACCEPTED consent; the last one makes it AUTHORISED."""
     with transaction.atomic():
         consent = lock_consent(consent_id=consent_id)
-        now = timezone.now()
+        now = clock.now()
         if consent.status != ConsentStatus.PARTIALLY_ACCEPTED:
             raise ConsentNotAuthorisable(f"Consentimento está {consent.status}.")
         if consent.pending_approvals > 1:
@@ -209,11 +209,11 @@ def consent_reject(*, consent_id: str, reason: str, detail: str, actor: str) -> 
             lambda: consent.reject(reason=reason, detail=detail),
             actor=actor,
             reason=reason,
-            now=timezone.now(),
+            now=clock.now(),
         )
         return consent
 
 
 def consent_consume(consent: PaymentConsent, *, actor: str) -> None:
     """A payment was attempted with this AUTHORISED consent (§1.3); caller holds the row lock."""
-    transition(consent, consent.consume, actor=actor, now=timezone.now())
+    transition(consent, consent.consume, actor=actor, now=clock.now())

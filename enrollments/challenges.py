@@ -4,7 +4,6 @@ short-lived."""
 import datetime as dt
 import secrets
 
-from django.utils import timezone
 from webauthn.helpers import bytes_to_base64url
 
 from enrollments import fido
@@ -15,6 +14,7 @@ from enrollments.models import (
     Enrollment,
     FidoChallenge,
 )
+from opusof import clock
 
 
 def _challenge_value() -> str:
@@ -46,7 +46,7 @@ def new_challenge(
 
 def take_challenge(enrollment: Enrollment, *, purpose: str, consent_id: str = "") -> FidoChallenge:
     """Locks and consumes the enrollment's current challenge (single use, even when verification then fails)."""
-    now = timezone.now()
+    now = clock.now()
     challenge = (
         FidoChallenge.objects.select_for_update()
         .filter(enrollment=enrollment, purpose=purpose, consent_id=consent_id, used_at__isnull=True)

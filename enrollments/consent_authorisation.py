@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
-from django.utils import timezone
 from webauthn.helpers import base64url_to_bytes
 
 from consents.errors import ConsentNotAuthorisable
@@ -41,6 +40,7 @@ from enrollments.models import (
     FidoCredential,
     FidoPlatform,
 )
+from opusof import clock
 from opusof.errors import RegulatedError
 from opusof.models import TppClient
 from opusof.timeutil import business_date
@@ -105,7 +105,7 @@ def _assertion_verified(attempt: Attempt) -> Refusal | None:
     except FidoVerificationFailed as exc:
         return Refusal(Risk(f"{exc.code}: {exc.detail}"))
     credential.sign_count = new_count
-    credential.last_used_at = timezone.now()
+    credential.last_used_at = clock.now()
     credential.save(update_fields=["sign_count", "last_used_at"])
     return None
 
@@ -170,7 +170,7 @@ def _authorise(attempt: Attempt, *, actor: str) -> tuple[PaymentConsent, Refusal
         amount=consent.amount,
         business_date=business_date(),
         risk_signals=attempt.risk_signals,
-        created_at=timezone.now(),
+        created_at=clock.now(),
     )
     return consent, None
 
@@ -230,7 +230,7 @@ def fido_sign_options_create(
                 purpose=FidoChallenge.Purpose.AUTHENTICATION,
                 rp_id=rp_id,
                 consent_id=consent_id,
-                now=timezone.now(),
+                now=clock.now(),
             )
             options = fido.authentication_options(
                 rp_id=rp_id, challenge=base64url_to_bytes(challenge.challenge), credential_id=credential.credential_id

@@ -4,7 +4,6 @@ registration rejects the enrollment (REJEITADO_FALHA_FIDO), and the error is rai
 from typing import Any
 
 from django.db import transaction
-from django.utils import timezone
 from webauthn.helpers import base64url_to_bytes
 
 from enrollments import fido
@@ -25,6 +24,7 @@ from enrollments.models import (
     FidoCredential,
 )
 from enrollments.transitions import enrollment_transition
+from opusof import clock
 from opusof.errors import ParameterInvalid, RegulatedError
 from opusof.models import TppClient
 
@@ -61,10 +61,10 @@ def fido_registration_options_create(
                 ),
                 actor=f"tpp:{client.client_id}",
                 reason=EnrollmentRejectionReason.REJEITADO_MAXIMO_CHALLENGES_ATINGIDO,
-                now=timezone.now(),
+                now=clock.now(),
             )
         else:
-            now = timezone.now()
+            now = clock.now()
             challenge = new_challenge(enrollment, purpose=FidoChallenge.Purpose.REGISTRATION, rp_id=rp_id, now=now)
             enrollment.platform = platform
             enrollment.save(update_fields=["platform"])
@@ -101,7 +101,7 @@ def fido_registration_complete(*, client: TppClient, enrollment_id: str, data: d
         raise status_error
     with transaction.atomic():
         enrollment = lock_enrollment(enrollment_id=enrollment_id, client=client)
-        now = timezone.now()
+        now = clock.now()
         error: RegulatedError | None = None
         try:
             challenge = take_challenge(enrollment, purpose=FidoChallenge.Purpose.REGISTRATION)

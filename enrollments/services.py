@@ -13,7 +13,6 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
 from webauthn.helpers import bytes_to_base64url
 
 from connectors.interfaces import AccountRef, ConnectorUnavailable
@@ -41,6 +40,7 @@ from enrollments.models import (
     EnrollmentStatusChange,
 )
 from enrollments.transitions import enrollment_transition, waiting_deadline
+from opusof import clock
 from opusof.errors import ParameterInvalid, RegulatedError
 from opusof.models import TppClient
 from opusof.ofb import account_from_wire
@@ -82,7 +82,7 @@ def enrollment_create(*, client: TppClient, data: dict[str, Any]) -> Enrollment:
     permissions = list(data["permissions"])
     if EnrollmentPermission.PAYMENTS_INITIATE not in permissions:
         raise PermissionsInvalid('As permissões associadas ao vínculo de conta não contêm "PAYMENTS_INITIATE".')
-    now = timezone.now()
+    now = clock.now()
     enrollment = Enrollment(
         client=client,
         created_at=now,
@@ -124,7 +124,7 @@ def enrollment_risk_signals(*, client: TppClient, enrollment_id: str, signals: d
                 enrollment,
                 lambda: enrollment.receive_risk_signals(signals=signals),
                 actor=f"tpp:{client.client_id}",
-                now=timezone.now(),
+                now=clock.now(),
             )
     if error is not None:
         raise error  # after commit: an expiry applied on the way stays applied
@@ -170,7 +170,7 @@ def enrollment_authorise(
                     account=debtor_account, transaction_limit=transaction_limit, daily_limit=daily_limit
                 ),
                 actor=actor,
-                now=timezone.now(),
+                now=clock.now(),
             )
     if error is not None:
         raise error
@@ -200,7 +200,7 @@ def enrollment_cancel(
     with transaction.atomic():
         enrollment = lock_enrollment(enrollment_id=enrollment_id, client=client)
         error: RegulatedError | None = None
-        now = timezone.now()
+        now = clock.now()
         if enrollment.status in (EnrollmentStatus.REJECTED, EnrollmentStatus.REVOKED):
             error = EnrollmentStatusInvalid("O status do vínculo de conta não permite cancelamento.")
         elif enrollment.status == EnrollmentStatus.AUTHORISED:

@@ -8,8 +8,8 @@ from urllib.parse import urlencode
 
 from django.db.models import Count, Model, Q
 from django.urls import reverse
-from django.utils import timezone
 
+from opusof import clock
 from opusof.labels import CONSENT_STATUS, PAYMENT_STATUS
 from opusof.timeutil import business_date, business_tz
 from payments.models import PaymentPollState, PaymentStatus, PixPayment
@@ -67,7 +67,7 @@ def payments_needing_attention() -> list[Attention]:
     flagged = PaymentPollState.objects.filter(needs_attention=True, payment__isnull=False).values("payment_id")
     rows = (
         PixPayment.objects.select_related("poll_state")
-        .filter(Q(pk__in=flagged) | Q(status__in=OPEN_STATUSES, created_at__lt=timezone.now() - OPEN_TOO_LONG))
+        .filter(Q(pk__in=flagged) | Q(status__in=OPEN_STATUSES, created_at__lt=clock.now() - OPEN_TOO_LONG))
         .order_by("created_at")[:ATTENTION_LIMIT]
     )
     items = []

@@ -15,8 +15,8 @@ from typing import Any, Generic, TypeVar, cast
 from django.core.exceptions import ObjectDoesNotExist
 from django.db import models, transaction
 from django.db.models import Q
-from django.utils import timezone
 
+from opusof import clock
 from opusof.errors import RegulatedError
 
 Record = TypeVar("Record", bound=models.Model)
@@ -53,13 +53,13 @@ class ExpiryKit(Generic[Record]):
             raise self.not_found(record_id) from exc
         if client is not None:
             cast(Any, record).client = client  # already loaded by the caller (a connector's consent info names it)
-        self.expire_if_due(record, now=timezone.now())
+        self.expire_if_due(record, now=clock.now())
         return record
 
     def refresh(self, record: Record) -> Record:
         """Lazy expiry on read: the record as it stands now, ended if its window has passed (the sweep normally acts
         first)."""
-        if not self.is_due(record, timezone.now()):
+        if not self.is_due(record, clock.now()):
             return record
         with transaction.atomic():
             return self.lock(getattr(record, self.id_field))
@@ -68,7 +68,7 @@ class ExpiryKit(Generic[Record]):
         """The beat sweep: ends every record whose window has passed. Rows another worker holds are skipped
         (SKIP LOCKED) and found by the next run; an ended record is no longer due, so a rerun changes nothing."""
         due_ids = list(
-            self.model._default_manager.filter(self.due(now or timezone.now())).values_list(self.id_field, flat=True)[
+            self.model._default_manager.filter(self.due(now or clock.now())).values_list(self.id_field, flat=True)[
                 :limit
             ]
         )
@@ -80,6 +80,6 @@ class ExpiryKit(Generic[Record]):
                     .filter(**{self.id_field: record_id})
                     .first()
                 )
-                if record is not None and self.expire_if_due(record, now=now or timezone.now()):
+                if record is not None and self.expire_if_due(record, now=now or clock.now()):
                     expired += 1
         return expired

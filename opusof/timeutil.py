@@ -6,6 +6,8 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.utils import timezone
 
+from opusof import clock
+
 
 def business_tz() -> ZoneInfo:
     return ZoneInfo(settings.OPUSOF_BUSINESS_TIME_ZONE)
@@ -20,8 +22,8 @@ def now_rfc3339() -> str:
 
 
 def business_date(value: dt.datetime | None = None) -> dt.date:
-    """The Sao Paulo calendar date of an instant (now by default)."""
-    return (value or timezone.now()).astimezone(business_tz()).date()
+    """The Sao Paulo calendar date of an instant (the business clock's now by default, opusof/clock.py)."""
+    return (value or clock.now()).astimezone(business_tz()).date()
 
 
 def end_of_business_day(day: dt.date) -> dt.datetime:

@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 from django.db.models import Model
-from django.utils import timezone
 
+from opusof import clock
 from opusof.bulk import update_rows
 from opusof.models import AuditedStatus, StatusChange
 from opusof.outbox.services import StatusChangeEvent, outbox_record_status_changes
@@ -91,7 +91,7 @@ def transition(
         resource_id=record.resource_id,
         actor=actor,
         reason=reason,
-        now=now or timezone.now(),
+        now=now or clock.now(),
         after_apply=after_apply,
     )
 

@@ -6,7 +6,6 @@ import datetime as dt
 from collections.abc import Callable
 
 from django.db import transaction
-from django.utils import timezone
 
 from connectors.interfaces import (
     BankPaymentStatus,
@@ -16,6 +15,7 @@ from connectors.interfaces import (
     PaymentStatusResult,
 )
 from connectors.registry import payment_canceller, payment_initiator, payment_status_reader
+from opusof import clock
 from opusof.transitions import transition
 from payments.lifecycle import apply_bank_status, fault_point, flag_for_staff, initiate, reject
 from payments.models import PaymentRejectionReason, PaymentStatus, PixPayment
@@ -37,7 +37,7 @@ def _hand_over(batch_id: str, select: Callable[[list[PixPayment]], list[PixPayme
             .order_by("scheduled_date")
         )
         chosen = select(locked)
-        now = timezone.now()
+        now = clock.now()
         for payment in chosen:
             payment.bank_requested_at = now
             payment.save(update_fields=["bank_requested_at"])
@@ -72,7 +72,7 @@ def payment_batch_submit(*, batch_id: str) -> list[PixPayment]:
         elif first.scheduled_date is None:
             for payment in _hand_over(batch_id, lambda rows: rows[:1]):
                 initiate(PIX_PAYMENTS, payment, hide_refusal=False, actor="system:bank")
-        elif timezone.now() - first.created_at > BATCH_SCHEDULING_WINDOW:
+        elif clock.now() - first.created_at > BATCH_SCHEDULING_WINDOW:
             _reject_unsent(
                 batch_id,
                 code=PaymentRejectionReason.FALHA_AGENDAMENTO_PAGAMENTOS,
@@ -169,7 +169,7 @@ def payment_refresh(*, payment: PixPayment) -> PixPayment:
         payment.status != PaymentStatus.RCVD
         or payment.scheduled_date is None
         or payment.bank_requested_at is not None
-        or timezone.now() - payment.created_at <= BATCH_SCHEDULING_WINDOW
+        or clock.now() - payment.created_at <= BATCH_SCHEDULING_WINDOW
     ):
         return payment
     payment_batch_submit(batch_id=str(payment.batch_id))
@@ -184,7 +184,7 @@ BATCH_RESUBMIT_AFTER = dt.timedelta(minutes=2)
 def payment_batches_stalled() -> list[str]:
     """Batches with rows still RCVD and never handed to the bank after BATCH_RESUBMIT_AFTER: resubmitted, or
     rejected past their 60-minute window."""
-    cutoff = timezone.now() - BATCH_RESUBMIT_AFTER
+    cutoff = clock.now() - BATCH_RESUBMIT_AFTER
     batches = PixPayment.objects.filter(
         status=PaymentStatus.RCVD, bank_requested_at__isnull=True, created_at__lt=cutoff
     ).values_list("batch_id", flat=True)

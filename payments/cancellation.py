@@ -5,10 +5,10 @@ payment of a consent (PATCH /pix/payments/consents/{consentId}). The request is 
 import datetime as dt
 
 from django.db import transaction
-from django.utils import timezone
 
 from consents.errors import ConsentNotFound
 from consents.models import PaymentConsent
+from opusof import clock
 from opusof.models import TppClient
 from opusof.timeutil import end_of_business_day
 from payments.errors import (
@@ -80,7 +80,7 @@ def _complete_cancel(payment_id: str) -> PixPayment:
 def _before_cancel_deadline(payment: PixPayment) -> bool:
     if payment.scheduled_date is None:
         return True
-    return timezone.now() <= end_of_business_day(payment.scheduled_date - dt.timedelta(days=1))
+    return clock.now() <= end_of_business_day(payment.scheduled_date - dt.timedelta(days=1))
 
 
 def payments_cancel_for_consent(

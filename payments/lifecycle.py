@@ -21,7 +21,6 @@ from django.apps import apps
 from django.conf import settings
 from django.db import connections, transaction
 from django.db.models import Q, QuerySet
-from django.utils import timezone
 
 from connectors.interfaces import (
     ConnectorOutcomeUnknown,
@@ -32,6 +31,7 @@ from connectors.interfaces import (
     PaymentStatusResult,
 )
 from connectors.registry import payment_canceller, payment_initiator, payment_status_reader
+from opusof import clock
 from opusof.timeutil import business_date
 from opusof.transitions import transition
 from payments.models import (
@@ -106,7 +106,7 @@ def fault_point(name: str) -> None:
 
 def apply_bank_status(payment: PixPaymentBase, result: PaymentStatusResult, *, actor: str) -> bool:
     """Moves the payment to what the bank reports; False when there is nothing to change."""
-    move = payment.bank_status_transition(result, now=timezone.now())
+    move = payment.bank_status_transition(result, now=clock.now())
     if move is None:
         return False
     transition(payment, move, actor=actor, reason=result.rejection_code or "")
@@ -215,7 +215,7 @@ def record_cancel_request(
     """Records, in the caller's transaction and under its row lock, a cancellation about to be asked of the bank
     (who asks, why, and, for a cancellation the holder makes on its own, the rejection to record if the bank will
     not cancel), with a history row. ``complete_cancel`` asks the bank once the caller has committed."""
-    now = timezone.now()
+    now = clock.now()
     payment.cancel_request = {
         "from": cancelled_from,
         "document": document,
@@ -292,7 +292,7 @@ def _record_cancel(payment: Any) -> None:
     asked = payment.cancel_request
     if asked is None:
         return
-    at = timezone.now()
+    at = clock.now()
     transition(
         payment,
         lambda: payment.cancel(
@@ -342,7 +342,7 @@ def due_for_poll(
     between the bank's answer and our commit), with a cancellation recorded and not confirmed after as long, and, with
     ``schedules``, SCHD once their date has come (payments v4 leaves those to its due sweep). With ``backoff``, only
     those whose next poll (PaymentPollState) is due."""
-    now = now or timezone.now()
+    now = now or clock.now()
     due = (
         Q(status__in=POLLED_STATUSES)
         | Q(status=PaymentStatus.RCVD, bank_requested_at__lt=now - stranded_after())
@@ -366,7 +366,7 @@ def poll_backoff(attempts: int) -> dt.timedelta:
 def flag_for_staff(kind: PaymentKind, payment: PixPaymentBase, *, reason: str) -> None:
     """Flags a payment whose state at the bank opusof could not settle for staff (PaymentPollState.needs_attention,
     the admin's "payment status polls" filtered on needs attention). Caller's transaction."""
-    now = timezone.now()
+    now = clock.now()
     state, _ = PaymentPollState.objects.select_for_update().get_or_create(
         **{kind.poll_state_field: payment}, defaults={"next_poll_at": now}
     )
@@ -390,7 +390,7 @@ def poll_with_backoff(kind: PaymentKind, payment_id: str, *, actor: str = "syste
         after, error = before, f"detentora indisponível: {exc}"
     except ConnectorRejected as exc:
         after, error = before, f"detentora recusou a consulta: {exc.code} {exc.detail}"
-    now = timezone.now()
+    now = clock.now()
     with transaction.atomic():
         state, _ = PaymentPollState.objects.select_for_update().get_or_create(
             **{kind.poll_state_field: kind.select(payment_id).get()}, defaults={"next_poll_at": now}

@@ -10,7 +10,6 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 
 from connectors.interfaces import (
     ConnectorUnavailable,
@@ -24,6 +23,7 @@ from consents.expiry import lock_consent
 from consents.models import ConsentStatus, PaymentConsent
 from consents.services import consent_connector_info, consent_consume
 from enrollments.payment_limits import enrollment_limit_problem, enrollment_lock_for_payment
+from opusof import clock
 from opusof.degrade import enqueue_after_commit
 from opusof.errors import ParameterInvalid, ParameterMissing, RegulatedError
 from opusof.models import TppClient
@@ -120,7 +120,7 @@ def _build_payment(
     scheduled_date: dt.date | None,
     request_key: str,
 ) -> PixPayment:
-    now = timezone.now()
+    now = clock.now()
     debtor = consent.debtor_account
     assert debtor is not None  # an AUTHORISED consent always has the account the customer chose
     return PixPayment(

@@ -8,9 +8,9 @@ from decimal import Decimal
 from typing import Any
 
 from django.db.models import Sum
-from django.utils import timezone
 
 from consents.validation import check_account
+from opusof import clock
 from opusof.errors import ParameterInvalid, ParameterMissing
 from opusof.ofb import account_from_wire
 from opusof.timeutil import business_tz
@@ -79,7 +79,7 @@ def _check_common(consent: RecurringConsent, data: dict[str, Any], *, day: dt.da
         raise errors.PaymentDetailInvalid("transactionIdentification só é permitido para INIC.")
     if day < today:
         raise errors.OutsideAllowedWindow("Data de pagamento no passado.")
-    if consent.expires_at is not None and timezone.now() > consent.expires_at:
+    if consent.expires_at is not None and clock.now() > consent.expires_at:
         # The consent "deve deixar de ser válido" at expirationDateTime; payments already scheduled still settle.
         raise errors.OutsideAllowedWindow("Consentimento expirado.")
     if consent.expires_at is not None and day > consent.expires_at.astimezone(business_tz()).date():
@@ -100,7 +100,7 @@ def _check_sweeping(
     if day != today:
         raise errors.OutsideAllowedWindow("Transferências Inteligentes liquidam no mesmo dia.")
     start = consent.settings.get("startDateTime")
-    if start and timezone.now() < dt.datetime.strptime(start, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC):
+    if start and clock.now() < dt.datetime.strptime(start, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC):
         # spec_versions "charge-before-start"
         raise errors.PaymentDiffersFromConsent("Pagamento anterior ao início do consentimento (startDateTime).")
     if data.get("originalRecurringPaymentId"):

@@ -4,8 +4,8 @@ import datetime as dt
 from typing import Any
 
 from django.db.models import Q, QuerySet
-from django.utils import timezone
 
+from opusof import clock
 from opusof.models import TppClient
 from opusof.timeutil import business_tz
 from recurring.errors import OtherClientsResource, RecurringConsentNotFound, RecurringPaymentNotFound
@@ -149,7 +149,7 @@ def recurring_consents_awaiting_co_approval(*, customer_document: str, limit: in
     business is the bank's account discovery to say."""
     return (
         RecurringConsent.objects.select_related("client")
-        .filter(status=RecurringConsentStatus.PARTIALLY_ACCEPTED, authorisation_deadline__gte=timezone.now())
+        .filter(status=RecurringConsentStatus.PARTIALLY_ACCEPTED, authorisation_deadline__gte=clock.now())
         .exclude(business_entity_document="")
         .exclude(history__actor=f"customer:{customer_document}")
         .order_by("authorisation_deadline")[:limit]

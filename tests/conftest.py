@@ -33,6 +33,7 @@ from playwright.sync_api import Browser  # noqa: E402
 
 from connectors.registry import reset_connectors  # noqa: E402
 from connectors.sandbox.demo import load_sandbox_demo  # noqa: E402
+from opusof import clock  # noqa: E402
 from opusof.jose import clear_key_caches  # noqa: E402
 
 # Property tests judge arithmetic, not speed: on a loaded 2-core CI machine Hypothesis's deadline and too_slow
@@ -57,8 +58,10 @@ def rsa_keys() -> list[rsa.RSAPrivateKey]:
 
 @pytest.fixture(autouse=True)
 def _clean_cache() -> Iterator[None]:
-    """Each test starts with an empty Django cache (jti replay keys, JWKS) and no parsed TPP keys in-process."""
+    """Each test starts with an empty Django cache (jti replay keys, JWKS, the business clock's offset) and no parsed
+    TPP keys in-process."""
     cache.clear()
+    clock.forget_local()
     clear_key_caches()
     yield
     clear_key_caches()

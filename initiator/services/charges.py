@@ -18,7 +18,6 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 
 from initiator.errors import HolderUnreachable, NotFound, ParameterInvalid, ParameterMissing
 from initiator.models import (
@@ -35,6 +34,7 @@ from initiator.services.charge_limits import limit_refusal
 from initiator.services.consents import consent_for
 from initiator.services.payments import _record, payment_submit, pix_url
 from initiator.services.tracking import charge_move, payment_data
+from opusof import clock
 from opusof.timeutil import business_date, business_tz
 
 # Pix Automático arrangement (automatic-payments-2.0.0.yml §"Agendamento", restated from the arrangement rules
@@ -297,7 +297,7 @@ def _claim(today: dt.date) -> tuple[ScheduledCharge, InitiatorPayment | None] | 
 def charges_send_due(*, now: dt.datetime | None = None, limit: int = 100) -> int:
     """Beat's sweep: follows sent charges, then sends every charge whose window is open. Returns how many were
     sent to the holder."""
-    today = business_date(now or timezone.now())
+    today = business_date(now or clock.now())
     _follow(today)
     sent = 0
     for _ in range(limit):

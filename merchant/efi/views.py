@@ -8,7 +8,6 @@ import uuid
 from typing import Any
 
 from django.core.paginator import EmptyPage, Paginator
-from django.utils import timezone
 from rest_framework.parsers import FormParser, JSONParser
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
@@ -23,6 +22,7 @@ from merchant.errors import InvalidRequest, Unauthenticated
 from merchant.models import Merchant
 from merchant.services.merchants import merchant_authenticate, merchant_configure, token_authenticate, token_issue
 from merchant.services.plans import parcel_cancel, plan_cancel, plan_create
+from opusof import clock
 from opusof.timeutil import business_tz
 
 DIALECT = "efi"
@@ -155,7 +155,7 @@ class EfiRecurringPixCancelApi(EfiApi):
         plan = plan_cancel(
             plan=selectors.plan_get(merchant=merchant, identifier=identifier, dialect=DIALECT), actor="merchant:cancel"
         )
-        cancelled = (plan.cancelled_at or timezone.now()).astimezone(business_tz())
+        cancelled = (plan.cancelled_at or clock.now()).astimezone(business_tz())
         return Response(
             {
                 "identificadorPagamento": plan.identifier,

@@ -12,7 +12,6 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 
 from initiator.errors import InitiatorError
 from initiator.services.consents import consent_create, participant_get
@@ -30,6 +29,7 @@ from merchant.errors import (
 from merchant.models import PARCEL_FINAL, PARCEL_OPEN, Merchant, Parcel, ParcelStatus, Plan, PlanStatus
 from merchant.services.merchants import merchant_allow_callback
 from merchant.services.webhooks import webhook_record
+from opusof import clock
 from opusof.timeutil import business_date, business_tz
 from opusof.transitions import transition
 
@@ -101,6 +101,7 @@ def _record(*, merchant: Merchant, dialect: str, key: str, digest: str, request:
                 recurrence=request.recurrence,
                 schedule=schedule,
                 callback_url=request.callback_url or merchant.redirect_url,
+                created_at=clock.now(),  # the Efí listing's inicio/fim are business dates
             )
             Parcel.objects.bulk_create(
                 Parcel(plan=plan, sequence=n, date=day, amount=request.amount, end_to_end_id=_end_to_end_id(day))
@@ -386,7 +387,7 @@ def plan_cancel(*, plan: Plan, actor: str) -> Plan:
         for parcel in Parcel.objects.select_for_update().filter(plan=locked):
             if parcel.status == ParcelStatus.CREATED or parcel.payment_id in cancelled:
                 parcel_move(parcel, ParcelStatus.CANC, actor=actor)
-        locked.cancelled_at = timezone.now()
+        locked.cancelled_at = clock.now()
         plan_move(locked, PlanStatus.CANCELLED, actor=actor)
     return locked
 

@@ -29,11 +29,11 @@ from enrollments.models import FINAL_STATUSES as ENROLLMENT_FINAL_STATUSES
 from enrollments.models import Enrollment, EnrollmentStatus
 from enrollments.selectors import enrollment_get_for_client
 from enrollments.services import enrollment_authorise, enrollment_cancel_by_customer
+from opusof import clock
 from opusof.authserver.display import INSTRUMENT_LABELS, br_date, brl
 from opusof.documents import mask_document
 from opusof.errors import ParameterInvalid, RegulatedError
 from opusof.models import TppClient
-from opusof.timeutil import business_tz
 from recurring import errors as recurring_errors
 from recurring.expiry import recurring_consent_refresh
 from recurring.models import Actor, Channel, ConsentRejectionCode, RecurringConsent, RecurringConsentStatus
@@ -166,7 +166,7 @@ class PaymentConsentJourney(ConsentJourney[PaymentConsent]):
         elif row.payment_date:
             dates = [br_date(row.payment_date)]
         else:
-            dates = [br_date(timezone.now().astimezone(business_tz()).date())]
+            dates = [br_date(clock.today())]
         return {
             "creditor_name": row.creditor_name,
             "creditor_document": mask_document(row.creditor_document),

@@ -407,6 +407,8 @@ OPUSOF_DICT_CHECK = env_str("OPUSOF_DICT_CHECK", "sync")
 if OPUSOF_DICT_CHECK not in ("sync", "async"):
     raise ImproperlyConfigured(f"OPUSOF_DICT_CHECK must be 'sync' or 'async', not {OPUSOF_DICT_CHECK!r}")
 OPUSOF_SANDBOX_SCENARIOS = env_bool("OPUSOF_SANDBOX_SCENARIOS", True)
+# The business clock can be moved forward (opusof/clock.py, docs/sandbox.md); never in production.
+OPUSOF_SANDBOX_CLOCK = env_bool("OPUSOF_SANDBOX_CLOCK", True)
 if any(path.startswith("connectors.sandbox") for path in OPUSOF_CONNECTORS.values()):
     # The sandbox bank's own settlement run: scheduled payments due today and pending ones past their delay.
     CELERY_BEAT_SCHEDULE["sandbox-settle-due"] = {

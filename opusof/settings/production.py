@@ -56,6 +56,8 @@ if not INITIATOR_TOKEN_KEYS:
     raise ImproperlyConfiguredEnv("INITIATOR_TOKEN_KEYS (Fernet keys, newest first) is required in production")
 # Conformance-suite scenario amounts must never reach a real customer's payment.
 OPUSOF_SANDBOX_SCENARIOS = False
+# Nor may anyone move the business clock (opusof/clock.py): real customers' payments run on real dates.
+OPUSOF_SANDBOX_CLOCK = False
 # The embedded sandbox bank is the default everywhere else; here every capability must name the bank's connector.
 _sandbox_capabilities = sorted(k for k, v in OPUSOF_CONNECTORS.items() if v.startswith("connectors.sandbox"))  # noqa: F405
 if _sandbox_capabilities:

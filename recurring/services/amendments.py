@@ -6,8 +6,8 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
-from django.utils import timezone
 
+from opusof import clock
 from opusof.errors import ParameterMissing
 from opusof.models import TppClient
 from opusof.timeutil import business_date
@@ -46,7 +46,7 @@ def recurring_consent_revoke(
     revoked = False
     with transaction.atomic():
         consent = lock_recurring_consent(recurring_consent_id=recurring_consent_id, client=client)
-        now = timezone.now().replace(microsecond=0)
+        now = clock.now().replace(microsecond=0)
         if consent.status == RecurringConsentStatus.AUTHORISED:
             revoked = True
             transition(
@@ -86,7 +86,7 @@ def recurring_consent_edit(*, client: TppClient, recurring_consent_id: str, data
     later: list[RecurringPayment] = []
     with transaction.atomic():
         consent = lock_recurring_consent(recurring_consent_id=recurring_consent_id, client=client)
-        now = timezone.now().replace(microsecond=0)
+        now = clock.now().replace(microsecond=0)
         if consent.product != Product.AUTOMATIC:
             raise errors.FieldNotAllowed("Somente consentimentos de Pix Automático podem ser editados.")
         if consent.status != RecurringConsentStatus.AUTHORISED:

@@ -4,8 +4,8 @@ or by the holder when the consent no longer covers it (a withdrawal)."""
 import datetime as dt
 
 from django.db import transaction
-from django.utils import timezone
 
+from opusof import clock
 from opusof.models import TppClient
 from opusof.timeutil import business_tz, end_of_business_day
 from payments.lifecycle import (
@@ -100,7 +100,7 @@ def recurring_payment_cancel(
         by_receiver = document in payment.consent.creditor_documents
         if payment.is_retry and not by_receiver and payment.consent.product == Product.AUTOMATIC:
             raise errors.CancellationNotAllowed("O pagador não pode cancelar uma nova tentativa de pagamento.")
-        if payment.status == PaymentStatus.SCHD and timezone.now() > cancellation_deadline(
+        if payment.status == PaymentStatus.SCHD and clock.now() > cancellation_deadline(
             payment, by_receiver=by_receiver
         ):
             raise errors.CancellationOutsideWindow("Prazo para cancelamento encerrado.")

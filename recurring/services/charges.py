@@ -12,7 +12,6 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 
 from connectors.interfaces import (
     ConnectorUnavailable,
@@ -21,6 +20,7 @@ from connectors.interfaces import (
     PaymentInitiation,
 )
 from connectors.registry import account_discovery
+from opusof import clock
 from opusof.errors import ParameterInvalid, RegulatedError
 from opusof.models import TppClient
 from opusof.ofb import account_from_wire
@@ -106,7 +106,7 @@ def recurring_payment_id_for(recurring_consent_id: str, end_to_end_id: str) -> s
 def _build_payment(
     consent: RecurringConsent, data: dict[str, Any], *, amount: Decimal, day: dt.date
 ) -> RecurringPayment:
-    now = timezone.now()
+    now = clock.now()
     debtor = consent.debtor_account
     assert debtor is not None  # an AUTHORISED consent always has the account the customer chose
     return RecurringPayment(

@@ -6,7 +6,6 @@ import datetime as dt
 from typing import Any
 
 from django.db import transaction
-from django.utils import timezone
 
 from connectors.interfaces import (
     AccountRef,
@@ -17,6 +16,7 @@ from connectors.interfaces import (
     recurring_configuration_from_wire,
 )
 from connectors.registry import account_discovery
+from opusof import clock
 from opusof.errors import RegulatedError
 from opusof.models import TppClient
 from opusof.ofb import account_from_wire
@@ -53,7 +53,7 @@ def _response_configuration(configuration: dict[str, Any], product: str, *, now:
 
 def recurring_consent_create(*, client: TppClient, data: dict[str, Any]) -> RecurringConsent:
     """POST /recurring-consents: business rules (§2.2), then AWAITING_AUTHORISATION. No customer checks here."""
-    now = timezone.now().replace(microsecond=0)
+    now = clock.now().replace(microsecond=0)
     product = validate_consent_request(data, now=now)
     expires = data.get("expirationDateTime")
     consent = RecurringConsent(
@@ -102,7 +102,7 @@ def recurring_consent_authorise(
     due by 23:59 Brasília today) or REJECTED when the bank refuses the chosen account."""
     with transaction.atomic():
         consent = lock_recurring_consent(recurring_consent_id=recurring_consent_id)
-        now = timezone.now().replace(microsecond=0)
+        now = clock.now().replace(microsecond=0)
         if consent.status != RecurringConsentStatus.AWAITING_AUTHORISATION:
             raise errors.ConsentNotAuthorisable(f"Consentimento está {consent.status}.")
         if consent.debtor_account is not None and consent.debtor_account != debtor_account:
@@ -141,7 +141,7 @@ def recurring_consent_approve(*, recurring_consent_id: str, actor: str) -> Recur
     TEMPO_EXPIRADO_AUTORIZACAO, and that rejection is kept even though the approval is refused)."""
     with transaction.atomic():
         consent = lock_recurring_consent(recurring_consent_id=recurring_consent_id)
-        now = timezone.now().replace(microsecond=0)
+        now = clock.now().replace(microsecond=0)
         refusal: RegulatedError | None = None
         if consent.status != RecurringConsentStatus.PARTIALLY_ACCEPTED:
             refusal = errors.ConsentNotAuthorisable(f"Consentimento está {consent.status}.")
@@ -179,7 +179,7 @@ def recurring_consent_reject(
     Anything else is 422 CONSENTIMENTO_NAO_PERMITE_CANCELAMENTO (§2.4: rejection is for consents not authorised)."""
     with transaction.atomic():
         consent = lock_recurring_consent(recurring_consent_id=recurring_consent_id, client=client)
-        now = timezone.now().replace(microsecond=0)
+        now = clock.now().replace(microsecond=0)
         if consent.status in AWAITING:
             transition(
                 consent,
