@@ -50,7 +50,13 @@ from django.core.signals import setting_changed
 from django.dispatch import receiver
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
-from connectors.http import calllog, contract, listing, signing
+from connectors.http import calllog, listing, signing
+from connectors.http.contract.discovery import discovered_accounts_from_response, discovery_request
+from connectors.http.contract.errors import errors_from_body
+from connectors.http.contract.lookup import cancellation_idempotency_key, cancellation_request, find_request
+from connectors.http.contract.payment import initiation_request, status_from_response
+from connectors.http.contract.validation import validation_request, validation_result_from_response
+from connectors.http.contract.wire import LISTING_ROUTE, ROUTES, ContractError, request_meta
 from connectors.interfaces import (
     BankPaymentRecord,
     ConnectorOutcomeUnknown,
@@ -71,7 +77,7 @@ T = TypeVar("T")
 
 # Routes a repeated request cannot harm: reads, and the money routes because every attempt of one call carries the
 # same idempotencyKey, on which the bank deduplicates (a repeated key answers the first result, never a new effect).
-RETRYABLE_ROUTES = frozenset({"validate", "discovery", "initiate", "status", "cancel", contract.LISTING_ROUTE})
+RETRYABLE_ROUTES = frozenset({"validate", "discovery", "initiate", "status", "cancel", LISTING_ROUTE})
 # Routes whose request moves money, or stops it moving: an answer lost after the request may have reached the bank
 # is an unknown outcome (ConnectorOutcomeUnknown), never an unavailability the caller may read as "not done".
 MONEY_ROUTES = frozenset({"initiate", "cancel"})
@@ -172,35 +178,33 @@ class HttpBank:
 
     def validate_payment_data(self, data: PaymentData) -> ValidationResult:
         """POST /payment-validation: 200 passes, 422 lists the issues (never raises ConnectorRejected)."""
-        status, body = self._call("validate", contract.validation_request(data, meta=self._meta()), accept=(422,))
-        return _parse("validate", contract.validation_result_from_response, status, body)
+        status, body = self._call("validate", validation_request(data, meta=self._meta()), accept=(422,))
+        return _parse("validate", validation_result_from_response, status, body)
 
     def discover_accounts(
         self, *, customer_document: str, business_document: str | None = None, consent: ConsentInfo | None = None
     ) -> list[DiscoveredAccount]:
         """POST /account-discovery: the accounts the customer may pay from (recurring variant for a recurring
         consent)."""
-        request = contract.discovery_request(
+        request = discovery_request(
             customer_document=customer_document, business_document=business_document, meta=self._meta(), consent=consent
         )
         _, body = self._call("discovery", request)
-        return _parse("discovery", contract.discovered_accounts_from_response, body)
+        return _parse("discovery", discovered_accounts_from_response, body)
 
     def initiate_payment(self, initiation: PaymentInitiation) -> PaymentStatusResult:
         """POST /payments with ``idempotencyKey``: retried on connection failures, paid once."""
-        request = contract.initiation_request(initiation, meta=self._meta())
+        request = initiation_request(initiation, meta=self._meta())
         _, body = self._call("initiate", request, idempotency_key=initiation.idempotency_key)
-        return _parse("initiate", contract.status_from_response, body)
+        return _parse("initiate", status_from_response, body)
 
     def get_payment_status(
         self, *, payment_id: str, end_to_end_id: str, context: PaymentContext | None = None
     ) -> PaymentStatusResult:
         """POST /find: the bank's current status of the payment."""
-        request = contract.find_request(
-            payment_id=payment_id, end_to_end_id=end_to_end_id, meta=self._meta(), context=context
-        )
+        request = find_request(payment_id=payment_id, end_to_end_id=end_to_end_id, meta=self._meta(), context=context)
         _, body = self._call("status", request)
-        return _parse("status", contract.status_from_response, body)
+        return _parse("status", status_from_response, body)
 
     def cancel_payment(
         self, *, payment_id: str, end_to_end_id: str, context: PaymentContext | None = None
@@ -208,12 +212,12 @@ class HttpBank:
         """POST /cancellation: CANC, or ConnectorRejected(PAGAMENTO_NAO_PERMITE_CANCELAMENTO). Carries
         ``idempotencyKey`` (CancellationPixPayment), one per payment, so a retry after a lost answer is the same
         cancellation and not a second one the bank would refuse."""
-        key = contract.cancellation_idempotency_key(payment_id)
-        request = contract.cancellation_request(
+        key = cancellation_idempotency_key(payment_id)
+        request = cancellation_request(
             payment_id=payment_id, end_to_end_id=end_to_end_id, meta=self._meta(), context=context, idempotency_key=key
         )
         _, body = self._call("cancel", request, idempotency_key=key)
-        return _parse("cancel", contract.status_from_response, body)
+        return _parse("cancel", status_from_response, body)
 
     def list_bank_payments(self, *, since: dt.datetime | None = None) -> Iterator[BankPaymentRecord]:
         """POST /opusof/payment-listing (an opusof extension: the Opus contract has no listing route), page by page:
@@ -221,8 +225,8 @@ class HttpBank:
         cursor: str | None = None
         while True:
             request = listing.listing_request(since=since, cursor=cursor, meta=self._meta())
-            _, body = self._call(contract.LISTING_ROUTE, request)
-            records, cursor = _parse(contract.LISTING_ROUTE, listing.listing_from_response, body)
+            _, body = self._call(LISTING_ROUTE, request)
+            records, cursor = _parse(LISTING_ROUTE, listing.listing_from_response, body)
             yield from records
             if not cursor:
                 return
@@ -230,7 +234,7 @@ class HttpBank:
     # --- transport ------------------------------------------------------------------------------------------------
 
     def _meta(self) -> dict[str, str]:
-        return contract.request_meta(interaction_id_var.get(), self.brand_id)
+        return request_meta(interaction_id_var.get(), self.brand_id)
 
     def _call(
         self, route: str, payload: dict[str, Any], *, accept: tuple[int, ...] = (), idempotency_key: str = ""
@@ -298,13 +302,13 @@ class HttpBank:
 
         if self.sign_requests:
             # Signed per attempt: a retry carries a fresh jti, which a bank checking replays must accept.
-            content = signing.sign_request(payload, audience=f"{self.base_url}{contract.ROUTES[route]}").encode()
+            content = signing.sign_request(payload, audience=f"{self.base_url}{ROUTES[route]}").encode()
             headers["content-type"] = signing.CONTENT_TYPE
         else:
             content = json.dumps(payload, cls=DjangoJSONEncoder).encode()
             headers["content-type"] = "application/json"
         try:
-            response = self._client.post(contract.ROUTES[route], content=content, headers=headers, timeout=timeout)
+            response = self._client.post(ROUTES[route], content=content, headers=headers, timeout=timeout)
         except _NOT_SENT as exc:
             # Refused, unreachable, DNS, no connection from the pool: the request never left.
             log("UNAVAILABLE", None, type(exc).__name__, str(exc))
@@ -393,7 +397,7 @@ class HttpBank:
         calllog.record(
             route=route,
             method="POST",
-            url=f"{self.base_url}{contract.ROUTES[route]}",
+            url=f"{self.base_url}{ROUTES[route]}",
             attempt=attempt,
             http_status=status,
             outcome=outcome,
@@ -420,13 +424,13 @@ def _parse(route: str, parser: Callable[..., T], *args: Any) -> T:
     on a money route: the bank answered 2xx, so it acted), never a 500."""
     try:
         return parser(*args)
-    except contract.ContractError as exc:
+    except ContractError as exc:
         logger.warning("connector %s answered outside the contract: %s", route, exc)
         raise _unreadable(route, f"{route}: resposta fora do contrato: {exc}") from exc
 
 
 def _errors(body: Any) -> list[tuple[str, str]]:
     try:
-        return contract.errors_from_body(body)
-    except contract.ContractError:
+        return errors_from_body(body)
+    except ContractError:
         return []

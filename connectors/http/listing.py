@@ -24,15 +24,15 @@ Request::
 import datetime as dt
 from typing import Any
 
-from connectors.http.contract import (
-    _UNDECIDED,
+from connectors.http.contract.wire import (
     END_TO_END_ID_KEY,
     OPUSOF_PAYMENT_ID_KEY,
+    UNDECIDED,
     ContractError,
-    _amount_from,
-    _datetime_from,
-    _need,
-    _rfc3339,
+    amount_from,
+    datetime_from,
+    need,
+    rfc3339,
 )
 from connectors.interfaces import BankPaymentRecord, BankPaymentStatus
 
@@ -43,7 +43,7 @@ _BANK_ID_KEY = "bankPaymentId"
 def listing_request(*, since: dt.datetime | None, cursor: str | None, meta: dict[str, str]) -> dict[str, Any]:
     body: dict[str, Any] = {"requestMeta": meta, "pageSize": PAGE_SIZE}
     if since is not None:
-        body["since"] = _rfc3339(since)
+        body["since"] = rfc3339(since)
     if cursor:
         body["cursor"] = cursor
     return body
@@ -57,7 +57,7 @@ def listing_params_from_request(body: Any) -> tuple[dt.datetime | None, str | No
     if not isinstance(size, int) or not 1 <= size <= 5000:
         raise ContractError("pageSize must be an integer from 1 to 5000")
     cursor = body.get("cursor")
-    return _datetime_from(body.get("since")), str(cursor) if cursor else None, size
+    return datetime_from(body.get("since")), str(cursor) if cursor else None, size
 
 
 def _record(item: BankPaymentRecord) -> dict[str, Any]:
@@ -69,8 +69,8 @@ def _record(item: BankPaymentRecord) -> dict[str, Any]:
         END_TO_END_ID_KEY: item.end_to_end_id,
         "status": str(item.status),
         "payment": {"amount": f"{item.amount:.2f}", "currency": "BRL"},
-        "creationDateTime": _rfc3339(item.created_at),
-        "statusUpdateDateTime": _rfc3339(item.updated_at),
+        "creationDateTime": rfc3339(item.created_at),
+        "statusUpdateDateTime": rfc3339(item.updated_at),
     }
     if item.idempotency_key:
         record["idempotencyKey"] = item.idempotency_key
@@ -84,23 +84,23 @@ def listing_response(records: list[BankPaymentRecord], next_cursor: str | None) 
 
 
 def _record_from(item: Any) -> BankPaymentRecord:
-    ids = {pair.get("key"): pair.get("value") for pair in _need(item, "paymentId") if isinstance(pair, dict)}
+    ids = {pair.get("key"): pair.get("value") for pair in need(item, "paymentId") if isinstance(pair, dict)}
     if not ids.get(OPUSOF_PAYMENT_ID_KEY):
         raise ContractError(f"paymentId needs {OPUSOF_PAYMENT_ID_KEY}")
-    raw = str(_need(item, "status"))
+    raw = str(need(item, "status"))
     try:
-        status = _UNDECIDED.get(raw) or BankPaymentStatus(raw)
+        status = UNDECIDED.get(raw) or BankPaymentStatus(raw)
     except ValueError as exc:
         raise ContractError(f"unknown status {raw!r}") from exc
-    created = _datetime_from(_need(item, "creationDateTime"))
+    created = datetime_from(need(item, "creationDateTime"))
     if created is None:
         raise ContractError("creationDateTime must not be empty")
-    updated = _datetime_from(item.get("statusUpdateDateTime")) or created
+    updated = datetime_from(item.get("statusUpdateDateTime")) or created
     return BankPaymentRecord(
         payment_id=str(ids[OPUSOF_PAYMENT_ID_KEY]),
-        end_to_end_id=str(_need(item, END_TO_END_ID_KEY)),
+        end_to_end_id=str(need(item, END_TO_END_ID_KEY)),
         status=status,
-        amount=_amount_from(_need(item, "payment", "amount")),
+        amount=amount_from(need(item, "payment", "amount")),
         created_at=created,
         updated_at=updated,
         idempotency_key=str(item.get("idempotencyKey") or ""),
@@ -111,8 +111,8 @@ def _record_from(item: Any) -> BankPaymentRecord:
 
 def listing_from_response(body: Any) -> tuple[list[BankPaymentRecord], str | None]:
     """(records, next cursor) of one page; ContractError when the page breaks the shape above."""
-    data = _need(body, "data")
-    items = _need(data, "payments")
+    data = need(body, "data")
+    items = need(data, "payments")
     if not isinstance(items, list):
         raise ContractError("data.payments must be a list")
     cursor = data.get("nextCursor")

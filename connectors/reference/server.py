@@ -49,7 +49,21 @@ from django.db import close_old_connections, connections
 from django.utils import timezone
 from jwt.algorithms import RSAAlgorithm
 
-from connectors.http import contract, listing, signing
+from connectors.http import listing, signing
+from connectors.http.contract.discovery import (
+    discovery_consent_from_request,
+    discovery_params_from_request,
+    discovery_response,
+)
+from connectors.http.contract.errors import error_body
+from connectors.http.contract.lookup import PaymentLookup, payment_lookup_from_request
+from connectors.http.contract.payment import PaymentView, initiation_from_request, payment_response
+from connectors.http.contract.validation import (
+    payment_data_from_validation_request,
+    recurring_validation_from_request,
+    validation_response,
+)
+from connectors.http.contract.wire import LISTING_ROUTE, ROUTES, ContractError, is_recurring_request
 from connectors.interfaces import (
     AccountRef,
     AccountType,
@@ -65,7 +79,7 @@ from connectors.sandbox import SandboxBank
 from opusof.keys import holder_public_jwks, jwk_thumbprint
 
 logger = logging.getLogger("connectors.reference")
-_ROUTE_BY_PATH = {path: route for route, path in contract.ROUTES.items()}
+_ROUTE_BY_PATH = {path: route for route, path in ROUTES.items()}
 ISSUER = "opusof-reference-bank"
 _JTI_MEMORY = 100_000  # jti values remembered (oldest forgotten first); an iat older than the window is refused anyway
 
@@ -269,7 +283,7 @@ class _Handler(BaseHTTPRequestHandler):
         if self.path == "/_faults":
             self._send(200, self.server.faults.snapshot())
         else:
-            self._send(404, contract.error_body([("NAO_INFORMADO", f"Rota {self.path} desconhecida.")]))
+            self._send(404, error_body([("NAO_INFORMADO", f"Rota {self.path} desconhecida.")]))
 
     def do_DELETE(self) -> None:
         if self.path == "/_faults":
@@ -277,7 +291,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.server.faults.clear()
             self._send(200, self.server.faults.snapshot())
         else:
-            self._send(404, contract.error_body([("NAO_INFORMADO", f"Rota {self.path} desconhecida.")]))
+            self._send(404, error_body([("NAO_INFORMADO", f"Rota {self.path} desconhecida.")]))
 
     def do_POST(self) -> None:
         raw = self._raw()
@@ -288,13 +302,13 @@ class _Handler(BaseHTTPRequestHandler):
             return
         route = _ROUTE_BY_PATH.get(self.path)
         if route is None:
-            self._send(404, contract.error_body([("NAO_INFORMADO", f"Rota {self.path} desconhecida.")]))
+            self._send(404, error_body([("NAO_INFORMADO", f"Rota {self.path} desconhecida.")]))
             return
         try:
             body = self._request_body(raw)
         except signing.SignatureError as exc:
             self.server.faults.decide(route)
-            self._send(400, contract.error_body([("BAD_SIGNATURE", f"Requisição sem assinatura válida: {exc}.")]))
+            self._send(400, error_body([("BAD_SIGNATURE", f"Requisição sem assinatura válida: {exc}.")]))
             return
         kind = body.get("paymentType") if isinstance(body, dict) else None
         if route == "validate" and isinstance(body, dict):
@@ -307,7 +321,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             return
         if action == "error":
-            self._send(error_status, contract.error_body([("FALHA_INFRAESTRUTURA", "Falha injetada.")]))
+            self._send(error_status, error_body([("FALHA_INFRAESTRUTURA", "Falha injetada.")]))
             return
         close_old_connections()
         status, answer = self._dispatch(route, body)
@@ -315,9 +329,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             return
         if action == "error_after":
-            self._send(
-                error_status, contract.error_body([("FALHA_INFRAESTRUTURA", "Falha injetada após o processamento.")])
-            )
+            self._send(error_status, error_body([("FALHA_INFRAESTRUTURA", "Falha injetada após o processamento.")]))
             return
         if self.server.sign_responses:
             self._send_signed(status, answer, tamper=action == "tamper", wrong_key=action == "wrong_key")
@@ -391,40 +403,38 @@ class _Handler(BaseHTTPRequestHandler):
         bank = self.server.bank
         try:
             if route == "validate":
-                if contract.is_recurring_request(body):
-                    return contract.validation_response(self._validate_recurring(body))
-                return contract.validation_response(
-                    bank.validate_payment_data(contract.payment_data_from_validation_request(body))
-                )
+                if is_recurring_request(body):
+                    return validation_response(self._validate_recurring(body))
+                return validation_response(bank.validate_payment_data(payment_data_from_validation_request(body)))
             if route == "discovery":
-                customer, business = contract.discovery_params_from_request(body)
+                customer, business = discovery_params_from_request(body)
                 accounts = bank.discover_accounts(
                     customer_document=customer,
                     business_document=business,
-                    consent=contract.discovery_consent_from_request(body),
+                    consent=discovery_consent_from_request(body),
                 )
-                return 200, contract.discovery_response(accounts)
+                return 200, discovery_response(accounts)
             if route == "initiate":
-                initiation = contract.initiation_from_request(body)
+                initiation = initiation_from_request(body)
                 result = bank.initiate_payment(initiation)
                 return 201, self._payment(result, idempotency_key=initiation.idempotency_key)
-            if route == contract.LISTING_ROUTE:
+            if route == LISTING_ROUTE:
                 since, cursor, size = listing.listing_params_from_request(body)
                 page, after = bank.bank_payments_page(since=since, after=_cursor(cursor), limit=size)
                 return 200, listing.listing_response(page, str(after) if after is not None else None)
-            lookup = contract.payment_lookup_from_request(body)
+            lookup = payment_lookup_from_request(body)
             if route == "cancel":
                 return self._cancel(lookup, str(body.get("idempotencyKey") or ""))
             result = bank.get_payment_status(payment_id=lookup.payment_id, end_to_end_id=lookup.end_to_end_id)
             return 200, self._payment(result, payment_id=lookup.payment_id)
-        except contract.ContractError as exc:
-            return 400, contract.error_body([("PARAMETRO_INVALIDO", str(exc))])
+        except ContractError as exc:
+            return 400, error_body([("PARAMETRO_INVALIDO", str(exc))])
         except ConnectorRejected as exc:
-            return 422, contract.error_body([(exc.code, exc.detail)])
+            return 422, error_body([(exc.code, exc.detail)])
         except ConnectorUnavailable as exc:
-            return 503, contract.error_body([("FALHA_INFRAESTRUTURA", str(exc))])
+            return 503, error_body([("FALHA_INFRAESTRUTURA", str(exc))])
 
-    def _cancel(self, lookup: contract.PaymentLookup, key: str) -> tuple[int, Any]:
+    def _cancel(self, lookup: PaymentLookup, key: str) -> tuple[int, Any]:
         """A cancellation, answered once per ``idempotencyKey``: a repeat gets the first answer (its ConnectorRejected
         and ConnectorUnavailable are not kept: nothing was done, so a repeat may try again)."""
         server = self.server
@@ -440,7 +450,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _validate_recurring(self, body: Any) -> ValidationResult:
         """A recurring consent has no amount of its own: the debtor account must be one the customer may pay from,
         and a Pix Automático first payment is checked as the payment it will be."""
-        request = contract.recurring_validation_from_request(body)
+        request = recurring_validation_from_request(body)
         bank = self.server.bank
         issues: list[ValidationIssue] = []
         if request.debtor_account is not None:
@@ -474,7 +484,7 @@ class _Handler(BaseHTTPRequestHandler):
     @staticmethod
     def _payment(result: PaymentStatusResult, **lookup: str) -> dict[str, Any]:
         row = SandboxPayment.objects.select_related("debtor_account").get(**lookup)
-        view = contract.PaymentView(
+        view = PaymentView(
             payment_id=row.payment_id,
             end_to_end_id=row.end_to_end_id,
             amount=row.amount,
@@ -492,14 +502,14 @@ class _Handler(BaseHTTPRequestHandler):
             payment_date=row.scheduled_date,
             bank_id=str(row.pk),
         )
-        return contract.payment_response(view, result, now=timezone.now())
+        return payment_response(view, result, now=timezone.now())
 
 
 def _cursor(cursor: str | None) -> int:
     try:
         return int(cursor or 0)
     except ValueError as exc:
-        raise contract.ContractError(f"invalid cursor {cursor!r}") from exc
+        raise ContractError(f"invalid cursor {cursor!r}") from exc
 
 
 def _json(raw: bytes) -> Any:

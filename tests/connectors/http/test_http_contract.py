@@ -13,7 +13,38 @@ import pytest
 import yaml
 from openapi_schema_validator import OAS30Validator
 
-from connectors.http import contract
+from connectors.http.contract import wire
+from connectors.http.contract.discovery import (
+    discovered_accounts_from_response,
+    discovery_consent_from_request,
+    discovery_params_from_request,
+    discovery_request,
+    discovery_response,
+)
+from connectors.http.contract.errors import error_body, errors_from_body
+from connectors.http.contract.lookup import (
+    PaymentLookup,
+    cancellation_request,
+    find_request,
+    payment_ids_from_request,
+    payment_lookup_from_request,
+)
+from connectors.http.contract.payment import (
+    PaymentView,
+    initiation_from_request,
+    initiation_request,
+    payment_response,
+    status_from_response,
+)
+from connectors.http.contract.validation import (
+    RecurringValidation,
+    payment_data_from_validation_request,
+    recurring_validation_from_request,
+    validation_request,
+    validation_response,
+    validation_result_from_response,
+)
+from connectors.http.contract.wire import ContractError, account_body, request_meta
 from connectors.interfaces import (
     AccountRef,
     AccountType,
@@ -34,11 +65,11 @@ from connectors.interfaces import (
     ValidationResult,
 )
 
-SPEC = Path(contract.__file__).resolve().parent / "spec" / "pt-br-paymentIntegration-v5.0.0-rc.1-2.2.0.yml"
+SPEC = Path(wire.__file__).resolve().parents[1] / "spec" / "pt-br-paymentIntegration-v5.0.0-rc.1-2.2.0.yml"
 # Required by the spec, left out when the caller gives no consent (PaymentData.consent) or initiator; discovery never
 # knows a payment consent's creditor and payment.
 GAPS = {"tpp", "externalId", "creationDateTime", "expirationDateTime", "cnpjInitiator", "creditor", "payment"}
-META = contract.request_meta("0b5b1c1e-7f0e-4c4e-9c43-2f5f4e0a9d11", "opusof")
+META = request_meta("0b5b1c1e-7f0e-4c4e-9c43-2f5f4e0a9d11", "opusof")
 DEBTOR = AccountRef(ispb="99999004", issuer="0001", number="10000001", account_type=AccountType.CACC)
 CREDITOR = AccountRef(ispb="12345678", issuer="0001", number="90000001", account_type=AccountType.CACC)
 
@@ -107,10 +138,10 @@ def payment_data(**overrides: Any) -> PaymentData:
 
 
 def test_request_meta_uses_the_interaction_id_or_a_fresh_uuid():
-    assert contract.request_meta("0B5B1C1E-7F0E-4C4E-9C43-2F5F4E0A9D11", "b")["correlationId"] == (
+    assert request_meta("0B5B1C1E-7F0E-4C4E-9C43-2F5F4E0A9D11", "b")["correlationId"] == (
         "0b5b1c1e-7f0e-4c4e-9c43-2f5f4e0a9d11"
     )
-    fresh = contract.request_meta("not-a-uuid", "b")
+    fresh = request_meta("not-a-uuid", "b")
     assert fresh["correlationId"] != "not-a-uuid" and len(fresh["correlationId"]) == 36
     assert_valid(fresh, "RequestMeta")
 
@@ -125,40 +156,40 @@ def test_request_meta_uses_the_interaction_id_or_a_fresh_uuid():
     ids=["immediate-dict", "scheduled-business", "manu-without-debtor"],
 )
 def test_validation_request_round_trips_and_follows_the_spec(data):
-    body = contract.validation_request(data, meta=META)
+    body = validation_request(data, meta=META)
     assert_valid(body, "PaymentValidation", relax={"tpp"})
-    assert contract.payment_data_from_validation_request(body) == data
+    assert payment_data_from_validation_request(body) == data
 
 
 def test_validation_answers_both_ways():
-    assert contract.validation_response(ValidationResult()) == (200, {})
-    status, body = contract.validation_response(
+    assert validation_response(ValidationResult()) == (200, {})
+    status, body = validation_response(
         ValidationResult((ValidationIssue("SALDO_INSUFICIENTE", "sem saldo"), ValidationIssue("QRCODE_INVALIDO", "x")))
     )
     assert status == 422
     # ErrorPaymentValidation itself has additionalProperties: false and no properties (it rejects any body), so
     # the body is checked against its business-error branch.
     assert_valid(body, "ResponseErrorValidatePaymentData")
-    parsed = contract.validation_result_from_response(status, body)
+    parsed = validation_result_from_response(status, body)
     assert [(i.code, i.detail) for i in parsed.issues] == [
         ("SALDO_INSUFICIENTE", "sem saldo"),
         ("QRCODE_INVALIDO", "x"),
     ]
-    assert contract.validation_result_from_response(200, {}).ok
+    assert validation_result_from_response(200, {}).ok
 
 
 def test_discovery_both_ways():
-    body = contract.discovery_request(customer_document="12345678909", business_document="11222333000181", meta=META)
+    body = discovery_request(customer_document="12345678909", business_document="11222333000181", meta=META)
     assert_valid(body, "DiscoveryAccountsPayment", relax=GAPS)
-    assert contract.discovery_params_from_request(body) == ("12345678909", "11222333000181")
+    assert discovery_params_from_request(body) == ("12345678909", "11222333000181")
     accounts = [
         DiscoveredAccount(DEBTOR, "Ana Souza", "12345678909", may_pay=True),
         DiscoveredAccount(CREDITOR, "Ana Souza", "12345678909", may_pay=False),
     ]
-    answer = contract.discovery_response(accounts)
+    answer = discovery_response(accounts)
     assert_valid(answer, "ResponseDiscoveryAccountsPayment")
     # Only payable accounts travel (spec FAQ); what travels comes back as it was.
-    assert contract.discovered_accounts_from_response(answer) == [accounts[0]]
+    assert discovered_accounts_from_response(answer) == [accounts[0]]
 
 
 def test_discovery_response_of_the_spec_example_shape():
@@ -180,7 +211,7 @@ def test_discovery_response_of_the_spec_example_shape():
         }
     }
     assert_valid(answer, "ResponseDiscoveryAccountsPayment")
-    [found] = contract.discovered_accounts_from_response(answer)
+    [found] = discovered_accounts_from_response(answer)
     assert (found.account, found.holder_name, found.holder_document, found.may_pay) == (
         DEBTOR,
         "Ana",
@@ -199,18 +230,18 @@ def test_initiation_round_trips_and_follows_the_spec(scheduled):
         data=data,
         remittance_information="nota 35",
     )
-    body = contract.initiation_request(initiation, meta=META)
+    body = initiation_request(initiation, meta=META)
     assert_valid(body, "CreatePixPayment", relax=GAPS)
     assert body["idempotencyKey"] == "pay-1"
-    assert contract.initiation_from_request(body) == initiation
+    assert initiation_from_request(body) == initiation
 
 
 def test_initiation_parsed_from_the_spec_example():
-    initiation = contract.initiation_from_request(example("SimpleScheduledPFDictPaymentRequest"))
+    initiation = initiation_from_request(example("SimpleScheduledPFDictPaymentRequest"))
     assert initiation.data.payment_date is not None
     assert initiation.data.local_instrument == "DICT"
     assert initiation.idempotency_key
-    immediate = contract.initiation_from_request(example("ImmediatePFDictPaymentRequest"))
+    immediate = initiation_from_request(example("ImmediatePFDictPaymentRequest"))
     assert immediate.data.amount == Decimal("875.60")
     assert immediate.data.customer_document == "03795696046"
     assert immediate.data.debtor_account == AccountRef("11703662", "50001", AccountType.TRAN, "0001")
@@ -228,13 +259,13 @@ def test_initiation_parsed_from_the_spec_example():
     ],
 )
 def test_status_parsed_from_the_spec_examples(name, status):
-    result = contract.status_from_response(example(name))
+    result = status_from_response(example(name))
     assert result.status == status
     assert result.bank_reference.startswith(("instantPaymentId=", "scheduledPaymentId="))
 
 
 def test_payment_response_both_ways():
-    view = contract.PaymentView(
+    view = PaymentView(
         payment_id="pay-1",
         end_to_end_id="E12345678202506231400abcdefghijk",
         amount=Decimal("10.00"),
@@ -247,40 +278,38 @@ def test_payment_response_both_ways():
         bank_id="7",
     )
     rejected = PaymentStatusResult(BankPaymentStatus.RJCT, rejection_code="SALDO_INSUFICIENTE", rejection_detail="x")
-    body = contract.payment_response(view, rejected, now=dt.datetime(2026, 1, 1, 12, 1, tzinfo=dt.UTC))
+    body = payment_response(view, rejected, now=dt.datetime(2026, 1, 1, 12, 1, tzinfo=dt.UTC))
     assert_valid(body, "ResponseCreatePixPayment", relax={"cnpjInitiator"})
     assert_valid(body, "ResponseFindPixPayment", relax={"cnpjInitiator"})
-    parsed = contract.status_from_response(body)
+    parsed = status_from_response(body)
     assert (parsed.status, parsed.rejection_code, parsed.rejection_detail) == (
         BankPaymentStatus.RJCT,
         "SALDO_INSUFICIENTE",
         "x",
     )
     settled_at = dt.datetime(2026, 1, 1, 12, 0, 5, tzinfo=dt.UTC)
-    settled = contract.status_from_response(
-        contract.payment_response(
-            view, PaymentStatusResult(BankPaymentStatus.ACSC, settled_at=settled_at), now=settled_at
-        )
+    settled = status_from_response(
+        payment_response(view, PaymentStatusResult(BankPaymentStatus.ACSC, settled_at=settled_at), now=settled_at)
     )
     assert settled.settled_at == settled_at
     assert settled.bank_reference == "opusofPaymentId=pay-1;bankPaymentId=7"
 
 
 def test_find_and_cancellation_requests_carry_our_ids():
-    find = contract.find_request(payment_id="pay-1", end_to_end_id="E1", meta=META)
-    cancel = contract.cancellation_request(payment_id="pay-1", end_to_end_id="E1", meta=META)
+    find = find_request(payment_id="pay-1", end_to_end_id="E1", meta=META)
+    cancel = cancellation_request(payment_id="pay-1", end_to_end_id="E1", meta=META)
     # A caller holding only the payment's ids (no PaymentContext): the consent's people and the canceller are unknown.
     assert_valid(find, "FindPixPayment", relax=GAPS | {"loggedUser"})
     assert_valid(cancel, "CancellationPixPayment", relax=GAPS | {"loggedUser", "cancellation"})
     assert cancel["requestBody"]["data"]["status"] == "CANC"
-    assert contract.payment_ids_from_request(find) == contract.payment_ids_from_request(cancel) == ("pay-1", "E1")
+    assert payment_ids_from_request(find) == payment_ids_from_request(cancel) == ("pay-1", "E1")
 
 
 def test_error_body_both_ways():
-    body = contract.error_body([("PAGAMENTO_NAO_PERMITE_CANCELAMENTO", "já liquidado")])
+    body = error_body([("PAGAMENTO_NAO_PERMITE_CANCELAMENTO", "já liquidado")])
     assert_valid(body, "ErrorFindAndCancellationPixPayment")
-    assert contract.errors_from_body(body) == [("PAGAMENTO_NAO_PERMITE_CANCELAMENTO", "já liquidado")]
-    assert_valid(contract.error_body([("SALDO_INSUFICIENTE", "sem saldo")]), "ErrorCreatePixPayment")
+    assert errors_from_body(body) == [("PAGAMENTO_NAO_PERMITE_CANCELAMENTO", "já liquidado")]
+    assert_valid(error_body([("SALDO_INSUFICIENTE", "sem saldo")]), "ErrorCreatePixPayment")
 
 
 @pytest.mark.parametrize(
@@ -288,8 +317,8 @@ def test_error_body_both_ways():
     [{}, {"data": {}}, {"data": {"status": "XXXX"}}, {"errors": []}],
 )
 def test_malformed_bodies_raise_contract_error(body):
-    with pytest.raises(contract.ContractError):
-        contract.status_from_response(body) if "errors" not in body else contract.errors_from_body(body)
+    with pytest.raises(ContractError):
+        status_from_response(body) if "errors" not in body else errors_from_body(body)
 
 
 # --- consent fields, cnpjInitiator, loggedUser and cancelledBy ------------------------------------------------------
@@ -351,7 +380,7 @@ def recurring_payment_data(consent: ConsentInfo | None = None, **overrides: Any)
 def test_payment_consent_fields_travel_and_the_spec_needs_nothing_more():
     data = payment_data(consent=CONSENT, cnpj_initiator="50685362000135")
     initiation = PaymentInitiation("pay-1", "E12345678202506231400abcdefghijk", "pay-1", data, "nota 35")
-    body = contract.initiation_request(initiation, meta=META)
+    body = initiation_request(initiation, meta=META)
     # Nothing relaxed: tpp, externalId, creationDateTime, expirationDateTime and cnpjInitiator are all there now.
     assert_valid(body, "CreatePixPayment")
     assert body["consent"]["tpp"] == {"name": "Iniciadora Exemplo"}
@@ -360,31 +389,31 @@ def test_payment_consent_fields_travel_and_the_spec_needs_nothing_more():
         "2026-05-04T11:30:00Z",
     )
     assert body["requestBody"]["data"]["cnpjInitiator"] == "50685362000135"
-    assert contract.initiation_from_request(body) == initiation
+    assert initiation_from_request(body) == initiation
 
 
 def test_validation_carries_tpp_external_id_and_initiator_but_no_times():
     data = payment_data(consent=CONSENT, cnpj_initiator="50685362000135")
-    body = contract.validation_request(data, meta=META)
+    body = validation_request(data, meta=META)
     assert_valid(body, "PaymentValidation")
     assert body["requestBody"]["data"]["externalId"] == "urn:opusof:c-1"
     # ValidatePaymentConsentPaymentValidation has no creationDateTime / expirationDateTime.
     expected = PaymentData(**{**data.__dict__, "consent": ConsentInfo("urn:opusof:c-1", "Iniciadora Exemplo")})
-    assert contract.payment_data_from_validation_request(body) == expected
+    assert payment_data_from_validation_request(body) == expected
 
 
 def test_status_and_cancel_carry_the_consent_logged_user_and_who_cancelled():
     context = PaymentContext(payment_data(consent=CONSENT), cancelled_by="98765432100")
-    find = contract.find_request(payment_id="pay-1", end_to_end_id="E1", meta=META, context=context)
-    cancel = contract.cancellation_request(payment_id="pay-1", end_to_end_id="E1", meta=META, context=context)
+    find = find_request(payment_id="pay-1", end_to_end_id="E1", meta=META, context=context)
+    cancel = cancellation_request(payment_id="pay-1", end_to_end_id="E1", meta=META, context=context)
     assert_valid(find, "FindPixPayment")
     assert_valid(cancel, "CancellationPixPayment")
     assert cancel["requestBody"]["data"] == {
         "status": "CANC",
         "cancellation": {"cancelledBy": {"document": {"identification": "98765432100", "rel": "CPF"}}},
     }
-    looked_up = contract.payment_lookup_from_request(cancel)
-    assert looked_up == contract.PaymentLookup(
+    looked_up = payment_lookup_from_request(cancel)
+    assert looked_up == PaymentLookup(
         payment_id="pay-1",
         end_to_end_id="E1",
         consent=CONSENT,
@@ -392,7 +421,7 @@ def test_status_and_cancel_carry_the_consent_logged_user_and_who_cancelled():
         debtor_account=DEBTOR,
         cancelled_by="98765432100",
     )
-    assert contract.payment_lookup_from_request(find) == replace(looked_up, cancelled_by=None)
+    assert payment_lookup_from_request(find) == replace(looked_up, cancelled_by=None)
 
 
 # --- the recurring variant (PAYMENT_RECURRING_CONSENT) --------------------------------------------------------------
@@ -412,7 +441,7 @@ def test_recurring_initiation_round_trips_and_follows_the_spec(configuration):
         authorisation_flow="HYBRID_FLOW",
         ibge_town_code="5300108",
     )
-    body = contract.initiation_request(initiation, meta=META)
+    body = initiation_request(initiation, meta=META)
     assert_valid(body, "CreatePixPayment")
     assert_valid(body["consent"], "ConsentRecurringPayment")
     assert body["paymentType"] == "PAYMENT_RECURRING_CONSENT"
@@ -421,13 +450,13 @@ def test_recurring_initiation_round_trips_and_follows_the_spec(configuration):
     assert data["originalRecurringPaymentId"] == [{"key": "recurringPaymentId", "value": "rp-1"}]
     assert (data["date"], data["paymentReference"]) == ("2026-05-07", "M05-2026")
     assert data["document"] == {"identification": MERCHANT.document, "rel": "CNPJ"}
-    assert contract.initiation_from_request(body) == initiation
+    assert initiation_from_request(body) == initiation
 
 
 def test_recurring_configuration_travels_as_the_contract_spells_it():
-    block = contract.initiation_request(PaymentInitiation("rp-1", "E1", "rp-1", recurring_payment_data()), meta=META)[
-        "consent"
-    ]["recurringConfiguration"]["automatic"]
+    block = initiation_request(PaymentInitiation("rp-1", "E1", "rp-1", recurring_payment_data()), meta=META)["consent"][
+        "recurringConfiguration"
+    ]["automatic"]
     assert block == {
         "contractId": "CONTRATO123",
         "interval": "MENSAL",
@@ -442,7 +471,7 @@ def test_recurring_configuration_travels_as_the_contract_spells_it():
             "date": "2026-05-05",
             "currency": "BRL",
             "amount": "30.00",
-            "creditorAccount": contract._account(CREDITOR),
+            "creditorAccount": account_body(CREDITOR),
             "remittanceInformation": "adesão",
         },
     }
@@ -452,11 +481,11 @@ def test_recurring_validation_round_trips_and_follows_the_spec():
     data = recurring_payment_data()
     terms = recurring_consent().recurring
     assert terms is not None
-    body = contract.validation_request(data, meta=META)
+    body = validation_request(data, meta=META)
     assert_valid(body, "PaymentValidation")
     assert body["requestBody"]["paymentType"] == "PAYMENT_RECURRING_CONSENT"
     assert "amount" not in body["requestBody"]["data"]["payment"]  # a recurring consent has no amount of its own
-    assert contract.recurring_validation_from_request(body) == contract.RecurringValidation(
+    assert recurring_validation_from_request(body) == RecurringValidation(
         customer_document="12345678909",
         business_document=None,
         debtor_account=DEBTOR,
@@ -468,24 +497,24 @@ def test_recurring_validation_round_trips_and_follows_the_spec():
 
 def test_recurring_discovery_round_trips_and_follows_the_spec():
     consent = recurring_consent(SWEEPING, expires_at=EXPIRES)
-    body = contract.discovery_request(
+    body = discovery_request(
         customer_document="12345678909", business_document="11222333000181", meta=META, consent=consent
     )
     assert_valid(body, "DiscoveryAccountsPayment")
     assert body["paymentType"] == "PAYMENT_RECURRING_CONSENT"
-    assert contract.discovery_params_from_request(body) == ("12345678909", "11222333000181")
-    assert contract.discovery_consent_from_request(body) == consent
+    assert discovery_params_from_request(body) == ("12345678909", "11222333000181")
+    assert discovery_consent_from_request(body) == consent
 
 
 def test_recurring_status_and_cancel_round_trip_and_follow_the_spec():
     context = PaymentContext(recurring_payment_data(), cancelled_by="98765432100")
-    find = contract.find_request(payment_id="rp-1", end_to_end_id="E1", meta=META, context=context)
-    cancel = contract.cancellation_request(payment_id="rp-1", end_to_end_id="E1", meta=META, context=context)
+    find = find_request(payment_id="rp-1", end_to_end_id="E1", meta=META, context=context)
+    cancel = cancellation_request(payment_id="rp-1", end_to_end_id="E1", meta=META, context=context)
     assert_valid(find, "FindPixPayment")
     assert_valid(cancel, "CancellationPixPayment")
     # EnumRecurringPaymentCancellationStatusType: a recurring cancellation asks for REJECTED.
     assert cancel["requestBody"]["data"]["status"] == "REJECTED"
-    assert contract.payment_lookup_from_request(cancel) == contract.PaymentLookup(
+    assert payment_lookup_from_request(cancel) == PaymentLookup(
         payment_id="rp-1",
         end_to_end_id="E1",
         recurring=True,
@@ -497,12 +526,12 @@ def test_recurring_status_and_cancel_round_trip_and_follow_the_spec():
     # A receiver (CNPJ) may cancel a recurring payment; PatchPixRecurringPaymentData's identification allows a CNPJ
     # but its rel pattern ([A-Z]{3}) cannot spell CNPJ: we send the regulator's value, CNPJ.
     by_receiver = PaymentContext(recurring_payment_data(), cancelled_by=MERCHANT.document)
-    cancel = contract.cancellation_request(payment_id="rp-1", end_to_end_id="E1", meta=META, context=by_receiver)
+    cancel = cancellation_request(payment_id="rp-1", end_to_end_id="E1", meta=META, context=by_receiver)
     assert cancel["requestBody"]["data"]["cancellation"]["cancelledBy"]["document"] == {
         "identification": MERCHANT.document,
         "rel": "CNPJ",
     }
-    assert contract.payment_lookup_from_request(cancel).cancelled_by == MERCHANT.document
+    assert payment_lookup_from_request(cancel).cancelled_by == MERCHANT.document
 
 
 @pytest.mark.parametrize(
@@ -516,7 +545,7 @@ def test_recurring_status_and_cancel_round_trip_and_follow_the_spec():
 def test_recurring_initiations_parsed_from_the_spec_examples(name):
     # (The two AutomaticPixWithoutFirstPayment*PaymentRequest examples nest requestBody inside consent: malformed.)
     body = example(name)
-    initiation = contract.initiation_from_request(body)
+    initiation = initiation_from_request(body)
     consent = initiation.data.consent
     assert consent is not None and consent.recurring is not None
     assert consent.consent_id == body["requestBody"]["data"]["recurringConsentId"]

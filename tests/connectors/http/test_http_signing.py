@@ -11,7 +11,9 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from connectors.http import calllog, contract, signing
+from connectors.http import calllog, signing
+from connectors.http.contract.discovery import discovery_request
+from connectors.http.contract.wire import ROUTES, request_meta
 from connectors.interfaces import ConnectorOutcomeUnknown
 from connectors.models import ConnectorCall, SandboxAccount, SandboxLedgerEntry
 from connectors.reference.server import ReferenceBankServer
@@ -32,7 +34,7 @@ def reference_bank_options() -> dict[str, Any]:
 
 def post(server: ReferenceBankServer, route: str, content: bytes, content_type: str) -> tuple[int, Any]:
     request = urllib.request.Request(
-        f"{server.base_url}{contract.ROUTES[route]}",
+        f"{server.base_url}{ROUTES[route]}",
         data=content,
         method="POST",
         headers={"content-type": content_type},
@@ -45,8 +47,8 @@ def post(server: ReferenceBankServer, route: str, content: bytes, content_type: 
 
 
 def discovery_body() -> dict[str, Any]:
-    meta = contract.request_meta(None, "opusof")
-    return contract.discovery_request(customer_document="12345678909", business_document=None, meta=meta)
+    meta = request_meta(None, "opusof")
+    return discovery_request(customer_document="12345678909", business_document=None, meta=meta)
 
 
 def last_call(route: str) -> ConnectorCall:
@@ -69,7 +71,7 @@ def test_signed_round_trip(v4, http_connectors):
 
 def test_the_bank_refuses_unsigned_and_badly_signed_requests(http_connectors, settings):
     bank = http_connectors
-    audience = f"{bank.base_url}{contract.ROUTES['discovery']}"
+    audience = f"{bank.base_url}{ROUTES['discovery']}"
 
     status, answer = post(bank, "discovery", json.dumps(discovery_body()).encode(), "application/json")
     assert (status, answer["errors"][0]["code"]) == (400, "BAD_SIGNATURE")
