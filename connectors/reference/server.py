@@ -3,10 +3,11 @@
 
 Small on purpose: the stdlib ``ThreadingHTTPServer`` (one thread per connection, HTTP/1.1 keep-alive), JSON in and
 out, translation through ``connectors.http.contract`` and the work done by ``connectors.sandbox.SandboxBank`` (so
-balances, ledger, scenario amounts and idempotency are the sandbox's own). Run it with
+balances, ledger, scenario amounts and idempotency are the sandbox's own; ``connectors.reference.routes``). Run it with
 ``manage.py run_reference_bank --port N`` or, in tests, ``start_reference_bank()`` in a thread.
 
-Faults are switched at runtime through ``/_faults`` so tests and people can stage a bad day:
+Faults (``connectors.reference.faults``) are switched at runtime through ``/_faults`` so tests and people can stage
+a bad day:
 
 - ``POST /_faults`` with any of ``{"latencySeconds": 2.5, "errorNext": 2, "errorStatus": 503,
   "dropNext": 1, "dropAfterProcessingNext": 1, "errorAfterProcessingNext": 1, "down": true,
@@ -38,43 +39,20 @@ import socket
 import threading
 import time
 import uuid
-from collections import Counter, OrderedDict, deque
-from dataclasses import dataclass, field
+from collections import OrderedDict, deque
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import rsa
 from django.conf import settings
 from django.db import close_old_connections, connections
-from django.utils import timezone
 from jwt.algorithms import RSAAlgorithm
 
-from connectors.http import listing, signing
-from connectors.http.contract.discovery import (
-    discovery_consent_from_request,
-    discovery_params_from_request,
-    discovery_response,
-)
+from connectors.http import signing
 from connectors.http.contract.errors import error_body
-from connectors.http.contract.lookup import PaymentLookup, payment_lookup_from_request
-from connectors.http.contract.payment import PaymentView, initiation_from_request, payment_response
-from connectors.http.contract.validation import (
-    payment_data_from_validation_request,
-    recurring_validation_from_request,
-    validation_response,
-)
-from connectors.http.contract.wire import LISTING_ROUTE, ROUTES, ContractError, is_recurring_request
-from connectors.interfaces import (
-    AccountRef,
-    AccountType,
-    ConnectorRejected,
-    ConnectorUnavailable,
-    PaymentData,
-    PaymentStatusResult,
-    ValidationIssue,
-    ValidationResult,
-)
-from connectors.models import SandboxPayment
+from connectors.http.contract.wire import ROUTES
+from connectors.reference import routes
+from connectors.reference.faults import Faults
 from connectors.sandbox import SandboxBank
 from opusof.keys import holder_public_jwks, jwk_thumbprint
 
@@ -82,101 +60,6 @@ logger = logging.getLogger("connectors.reference")
 _ROUTE_BY_PATH = {path: route for route, path in ROUTES.items()}
 ISSUER = "opusof-reference-bank"
 _JTI_MEMORY = 100_000  # jti values remembered (oldest forgotten first); an iat older than the window is refused anyway
-
-
-@dataclass
-class Faults:
-    """The fault switches, shared by every handler thread (guarded by ``lock``)."""
-
-    latency_seconds: float = 0.0
-    error_next: int = 0
-    error_status: int = 503
-    drop_next: int = 0
-    drop_after_processing_next: int = 0
-    error_after_processing_next: int = 0
-    down: bool = False
-    tamper_next: int = 0
-    wrong_key_next: int = 0
-    routes: set[str] = field(default_factory=set)
-    calls: Counter[str] = field(default_factory=Counter)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def update(self, body: dict[str, Any]) -> None:
-        with self.lock:
-            if "latencySeconds" in body:
-                self.latency_seconds = float(body["latencySeconds"])
-            if "errorNext" in body:
-                self.error_next = int(body["errorNext"])
-            if "errorStatus" in body:
-                self.error_status = int(body["errorStatus"])
-            if "dropNext" in body:
-                self.drop_next = int(body["dropNext"])
-            if "dropAfterProcessingNext" in body:
-                self.drop_after_processing_next = int(body["dropAfterProcessingNext"])
-            if "errorAfterProcessingNext" in body:
-                self.error_after_processing_next = int(body["errorAfterProcessingNext"])
-            if "down" in body:
-                self.down = bool(body["down"])
-            if "tamperNext" in body:
-                self.tamper_next = int(body["tamperNext"])
-            if "wrongKeyNext" in body:
-                self.wrong_key_next = int(body["wrongKeyNext"])
-            if "routes" in body:
-                self.routes = {str(route) for route in body["routes"] or []}
-
-    def clear(self) -> None:
-        with self.lock:
-            self.latency_seconds = 0.0
-            self.error_next = self.drop_next = self.drop_after_processing_next = self.error_after_processing_next = 0
-            self.tamper_next = self.wrong_key_next = 0
-            self.error_status = 503
-            self.down = False
-            self.routes = set()
-
-    def snapshot(self) -> dict[str, Any]:
-        with self.lock:
-            return {
-                "latencySeconds": self.latency_seconds,
-                "errorNext": self.error_next,
-                "errorStatus": self.error_status,
-                "dropNext": self.drop_next,
-                "dropAfterProcessingNext": self.drop_after_processing_next,
-                "errorAfterProcessingNext": self.error_after_processing_next,
-                "down": self.down,
-                "tamperNext": self.tamper_next,
-                "wrongKeyNext": self.wrong_key_next,
-                "routes": sorted(self.routes),
-                "calls": dict(self.calls),
-            }
-
-    def decide(self, route: str) -> tuple[float, str | None, int]:
-        """Counts the call and takes one fault off the switches: (latency, action, error status)."""
-        with self.lock:
-            self.calls[route] += 1
-            if self.routes and route not in self.routes:
-                return 0.0, None, 0
-            action = None
-            if self.down:
-                action = "drop"
-            elif self.drop_next > 0:
-                self.drop_next -= 1
-                action = "drop"
-            elif self.error_next > 0:
-                self.error_next -= 1
-                action = "error"
-            elif self.drop_after_processing_next > 0:
-                self.drop_after_processing_next -= 1
-                action = "drop_after"
-            elif self.error_after_processing_next > 0:
-                self.error_after_processing_next -= 1
-                action = "error_after"
-            elif self.tamper_next > 0:
-                self.tamper_next -= 1
-                action = "tamper"
-            elif self.wrong_key_next > 0:
-                self.wrong_key_next -= 1
-                action = "wrong_key"
-            return self.latency_seconds, action, self.error_status
 
 
 class ReferenceBankServer(ThreadingHTTPServer):
@@ -324,7 +207,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(error_status, error_body([("FALHA_INFRAESTRUTURA", "Falha injetada.")]))
             return
         close_old_connections()
-        status, answer = self._dispatch(route, body)
+        status, answer = routes.dispatch(self.server, route, body)
         if action == "drop_after":
             self.close_connection = True
             return
@@ -396,120 +279,6 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("x-fapi-interaction-id", correlation)
         self.end_headers()
         self.wfile.write(payload)
-
-    # --- routes -------------------------------------------------------------------------------------------------
-
-    def _dispatch(self, route: str, body: Any) -> tuple[int, Any]:
-        bank = self.server.bank
-        try:
-            if route == "validate":
-                if is_recurring_request(body):
-                    return validation_response(self._validate_recurring(body))
-                return validation_response(bank.validate_payment_data(payment_data_from_validation_request(body)))
-            if route == "discovery":
-                customer, business = discovery_params_from_request(body)
-                accounts = bank.discover_accounts(
-                    customer_document=customer,
-                    business_document=business,
-                    consent=discovery_consent_from_request(body),
-                )
-                return 200, discovery_response(accounts)
-            if route == "initiate":
-                initiation = initiation_from_request(body)
-                result = bank.initiate_payment(initiation)
-                return 201, self._payment(result, idempotency_key=initiation.idempotency_key)
-            if route == LISTING_ROUTE:
-                since, cursor, size = listing.listing_params_from_request(body)
-                page, after = bank.bank_payments_page(since=since, after=_cursor(cursor), limit=size)
-                return 200, listing.listing_response(page, str(after) if after is not None else None)
-            lookup = payment_lookup_from_request(body)
-            if route == "cancel":
-                return self._cancel(lookup, str(body.get("idempotencyKey") or ""))
-            result = bank.get_payment_status(payment_id=lookup.payment_id, end_to_end_id=lookup.end_to_end_id)
-            return 200, self._payment(result, payment_id=lookup.payment_id)
-        except ContractError as exc:
-            return 400, error_body([("PARAMETRO_INVALIDO", str(exc))])
-        except ConnectorRejected as exc:
-            return 422, error_body([(exc.code, exc.detail)])
-        except ConnectorUnavailable as exc:
-            return 503, error_body([("FALHA_INFRAESTRUTURA", str(exc))])
-
-    def _cancel(self, lookup: PaymentLookup, key: str) -> tuple[int, Any]:
-        """A cancellation, answered once per ``idempotencyKey``: a repeat gets the first answer (its ConnectorRejected
-        and ConnectorUnavailable are not kept: nothing was done, so a repeat may try again)."""
-        server = self.server
-        with server.cancellation_lock:
-            if key and key in server.cancellations:
-                return server.cancellations[key]
-            result = server.bank.cancel_payment(payment_id=lookup.payment_id, end_to_end_id=lookup.end_to_end_id)
-            answer = (200, self._payment(result, payment_id=lookup.payment_id))
-            if key:
-                server.cancellations[key] = answer
-            return answer
-
-    def _validate_recurring(self, body: Any) -> ValidationResult:
-        """A recurring consent has no amount of its own: the debtor account must be one the customer may pay from,
-        and a Pix Automático first payment is checked as the payment it will be."""
-        request = recurring_validation_from_request(body)
-        bank = self.server.bank
-        issues: list[ValidationIssue] = []
-        if request.debtor_account is not None:
-            accounts = bank.discover_accounts(
-                customer_document=request.customer_document, business_document=request.business_document
-            )
-            if not any(found.account == request.debtor_account and found.may_pay for found in accounts):
-                issues.append(ValidationIssue("CONTA_NAO_PERMITE_PAGAMENTO", "Conta de débito não permite pagamento."))
-        terms = request.consent.recurring
-        first = getattr(terms.configuration, "first_payment", None) if terms else None
-        if terms is not None and first is not None:
-            creditor = terms.creditors[0]
-            issues.extend(
-                bank.validate_payment_data(
-                    PaymentData(
-                        amount=first.amount,
-                        currency=first.currency,
-                        local_instrument="MANU",
-                        creditor_account=first.creditor_account,
-                        creditor_document=creditor.document,
-                        creditor_name=creditor.name,
-                        customer_document=request.customer_document,
-                        business_document=request.business_document,
-                        debtor_account=request.debtor_account,
-                        payment_date=first.date,
-                    )
-                ).issues
-            )
-        return ValidationResult(tuple(issues))
-
-    @staticmethod
-    def _payment(result: PaymentStatusResult, **lookup: str) -> dict[str, Any]:
-        row = SandboxPayment.objects.select_related("debtor_account").get(**lookup)
-        view = PaymentView(
-            payment_id=row.payment_id,
-            end_to_end_id=row.end_to_end_id,
-            amount=row.amount,
-            currency="BRL",
-            local_instrument=row.local_instrument,
-            creditor_account=AccountRef(
-                ispb=row.creditor_ispb,
-                issuer=row.creditor_issuer or None,
-                number=row.creditor_number,
-                account_type=AccountType(row.creditor_account_type),
-            ),
-            debtor_account=row.debtor_account.ref,
-            created_at=row.created_at,
-            proxy=row.proxy or None,
-            payment_date=row.scheduled_date,
-            bank_id=str(row.pk),
-        )
-        return payment_response(view, result, now=timezone.now())
-
-
-def _cursor(cursor: str | None) -> int:
-    try:
-        return int(cursor or 0)
-    except ValueError as exc:
-        raise ContractError(f"invalid cursor {cursor!r}") from exc
 
 
 def _json(raw: bytes) -> Any:
