@@ -6,6 +6,6 @@ class OpusofConfig(AppConfig):
     verbose_name = "Plataforma"
 
     def ready(self) -> None:
-        from opusof.labels import apply_admin_labels
+        from opusof.admin_labels import apply_admin_labels
 
         apply_admin_labels()

@@ -10,7 +10,7 @@ from django.db.models import Count, Model, Q
 from django.urls import reverse
 
 from opusof import clock
-from opusof.labels import CONSENT_STATUS, PAYMENT_STATUS
+from opusof.customer_labels import CONSENT_STATUS, PAYMENT_STATUS
 from opusof.timeutil import business_date, business_tz
 from payments.models import PaymentPollState, PaymentStatus, PixPayment
 

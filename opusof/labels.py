@@ -1,68 +1,13 @@
-"""Every pt-BR word people read for a code: statuses and account types on the customer pages (template filter
-``pt_label`` in opusof/templatetags/labels.py) and, in the admin, model names, field names and choice labels
-(:func:`apply_admin_labels`, run once the models are loaded). One place, so the customer, the staff and the
-README say the same thing.
+"""Every pt-BR name staff read in the admin: app, model and field names and choice labels, for every model of the
+apps in ``APP_NAMES`` (applied by opusof/admin_labels.py once the models are loaded; tests/test_labels.py fails
+while a model or field has none). Statuses and account types reuse the customers' words (opusof/customer_labels.py),
+so the customer, the staff and the README say the same thing.
 
 Regulated reason codes (``SALDO_INSUFICIENTE``, ``REJEITADO_USUARIO``...) are already Portuguese and are what staff
 search for, so the admin shows them as they are.
 """
 
-from django.apps import apps
-from django.db import models
-
-# --- what customers read ----------------------------------------------------------------------------------------------
-
-PAYMENT_STATUS = {
-    "RCVD": "Recebido",
-    "PDNG": "Em análise",
-    "SCHD": "Agendado",
-    "ACCP": "Em processamento",
-    "ACPD": "Em processamento",
-    "ACSC": "Pago",
-    "RJCT": "Rejeitado",
-    "CANC": "Cancelado",
-}
-CONSENT_STATUS = {
-    "AWAITING_AUTHORISATION": "Aguardando autorização",
-    "PARTIALLY_ACCEPTED": "Aguardando outras aprovações",
-    "AUTHORISED": "Autorizado",
-    "CONSUMED": "Utilizado",
-    "REJECTED": "Rejeitado",
-    "REVOKED": "Revogado",
-}
-ENROLLMENT_STATUS = {
-    "AWAITING_RISK_SIGNALS": "Aguardando o aplicativo",
-    "AWAITING_ACCOUNT_HOLDER_VALIDATION": "Aguardando sua autorização",
-    "AWAITING_ENROLLMENT": "Aguardando o registro do dispositivo",
-    "AUTHORISED": "Ativo",
-    "REVOKED": "Revogado",
-    "REJECTED": "Rejeitado",
-}
-ACCOUNT_TYPE = {
-    "CACC": "Conta corrente",
-    "SVGS": "Poupança",
-    "TRAN": "Conta de pagamento",
-    "SLRY": "Conta salário",
-}
-RECURRING_PRODUCT = {"automatic": "Pix Automático", "sweeping": "Transferências inteligentes", "vrp": "VRP"}
-
-# The vocabularies the template filter knows: ``{{ payment.status|pt_label:"payment_status" }}``.
-VOCABULARIES: dict[str, dict[str, str]] = {
-    "payment_status": PAYMENT_STATUS,
-    "consent_status": CONSENT_STATUS,
-    "enrollment_status": ENROLLMENT_STATUS,
-    "account_type": ACCOUNT_TYPE,
-    "recurring_product": RECURRING_PRODUCT,
-}
-
-
-def pt_label(value: object, vocabulary: str) -> str:
-    """The pt-BR word for ``value``; an unknown code is shown as it is rather than hidden."""
-    code = str(getattr(value, "value", value))
-    return VOCABULARIES[vocabulary].get(code, code)
-
-
-# --- what staff read in the admin -------------------------------------------------------------------------------------
+from opusof.customer_labels import ACCOUNT_TYPE, CONSENT_STATUS, ENROLLMENT_STATUS, PAYMENT_STATUS, RECURRING_PRODUCT
 
 # (app_label, model name) → (singular, plural).
 MODEL_NAMES: dict[tuple[str, str], tuple[str, str]] = {
@@ -477,46 +422,3 @@ FIELD_CHOICE_LABELS = {
     ("connectors", "connectorcall", "outcome"): {"REJECTED": "Recusada (erro de negócio)"},
     ("outbox", "webhookdelivery", "outcome"): {"FAILED": "Falha final (4xx, tentativas esgotadas, URI removida)"},
 }
-LABELLED_APPS = frozenset(APP_NAMES)
-
-
-def apply_admin_labels() -> None:
-    """Names every model, field and choice of opusof's apps in pt-BR for the admin. Set on the loaded classes
-    rather than written into each models.py, so the vocabulary stays here, and a field or model added on another
-    branch takes its label from here too (tests/test_labels.py fails while one has none)."""
-    for config in apps.get_app_configs():
-        if config.label in APP_NAMES:
-            config.verbose_name = APP_NAMES[config.label]
-    for model in apps.get_models():
-        meta = model._meta
-        if meta.app_label not in LABELLED_APPS:
-            continue
-        names = MODEL_NAMES.get((meta.app_label, meta.model_name or ""))
-        if names is not None:
-            meta.verbose_name, meta.verbose_name_plural = names
-        for field in meta.get_fields():
-            if not isinstance(field, models.Field):
-                continue
-            if field.name in FIELD_NAMES:
-                field.verbose_name = FIELD_NAMES[field.name]
-            if field.choices:
-                overrides = FIELD_CHOICE_LABELS.get((meta.app_label, meta.model_name or "", field.name), {})
-                field.choices = [
-                    (value, overrides.get(str(value), CHOICE_LABELS.get(str(value), str(value))))
-                    for value, _ in field.flatchoices
-                ]
-
-
-def unlabelled() -> list[str]:
-    """Models, fields and choice values of opusof's apps the admin would show in English (tests/test_labels.py)."""
-    missing = []
-    for model in apps.get_models():
-        meta = model._meta
-        if meta.app_label not in LABELLED_APPS:
-            continue
-        if (meta.app_label, meta.model_name) not in MODEL_NAMES:
-            missing.append(f"model {meta.label}")
-        for field in meta.get_fields():
-            if isinstance(field, models.Field) and field.name not in FIELD_NAMES:
-                missing.append(f"field {meta.label}.{field.name}")
-    return missing

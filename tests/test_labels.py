@@ -1,14 +1,15 @@
-"""One pt-BR vocabulary (opusof/labels.py) for the customer pages' filter and the admin's names."""
+"""One pt-BR vocabulary for the customer pages' filter (opusof/customer_labels.py) and the admin's names
+(opusof/labels.py)."""
 
 from django.apps import apps
 from django.template import Context, Template
 
-from opusof import labels
+from opusof import admin_labels
 from payments.models import PixPayment
 
 
 def test_every_model_and_field_of_opusof_has_a_ptbr_name():
-    assert labels.unlabelled() == [], "add them to opusof/labels.py (MODEL_NAMES / FIELD_NAMES)"
+    assert admin_labels.unlabelled() == [], "add them to opusof/labels.py (MODEL_NAMES / FIELD_NAMES)"
 
 
 def test_admin_names_are_ptbr():
