@@ -4,7 +4,6 @@ JARM §2.4)."""
 
 import base64
 import hashlib
-import json
 import time
 import uuid
 from typing import Any
@@ -15,6 +14,7 @@ from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 
 from initiator.fapi.keys import signing_key, signing_kid
+from opusof.jose import JwsRejected, verify_jws
 
 ALGORITHM = "PS256"
 # OFB security guide: an assertion or request object lives minutes, not hours.
@@ -95,6 +95,8 @@ def half_hash(value: str) -> str:
 
 
 def kid_of(token: str) -> str:
+    """The ``kid`` of a holder's JWS, to pick its key; not PS256, or no ``kid``, is refused before any key is looked
+    up."""
     try:
         header = _jws.get_unverified_header(token)
     except jwt.InvalidTokenError as exc:
@@ -107,28 +109,26 @@ def kid_of(token: str) -> str:
     return kid
 
 
+def _verified(token: str, *, key: RSAPublicKey, what: str, **checks: Any) -> dict[str, Any]:
+    """The one verification path (``opusof.jose.verify_jws``, the holder's own for what it receives) with the
+    holder's key, its refusals as ``HolderSignatureInvalid`` naming ``what`` was refused."""
+    try:
+        return verify_jws(token, key_for=lambda _kid: key, **checks)
+    except JwsRejected as exc:
+        raise HolderSignatureInvalid(f"{what} inválida: {exc}") from exc
+
+
 def verify_holder_body(token: str, *, key: RSAPublicKey, holder_organisation_id: str) -> dict[str, Any]:
     """The claims of a holder's signed answer: signature, ``iss`` the holder's organisation, ``aud`` ours, ``iat``
     within the tolerance (payments v4 "Assinatura de payloads", the same checks the holder makes on ours)."""
-    try:
-        payload = _jws.decode(token, key, algorithms=[ALGORITHM])
-        claims = json.loads(payload)
-    except (jwt.InvalidTokenError, ValueError) as exc:
-        raise HolderSignatureInvalid("Assinatura da resposta da detentora inválida.") from exc
-    if not isinstance(claims, dict):
-        raise HolderSignatureInvalid("Payload da resposta da detentora não é um objeto.")
-    if claims.get("iss") != holder_organisation_id:
-        raise HolderSignatureInvalid("iss da resposta não é a organização da detentora.")
-    aud = claims.get("aud")
-    ours = settings.INITIATOR_ORGANISATION_ID
-    if not (aud == ours or (isinstance(aud, list) and ours in aud)):
-        raise HolderSignatureInvalid("aud da resposta não é a nossa organização.")
-    iat = claims.get("iat")
-    if isinstance(iat, bool) or not isinstance(iat, int | float):
-        raise HolderSignatureInvalid("iat ausente na resposta.")
-    if abs(time.time() - iat) > settings.OPUSOF_JWS_IAT_TOLERANCE_SECONDS:
-        raise HolderSignatureInvalid("iat da resposta fora da janela de tolerância.")
-    return claims
+    return _verified(
+        token,
+        key=key,
+        what="Assinatura da resposta da detentora",
+        issuer=holder_organisation_id,
+        audience=settings.INITIATOR_ORGANISATION_ID,
+        iat_window_seconds=settings.OPUSOF_JWS_IAT_TOLERANCE_SECONDS,
+    )
 
 
 def verify_id_token(
@@ -136,18 +136,15 @@ def verify_id_token(
 ) -> dict[str, Any]:
     """OIDC Core §3.3.2.12 for the hybrid flow's front-channel id_token: signature, iss, aud, exp, nonce, and
     c_hash/s_hash binding the code and state that came with it (FAPI 1 Advanced §5.2.2.1)."""
-    try:
-        claims: dict[str, Any] = jwt.decode(
-            token,
-            key,
-            algorithms=[ALGORITHM],
-            audience=client_id,
-            issuer=issuer,
-            leeway=CLOCK_LEEWAY_SECONDS,
-            options={"require": ["iss", "aud", "exp", "iat", "nonce"]},
-        )
-    except jwt.InvalidTokenError as exc:
-        raise HolderSignatureInvalid(f"id_token inválido: {exc}.") from exc
+    claims = _verified(
+        token,
+        key=key,
+        what="Assinatura do id_token",
+        issuer=issuer,
+        audience=client_id,
+        require=("exp", "iat", "nonce"),
+        leeway_seconds=CLOCK_LEEWAY_SECONDS,
+    )
     if claims.get("nonce") != nonce:
         raise HolderSignatureInvalid("nonce do id_token não corresponde ao pedido.")
     if claims.get("c_hash") != half_hash(code):
@@ -159,16 +156,12 @@ def verify_id_token(
 
 def verify_jarm(token: str, *, key: RSAPublicKey, issuer: str, client_id: str) -> dict[str, Any]:
     """JARM §2.4: signature, iss the holder's issuer, aud our client_id, exp."""
-    try:
-        claims: dict[str, Any] = jwt.decode(
-            token,
-            key,
-            algorithms=[ALGORITHM],
-            audience=client_id,
-            issuer=issuer,
-            leeway=CLOCK_LEEWAY_SECONDS,
-            options={"require": ["iss", "aud", "exp"]},
-        )
-    except jwt.InvalidTokenError as exc:
-        raise HolderSignatureInvalid(f"Resposta JARM inválida: {exc}.") from exc
-    return claims
+    return _verified(
+        token,
+        key=key,
+        what="Assinatura da resposta JARM",
+        issuer=issuer,
+        audience=client_id,
+        require=("exp",),
+        leeway_seconds=CLOCK_LEEWAY_SECONDS,
+    )
