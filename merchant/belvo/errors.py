@@ -4,10 +4,9 @@ status of the table in docs/merchant.md; DRF's own refusals are translated too."
 import uuid
 from typing import Any
 
-from rest_framework import exceptions
 from rest_framework.response import Response
 
-from merchant.errors import MerchantError
+from merchant.refusals import refusal
 
 CODES = {
     "invalid": "invalid",
@@ -18,6 +17,19 @@ CODES = {
     "not_cancellable": "cancellation_not_allowed",
     "refused": "payment_rejected",
     "unavailable": "institution_unavailable",
+    "malformed_body": "invalid",
+    "method": "method_not_allowed",
+    "media_type": "invalid",
+    "no_route": "not_found",
+    "throttled": "invalid",
+    "framework": "invalid",
+}
+# Belvo's words for DRF's refusals; any other refusal says its own message.
+MESSAGES = {
+    "malformed_body": "The request body is not valid JSON.",
+    "method": "Method not allowed.",
+    "media_type": "Send the body as application/json.",
+    "no_route": "Not found.",
 }
 
 
@@ -27,16 +39,9 @@ def belvo_error(code: str, message: str, status: int, field: str | None = None) 
 
 
 def belvo_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    if isinstance(exc, MerchantError):
-        return belvo_error(CODES[exc.kind], exc.message, exc.status_code, exc.field or None)
-    if isinstance(exc, exceptions.ParseError):
-        return belvo_error("invalid", "The request body is not valid JSON.", 400)
-    if isinstance(exc, exceptions.MethodNotAllowed):
-        return belvo_error("method_not_allowed", "Method not allowed.", 405)
-    if isinstance(exc, exceptions.UnsupportedMediaType):
-        return belvo_error("invalid", "Send the body as application/json.", 415)
-    if isinstance(exc, exceptions.NotFound):
-        return belvo_error("not_found", "Not found.", 404)
-    if isinstance(exc, exceptions.APIException):
-        return belvo_error("invalid", str(exc.detail), exc.status_code)
-    return None
+    error = refusal(exc)
+    if error is None:
+        return None
+    return belvo_error(
+        CODES[error.kind], MESSAGES.get(error.kind, error.message), error.status_code, error.field or None
+    )

@@ -4,10 +4,9 @@ reaches the merchant."""
 
 from typing import Any
 
-from rest_framework import exceptions
 from rest_framework.response import Response
 
-from merchant.errors import MerchantError
+from merchant.refusals import refusal
 
 NAMES = {
     "invalid": "json_invalido",
@@ -18,6 +17,20 @@ NAMES = {
     "not_cancellable": "cancelamento_nao_permitido",
     "refused": "pagamento_recusado",
     "unavailable": "instituicao_indisponivel",
+    "malformed_body": "json_invalido",
+    "method": "metodo_nao_permitido",
+    "media_type": "json_invalido",
+    "no_route": "recurso_nao_encontrado",
+    "throttled": "limite_excedido",
+    "framework": "requisicao_invalida",
+}
+# Efí's words for DRF's refusals; any other refusal says its own message.
+MESSAGES = {
+    "malformed_body": "Corpo da requisição não é um JSON válido.",
+    "method": "Método não permitido neste recurso.",
+    "media_type": "Envie o corpo como application/json.",
+    "no_route": "Recurso não encontrado.",
+    "throttled": "Limite de requisições excedido.",
 }
 
 
@@ -26,19 +39,10 @@ def efi_error(name: str, message: str, status: int) -> Response:
 
 
 def efi_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    if isinstance(exc, MerchantError):
-        message = f"{exc.message} (campo: {exc.field})" if exc.field else exc.message
-        return efi_error(NAMES[exc.kind], message, exc.status_code)
-    if isinstance(exc, exceptions.ParseError):
-        return efi_error("json_invalido", "Corpo da requisição não é um JSON válido.", 400)
-    if isinstance(exc, exceptions.MethodNotAllowed):
-        return efi_error("metodo_nao_permitido", "Método não permitido neste recurso.", 405)
-    if isinstance(exc, exceptions.UnsupportedMediaType):
-        return efi_error("json_invalido", "Envie o corpo como application/json.", 415)
-    if isinstance(exc, exceptions.NotFound):
-        return efi_error("recurso_nao_encontrado", "Recurso não encontrado.", 404)
-    if isinstance(exc, exceptions.Throttled):
-        return efi_error("limite_excedido", "Limite de requisições excedido.", 429)
-    if isinstance(exc, exceptions.APIException):
-        return efi_error("requisicao_invalida", str(exc.detail), exc.status_code)
-    return None
+    error = refusal(exc)
+    if error is None:
+        return None
+    message = MESSAGES.get(error.kind, error.message)
+    if error.field:
+        message = f"{message} (campo: {error.field})"
+    return efi_error(NAMES[error.kind], message, error.status_code)
