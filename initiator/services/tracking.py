@@ -5,6 +5,7 @@ Polling follows a backoff (payments v4 "Orientações de polling": no tighter th
 doubling, at most 10 minutes between reads."""
 
 import datetime as dt
+from collections.abc import Collection
 from typing import Any
 
 from django.utils import timezone
@@ -49,15 +50,16 @@ def _notify(
     enqueue_after_commit(deliver_notification, recovered_by="initiator-notify-pending")
 
 
-def _move(record: Any, *, status: str, history: type, kind: str, actor: str, reason: str, now: dt.datetime) -> bool:
+def _move(record: Any, *, status: str, actor: str, reason: str, now: dt.datetime) -> bool:
     if record.status == status:
         return False
     from_status = record.status
     change = record.moved if isinstance(record, ScheduledCharge) else record.holder_reported
+    kind = record.event_kind
     record_transition(
         record,
         lambda: change(status=status),
-        history=history,
+        history=record.history_model(),
         kind=kind,
         resource_id=record.resource_id,
         actor=actor,
@@ -68,6 +70,27 @@ def _move(record: Any, *, status: str, history: type, kind: str, actor: str, rea
     return True
 
 
+def _take_status(
+    record: InitiatorConsent | InitiatorPayment,
+    *,
+    status: str,
+    known: Collection[str],
+    final: Collection[str],
+    actor: str,
+    reason: str,
+    now: dt.datetime,
+) -> bool:
+    """Moves ``record`` to the holder's ``status`` when it is one of ours and the record is still open, then sets
+    the next poll: the backoff restarts after a move, and a final record is not polled again."""
+    moved = False
+    if status in known and record.status not in final:
+        moved = _move(record, status=status, actor=actor, reason=reason, now=now)
+    record.poll_attempts = 0 if moved else record.poll_attempts
+    record.next_poll_at = next_poll(record.poll_attempts, now) if record.status not in final else None
+    record.save()
+    return moved
+
+
 def consent_apply(consent: InitiatorConsent, data: dict[str, Any], *, actor: str) -> bool:
     """Takes the holder's consent ``data`` (verified) into ``consent`` (locked by the caller); True if the status
     moved. A status the FSM refuses (the holder moved a final consent) is kept in the data, not in the status."""
@@ -75,26 +98,15 @@ def consent_apply(consent: InitiatorConsent, data: dict[str, Any], *, actor: str
     consent.holder_data = data
     consent.holder_read_at = now
     status = str(data.get("status", consent.status))
-    reason = ""
-    rejection = data.get("rejectionReason")
-    if isinstance(rejection, dict):
-        reason = f"{rejection.get('code', '')}: {rejection.get('detail', '')}"[:2048]
-    moved = False
-    if status in ConsentStatus.values and consent.status not in CONSENT_FINAL:
-        moved = _move(
-            consent,
-            status=status,
-            history=consent.history_model(),
-            kind=InitiatorConsent.event_kind,
-            actor=actor,
-            reason=reason,
-            now=now,
-        )
-    open_ = consent.status not in CONSENT_FINAL
-    consent.next_poll_at = next_poll(0 if moved else consent.poll_attempts, now) if open_ else None
-    consent.poll_attempts = 0 if moved else consent.poll_attempts
-    consent.save()
-    return moved
+    return _take_status(
+        consent,
+        status=status,
+        known=ConsentStatus.values,
+        final=CONSENT_FINAL,
+        actor=actor,
+        reason=rejection_reason(data),
+        now=now,
+    )
 
 
 def payment_apply(
@@ -103,22 +115,9 @@ def payment_apply(
     """Takes a holder's answer about ``payment`` (locked by the caller)."""
     now = timezone.now()
     payment.holder_body = body
-    moved = False
-    if status in PaymentStatus.values and payment.status not in PAYMENT_FINAL:
-        moved = _move(
-            payment,
-            status=status,
-            history=payment.history_model(),
-            kind=InitiatorPayment.event_kind,
-            actor=actor,
-            reason=reason,
-            now=now,
-        )
-    payment.poll_attempts = 0 if moved else payment.poll_attempts
-    open_ = payment.status not in PAYMENT_FINAL
-    payment.next_poll_at = next_poll(payment.poll_attempts, now) if open_ else None
-    payment.save()
-    return moved
+    return _take_status(
+        payment, status=status, known=PaymentStatus.values, final=PAYMENT_FINAL, actor=actor, reason=reason, now=now
+    )
 
 
 def payment_data(body: dict[str, Any]) -> dict[str, Any]:
@@ -139,15 +138,7 @@ def rejection_reason(data: dict[str, Any]) -> str:
 def charge_move(charge: ScheduledCharge, *, status: str, actor: str, reason: str = "") -> bool:
     """Moves a charge (locked by the caller) with its history row and the application's notification."""
     now = timezone.now()
-    moved = _move(
-        charge,
-        status=status,
-        history=charge.history_model(),
-        kind=ScheduledCharge.event_kind,
-        actor=actor,
-        reason=reason[:2048],
-        now=now,
-    )
+    moved = _move(charge, status=status, actor=actor, reason=reason[:2048], now=now)
     if reason:
         charge.last_error = reason[:1024]
     charge.save()
