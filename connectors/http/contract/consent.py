@@ -154,17 +154,20 @@ def recurring_terms_from(consent: Any, configuration: Any) -> RecurringTerms:
     )
 
 
-def consent_body(data: PaymentData, brand_id: str) -> dict[str, Any]:
-    """The route's ``consent``: ConsentPayment, or ConsentRecurringPayment for a recurring consent."""
+def consent_head(
+    info: ConsentInfo | None, *, brand_id: str, customer_document: str, business_document: str | None
+) -> dict[str, Any]:
+    """What every route's ``consent`` starts with: the brand, the consent's ``tpp``/``externalId``/times, the logged
+    user (and the business they act for) and, for a recurring consent, its creditors and terms."""
     consent: dict[str, Any] = {
         "brandId": brand_id,
-        **consent_meta(data.consent),
-        "loggedUser": document_body(data.customer_document, "CPF"),
+        **consent_meta(info),
+        "loggedUser": document_body(customer_document, "CPF"),
     }
     # "Como Identificar o Tipo de Usuário Logado": businessDocumentType present means a PJ user.
-    if data.business_document:
-        consent["businessDocumentType"] = document_body(data.business_document, "CNPJ")
-    terms = data.consent.recurring if data.consent else None
+    if business_document:
+        consent["businessDocumentType"] = document_body(business_document, "CNPJ")
+    terms = info.recurring if info else None
     if terms is not None:
         consent["creditors"] = [person(c.document, c.name) for c in terms.creditors]
         consent["recurringConfiguration"] = configuration_body(terms.configuration)
@@ -172,7 +175,18 @@ def consent_body(data: PaymentData, brand_id: str) -> dict[str, Any]:
             consent["startDateTime"] = rfc3339(terms.start_at)
         if terms.additional_information:
             consent["additionalInformation"] = terms.additional_information
-    else:
+    return consent
+
+
+def consent_body(data: PaymentData, brand_id: str) -> dict[str, Any]:
+    """The route's ``consent``: ConsentPayment, or ConsentRecurringPayment for a recurring consent."""
+    consent = consent_head(
+        data.consent,
+        brand_id=brand_id,
+        customer_document=data.customer_document,
+        business_document=data.business_document,
+    )
+    if not (data.consent and data.consent.recurring):
         consent["creditor"] = person(data.creditor_document, data.creditor_name)
         consent["payment"] = _consent_payment(data)
         if data.transaction_identification:

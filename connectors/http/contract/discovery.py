@@ -2,19 +2,16 @@
 
 from typing import Any
 
-from connectors.http.contract.consent import configuration_body, consent_info_from, consent_meta, recurring_terms_from
+from connectors.http.contract.consent import consent_head, consent_info_from, recurring_terms_from
 from connectors.http.contract.wire import (
     PAYMENT_TYPE,
     RECURRING_PAYMENT_TYPE,
     ContractError,
     account_body,
     account_from,
-    document_body,
     document_from,
     is_recurring_request,
     need,
-    person,
-    rfc3339,
 )
 from connectors.interfaces import (
     ConsentInfo,
@@ -28,18 +25,10 @@ def discovery_request(
     """DiscoveryAccountsPayment. Only the logged user (and the business they act for) is always known; a recurring
     consent goes out whole (ConsentRecurringPaymentDiscoveryAccountsPayment), a payment consent with its
     ``tpp``/``externalId``/times (its payment is not known to the discovery capability)."""
-    body: dict[str, Any] = {"brandId": meta["brandId"], **consent_meta(consent)}
-    body["loggedUser"] = document_body(customer_document, "CPF")
-    if business_document:
-        body["businessDocumentType"] = document_body(business_document, "CNPJ")
+    body = consent_head(
+        consent, brand_id=meta["brandId"], customer_document=customer_document, business_document=business_document
+    )
     terms = consent.recurring if consent else None
-    if terms is not None:
-        body["creditors"] = [person(c.document, c.name) for c in terms.creditors]
-        body["recurringConfiguration"] = configuration_body(terms.configuration)
-        if terms.start_at is not None:
-            body["startDateTime"] = rfc3339(terms.start_at)
-        if terms.additional_information:
-            body["additionalInformation"] = terms.additional_information
     kind = RECURRING_PAYMENT_TYPE if terms is not None else PAYMENT_TYPE
     return {"requestMeta": meta, "paymentType": kind, "consent": body}
 
