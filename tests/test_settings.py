@@ -1,13 +1,11 @@
 """Environment parsing, production's refusal to start half-configured, and the local embedded defaults.
 
-Settings modules are imported in a subprocess with a controlled environment, so this process's settings stay as
-pytest-django loaded them.
+Settings modules are imported in a child process with a controlled environment (forked from one probe server,
+tests/support/settings_probe.py), so this process's settings stay as pytest-django loaded them.
 """
 
-import json
 import os
-import subprocess
-import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,6 +13,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from opusof.settings.env import ImproperlyConfiguredEnv, env_bool, env_int, env_list, env_str
+from tests.support.settings_probe import SettingsProbe
 
 ROOT = Path(__file__).resolve().parent.parent
 _SIGNING_KEY_PEM = rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
@@ -106,18 +105,22 @@ PLATFORM_BEAT = (
 )
 
 
+_probe: SettingsProbe | None = None
+
+
+@pytest.fixture(scope="module", autouse=True)
+def settings_probe() -> Iterator[SettingsProbe]:
+    """One probe server for the module: each import forks from it instead of starting an interpreter."""
+    global _probe
+    with SettingsProbe(cwd=ROOT, probe=PROBE) as _probe:
+        yield _probe
+    _probe = None
+
+
 def import_settings(module: str, env: dict[str, str]) -> dict:
+    assert _probe is not None
     base_env = {k: v for k, v in os.environ.items() if k not in SETTINGS_VARIABLES + CONNECTOR_VARIABLES}
-    result = subprocess.run(
-        [sys.executable, "-c", PROBE, module],
-        env={**base_env, "OPUSOF_ENV_FILE": os.devnull, **env},
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    return _probe.load(module, {**base_env, "OPUSOF_ENV_FILE": os.devnull, **env})
 
 
 @pytest.fixture
