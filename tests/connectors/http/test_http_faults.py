@@ -59,7 +59,10 @@ def test_bank_slower_than_the_timeout_is_held_then_polled_to_its_outcome(v4, htt
     assert calls("initiate") == [(1, "UNAVAILABLE", None)]
     assert ConnectorCall.objects.get(route="initiate").error_code == "ReadTimeout"
     assert time.monotonic() - started < 5
-    time.sleep(1.2)  # the slow bank finishes the payment it received
+    # The slow bank finishes the payment it received (its debit appears), however loaded the machine.
+    deadline = time.monotonic() + 30
+    while debits(payment["paymentId"]) == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
     faults(method="DELETE")
     payment_poll_status(payment_id=payment["paymentId"])
     assert v4.get_payment(payment["paymentId"])["status"] == "ACSC"
