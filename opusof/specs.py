@@ -18,6 +18,10 @@ from openapi_schema_validator import OAS30Validator
 
 from opusof.errors import ParameterInvalid, ParameterMissing, RegulatedError
 
+# libyaml's parser where PyYAML was built with it: the same safe loading, about six times faster on these files
+# (seconds per process otherwise).
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 SPEC_DIR = Path(__file__).resolve().parent.parent / "specs" / "ofb"
 _REQUIRED = re.compile(r"'([^']+)' is a required property")
 
@@ -58,7 +62,7 @@ def _resolve(node: Any, root: dict[str, Any], seen: tuple[str, ...] = ()) -> Any
 def load_spec(name: str) -> dict[str, Any]:
     """The named spec file with every local ``$ref`` inlined."""
     with (SPEC_DIR / name).open(encoding="utf-8") as handle:
-        raw = yaml.safe_load(handle)
+        raw = yaml.load(handle, Loader=_YAML_LOADER)  # noqa: S506 (a safe loader)
     resolved: dict[str, Any] = _resolve(raw, raw)
     return resolved
 

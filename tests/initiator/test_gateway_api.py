@@ -1,6 +1,7 @@
 """The gateway's own endpoints in-process: participants and their filters (checked against Opus's contract),
 regulatory version selection, applications' internal API, app links, holder webhooks, token encryption."""
 
+import functools
 import json
 from pathlib import Path
 from typing import Any
@@ -19,8 +20,14 @@ from initiator.services.participants import OWN_AUTHORISATION_SERVER_ID, partici
 OPUS_SPEC = Path(__file__).resolve().parents[2] / "specs" / "opus" / "en-opusTPP-iniciacaoPagamentos.yml"
 
 
+@functools.cache
+def opus_document() -> dict[str, Any]:
+    document: dict[str, Any] = yaml.load(OPUS_SPEC.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader)
+    return document
+
+
 def opus_schema(name: str) -> dict[str, Any]:
-    document = yaml.safe_load(OPUS_SPEC.read_text(encoding="utf-8"))
+    document = opus_document()
     return {**document["components"]["schemas"][name], "components": document["components"]}
 
 

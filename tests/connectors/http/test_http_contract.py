@@ -77,7 +77,7 @@ CREDITOR = AccountRef(ispb="12345678", issuer="0001", number="90000001", account
 @cache
 def spec() -> dict[str, Any]:
     with SPEC.open(encoding="utf-8") as handle:
-        loaded: dict[str, Any] = yaml.safe_load(handle)
+        loaded: dict[str, Any] = yaml.load(handle, Loader=yaml.CSafeLoader)
     return loaded
 
 
