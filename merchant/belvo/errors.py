@@ -18,6 +18,9 @@ CODES = {
     "not_cancellable": "cancellation_not_allowed",
     "refused": "payment_rejected",
     "unavailable": "institution_unavailable",
+    "forbidden": "permission_denied",
+    "not_replaceable": "charge_not_replaceable",
+    "not_modifiable": "payment_intent_not_modifiable",
 }
 
 

@@ -18,6 +18,9 @@ NAMES = {
     "not_cancellable": "cancelamento_nao_permitido",
     "refused": "pagamento_recusado",
     "unavailable": "instituicao_indisponivel",
+    "forbidden": "acesso_negado",
+    "not_replaceable": "substituicao_nao_permitida",
+    "not_modifiable": "alteracao_nao_permitida",
 }
 
 
