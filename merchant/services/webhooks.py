@@ -46,17 +46,22 @@ def _claim(limit: int) -> list[MerchantWebhook]:
 
 
 @functools.cache
+def _default_context() -> ssl.SSLContext:
+    return httpx.create_ssl_context()  # built once: loading the trust store on every delivery costs ~1 s
+
+
+@functools.cache
 def _mtls_context(cert: str, key: str, ca_bundle: str) -> ssl.SSLContext:
     context = ssl.create_default_context(cafile=ca_bundle or None)
     context.load_cert_chain(cert, key or None)
     return context
 
 
-def _transport(merchant: Merchant, dialect: str) -> ssl.SSLContext | bool:
+def _transport(merchant: Merchant, dialect: str) -> ssl.SSLContext:
     """The TLS of one delivery: mutual TLS (MERCHANT_WEBHOOK_CLIENT_CERT_PATH/KEY_PATH, the merchant's server
     verified against MERCHANT_WEBHOOK_CA_BUNDLE or the system's) when the dialect's setting asks for it."""
     if not dialects.renderer(dialect).webhook_mtls(merchant):
-        return True
+        return _default_context()
     cert = str(getattr(settings, "MERCHANT_WEBHOOK_CLIENT_CERT_PATH", ""))
     if not merchant.webhook_url.startswith("https://") or not cert:
         # Never sent unauthenticated: the merchant relies on the certificate instead of an HMAC.
