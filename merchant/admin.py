@@ -6,7 +6,16 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from merchant.models import Merchant, MerchantWebhook, Parcel, ParcelStatusChange, Plan, PlanStatusChange
+from merchant.models import (
+    BeneficiaryAccount,
+    Customer,
+    Merchant,
+    MerchantWebhook,
+    Parcel,
+    ParcelStatusChange,
+    Plan,
+    PlanStatusChange,
+)
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -27,7 +36,7 @@ class PlanHistoryInline(ReadOnlyInline):
 
 class ParcelInline(ReadOnlyInline):
     model = Parcel
-    fields = ("sequence", "date", "amount", "end_to_end_id", "payment_id", "status", "rejection_reason")
+    fields = ("sequence", "date", "amount", "end_to_end_id", "payment_id", "status", "rejection_reason", "replaces")
 
 
 class ParcelHistoryInline(ReadOnlyInline):
@@ -70,3 +79,15 @@ class ParcelAdmin(ReadOnlyAdmin):
 class MerchantWebhookAdmin(ReadOnlyAdmin):
     list_display = ("id", "merchant", "plan", "state", "attempts", "next_attempt_at", "delivered_at")
     list_filter = ("state",)
+
+
+@admin.register(Customer)
+class CustomerAdmin(ReadOnlyAdmin):
+    list_display = ("name", "identifier", "customer_type", "merchant", "created_at")
+    search_fields = ("identifier", "name")
+
+
+@admin.register(BeneficiaryAccount)
+class BeneficiaryAccountAdmin(ReadOnlyAdmin):
+    list_display = ("holder_name", "ispb", "issuer", "number", "account_type", "merchant")
+    search_fields = ("holder_identifier", "number")

@@ -9,9 +9,15 @@ from merchant.models import Merchant, Parcel, Plan
 
 
 class Renderer(Protocol):
-    def webhook_body(self, plan: Plan, parcel: Parcel | None, previous: str) -> dict[str, Any] | None: ...
+    def webhook_bodies(self, plan: Plan, parcel: Parcel | None, previous: str) -> list[dict[str, Any]]:
+        """The webhooks one status change announces (none when the dialect does not tell the statuses apart)."""
+        ...
 
     def webhook_headers(self, merchant: Merchant, raw: bytes) -> dict[str, str]: ...
+
+    def webhook_mtls(self, merchant: Merchant) -> bool:
+        """Delivered over mutual TLS (our client certificate, the merchant's server verified)."""
+        ...
 
     def webhook_retry(self, attempt: int) -> float | None:
         """Seconds before the next attempt after ``attempt`` failed ones; None: give up."""

@@ -56,3 +56,24 @@ class PaymentRefused(MerchantError):
 class BankUnavailable(MerchantError):
     kind = "unavailable"
     status_code = 502
+
+
+class Forbidden(MerchantError):
+    """A valid token without the scope the endpoint requires (Efí: each endpoint names its scope)."""
+
+    kind = "forbidden"
+    status_code = 403
+
+
+class NotReplaceable(MerchantError):
+    """Only a cancelled or rejected parcel of an authorised plan can be replaced (Efí ``/substituir``)."""
+
+    kind = "not_replaceable"
+    status_code = 422
+
+
+class NotModifiable(MerchantError):
+    """Only an intent not yet sent to the payer's bank can be completed (Belvo ``PATCH …/{id}/``)."""
+
+    kind = "not_modifiable"
+    status_code = 422

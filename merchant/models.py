@@ -37,15 +37,69 @@ class Merchant(models.Model):
 
 
 class MerchantToken(models.Model):
-    """An OAuth2 client_credentials access token issued to a merchant (only its hash is kept)."""
+    """An OAuth2 client_credentials access token issued to a merchant (only its hash is kept), with the scopes it
+    was granted (Efí: each endpoint requires one, e.g. ``gn.opb.payment.pix.send``)."""
 
     merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="tokens")
     token_hash = models.CharField(max_length=64, unique=True)
+    scopes = models.CharField(max_length=1000, blank=True, help_text="Granted scopes, space-separated.")
     expires_at = models.DateTimeField()
     created_at = models.DateTimeField(default=timezone.now)
 
     def __str__(self) -> str:
         return f"{self.merchant} até {self.expires_at:%Y-%m-%d %H:%M}"
+
+
+class CustomerType(models.TextChoices):
+    INDIVIDUAL = "INDIVIDUAL"
+    BUSINESS = "BUSINESS"
+
+
+class Customer(models.Model):
+    """A payer the merchant registered (Belvo's customer resource); a plan may name one instead of giving the
+    payer inline."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="customers")
+    customer_type = models.CharField(max_length=10, choices=CustomerType.choices)
+    identifier = models.CharField(max_length=14, help_text="CPF (11 digits) or CNPJ (14 digits).")
+    name = models.CharField(max_length=140)
+    email = models.CharField(max_length=254, blank=True)
+    phone = models.CharField(max_length=20, blank=True)
+    address = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [models.UniqueConstraint(fields=["merchant", "identifier"], name="merchant_customer_once")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.identifier})"
+
+
+class BeneficiaryAccount(models.Model):
+    """An account of the merchant's that receives the Pix (Belvo's beneficiary bank account resource)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="beneficiary_accounts")
+    holder_name = models.CharField(max_length=140)
+    holder_identifier = models.CharField(max_length=14)
+    ispb = models.CharField(max_length=8)
+    issuer = models.CharField(max_length=4)
+    number = models.CharField(max_length=20)
+    account_type = models.CharField(max_length=4)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["merchant", "ispb", "issuer", "number", "account_type"], name="merchant_beneficiary_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.holder_name} {self.ispb}/{self.issuer}/{self.number}"
 
 
 class PlanStatus(models.TextChoices):
@@ -89,6 +143,11 @@ class Plan(AuditedStatus, FSMModelMixin, models.Model):
     recurrence = models.CharField(max_length=10, choices=Recurrence.choices)
     schedule = models.JSONField(help_text="The payments v4 schedule block sent to the payer's bank.")
     callback_url = models.CharField(max_length=2000, help_text="Where the payer's browser returns from the bank.")
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, null=True, blank=True, related_name="plans")
+    beneficiary_account = models.ForeignKey(
+        BeneficiaryAccount, on_delete=models.PROTECT, null=True, blank=True, related_name="plans"
+    )
+    confirmed = models.BooleanField(default=True, help_text="False: recorded, not yet sent to the payer's bank.")
     consent_id = models.CharField(max_length=256, blank=True, db_index=True)
     redirect_uri = models.CharField(max_length=4000, blank=True)
     status = FSMField(
@@ -123,6 +182,10 @@ class Plan(AuditedStatus, FSMModelMixin, models.Model):
     @transition(field="status", source=PLAN_OPEN, target=RETURN_VALUE(*PlanStatus.values))
     def move(self, *, status: str) -> str:
         return status
+
+    @transition(field="status", source=PlanStatus.FINISHED, target=PlanStatus.ACTIVE)
+    def reopen(self) -> None:
+        """A finished plan gets a parcel again: a cancelled or rejected one replaced (Efí ``/substituir``)."""
 
 
 class PlanStatusChange(StatusChange):
@@ -165,6 +228,11 @@ class Parcel(AuditedStatus, FSMModelMixin, models.Model):
     payment_id = models.CharField(max_length=100, blank=True, db_index=True)
     status = FSMField(max_length=10, choices=ParcelStatus.choices, default=ParcelStatus.CREATED, protected=True)
     rejection_reason = models.CharField(max_length=2048, blank=True)
+    replaces = models.OneToOneField("self", on_delete=models.PROTECT, null=True, blank=True, related_name="replacement")
+    consent_id = models.CharField(
+        max_length=256, blank=True, help_text="A replacement's own consent (single date); blank: the plan's."
+    )
+    redirect_uri = models.CharField(max_length=4000, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     status_updated_at = models.DateTimeField(default=timezone.now)
 

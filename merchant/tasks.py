@@ -3,12 +3,13 @@
 from celery import shared_task
 
 from merchant.services.plans import plans_sync_open
+from merchant.services.substitution import replacements_sync
 from merchant.services.webhooks import webhooks_deliver
 
 
 @shared_task(name="merchant.sync_plans", ignore_result=True)
 def sync_plans() -> int:
-    return plans_sync_open()
+    return plans_sync_open() + replacements_sync()
 
 
 @shared_task(name="merchant.deliver_webhooks", ignore_result=True)

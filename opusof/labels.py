@@ -77,6 +77,8 @@ MODEL_NAMES: dict[tuple[str, str], tuple[str, str]] = {
     ("merchant", "parcel"): ("parcela", "parcelas"),
     ("merchant", "parcelstatuschange"): ("mudança de situação da parcela", "histórico de parcelas"),
     ("merchant", "merchantwebhook"): ("webhook ao lojista", "webhooks aos lojistas"),
+    ("merchant", "customer"): ("cliente pagador do lojista", "clientes pagadores dos lojistas"),
+    ("merchant", "beneficiaryaccount"): ("conta favorecida do lojista", "contas favorecidas dos lojistas"),
     ("initiator", "scheduledcharge"): ("cobrança agendada", "cobranças agendadas"),
     ("initiator", "scheduledchargestatuschange"): (
         "mudança de situação da cobrança agendada",
@@ -370,6 +372,17 @@ FIELD_NAMES = {
     "sequence": "parcela nº",
     "parcel": "parcela",
     "body": "corpo",
+    "customer_type": "tipo de cliente",
+    "identifier": "CPF/CNPJ",
+    "email": "e-mail",
+    "phone": "telefone",
+    "address": "endereço",
+    "holder_name": "nome do titular",
+    "holder_identifier": "CPF/CNPJ do titular",
+    "customer": "cliente pagador",
+    "beneficiary_account": "conta favorecida",
+    "confirmed": "confirmado",
+    "replaces": "substitui a parcela",
 }
 
 # Choice labels by value, for every choice field of the apps above whose values are not regulated codes.
@@ -399,6 +412,8 @@ CHOICE_LABELS = {
     "UNAVAILABLE": "Indisponível (tempo esgotado, conexão, 5xx)",
     "CIRCUIT_OPEN": "Não enviada: circuito aberto",
     "PENDING": "Pendente",
+    "INDIVIDUAL": "Pessoa física",
+    "BUSINESS": "Pessoa jurídica",
     "DELIVERED": "Entregue",
     "FAILED": "Falhou",
     "RETRY": "Falha temporária (nova tentativa)",

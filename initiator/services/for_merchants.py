@@ -32,3 +32,16 @@ def payment_statuses(*, application: Application, consent_id: str) -> dict[str, 
         code = reason.get("code", "") if isinstance(reason, dict) else ""
         listed[payment.payment_id] = {"status": str(payment.status), "reason": str(code)}
     return listed
+
+
+def consent_rejection(*, application: Application, consent_id: str) -> str:
+    """Why the holder refused a consent, as the gateway last verified it: ``rejection.reason.code`` (payments v4
+    ``EnumConsentRejectionReasonType``), else the status itself (``REVOKED``, ``REJECTED``), else ''."""
+    consent = InitiatorConsent.objects.filter(application=application, consent_id=consent_id).first()
+    if consent is None:
+        return ""
+    data = consent.holder_data if isinstance(consent.holder_data, dict) else {}
+    rejection = data.get("rejection")
+    reason = rejection.get("reason") if isinstance(rejection, dict) else None
+    code = reason.get("code") if isinstance(reason, dict) else None
+    return str(code or consent.status)

@@ -6,7 +6,7 @@ from typing import Any
 
 from rest_framework.response import Response
 
-from merchant.refusals import refusal
+from merchant.error_kinds import as_merchant_error
 
 CODES = {
     "invalid": "invalid",
@@ -23,6 +23,9 @@ CODES = {
     "no_route": "not_found",
     "throttled": "invalid",
     "framework": "invalid",
+    "forbidden": "permission_denied",
+    "not_replaceable": "charge_not_replaceable",
+    "not_modifiable": "payment_intent_not_modifiable",
 }
 # Belvo's words for DRF's refusals; any other refusal says its own message.
 MESSAGES = {
@@ -39,7 +42,7 @@ def belvo_error(code: str, message: str, status: int, field: str | None = None) 
 
 
 def belvo_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    error = refusal(exc)
+    error = as_merchant_error(exc)
     if error is None:
         return None
     return belvo_error(

@@ -1,5 +1,6 @@
-"""The Belvo create body (POST /payments/br/payment-intents/) read into the domain's PlanRequest. Customers and
-beneficiary accounts are given inline (see docs/merchant.md: not yet resources of their own)."""
+"""The Belvo bodies read into the domain's terms: the payment intent (POST /payments/br/payment-intents/) into a
+PlanRequest, a customer and a beneficiary bank account (given inline in an intent, or registered on their own and
+named by id)."""
 
 import datetime as dt
 import re
@@ -8,13 +9,14 @@ from typing import Any
 
 from merchant.efi.parse import request_hash
 from merchant.errors import InvalidRequest
-from merchant.models import Recurrence
+from merchant.models import BeneficiaryAccount, Customer, Recurrence
 from merchant.services.plans import Beneficiary, PlanRequest
+from merchant.services.registry import beneficiary_of
 
 WEEKDAYS = ["MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUNDAY"]
 ACCOUNT_TYPES = ("CACC", "SVGS", "TRAN", "SLRY")
 
-__all__ = ["plan_request", "request_hash"]
+__all__ = ["beneficiary", "customer_fields", "plan_request", "request_hash"]
 
 
 def _obj(parent: Any, name: str, path: str) -> dict[str, Any]:
@@ -84,7 +86,46 @@ def _schedule(schedule: dict[str, Any], path: str) -> tuple[str, dt.date | None,
     )
 
 
-def plan_request(body: Any) -> PlanRequest:
+def customer_fields(customer: Any, path: str) -> dict[str, str]:
+    """A customer (Belvo: ``identifier`` CPF/CNPJ, ``name``, optional ``email``, ``phone``, ``address``)."""
+    if not isinstance(customer, dict):
+        raise InvalidRequest("This field is required and must be an object or a customer id.", field=path)
+    return {
+        "identifier": _str(customer, "identifier", f"{path}.identifier", r"[0-9]{11}|[0-9]{14}"),
+        "name": _str(customer, "name", f"{path}.name"),
+        "email": _str(customer, "email", f"{path}.email", r"[^@\s]{1,64}@[^@\s]{1,189}", required=False),
+        "phone": _str(customer, "phone", f"{path}.phone", r"\+?[0-9]{8,15}", required=False),
+        "address": _str(customer, "address", f"{path}.address", r".{1,255}", required=False),
+    }
+
+
+def beneficiary(account: Any, path: str) -> Beneficiary:
+    """A beneficiary bank account (``holder{name, identifier}``, ``institution`` ISPB, ``agency``, ``number``,
+    ``account_type``)."""
+    if not isinstance(account, dict):
+        raise InvalidRequest("This field is required and must be an object or a bank account id.", field=path)
+    holder = _obj(account, "holder", f"{path}.holder")
+    return Beneficiary(
+        name=_str(holder, "name", f"{path}.holder.name"),
+        document=_str(holder, "identifier", f"{path}.holder.identifier", r"[0-9]{11}|[0-9]{14}"),
+        ispb=_str(account, "institution", f"{path}.institution", r"[0-9]{8}"),
+        issuer=_str(account, "agency", f"{path}.agency", r"[0-9]{1,4}"),
+        number=_str(account, "number", f"{path}.number", r"[0-9]{1,20}"),
+        account_type=_str(account, "account_type", f"{path}.account_type", r"CACC|SVGS|TRAN|SLRY"),
+    )
+
+
+def confirm(body: dict[str, Any], default: bool) -> bool:
+    value = body.get("confirm", default)
+    if not isinstance(value, bool):
+        raise InvalidRequest("confirm must be true or false.", field="confirm")
+    return value
+
+
+def plan_request(
+    body: Any, *, customer: Customer | None = None, account: BeneficiaryAccount | None = None
+) -> PlanRequest:
+    """``customer`` and ``account``: the registered ones the body named by id (else the body gives them)."""
     if not isinstance(body, dict):
         raise InvalidRequest("The body must be a JSON object.")
     amount = _str(body, "amount", "amount", r"[0-9]{1,15}\.[0-9]{2}")
@@ -102,25 +143,15 @@ def plan_request(body: Any) -> PlanRequest:
     )
     base = "payment_method_details.open_finance"
     kind, start, quantity, dates, info = _schedule(_obj(details, "schedule", f"{base}.schedule"), f"{base}.schedule")
-    customer = _obj(body, "customer", "customer")
-    identifier = _str(customer, "identifier", "customer.identifier", r"[0-9]{11}|[0-9]{14}")
-    account = _obj(details, "beneficiary_bank_account", f"{base}.beneficiary_bank_account")
-    holder = _obj(account, "holder", f"{base}.beneficiary_bank_account.holder")
+    identifier = customer.identifier if customer else customer_fields(body.get("customer"), "customer")["identifier"]
     acc = f"{base}.beneficiary_bank_account"
-    account_type = _str(account, "account_type", f"{acc}.account_type", r"CACC|SVGS|TRAN|SLRY")
+    creditor = beneficiary_of(account) if account else beneficiary(details.get("beneficiary_bank_account"), acc)
     payer_cpf = identifier if len(identifier) == 11 else _str(details, "cpf", f"{base}.cpf", r"[0-9]{11}")
     return PlanRequest(
         authorisation_server_id=_str(details, "payer_institution", f"{base}.payer_institution", r".{1,40}"),
         payer_cpf=payer_cpf,
         payer_cnpj=identifier if len(identifier) == 14 else "",
-        beneficiary=Beneficiary(
-            name=_str(holder, "name", f"{acc}.holder.name"),
-            document=_str(holder, "identifier", f"{acc}.holder.identifier", r"[0-9]{11}|[0-9]{14}"),
-            ispb=_str(account, "institution", f"{acc}.institution", r"[0-9]{8}"),
-            issuer=_str(account, "agency", f"{acc}.agency", r"[0-9]{1,4}"),
-            number=_str(account, "number", f"{acc}.number", r"[0-9]{1,20}"),
-            account_type=account_type,
-        ),
+        beneficiary=creditor,
         amount=Decimal(amount),
         recurrence=kind,
         start=start,
@@ -129,4 +160,7 @@ def plan_request(body: Any) -> PlanRequest:
         description=info or _str(body, "statement_description", "statement_description", required=False) or description,
         own_id=_str(body, "external_id", "external_id", r".{1,64}", required=False),
         callback_url=_str(details, "callback_url", f"{base}.callback_url", r"https?://.{1,1990}"),
+        customer_id=customer.id if customer else None,
+        beneficiary_account_id=account.id if account else None,
+        confirm=confirm(body, True),
     )

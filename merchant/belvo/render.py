@@ -1,9 +1,11 @@
 """The Belvo dialect's words for the merchant domain: the payment intent and charge state machines (the
 documented table in docs/merchant.md), their JSON, and the webhooks (bearer token)."""
 
+import uuid
 from typing import Any
 
-from merchant.models import Merchant, Parcel, ParcelStatus, Plan, PlanStatus, Recurrence
+from merchant.models import BeneficiaryAccount, Customer, Merchant, Parcel, ParcelStatus, Plan, PlanStatus, Recurrence
+from merchant.refusals import refusal
 from opusof.timeutil import rfc3339
 
 # A single scheduled payment ends SUCCEEDED when paid; a series ends SCHEDULE_FINISHED once every charge is final
@@ -31,6 +33,8 @@ CHARGE_STATUS = {
 
 
 def intent_status(plan: Plan) -> str:
+    if not plan.confirmed and plan.status == PlanStatus.AWAITING_AUTHORISATION:
+        return "REQUIRES_PAYMENT_METHOD"  # created with ``confirm: false``; completed by PATCH
     if plan.status == PlanStatus.FINISHED and plan.recurrence == Recurrence.SINGLE:
         paid = plan.parcels.filter(status=ParcelStatus.ACSC).exists()
         return "SUCCEEDED" if paid else "FAILED"
@@ -48,10 +52,46 @@ def charge_json(parcel: Parcel) -> dict[str, Any]:
         "payment_method_information": {
             "open_finance": {"end_to_end_id": parcel.end_to_end_id, "scheduled_date": parcel.date.isoformat()}
         },
-        "failure_code": "payment_rejected" if parcel.status == ParcelStatus.RJCT else None,
-        "failure_message": "Pagamento recusado pela instituição do pagador."
-        if parcel.status == ParcelStatus.RJCT
-        else None,
+        **_failure(parcel.rejection_reason if parcel.status == ParcelStatus.RJCT else None),
+    }
+
+
+def _failure(reasons: str | None) -> dict[str, str | None]:
+    """Belvo's ``failure_code``/``failure_message`` of a refusal (merchant/refusals.py); none when not failed."""
+    if reasons is None:
+        return {"failure_code": None, "failure_message": None}
+    found = refusal(reasons)
+    return {"failure_code": found.belvo_code, "failure_message": found.message}
+
+
+def transaction_id(parcel: Parcel) -> str:
+    """The transaction a paid charge creates (Belvo ``TRANSACTIONS``); derived, so every rendering agrees."""
+    return str(uuid.uuid5(parcel.id, "transaction"))
+
+
+def customer_json(customer: Customer) -> dict[str, Any]:
+    return {
+        "id": str(customer.id),
+        "created_at": rfc3339(customer.created_at),
+        "customer_type": customer.customer_type,
+        "identifier": customer.identifier,
+        "name": customer.name,
+        "email": customer.email or None,
+        "phone": customer.phone or None,
+        "address": customer.address or None,
+        "country": "BRA",
+    }
+
+
+def account_json(account: BeneficiaryAccount) -> dict[str, Any]:
+    return {
+        "id": str(account.id),
+        "created_at": rfc3339(account.created_at),
+        "holder": {"name": account.holder_name, "identifier": account.holder_identifier},
+        "institution": account.ispb,
+        "agency": account.issuer,
+        "number": account.number,
+        "account_type": account.account_type,
     }
 
 
@@ -66,13 +106,15 @@ def intent_json(plan: Plan) -> dict[str, Any]:
         "external_id": plan.own_id or None,
         "status": intent_status(plan),
         "allowed_payment_method_types": ["open_finance"],
-        "customer": {"identifier": plan.payer_cnpj or plan.payer_cpf},
+        "customer": str(plan.customer_id) if plan.customer_id else {"identifier": plan.payer_cnpj or plan.payer_cpf},
         "payment_method_details": {
             "open_finance": {
                 "payer_institution": plan.authorisation_server_id,
                 "callback_url": plan.callback_url,
                 "schedule": schedule_json(plan.schedule),
-                "beneficiary_bank_account": {
+                "beneficiary_bank_account": str(plan.beneficiary_account_id)
+                if plan.beneficiary_account_id
+                else {
                     "holder": {"name": creditor["name"], "identifier": creditor["document"]},
                     "institution": creditor["ispb"],
                     "agency": creditor["issuer"],
@@ -105,26 +147,57 @@ def schedule_json(schedule: dict[str, Any]) -> dict[str, Any]:
 
 
 class BelvoRenderer:
-    def webhook_body(self, plan: Plan, parcel: Parcel | None, previous: str) -> dict[str, Any] | None:
+    def webhook_bodies(self, plan: Plan, parcel: Parcel | None, previous: str) -> list[dict[str, Any]]:
+        """``STATUS_UPDATE`` of the intent or charge whose Belvo status changed; a charge paid also creates its
+        transaction (``TRANSACTIONS`` ``OBJECT_CREATED``: the scheduled Pix settled)."""
         if parcel is None:
             old, new = INTENT_STATUS[PlanStatus(previous)], intent_status(plan)
             kind, object_id = "PAYMENT_INTENTS", str(plan.id)
+            last = plan.history.order_by("created_at", "id").last()
+            reasons = (last.reason if last else "") if new == "FAILED" else None
         else:
             old, new = CHARGE_STATUS[ParcelStatus(previous)], CHARGE_STATUS[ParcelStatus(parcel.status)]
             kind, object_id = "CHARGES", str(parcel.id)
+            reasons = parcel.rejection_reason if new == "FAILED" else None
         if old == new:
-            return None
-        return {
-            "webhook_type": kind,
-            "webhook_code": "STATUS_UPDATE",
-            "object_id": object_id,
-            "external_id": plan.own_id or None,
-            "data": {"status": new, "previous_status": old, "payment_intent_id": str(plan.id)},
-        }
+            return []
+        data: dict[str, Any] = {"status": new, "previous_status": old, "payment_intent_id": str(plan.id)}
+        if reasons is not None:
+            data.update(_failure(reasons))
+        if parcel is not None:
+            data["end_to_end_id"] = parcel.end_to_end_id
+        bodies = [
+            {
+                "webhook_type": kind,
+                "webhook_code": "STATUS_UPDATE",
+                "object_id": object_id,
+                "external_id": (plan.own_id or None) if parcel is None else None,
+                "data": data,
+            }
+        ]
+        if parcel is not None and new == "SUCCEEDED":
+            bodies.append(
+                {
+                    "webhook_type": "TRANSACTIONS",
+                    "webhook_code": "OBJECT_CREATED",
+                    "object_id": transaction_id(parcel),
+                    "external_id": None,
+                    "data": {
+                        "payment_intent_id": str(plan.id),
+                        "charge_id": str(parcel.id),
+                        "amount": f"{parcel.amount:.2f}",
+                        "end_to_end_id": parcel.end_to_end_id,
+                    },
+                }
+            )
+        return bodies
 
     def webhook_headers(self, merchant: Merchant, raw: bytes) -> dict[str, str]:
         # Belvo webhooks: the merchant's token as a bearer credential on every call.
         return {"authorization": f"Bearer {merchant.webhook_secret}"}
+
+    def webhook_mtls(self, merchant: Merchant) -> bool:
+        return False  # Belvo secures its webhooks with the bearer token only
 
     def webhook_retry(self, attempt: int) -> float | None:
         # Belvo: a failed delivery is retried 3 times, 60 seconds apart.

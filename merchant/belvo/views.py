@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 from merchant import selectors
 from merchant.belvo import parse, render
 from merchant.belvo.errors import belvo_exception_handler
+from merchant.belvo.intents import intent_completion, intent_request
 from merchant.errors import InvalidRequest, Unauthenticated
 from merchant.models import Merchant, Plan
 from merchant.services.merchants import merchant_authenticate
@@ -50,7 +51,7 @@ class BelvoApi(APIView):
         return selectors.plan_get(merchant=self.merchant(request), identifier=intent_id, dialect=DIALECT)
 
 
-def _page(request: Request, items: list[Any], path: str) -> dict[str, Any]:
+def page_of(request: Request, items: list[Any], path: str) -> dict[str, Any]:
     raw = request.query_params.get("page", "1")
     if not (raw.isascii() and raw.isdigit()) or int(raw) < 1:
         raise InvalidRequest("page must be a positive integer.", field="page")
@@ -71,10 +72,10 @@ def _page(request: Request, items: list[Any], path: str) -> dict[str, Any]:
 class BelvoPaymentIntentsApi(BelvoApi):
     def post(self, request: Request) -> Response:
         merchant = self.merchant(request)
-        plan_request = parse.plan_request(request.data)
         key = request.headers.get(IDEMPOTENCY_HEADER, "").strip()
         if not key or len(key) > 72:
             raise InvalidRequest(f"{IDEMPOTENCY_HEADER} is required (up to 72 characters).", field=IDEMPOTENCY_HEADER)
+        plan_request = intent_request(merchant, request.data)
         plan = plan_create(
             merchant=merchant,
             dialect=DIALECT,
@@ -89,7 +90,7 @@ class BelvoPaymentIntentsApi(BelvoApi):
         plans = (
             Plan.objects.filter(merchant=merchant, dialect=DIALECT).prefetch_related("parcels").order_by("-created_at")
         )
-        page = _page(request, list(plans), BASE)
+        page = page_of(request, list(plans), BASE)
         page["results"] = [render.intent_json(plan) for plan in page["results"]]
         return Response(page)
 
@@ -97,6 +98,12 @@ class BelvoPaymentIntentsApi(BelvoApi):
 class BelvoPaymentIntentApi(BelvoApi):
     def get(self, request: Request, intent_id: str) -> Response:
         return Response(render.intent_json(self.intent(request, intent_id)))
+
+    def patch(self, request: Request, intent_id: str) -> Response:
+        """Completes an intent created with ``confirm: false``: its payer institution and beneficiary account (by
+        id), and ``confirm: true`` sends it to the payer's bank."""
+        plan = intent_completion(self.intent(request, intent_id), request.data)
+        return Response(render.intent_json(plan))
 
 
 class BelvoPaymentIntentCancelApi(BelvoApi):
@@ -108,7 +115,7 @@ class BelvoPaymentIntentCancelApi(BelvoApi):
 class BelvoChargesApi(BelvoApi):
     def get(self, request: Request, intent_id: str) -> Response:
         plan = self.intent(request, intent_id)
-        page = _page(request, list(plan.parcels.order_by("sequence")), f"{BASE}{plan.id}/charges/")
+        page = page_of(request, list(plan.parcels.order_by("sequence")), f"{BASE}{plan.id}/charges/")
         page["results"] = [render.charge_json(parcel) for parcel in page["results"]]
         return Response(page)
 

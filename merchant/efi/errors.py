@@ -6,7 +6,7 @@ from typing import Any
 
 from rest_framework.response import Response
 
-from merchant.refusals import refusal
+from merchant.error_kinds import as_merchant_error
 
 NAMES = {
     "invalid": "json_invalido",
@@ -23,6 +23,9 @@ NAMES = {
     "no_route": "recurso_nao_encontrado",
     "throttled": "limite_excedido",
     "framework": "requisicao_invalida",
+    "forbidden": "acesso_negado",
+    "not_replaceable": "substituicao_nao_permitida",
+    "not_modifiable": "alteracao_nao_permitida",
 }
 # Efí's words for DRF's refusals; any other refusal says its own message.
 MESSAGES = {
@@ -39,7 +42,7 @@ def efi_error(name: str, message: str, status: int) -> Response:
 
 
 def efi_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    error = refusal(exc)
+    error = as_merchant_error(exc)
     if error is None:
         return None
     message = MESSAGES.get(error.kind, error.message)

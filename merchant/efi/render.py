@@ -59,6 +59,10 @@ def plan_json(plan: Plan) -> dict[str, Any]:
 
 
 class EfiRenderer:
+    def webhook_bodies(self, plan: Plan, parcel: Parcel | None, previous: str) -> list[dict[str, Any]]:
+        body = self.webhook_body(plan, parcel, previous)
+        return [] if body is None else [body]
+
     def webhook_body(self, plan: Plan, parcel: Parcel | None, previous: str) -> dict[str, Any] | None:
         if parcel is None and PLAN_STATUS[PlanStatus(previous)] == PLAN_STATUS[PlanStatus(plan.status)]:
             return None
@@ -76,9 +80,12 @@ class EfiRenderer:
             del body["devolucoes"]
         return body
 
+    def webhook_mtls(self, merchant: Merchant) -> bool:
+        return merchant.webhook_security == "mtls"
+
     def webhook_headers(self, merchant: Merchant, raw: bytes) -> dict[str, str]:
         # webhookSecurity "hmac": the body's HMAC-SHA256 with the merchant's secret (GET/PUT /v1/config); "mtls"
-        # relies on the transport and sends none.
+        # relies on the transport (merchant/services/webhooks.py) and sends none.
         if merchant.webhook_security != "hmac":
             return {}
         return {HMAC_HEADER: hmac_sha256(merchant.webhook_secret, raw)}

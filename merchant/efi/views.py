@@ -29,10 +29,10 @@ DIALECT = "efi"
 END_TO_END_ID = re.compile(r"E[0-9]{8}[0-9]{12}[a-zA-Z0-9]{11}")
 PIX_PATH = "/v1/pagamentos-recorrentes/pix"
 MAX_PAGE_SIZE = 1000
-SCOPES = (
-    "gn.opb.payment.pix.send gn.opb.payment.pix.read gn.opb.payment.pix.cancel gn.opb.participants.read "
-    "gn.opb.config.read gn.opb.config.write"
-)
+# The scopes Efí names per endpoint ("Requires authorization for the scope: ..."); a token asks for some
+# (``scope``) or gets them all.
+SEND, READ, CANCEL, REFUND = (f"gn.opb.payment.pix.{verb}" for verb in ("send", "read", "cancel", "refund"))
+SCOPES = (SEND, READ, CANCEL, REFUND, "gn.opb.participants.read", "gn.opb.config.read", "gn.opb.config.write")
 
 
 class EfiApi(APIView):
@@ -41,12 +41,15 @@ class EfiApi(APIView):
     renderer_classes = [JSONRenderer]
     parser_classes = [JSONParser]
     throttle_classes: list[Any] = []
+    scopes: dict[str, str] = {}  # HTTP method → the scope a token needs for it
 
     def get_exception_handler(self) -> Any:
         return efi_exception_handler
 
     def merchant(self, request: Request) -> Merchant:
-        return token_authenticate(authorization=request.headers.get("authorization", ""))
+        return token_authenticate(
+            authorization=request.headers.get("authorization", ""), scope=self.scopes.get(request.method or "", "")
+        )
 
 
 class EfiTokenApi(EfiApi):
@@ -64,8 +67,17 @@ class EfiTokenApi(EfiApi):
             raise Unauthenticated("Credenciais do cliente ausentes.")
         if request.data.get("grant_type") != "client_credentials":
             raise InvalidRequest("grant_type deve ser client_credentials.", field="grant_type")
-        token, expires_in = token_issue(merchant=merchant_authenticate(client_id=client_id, client_secret=secret))
-        return Response({"access_token": token, "token_type": "Bearer", "expires_in": expires_in, "scope": SCOPES})
+        merchant = merchant_authenticate(client_id=client_id, client_secret=secret)
+        requested = request.data.get("scope")
+        if requested is not None and not isinstance(requested, str):
+            raise InvalidRequest("scope deve ser um texto com escopos separados por espaço.", field="scope")
+        scopes = requested.split() if requested else list(SCOPES)
+        if not scopes or any(scope not in SCOPES for scope in scopes):
+            raise InvalidRequest(f"scope deve conter apenas: {' '.join(SCOPES)}.", field="scope")
+        token, expires_in = token_issue(merchant=merchant, scopes=scopes)
+        return Response(
+            {"access_token": token, "token_type": "Bearer", "expires_in": expires_in, "scope": " ".join(scopes)}
+        )
 
 
 def _date_param(request: Request, name: str) -> Any:
@@ -88,6 +100,8 @@ def _positive(request: Request, name: str, default: int, maximum: int) -> int:
 
 
 class EfiRecurringPixApi(EfiApi):
+    scopes = {"POST": SEND, "GET": READ}
+
     def post(self, request: Request) -> Response:
         merchant = self.merchant(request)
         plan_request = parse.plan_request(request.data)
@@ -137,6 +151,8 @@ class EfiRecurringPixApi(EfiApi):
 
 
 class EfiRecurringPixCancelApi(EfiApi):
+    scopes = {"PATCH": CANCEL}
+
     def patch(self, request: Request, identifier: str) -> Response:
         merchant = self.merchant(request)
         if END_TO_END_ID.fullmatch(identifier):  # Efí: "a valid Payment identifier or EndToEndId"
@@ -166,6 +182,8 @@ class EfiRecurringPixCancelApi(EfiApi):
 
 
 class EfiParticipantsApi(EfiApi):
+    scopes = {"GET": "gn.opb.participants.read"}
+
     def get(self, request: Request) -> Response:
         self.merchant(request)
         listed = [
@@ -182,6 +200,8 @@ class EfiParticipantsApi(EfiApi):
 
 
 class EfiConfigApi(EfiApi):
+    scopes = {"GET": "gn.opb.config.read", "PUT": "gn.opb.config.write"}
+
     def get(self, request: Request) -> Response:
         return Response(_config(self.merchant(request)))
 

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from initiator.services.applications import application_create
 from initiator.services.for_merchants import application_set_callback_uris
-from merchant.errors import InvalidRequest, Unauthenticated
+from merchant.errors import Forbidden, InvalidRequest, Unauthenticated
 from merchant.models import Merchant, MerchantToken
 from opusof.tokens import token_hash
 
@@ -71,15 +71,20 @@ def merchant_authenticate(*, client_id: str, client_secret: str) -> Merchant:
     return merchant
 
 
-def token_issue(*, merchant: Merchant) -> tuple[str, int]:
+def token_issue(*, merchant: Merchant, scopes: list[str] | None = None) -> tuple[str, int]:
+    """A bearer token of ``scopes`` (the dialect decides which it grants)."""
     raw = secrets.token_urlsafe(32)
     MerchantToken.objects.create(
-        merchant=merchant, token_hash=token_hash(raw), expires_at=timezone.now() + TOKEN_LIFETIME
+        merchant=merchant,
+        token_hash=token_hash(raw),
+        expires_at=timezone.now() + TOKEN_LIFETIME,
+        scopes=" ".join(scopes or []),
     )
     return raw, int(TOKEN_LIFETIME.total_seconds())
 
 
-def token_authenticate(*, authorization: str) -> Merchant:
+def token_authenticate(*, authorization: str, scope: str = "") -> Merchant:
+    """The token's merchant; with ``scope``, a token not granted it is refused (RFC 6750 §3.1 insufficient_scope)."""
     scheme, _, raw = authorization.partition(" ")
     if scheme.lower() != "bearer" or not raw.strip():
         raise Unauthenticated("Token de acesso ausente.")
@@ -90,6 +95,8 @@ def token_authenticate(*, authorization: str) -> Merchant:
     )
     if token is None:
         raise Unauthenticated("Token de acesso inválido ou expirado.")
+    if scope and scope not in token.scopes.split():
+        raise Forbidden(f"O token de acesso não tem o escopo {scope} exigido por este recurso.")
     return token.merchant
 
 
@@ -103,6 +110,8 @@ def merchant_configure(
     _url(webhook_url, "webhookURL", required=False)
     if webhook_security not in WEBHOOK_SECURITY:
         raise InvalidRequest("webhookSecurity.type deve ser hmac ou mtls.", field="webhookSecurity.type")
+    if webhook_security == "mtls" and webhook_url and not webhook_url.startswith("https://"):
+        raise InvalidRequest("Com webhookSecurity mtls, webhookURL deve ser https.", field="webhookURL")
     locked = Merchant.objects.select_for_update().select_related("application").get(pk=merchant.pk)
     locked.redirect_url = redirect_url
     locked.webhook_url = webhook_url

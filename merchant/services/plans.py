@@ -3,19 +3,15 @@ bank as one payments v4 consent with a ``schedule`` through the initiator gatewa
 request schedules every parcel at the holder (one payment per date); cancellation cancels what remains there."""
 
 import datetime as dt
-import secrets
-import string
 import uuid
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from initiator.errors import InitiatorError
 from initiator.services.consents import consent_create, participant_get
-from initiator.services.for_merchants import consent_status, payment_statuses
+from initiator.services.for_merchants import consent_rejection, consent_status, payment_statuses
 from initiator.services.payments import payment_cancel, payment_create, payment_for, payment_read, payments_cancel_all
 from merchant import schedules
 from merchant.errors import (
@@ -27,10 +23,12 @@ from merchant.errors import (
     PaymentRefused,
 )
 from merchant.models import PARCEL_FINAL, PARCEL_OPEN, Merchant, Parcel, ParcelStatus, Plan, PlanStatus
+from merchant.refusals import refusal_message
+from merchant.services.bodies import consent_body, end_to_end_id, error_codes, payment_items
 from merchant.services.merchants import merchant_allow_callback
 from merchant.services.webhooks import webhook_record
 from opusof import clock
-from opusof.timeutil import business_date, business_tz
+from opusof.timeutil import business_date
 from opusof.transitions import transition
 
 # Consent statuses after which no parcel will be scheduled (payments v4 EnumAuthorisationStatusType).
@@ -64,13 +62,9 @@ class PlanRequest:
     own_id: str = ""
     ibge_town_code: str = ""
     callback_url: str = ""
-
-
-def _end_to_end_id(day: dt.date) -> str:
-    """payments v4: E + ISPB + yyyyMMddHHmm (UTC) of the planned settlement + 11 alphanumerics; noon in Brasília."""
-    moment = dt.datetime.combine(day, dt.time(12, 0), tzinfo=business_tz()).astimezone(dt.UTC)
-    suffix = "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(11))
-    return f"E{settings.OPUSOF_ISPB}{moment:%Y%m%d%H%M}{suffix}"
+    customer_id: uuid.UUID | None = None
+    beneficiary_account_id: uuid.UUID | None = None
+    confirm: bool = True  # False (Belvo ``confirm: false``): recorded only, sent by plan_submit later
 
 
 def _record(*, merchant: Merchant, dialect: str, key: str, digest: str, request: PlanRequest) -> Plan:
@@ -102,9 +96,12 @@ def _record(*, merchant: Merchant, dialect: str, key: str, digest: str, request:
                 schedule=schedule,
                 callback_url=request.callback_url or merchant.redirect_url,
                 created_at=clock.now(),  # the Efí listing's inicio/fim are business dates
+                customer_id=request.customer_id,
+                beneficiary_account_id=request.beneficiary_account_id,
+                confirmed=request.confirm,
             )
             Parcel.objects.bulk_create(
-                Parcel(plan=plan, sequence=n, date=day, amount=request.amount, end_to_end_id=_end_to_end_id(day))
+                Parcel(plan=plan, sequence=n, date=day, amount=request.amount, end_to_end_id=end_to_end_id(day))
                 for n, day in enumerate(dates, start=1)
             )
             return plan
@@ -113,47 +110,6 @@ def _record(*, merchant: Merchant, dialect: str, key: str, digest: str, request:
         if existing.request_hash != digest:
             raise IdempotencyConflict("Chave de idempotência já usada com outro conteúdo.") from None
         return existing
-
-
-def _consent_body(plan: Plan) -> dict[str, Any]:
-    beneficiary = plan.creditor
-    data: dict[str, Any] = {
-        "callbackApplicationUri": plan.callback_url,
-        "loggedUser": {"document": {"identification": plan.payer_cpf, "rel": "CPF"}},
-        "creditor": {
-            "personType": "PESSOA_NATURAL" if len(beneficiary["document"]) == 11 else "PESSOA_JURIDICA",
-            "cpfCnpj": beneficiary["document"],
-            "name": beneficiary["name"],
-        },
-        "payment": {
-            "type": "PIX",
-            "currency": "BRL",
-            "amount": f"{plan.amount:.2f}",
-            "schedule": plan.schedule,
-            "details": {"localInstrument": "MANU", "creditorAccount": _creditor_account(plan)},
-        },
-    }
-    if plan.payer_cnpj:
-        data["businessEntity"] = {"document": {"identification": plan.payer_cnpj, "rel": "CNPJ"}}
-    if plan.ibge_town_code:
-        data["payment"]["ibgeTownCode"] = plan.ibge_town_code
-    return {"data": data}
-
-
-def _creditor_account(plan: Plan) -> dict[str, str]:
-    beneficiary = plan.creditor
-    return {
-        "ispb": beneficiary["ispb"],
-        "issuer": beneficiary["issuer"],
-        "number": beneficiary["number"],
-        "accountType": beneficiary["account_type"],
-    }
-
-
-def _error_codes(body: dict[str, Any]) -> str:
-    errors = body.get("errors") if isinstance(body, dict) else None
-    listed = errors if isinstance(errors, list) else []
-    return ", ".join(str(e.get("code", "")) for e in listed if isinstance(e, dict))[:2048]
 
 
 def plan_move(plan: Plan, status: str, *, actor: str, reason: str = "") -> None:
@@ -181,19 +137,29 @@ def plan_create(
     """Records the plan, then creates its consent at the payer's bank (through the gateway) and keeps the
     authorisation URL. The same key and body answer the same plan; a plan whose consent could not be created
     (bank unreachable) is created at the bank by the retry."""
-    try:
-        participant_get(request.authorisation_server_id)
-    except InitiatorError as exc:
-        raise InvalidRequest("Participante (instituição do pagador) desconhecido.", field="idParticipante") from exc
+    participant_check(request.authorisation_server_id)
     plan = _record(merchant=merchant, dialect=dialect, key=idempotency_key, digest=request_hash, request=request)
     merchant_allow_callback(merchant=merchant, callback_url=plan.callback_url)
+    return plan_submit(plan=plan) if plan.confirmed else plan
+
+
+def participant_check(authorisation_server_id: str, field: str = "idParticipante") -> None:
+    try:
+        participant_get(authorisation_server_id)
+    except InitiatorError as exc:
+        raise InvalidRequest("Participante (instituição do pagador) desconhecido.", field=field) from exc
+
+
+def plan_submit(*, plan: Plan) -> Plan:
+    """Creates the recorded plan's consent at the payer's bank; a plan already answered is answered again."""
+    merchant = plan.merchant
     if plan.consent_id or plan.status != PlanStatus.AWAITING_AUTHORISATION:
         return _answered(plan)
     try:
         consent, reply = consent_create(
             application=merchant.application,
             authorisation_server_id=plan.authorisation_server_id,
-            body=_consent_body(plan),
+            body=consent_body(plan),
             regulatory_version=None,
         )
     except InitiatorError as exc:
@@ -201,34 +167,13 @@ def plan_create(
     if consent is None:
         with transaction.atomic():
             locked = Plan.objects.select_for_update().select_related("merchant").get(pk=plan.pk)
-            plan_move(locked, PlanStatus.REJECTED, actor="bank:consent-create", reason=_error_codes(reply.body))
+            plan_move(locked, PlanStatus.REJECTED, actor="bank:consent-create", reason=error_codes(reply.body))
             for parcel in locked.parcels.select_for_update():
-                parcel_move(parcel, ParcelStatus.RJCT, actor="bank:consent-create", reason=_error_codes(reply.body))
+                parcel_move(parcel, ParcelStatus.RJCT, actor="bank:consent-create", reason=error_codes(reply.body))
         return _answered(locked)
     Plan.objects.filter(pk=plan.pk).update(consent_id=consent.consent_id, redirect_uri=consent.authorisation_url)
     plan.refresh_from_db()
     return plan
-
-
-# The payer's bank's refusal codes (payments v4 422 / rejectionReason) in the merchant's words: the code itself is
-# kept in the history for staff, never sent to the merchant.
-REFUSALS = {
-    "DETALHE_PAGAMENTO_INVALIDO": "Dados do favorecido ou do pagamento recusados pela instituição do pagador.",
-    "FORMA_PAGAMENTO_INVALIDA": "Forma de pagamento não aceita pela instituição do pagador.",
-    "DATA_PAGAMENTO_INVALIDA": "Datas da recorrência recusadas pela instituição do pagador.",
-    "VALOR_ACIMA_LIMITE": "Valor acima do limite do pagador.",
-    "SALDO_INSUFICIENTE": "Saldo insuficiente na conta do pagador.",
-    "PAGAMENTO_RECUSADO_DETENTORA": "Pagamento recusado pela instituição do pagador.",
-    "PARAMETRO_INVALIDO": "Parâmetros da recorrência recusados pela instituição do pagador.",
-    "FALHA_AGENDAMENTO_PAGAMENTOS": "A instituição do pagador não conseguiu agendar as cobranças.",
-}
-
-
-def refusal_message(codes: str) -> str:
-    for code in codes.split(", "):
-        if code in REFUSALS:
-            return REFUSALS[code]
-    return "A instituição do pagador recusou a recorrência."
 
 
 def _answered(plan: Plan) -> Plan:
@@ -236,24 +181,6 @@ def _answered(plan: Plan) -> Plan:
         last = plan.history.order_by("created_at", "id").last()
         raise PaymentRefused(refusal_message(last.reason if last else ""))
     return plan
-
-
-def _payment_items(plan: Plan, parcels: list[Parcel]) -> list[dict[str, Any]]:
-    items = []
-    for parcel in parcels:
-        item: dict[str, Any] = {
-            "endToEndId": parcel.end_to_end_id,
-            "localInstrument": "MANU",
-            "payment": {"amount": f"{parcel.amount:.2f}", "currency": "BRL"},
-            "creditorAccount": _creditor_account(plan),
-            "cnpjInitiator": settings.INITIATOR_CNPJ,
-        }
-        if plan.description:
-            item["remittanceInformation"] = plan.description
-        if plan.ibge_town_code:
-            item["ibgeTownCode"] = plan.ibge_town_code
-        items.append(item)
-    return items
 
 
 def plan_sync(*, plan: Plan) -> Plan:
@@ -267,17 +194,18 @@ def plan_sync(*, plan: Plan) -> Plan:
     parcels = list(plan.parcels.all())
     if plan.status == PlanStatus.AWAITING_AUTHORISATION:
         if consent in CONSENT_REFUSED:
+            reason = f"consentimento {consent_rejection(application=merchant.application, consent_id=plan.consent_id)}"
             with transaction.atomic():
                 locked = Plan.objects.select_for_update().get(pk=plan.pk)
-                plan_move(locked, PlanStatus.REJECTED, actor="bank:consent", reason=f"consentimento {consent}")
+                plan_move(locked, PlanStatus.REJECTED, actor="bank:consent", reason=reason)
                 for parcel in locked.parcels.select_for_update():
-                    parcel_move(parcel, ParcelStatus.RJCT, actor="bank:consent", reason=f"consentimento {consent}")
+                    parcel_move(parcel, ParcelStatus.RJCT, actor="bank:consent", reason=reason)
             return locked
         if consent != "AUTHORISED":
             return plan
         _schedule_parcels(plan, parcels)
     _refresh_parcels(plan)
-    _finish_if_done(plan)
+    plan_finish_if_done(plan)
     plan.refresh_from_db()
     return plan
 
@@ -290,7 +218,7 @@ def _schedule_parcels(plan: Plan, parcels: list[Parcel]) -> None:
             consent_id=plan.consent_id,
             # payments v4 allows 40 characters; the plan's id keeps it the same across retries and restarts.
             idempotency_key=plan.id.hex,
-            body={"data": _payment_items(plan, parcels)},
+            body={"data": payment_items(plan, parcels)},
         )
     except InitiatorError as exc:
         raise BankUnavailable("A instituição do pagador não respondeu; o agendamento será refeito.") from exc
@@ -298,7 +226,7 @@ def _schedule_parcels(plan: Plan, parcels: list[Parcel]) -> None:
         locked = Plan.objects.select_for_update().select_related("merchant").get(pk=plan.pk)
         rows = {p.end_to_end_id: p for p in Parcel.objects.select_for_update().filter(plan=locked)}
         if reply.status_code != 201:
-            codes = _error_codes(reply.body)
+            codes = error_codes(reply.body)
             plan_move(locked, PlanStatus.REJECTED, actor="bank:payment-create", reason=codes)
             for parcel in rows.values():
                 parcel_move(parcel, ParcelStatus.RJCT, actor="bank:payment-create", reason=codes)
@@ -334,7 +262,7 @@ def _refresh_parcels(plan: Plan) -> None:
                 parcel_move(parcel, seen["status"], actor="bank:sync", reason=seen["reason"])
 
 
-def _finish_if_done(plan: Plan) -> None:
+def plan_finish_if_done(plan: Plan) -> None:
     with transaction.atomic():
         locked = Plan.objects.select_for_update().select_related("merchant").get(pk=plan.pk)
         if locked.status != PlanStatus.ACTIVE:
@@ -433,7 +361,7 @@ def parcel_cancel(*, plan: Plan, parcel_id: str, actor: str) -> Parcel:
     with transaction.atomic():
         locked = Parcel.objects.select_for_update().select_related("plan__merchant").get(pk=parcel.pk)
         parcel_move(locked, ParcelStatus.CANC, actor=actor)
-    _finish_if_done(plan)
+    plan_finish_if_done(plan)
     return locked
 
 

@@ -313,6 +313,11 @@ OPUSOF_WEBHOOK_TIMEOUT_SECONDS = env_int("OPUSOF_WEBHOOK_TIMEOUT_SECONDS", 10)
 OPUSOF_WEBHOOK_CLIENT_CERT_PATH = env_str("OPUSOF_WEBHOOK_CLIENT_CERT_PATH", "")
 OPUSOF_WEBHOOK_CLIENT_KEY_PATH = env_str("OPUSOF_WEBHOOK_CLIENT_KEY_PATH", "")
 OPUSOF_WEBHOOK_CA_BUNDLE = env_str("OPUSOF_WEBHOOK_CA_BUNDLE", "")
+# Merchant webhooks over mutual TLS (Efí ``webhookSecurity.type`` mtls, merchant/services/webhooks.py): the client
+# certificate and key presented to the shop's server, and the CA bundle that verifies it (empty: the system's).
+MERCHANT_WEBHOOK_CLIENT_CERT_PATH = env_str("MERCHANT_WEBHOOK_CLIENT_CERT_PATH", OPUSOF_WEBHOOK_CLIENT_CERT_PATH)
+MERCHANT_WEBHOOK_CLIENT_KEY_PATH = env_str("MERCHANT_WEBHOOK_CLIENT_KEY_PATH", OPUSOF_WEBHOOK_CLIENT_KEY_PATH)
+MERCHANT_WEBHOOK_CA_BUNDLE = env_str("MERCHANT_WEBHOOK_CA_BUNDLE", OPUSOF_WEBHOOK_CA_BUNDLE)
 
 # Enrollments v2: minutes each waiting state may last before the beat (enrollments.expire_due_enrollments) rejects the
 # enrollment with that state's REJEITADO_TEMPO_EXPIRADO_* reason. enrollments-2.1.0.yml (EnrollmentRejectionReason,

@@ -1,4 +1,4 @@
-"""Each dialect renders the domain's refusals and DRF's own in its own shape (merchant/refusals.py feeds both)."""
+"""Each dialect renders the domain's refusals and DRF's own in its own shape (merchant/error_kinds.py feeds both)."""
 
 import pytest
 from rest_framework import exceptions
