@@ -5,11 +5,13 @@ import hashlib
 import hmac
 from typing import Any, Protocol
 
-from merchant.models import Merchant, Parcel, Plan
+from merchant.models import Merchant, Parcel, Plan, Refund
 
 
 class Renderer(Protocol):
     def webhook_body(self, plan: Plan, parcel: Parcel | None, previous: str) -> dict[str, Any] | None: ...
+
+    def refund_webhook_body(self, refund: Refund, previous: str) -> dict[str, Any] | None: ...
 
     def webhook_headers(self, merchant: Merchant, raw: bytes) -> dict[str, str]: ...
 

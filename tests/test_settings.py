@@ -101,6 +101,7 @@ PLATFORM_BEAT = (
     "initiator-notify-pending",
     "initiator-purge",
     "merchant-deliver-webhooks",
+    "merchant-resolve-refunds",
     "merchant-sync-plans",
 )
 

@@ -23,6 +23,8 @@ CODES = {
     "no_route": "not_found",
     "throttled": "invalid",
     "framework": "invalid",
+    "not_refundable": "refund_not_allowed",
+    "refund_exceeded": "refund_amount_exceeded",
 }
 # Belvo's words for DRF's refusals; any other refusal says its own message.
 MESSAGES = {

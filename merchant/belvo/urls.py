@@ -1,6 +1,6 @@
 from django.urls import path
 
-from merchant.belvo import views
+from merchant.belvo import refunds, views
 
 PREFIX = "payments/br/payment-intents/"
 
@@ -13,5 +13,10 @@ urlpatterns = [
         f"{PREFIX}<str:intent_id>/charges/<str:charge_id>/cancel/",
         views.BelvoChargeCancelApi.as_view(),
         name="belvo-charge-cancel",
+    ),
+    path(
+        f"{PREFIX}<str:intent_id>/charges/<str:charge_id>/refunds/",
+        refunds.BelvoChargeRefundsApi.as_view(),
+        name="belvo-charge-refunds",
     ),
 ]

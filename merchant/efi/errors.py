@@ -23,6 +23,8 @@ NAMES = {
     "no_route": "recurso_nao_encontrado",
     "throttled": "limite_excedido",
     "framework": "requisicao_invalida",
+    "not_refundable": "devolucao_nao_permitida",
+    "refund_exceeded": "valor_devolucao_atingido",
 }
 # Efí's words for DRF's refusals; any other refusal says its own message.
 MESSAGES = {

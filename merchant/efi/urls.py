@@ -1,6 +1,6 @@
 from django.urls import path
 
-from merchant.efi import views
+from merchant.efi import refunds, views
 
 urlpatterns = [
     path("v1/oauth/token", views.EfiTokenApi.as_view(), name="efi-token"),
@@ -9,6 +9,11 @@ urlpatterns = [
         "v1/pagamentos-recorrentes/pix/<str:identifier>/cancelar",
         views.EfiRecurringPixCancelApi.as_view(),
         name="efi-recurring-pix-cancel",
+    ),
+    path(
+        "v1/pagamentos-recorrentes/pix/<str:identifier>/devolver",
+        refunds.EfiRecurringPixRefundApi.as_view(),
+        name="efi-recurring-pix-refund",
     ),
     path("v1/participantes", views.EfiParticipantsApi.as_view(), name="efi-participants"),
     path("v1/config", views.EfiConfigApi.as_view(), name="efi-config"),
