@@ -1,7 +1,9 @@
 """The sandbox bank as the receiving merchant's bank: it executes Pix devoluções (connectors.refunds.SendPixRefund)
-of Pix it settled into an account it keeps (the demo merchant's 12345678 90000001 is one), debiting that account
-and crediting the original payer's. Behaviours of the merchant's account apply: OFFLINE answers nothing
-(ConnectorUnavailable), SLOW waits, INSUFFICIENT_FUNDS refuses."""
+of Pix it settled to an account it keeps, debiting that account and crediting the original payer's. The demo
+merchant's 12345678 90000001 is such an account: Pix paid to it leave this bank's books (another ISPB, so its
+balance is not credited by them), and its balance is the float devoluções are paid from. Behaviours of the
+merchant's account apply: OFFLINE answers nothing (ConnectorUnavailable), SLOW waits, INSUFFICIENT_FUNDS refuses.
+"""
 
 import datetime as dt
 import secrets
@@ -60,10 +62,8 @@ class SandboxRefunds:
     def send_pix_refund(
         self, *, refund_id: str, end_to_end_id: str, amount: Decimal, description: str = ""
     ) -> PixRefundResult:
-        receiver = SandboxAccount.objects.filter(
-            payments_in__end_to_end_id=end_to_end_id, payments_in__status=BankPaymentStatus.ACSC
-        ).first()
-        _behave(receiver)
+        original = SandboxPayment.objects.filter(end_to_end_id=end_to_end_id, status=BankPaymentStatus.ACSC).first()
+        _behave(_receiver(original) if original is not None else None)
         try:
             with transaction.atomic():
                 return _result(self._execute(refund_id, end_to_end_id, amount, description))
@@ -93,14 +93,17 @@ class SandboxRefunds:
             amount=amount,
             description=description[:140],
         )
-        if original is None or original.creditor_account_id is None:
-            return _refused(row, NOT_FOUND if original is None else NOT_HERE)
+        if original is None:
+            return _refused(row, NOT_FOUND)
+        receiver = _receiver(original)
+        if receiver is None:
+            return _refused(row, NOT_HERE)
         done = original.refunds.filter(status__in=_COUNTED).aggregate(total=Sum("amount"))["total"] or Decimal(0)
         if amount <= 0 or done + amount > original.amount:
             return _refused(row, EXCEEDED)
-        ids = sorted({original.creditor_account_id, original.debtor_account_id})
+        ids = sorted({receiver.pk, original.debtor_account_id})
         accounts = {a.pk: a for a in SandboxAccount.objects.select_for_update().filter(pk__in=ids).order_by("pk")}
-        merchant, payer = accounts[original.creditor_account_id], accounts[original.debtor_account_id]
+        merchant, payer = accounts[receiver.pk], accounts[original.debtor_account_id]
         row.debtor_account, row.creditor_account = merchant, payer
         if merchant.behaviour == Behaviour.INSUFFICIENT_FUNDS or merchant.balance < amount:
             return _refused(row, NO_FUNDS)
@@ -112,6 +115,18 @@ class SandboxRefunds:
         row.status, row.settled_at, row.return_id = Status.DEVOLVIDO, now, _return_id(merchant.ispb, now)
         row.save()
         return row
+
+
+def _receiver(original: SandboxPayment) -> SandboxAccount | None:
+    """The account the original Pix was paid to, when this bank keeps it (in-house, or at another ISPB)."""
+    if original.creditor_account_id is not None:
+        return SandboxAccount.objects.get(pk=original.creditor_account_id)
+    return SandboxAccount.objects.filter(
+        ispb=original.creditor_ispb,
+        issuer=original.creditor_issuer,
+        number=original.creditor_number,
+        account_type=original.creditor_account_type,
+    ).first()
 
 
 def _refused(row: SandboxPixRefund, reason: str) -> SandboxPixRefund:
