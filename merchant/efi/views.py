@@ -30,7 +30,8 @@ END_TO_END_ID = re.compile(r"E[0-9]{8}[0-9]{12}[a-zA-Z0-9]{11}")
 PIX_PATH = "/v1/pagamentos-recorrentes/pix"
 MAX_PAGE_SIZE = 1000
 SCOPES = (
-    "gn.opb.payment.pix.send gn.opb.payment.pix.read gn.opb.payment.pix.cancel gn.opb.participants.read "
+    "gn.opb.payment.pix.send gn.opb.payment.pix.read gn.opb.payment.pix.cancel gn.opb.payment.pix.refund "
+    "gn.opb.participants.read "
     "gn.opb.config.read gn.opb.config.write"
 )
 

@@ -126,8 +126,8 @@ def test_efi_refund_of_a_settled_parcel_with_one_signed_webhook(
     _refusal(efi.http.post(f"{PIX}/{identifier}/devolver", json={"devolucoes": []}), 400, "json_invalido")
     bad_amount = {"devolucoes": [{"endToEndId": paid, "valor": "5"}]}
     assert "valor" in _refusal(efi.http.post(f"{PIX}/{identifier}/devolver", json=bad_amount), 400, "json_invalido")
-    raw = efi.http.post(f"{PIX}/{identifier}/devolver", content=b"{", headers={"content-type": "application/json"})
-    _refusal(raw, 400, "json_invalido")
+    broken = efi.http.post(f"{PIX}/{identifier}/devolver", content=b"{", headers={"content-type": "application/json"})
+    _refusal(broken, 400, "json_invalido")
     no_token = httpx.post(f"{efi.http.base_url}{PIX}/{identifier}/devolver", json=body)
     _refusal(no_token, 401, "nao_autorizado")
     assert Refund.objects.count() == 1 and SandboxPixRefund.objects.count() == 1
