@@ -24,6 +24,7 @@ from merchant.errors import IdempotencyConflict, NotFound, NotRefundable, Refund
 from merchant.models import REFUND_OPEN, Merchant, Parcel, ParcelStatus, Plan, Refund, RefundStatus
 from merchant.services.refund_bank import RefundAnswer, refund_bank
 from merchant.services.webhooks import refund_webhook_record
+from opusof import clock
 from opusof.degrade import enqueue_after_commit
 from opusof.transitions import transition
 
@@ -125,7 +126,7 @@ def _record(
     replay = _replayed(merchant, dialect, key, digest)
     if replay is not None:
         return replay
-    now = timezone.now()
+    now = clock.now()  # a record timestamp (the business clock); the poll's back-off stays on real time
     taken: dict[str, Decimal] = {}
     refunds = []
     for position, item in enumerate(items):
@@ -158,7 +159,7 @@ def _record(
                 description=item.description[:140],
                 created_at=now,
                 status_updated_at=now,
-                next_poll_at=now + FIRST_POLL,
+                next_poll_at=timezone.now() + FIRST_POLL,
             )
         )
     Refund.objects.bulk_create(refunds)
