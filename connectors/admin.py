@@ -10,6 +10,7 @@ from connectors.models import (
     SandboxLedgerEntry,
     SandboxPayment,
     SandboxPixKey,
+    SandboxPixRefund,
     SandboxQrCode,
 )
 from opusof.admin_base import ReadOnlyAdmin
@@ -71,6 +72,14 @@ class SandboxLedgerEntryAdmin(ReadOnlyAdmin):
     list_filter = ["direction"]
     search_fields = ["account__number", "payment__payment_id", "payment__end_to_end_id"]
     list_select_related = ["account", "payment"]
+
+
+@admin.register(SandboxPixRefund)
+class SandboxPixRefundAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "refund_id", "end_to_end_id", "amount", "status", "debtor_account"]
+    list_filter = ["status"]
+    search_fields = ["refund_id", "end_to_end_id", "return_id"]
+    list_select_related = ["debtor_account", "creditor_account"]
 
 
 @admin.register(ConnectorCall)

@@ -216,3 +216,39 @@ class ConnectorCall(models.Model):
 
     def __str__(self) -> str:
         return f"{self.route} #{self.attempt} {self.outcome} {self.http_status or '-'} {self.latency_ms:.0f} ms"
+
+
+class SandboxPixRefund(models.Model):
+    """A Pix devolução the sandbox bank executed or refused as the bank of the original Pix's receiver
+    (connectors.sandbox.refunds). Its own row, not a SandboxPayment: it is no Open Finance payment, so it is not in
+    the payments reconciliation compares with opusof's records."""
+
+    class Status(models.TextChoices):
+        EM_PROCESSAMENTO = "EM_PROCESSAMENTO"
+        DEVOLVIDO = "DEVOLVIDO"
+        NAO_REALIZADO = "NAO_REALIZADO"
+
+    refund_id = models.CharField(max_length=35, unique=True, help_text="The caller's id: its dedup key")
+    end_to_end_id = models.CharField(max_length=32, db_index=True)
+    original = models.ForeignKey(
+        SandboxPayment, on_delete=models.PROTECT, null=True, blank=True, related_name="refunds"
+    )
+    debtor_account = models.ForeignKey(
+        SandboxAccount, on_delete=models.PROTECT, null=True, blank=True, related_name="refunds_out"
+    )
+    creditor_account = models.ForeignKey(
+        SandboxAccount, on_delete=models.PROTECT, null=True, blank=True, related_name="refunds_in"
+    )
+    amount = models.DecimalField(max_digits=18, decimal_places=2)
+    description = models.CharField(max_length=140, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices)
+    reason = models.CharField(max_length=140, blank=True)
+    return_id = models.CharField(max_length=32, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    settled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.refund_id} {self.amount} {self.status}"

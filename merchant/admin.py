@@ -15,6 +15,8 @@ from merchant.models import (
     ParcelStatusChange,
     Plan,
     PlanStatusChange,
+    Refund,
+    RefundStatusChange,
 )
 
 
@@ -41,6 +43,16 @@ class ParcelInline(ReadOnlyInline):
 
 class ParcelHistoryInline(ReadOnlyInline):
     model = ParcelStatusChange
+    fields = ("created_at", "from_status", "to_status", "actor", "reason")
+
+
+class RefundInline(ReadOnlyInline):
+    model = Refund
+    fields = ("refund_id", "amount", "status", "return_id", "rejection_reason", "created_at")
+
+
+class RefundHistoryInline(ReadOnlyInline):
+    model = RefundStatusChange
     fields = ("created_at", "from_status", "to_status", "actor", "reason")
 
 
@@ -72,7 +84,15 @@ class ParcelAdmin(ReadOnlyAdmin):
     list_display = ("end_to_end_id", "plan", "sequence", "date", "amount", "status")
     list_filter = ("status",)
     search_fields = ("end_to_end_id", "payment_id")
-    inlines = [ParcelHistoryInline]
+    inlines = [RefundInline, ParcelHistoryInline]
+
+
+@admin.register(Refund)
+class RefundAdmin(ReadOnlyAdmin):
+    list_display = ("refund_id", "merchant", "parcel", "amount", "status", "attempts", "next_poll_at", "created_at")
+    list_filter = ("status", "dialect")
+    search_fields = ("refund_id", "return_id", "parcel__end_to_end_id")
+    inlines = [RefundHistoryInline]
 
 
 @admin.register(MerchantWebhook)

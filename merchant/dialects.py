@@ -5,13 +5,15 @@ import hashlib
 import hmac
 from typing import Any, Protocol
 
-from merchant.models import Merchant, Parcel, Plan
+from merchant.models import Merchant, Parcel, Plan, Refund
 
 
 class Renderer(Protocol):
     def webhook_bodies(self, plan: Plan, parcel: Parcel | None, previous: str) -> list[dict[str, Any]]:
         """The webhooks one status change announces (none when the dialect does not tell the statuses apart)."""
         ...
+
+    def refund_webhook_body(self, refund: Refund, previous: str) -> dict[str, Any] | None: ...
 
     def webhook_headers(self, merchant: Merchant, raw: bytes) -> dict[str, str]: ...
 

@@ -77,3 +77,17 @@ class NotModifiable(MerchantError):
 
     kind = "not_modifiable"
     status_code = 422
+
+
+class NotRefundable(MerchantError):
+    """Only a settled parcel (ACSC) can be refunded, and only while a refund connector is configured."""
+
+    kind = "not_refundable"
+    status_code = 422
+
+
+class RefundExceeded(MerchantError):
+    """The refunds of a parcel add up to at most its settled amount (those refused by the bank do not count)."""
+
+    kind = "refund_exceeded"
+    status_code = 422

@@ -263,6 +263,78 @@ class ParcelStatusChange(StatusChange):
         verbose_name = "parcel status change"
 
 
+class RefundStatus(models.TextChoices):
+    """The merchant domain's own refund statuses (a devolução is no OFB payment): CREATED is recorded here and not
+    yet confirmed by the merchant's bank; the others are the bank's (connectors.refunds: EM_PROCESSAMENTO,
+    DEVOLVIDO, NAO_REALIZADO)."""
+
+    CREATED = "CREATED"
+    PROCESSING = "PROCESSING"
+    REFUNDED = "REFUNDED"
+    REJECTED = "REJECTED"
+
+
+REFUND_FINAL = {RefundStatus.REFUNDED, RefundStatus.REJECTED}
+REFUND_OPEN = [RefundStatus.CREATED, RefundStatus.PROCESSING]
+
+
+class Refund(AuditedStatus, FSMModelMixin, models.Model):
+    """A Pix devolução of (part of) a settled parcel, sent by the merchant's own bank through the refund connector.
+    Recorded with its ``refund_id`` (the bank's dedup key) before the bank is asked; one request of a dialect may
+    hold several (``position`` orders them under its idempotency key)."""
+
+    event_kind: ClassVar[str] = "MERCHANT_REFUND"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="refunds")
+    parcel = models.ForeignKey(Parcel, on_delete=models.PROTECT, related_name="refunds")
+    dialect = models.CharField(max_length=10, default="efi")
+    idempotency_key = models.CharField(max_length=80)
+    request_hash = models.CharField(max_length=64)
+    position = models.PositiveSmallIntegerField(default=0)
+    refund_id = models.CharField(max_length=32, unique=True, help_text="Sent to the bank: its dedup key.")
+    amount = models.DecimalField(max_digits=17, decimal_places=2)
+    description = models.CharField(max_length=140, blank=True)
+    status = FSMField(max_length=12, choices=RefundStatus.choices, default=RefundStatus.CREATED, protected=True)
+    rejection_reason = models.CharField(max_length=2048, blank=True)
+    return_id = models.CharField(max_length=32, blank=True, help_text="The devolução's id in the SPI (rtrId).")
+    attempts = models.PositiveIntegerField(default=0)
+    next_poll_at = models.DateTimeField(default=timezone.now, db_index=True)
+    last_error = models.CharField(max_length=1024, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    status_updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["merchant", "dialect", "idempotency_key", "position"], name="merchant_refund_key_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.refund_id} ({self.status})"
+
+    @property
+    def resource_id(self) -> str:
+        return self.refund_id
+
+    @property
+    def client_id(self) -> None:
+        return None  # see Plan.client_id
+
+    @transition(field="status", source=REFUND_OPEN, target=RETURN_VALUE(*RefundStatus.values))
+    def move(self, *, status: str) -> str:
+        return status
+
+
+class RefundStatusChange(StatusChange):
+    refund = models.ForeignKey(Refund, on_delete=models.CASCADE, related_name="history")
+
+    class Meta(StatusChange.Meta):
+        verbose_name = "refund status change"
+
+
 class WebhookState(models.TextChoices):
     PENDING = "PENDING"
     DELIVERED = "DELIVERED"

@@ -19,7 +19,7 @@ def plans_created_between(*, merchant: Merchant, first: dt.date, last: dt.date, 
     end = dt.datetime.combine(last + dt.timedelta(days=1), dt.time.min, tzinfo=tz)
     return (
         Plan.objects.filter(merchant=merchant, dialect=dialect, created_at__gte=start, created_at__lt=end)
-        .prefetch_related(Prefetch("parcels", queryset=Parcel.objects.order_by("sequence")))
+        .prefetch_related(Prefetch("parcels", queryset=Parcel.objects.order_by("sequence").prefetch_related("refunds")))
         .order_by("created_at", "id")
     )
 

@@ -28,6 +28,7 @@ MODEL_NAMES: dict[tuple[str, str], tuple[str, str]] = {
     ("connectors", "sandboxpayment"): ("pagamento no banco sandbox", "pagamentos no banco sandbox"),
     ("connectors", "sandboxledgerentry"): ("lançamento do banco sandbox", "lançamentos do banco sandbox"),
     ("connectors", "connectorcall"): ("chamada ao conector", "chamadas ao conector"),
+    ("connectors", "sandboxpixrefund"): ("devolução Pix do banco sandbox", "devoluções Pix do banco sandbox"),
     ("consents", "paymentconsent"): ("consentimento de pagamento", "consentimentos de pagamento"),
     ("consents", "consentstatuschange"): ("mudança de situação do consentimento", "histórico de consentimentos"),
     ("payments", "pixpayment"): ("pagamento Pix", "pagamentos Pix"),
@@ -76,6 +77,8 @@ MODEL_NAMES: dict[tuple[str, str], tuple[str, str]] = {
     ("merchant", "planstatuschange"): ("mudança de situação do Pix recorrente", "histórico de Pix recorrentes"),
     ("merchant", "parcel"): ("parcela", "parcelas"),
     ("merchant", "parcelstatuschange"): ("mudança de situação da parcela", "histórico de parcelas"),
+    ("merchant", "refund"): ("devolução", "devoluções"),
+    ("merchant", "refundstatuschange"): ("mudança de situação da devolução", "histórico de devoluções"),
     ("merchant", "merchantwebhook"): ("webhook ao lojista", "webhooks aos lojistas"),
     ("merchant", "customer"): ("cliente pagador do lojista", "clientes pagadores dos lojistas"),
     ("merchant", "beneficiaryaccount"): ("conta favorecida do lojista", "contas favorecidas dos lojistas"),
@@ -383,6 +386,11 @@ FIELD_NAMES = {
     "beneficiary_account": "conta favorecida",
     "confirmed": "confirmado",
     "replaces": "substitui a parcela",
+    "refund": "devolução",
+    "refund_id": "ID da devolução",
+    "return_id": "ID da devolução no SPI (rtrId)",
+    "original": "Pix original",
+    "position": "posição no pedido",
 }
 
 # Choice labels by value, for every choice field of the apps above whose values are not regulated codes.
@@ -435,5 +443,16 @@ CHOICE_LABELS = {
 FIELD_CHOICE_LABELS = {
     ("enrollments", "enrollment", "status"): {code: f"{label} ({code})" for code, label in ENROLLMENT_STATUS.items()},
     ("connectors", "connectorcall", "outcome"): {"REJECTED": "Recusada (erro de negócio)"},
+    ("merchant", "refund", "status"): {
+        "CREATED": "Registrada, aguardando o banco (CREATED)",
+        "PROCESSING": "Em processamento no banco (PROCESSING)",
+        "REFUNDED": "Devolvida (REFUNDED)",
+        "REJECTED": "Não realizada (REJECTED)",
+    },
+    ("connectors", "sandboxpixrefund", "status"): {
+        "EM_PROCESSAMENTO": "Em processamento",
+        "DEVOLVIDO": "Devolvido",
+        "NAO_REALIZADO": "Não realizado",
+    },
     ("outbox", "webhookdelivery", "outcome"): {"FAILED": "Falha final (4xx, tentativas esgotadas, URI removida)"},
 }

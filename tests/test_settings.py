@@ -70,6 +70,7 @@ SETTINGS_VARIABLES = [
     "INITIATOR_TOKEN_KEYS",
     "DJANGO_SETTINGS_MODULE",
     "OPUSOF_ENV_FILE",
+    "OPUSOF_CONNECTOR_REFUND",
 ]
 CONNECTOR_VARIABLES = [
     "OPUSOF_CONNECTOR_VALIDATE",
@@ -101,6 +102,7 @@ PLATFORM_BEAT = (
     "initiator-notify-pending",
     "initiator-purge",
     "merchant-deliver-webhooks",
+    "merchant-resolve-refunds",
     "merchant-sync-plans",
 )
 
@@ -306,6 +308,7 @@ def test_production_refuses_a_signing_key_that_is_not_rsa(production_env: dict[s
         ("OPUSOF_BASE_URL", "http://api.bank.example", "https"),
         ("ALLOWED_HOSTS", " , ", "ALLOWED_HOSTS"),
         ("OPUSOF_CONNECTOR_INITIATE", "connectors.sandbox.SandboxBank", "initiate_payment"),
+        ("OPUSOF_CONNECTOR_REFUND", "connectors.sandbox.refunds.SandboxRefunds", "OPUSOF_CONNECTOR_REFUND"),
     ],
 )
 def test_production_refuses_embedded_or_insecure_choices(

@@ -11,8 +11,9 @@ Individuals log in on the consent pages with CPF + password ``demo1234``. "here"
   key +5511987654321. Authorised person of the Padaria.
 - Padaria Pao Quente Ltda, CNPJ 11222333000181 (business, no login of its own): here 30000001 CACC
   R$ 250,000.00; limits R$ 100,000.00 / R$ 500,000.00 a day; key CNPJ 11222333000181.
-- Loja Exemplo Comercio Ltda, CNPJ 12345678000195 (creditor merchant): 12345678 90000001 CACC; keys CNPJ,
-  loja@example.com, +5521912345678 and EVP 7d9f0335-8dcc-4054-9bf9-0dbd61d36906.
+- Loja Exemplo Comercio Ltda, CNPJ 12345678000195 (creditor merchant): 12345678 90000001 CACC R$ 1,000.00; keys
+  CNPJ, loja@example.com, +5521912345678 and EVP 7d9f0335-8dcc-4054-9bf9-0dbd61d36906. Pix paid to it leave the
+  sandbox's books (another ISPB); the balance is what its devoluções (connectors.sandbox.refunds) are paid from.
 - QR codes paying the merchant: static ``DEMOSTATIC0001`` (R$ 100.00, EVP key) and dynamic
   ``DEMODYNAMIC00000000000000001`` (R$ 250.00, key loja@example.com, location ``<host>/sandbox/qr/demo0001``,
   valid one year from the first load, single use).
@@ -82,7 +83,7 @@ CUSTOMERS: list[dict[str, Any]] = [
         "name": "Loja Exemplo Comercio Ltda",
         "document": "12345678000195",
         "kind": Business,
-        "accounts": [{"ispb": OTHER_ISPB, "number": "90000001", "account_type": "CACC", "balance": Decimal("0.00")}],
+        "accounts": [{"ispb": OTHER_ISPB, "number": "90000001", "account_type": "CACC", "balance": Decimal("1000.00")}],
         "pix_keys": [
             ("CNPJ", "12345678000195", "90000001"),
             ("EMAIL", "loja@example.com", "90000001"),

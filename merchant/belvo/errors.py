@@ -26,6 +26,8 @@ CODES = {
     "forbidden": "permission_denied",
     "not_replaceable": "charge_not_replaceable",
     "not_modifiable": "payment_intent_not_modifiable",
+    "not_refundable": "refund_not_allowed",
+    "refund_exceeded": "refund_amount_exceeded",
 }
 # Belvo's words for DRF's refusals; any other refusal says its own message.
 MESSAGES = {

@@ -4,7 +4,18 @@ documented table in docs/merchant.md), their JSON, and the webhooks (bearer toke
 import uuid
 from typing import Any
 
-from merchant.models import BeneficiaryAccount, Customer, Merchant, Parcel, ParcelStatus, Plan, PlanStatus, Recurrence
+from merchant.models import (
+    BeneficiaryAccount,
+    Customer,
+    Merchant,
+    Parcel,
+    ParcelStatus,
+    Plan,
+    PlanStatus,
+    Recurrence,
+    Refund,
+    RefundStatus,
+)
 from merchant.refusals import refusal
 from opusof.timeutil import rfc3339
 
@@ -30,6 +41,35 @@ CHARGE_STATUS = {
     ParcelStatus.RJCT: "FAILED",
     ParcelStatus.CANC: "CANCELED",
 }
+
+
+# Refunds are our extension of the Belvo dialect (docs/merchant.md "Refunds"), in the words of its charges.
+REFUND_STATUS = {
+    RefundStatus.CREATED: "PENDING",
+    RefundStatus.PROCESSING: "PROCESSING",
+    RefundStatus.REFUNDED: "SUCCEEDED",
+    RefundStatus.REJECTED: "FAILED",
+}
+
+
+def refund_json(refund: Refund) -> dict[str, Any]:
+    parcel = refund.parcel
+    rejected = refund.status == RefundStatus.REJECTED
+    return {
+        "id": str(refund.id),
+        "created_at": rfc3339(refund.created_at),
+        "payment_intent_id": str(parcel.plan_id),
+        "charge_id": str(parcel.id),
+        "amount": f"{refund.amount:.2f}",
+        "currency": "BRL",
+        "description": refund.description,
+        "status": REFUND_STATUS[RefundStatus(refund.status)],
+        "payment_method_information": {
+            "open_finance": {"end_to_end_id": parcel.end_to_end_id, "refund_id": refund.refund_id}
+        },
+        "failure_code": "refund_rejected" if rejected else None,
+        "failure_message": refund.rejection_reason or None if rejected else None,
+    }
 
 
 def intent_status(plan: Plan) -> str:
@@ -191,6 +231,25 @@ class BelvoRenderer:
                 }
             )
         return bodies
+
+    def refund_webhook_body(self, refund: Refund, previous: str) -> dict[str, Any] | None:
+        old, new = REFUND_STATUS[RefundStatus(previous)], REFUND_STATUS[RefundStatus(refund.status)]
+        if old == new:
+            return None
+        plan = refund.parcel.plan
+        return {
+            "webhook_type": "REFUNDS",
+            "webhook_code": "STATUS_UPDATE",
+            "object_id": str(refund.id),
+            "external_id": plan.own_id or None,
+            "data": {
+                "status": new,
+                "previous_status": old,
+                "payment_intent_id": str(plan.id),
+                "charge_id": str(refund.parcel_id),
+                "amount": f"{refund.amount:.2f}",
+            },
+        }
 
     def webhook_headers(self, merchant: Merchant, raw: bytes) -> dict[str, str]:
         # Belvo webhooks: the merchant's token as a bearer credential on every call.

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from merchant.belvo import resources, views
+from merchant.belvo import refunds, resources, views
 
 PREFIX = "payments/br/payment-intents/"
 
@@ -27,5 +27,10 @@ urlpatterns = [
         "payments/br/institutions/<str:institution_id>/",
         resources.BelvoInstitutionApi.as_view(),
         name="belvo-institution",
+    ),
+    path(
+        f"{PREFIX}<str:intent_id>/charges/<str:charge_id>/refunds/",
+        refunds.BelvoChargeRefundsApi.as_view(),
+        name="belvo-charge-refunds",
     ),
 ]

@@ -26,6 +26,8 @@ NAMES = {
     "forbidden": "acesso_negado",
     "not_replaceable": "substituicao_nao_permitida",
     "not_modifiable": "alteracao_nao_permitida",
+    "not_refundable": "devolucao_nao_permitida",
+    "refund_exceeded": "valor_devolucao_atingido",
 }
 # Efí's words for DRF's refusals; any other refusal says its own message.
 MESSAGES = {

@@ -7,9 +7,9 @@ from celery.utils.time import get_exponential_backoff_interval
 from django.conf import settings
 
 from merchant.dialects import hmac_sha256
-from merchant.models import Merchant, Parcel, ParcelStatus, Plan, PlanStatus
+from merchant.models import Merchant, Parcel, ParcelStatus, Plan, PlanStatus, Refund, RefundStatus
 from opusof.outbox.services import max_attempts
-from opusof.timeutil import rfc3339
+from opusof.timeutil import business_tz, rfc3339
 
 # Recurrence status (Efí ``pagamentos[].status``) by the plan's status.
 PLAN_STATUS = {
@@ -34,7 +34,40 @@ PARCEL_STATUS = {
     ParcelStatus.CANC: "cancelado",
 }
 
+# Refund status (Efí ``devolucoes[].status``): "pendente" while the merchant's bank has not answered, "aceito" once
+# it returned the money (the seed's words), "rejeitado" when it refused.
+REFUND_STATUS = {
+    RefundStatus.CREATED: "pendente",
+    RefundStatus.PROCESSING: "pendente",
+    RefundStatus.REFUNDED: "aceito",
+    RefundStatus.REJECTED: "rejeitado",
+}
+
 HMAC_HEADER = "x-efi-hmac-sha256"
+
+
+def refund_summary(refund: Refund) -> dict[str, Any]:
+    """A parcel's ``devolucoes[]`` item of GET /v1/pagamentos-recorrentes/pix."""
+    return {
+        "identificadorDevolucao": refund.refund_id,
+        "valor": f"{refund.amount:.2f}",
+        "status": REFUND_STATUS[RefundStatus(refund.status)],
+        "dataCriacao": rfc3339(refund.created_at),
+    }
+
+
+def refund_json(refund: Refund) -> dict[str, Any]:
+    """One item of the 202 answer of POST .../devolver, as the seed writes it (plus identificadorDevolucao, the
+    id its webhooks and the parcel's ``devolucoes`` carry)."""
+    parcel = refund.parcel
+    return {
+        "identificadorPagamento": parcel.plan.identifier,
+        "endToEndId": parcel.end_to_end_id,
+        "identificadorDevolucao": refund.refund_id,
+        "valor": f"{refund.amount:.2f}",
+        "dataCriacao": refund.created_at.astimezone(business_tz()).strftime("%Y-%m-%d %H:%M:%S"),
+        "status": REFUND_STATUS[RefundStatus(refund.status)],
+    }
 
 
 def parcel_json(parcel: Parcel) -> dict[str, Any]:
@@ -43,7 +76,7 @@ def parcel_json(parcel: Parcel) -> dict[str, Any]:
         "dataOperacao": parcel.date.isoformat(),
         "valor": f"{parcel.amount:.2f}",
         "status": PARCEL_STATUS[ParcelStatus(parcel.status)],
-        "devolucoes": [],
+        "devolucoes": [refund_summary(r) for r in parcel.refunds.all()],
     }
 
 
@@ -82,6 +115,21 @@ class EfiRenderer:
 
     def webhook_mtls(self, merchant: Merchant) -> bool:
         return merchant.webhook_security == "mtls"
+
+    def refund_webhook_body(self, refund: Refund, previous: str) -> dict[str, Any] | None:
+        if REFUND_STATUS[RefundStatus(previous)] == REFUND_STATUS[RefundStatus(refund.status)]:
+            return None
+        plan = refund.parcel.plan
+        return {
+            "identificadorPagamento": plan.identifier,
+            "idProprio": plan.own_id,
+            "horario": rfc3339(refund.status_updated_at),
+            "tipo": "devolucao",
+            "endToEndId": refund.parcel.end_to_end_id,
+            "identificadorDevolucao": refund.refund_id,
+            "valor": f"{refund.amount:.2f}",
+            "status": REFUND_STATUS[RefundStatus(refund.status)],
+        }
 
     def webhook_headers(self, merchant: Merchant, raw: bytes) -> dict[str, str]:
         # webhookSecurity "hmac": the body's HMAC-SHA256 with the merchant's secret (GET/PUT /v1/config); "mtls"

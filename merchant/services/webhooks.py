@@ -14,7 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from merchant import dialects
-from merchant.models import Merchant, MerchantWebhook, Parcel, Plan, WebhookState
+from merchant.models import Merchant, MerchantWebhook, Parcel, Plan, Refund, WebhookState
 
 EVENT_ID_HEADER = "x-webhook-event-id"
 TIMEOUT_SECONDS = 5.0  # Belvo's documented timeout; Efí's too
@@ -29,6 +29,18 @@ def webhook_record(*, plan: Plan, parcel: Parcel | None = None, previous: str) -
         return
     for body in dialects.renderer(plan.dialect).webhook_bodies(plan, parcel, previous):
         MerchantWebhook.objects.create(merchant=merchant, plan=plan, body=body)
+
+
+def refund_webhook_record(*, refund: Refund, previous: str) -> None:
+    """webhook_record for a refund (merchant/services/refunds.py), in the plan's dialect."""
+    plan = refund.parcel.plan
+    merchant = plan.merchant
+    if not merchant.webhook_url:
+        return
+    body = dialects.renderer(plan.dialect).refund_webhook_body(refund, previous)
+    if body is None:
+        return
+    MerchantWebhook.objects.create(merchant=merchant, plan=plan, body=body)
 
 
 def _claim(limit: int) -> list[MerchantWebhook]:

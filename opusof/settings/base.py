@@ -240,6 +240,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "initiator-notify-pending": {"task": "initiator.notify_pending", "schedule": 10.0, "options": {"expires": 10.0}},
     "merchant-sync-plans": {"task": "merchant.sync_plans", "schedule": 30.0, "options": {"expires": 30.0}},
     "merchant-deliver-webhooks": {"task": "merchant.deliver_webhooks", "schedule": 10.0, "options": {"expires": 10.0}},
+    "merchant-resolve-refunds": {"task": "merchant.resolve_refunds", "schedule": 30.0, "options": {"expires": 30.0}},
     "initiator-purge": {"task": "initiator.purge", "schedule": 86400.0, "options": {"expires": 3600.0}},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
@@ -380,6 +381,10 @@ OPUSOF_CONNECTORS = {
     "get_payment_status": env_str("OPUSOF_CONNECTOR_STATUS", _SANDBOX),
     "cancel_payment": env_str("OPUSOF_CONNECTOR_CANCEL", _SANDBOX),
 }
+# Pix devoluções of the merchant APIs (connectors.refunds.SendPixRefund): sent by the receiving merchant's own bank,
+# not through Open Finance, so not a route of the Opus contract. The sandbox bank keeps the demo merchant's account;
+# a deployment names its PSP's implementation (docs/merchant.md "Refunds"); empty: refunds are refused.
+OPUSOF_REFUND_CONNECTOR = env_str("OPUSOF_CONNECTOR_REFUND", "connectors.sandbox.refunds.SandboxRefunds")
 # HTTP connector (connectors.http.HttpBank) speaking the Opus connector routes: the bank's base URL and, per route,
 # connect/read timeouts in seconds (validate and discovery sit in the customer's consent page, so they are short).
 OPUSOF_CONNECTOR_HTTP_BASE_URL = env_str("OPUSOF_CONNECTOR_HTTP_BASE_URL", "")

@@ -65,6 +65,12 @@ if _sandbox_capabilities:
         f"OPUSOF_CONNECTOR_* still point at the sandbox bank for {', '.join(_sandbox_capabilities)} in production"
     )
 
+# Refunds leave the merchant's real account: no default here (empty: the merchant APIs refuse refunds), never the
+# sandbox's.
+OPUSOF_REFUND_CONNECTOR = env_str("OPUSOF_CONNECTOR_REFUND", "")
+if OPUSOF_REFUND_CONNECTOR.startswith("connectors.sandbox"):
+    raise ImproperlyConfiguredEnv("OPUSOF_CONNECTOR_REFUND points at the sandbox bank in production")
+
 # Hashed, compressed static files from `manage.py collectstatic`, served by WhiteNoise.
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

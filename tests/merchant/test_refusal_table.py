@@ -15,6 +15,9 @@ from merchant.refusals import DEFAULT, REFUSALS, refusal, refusal_message
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "merchant.md"
 
+# The renderers list a parcel's refunds (one query per parcel), so even an unsaved parcel reads the database.
+pytestmark = pytest.mark.django_db
+
 
 def _documented() -> dict[str, tuple[str, str]]:
     """OFB code → (Belvo failure_code, message) as the doc's table rows say."""
