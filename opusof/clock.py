@@ -79,7 +79,7 @@ def today() -> dt.date:
     return now().astimezone(ZoneInfo(settings.OPUSOF_BUSINESS_TIME_ZONE)).date()
 
 
-def advance(delta: dt.timedelta) -> dt.timedelta:
+def advance(delta: dt.timedelta, *, by: str = "") -> dt.timedelta:
     """Moves the business clock forward by ``delta`` for every process; returns the new offset."""
     _refuse_unless_movable()
     if delta <= dt.timedelta(0):
@@ -94,16 +94,18 @@ def advance(delta: dt.timedelta) -> dt.timedelta:
         cache.set(CACHE_KEY, seconds, timeout=None)
         total = seconds
     _remember(total)
-    logger.warning("sandbox business clock moved forward", extra={"advancedSeconds": seconds, "offsetSeconds": total})
+    logger.warning(
+        "sandbox business clock moved forward", extra={"advancedSeconds": seconds, "offsetSeconds": total, "by": by}
+    )
     return dt.timedelta(seconds=total)
 
 
-def reset() -> None:
+def reset(*, by: str = "") -> None:
     """Back to real time for every process."""
     _refuse_unless_movable()
     cache.delete(CACHE_KEY)
     _remember(0)
-    logger.warning("sandbox business clock reset to real time")
+    logger.warning("sandbox business clock reset to real time", extra={"by": by})
 
 
 def forget_local() -> None:
@@ -169,3 +171,26 @@ def _offset_seconds() -> int:
         return _snapshot.offset_seconds
     _remember(int(stored or 0))
     return _snapshot.offset_seconds
+
+
+def run_sweeps() -> dict[str, str]:
+    """Runs the beat tasks of ``OPUSOF_SANDBOX_CLOCK_SWEEPS`` once, here and now, so the moved-to day's due
+    payments, expiries and read-backs happen without waiting for beat (whose next tick would run them too). Each
+    task runs as Celery's ``apply`` (in this process; work it enqueues goes to the worker). Returns each task's
+    outcome as text; a failing task is logged and does not stop the others."""
+    from opusof.celery import app  # the Celery app imports Django settings: loaded on demand, not with the clock
+
+    app.loader.import_default_modules()
+    outcomes: dict[str, str] = {}
+    for name in settings.OPUSOF_SANDBOX_CLOCK_SWEEPS:
+        task = app.tasks.get(name)
+        if task is None:
+            continue
+        args = (today().isoformat(),) if name == "payments.execute_due_payments" else ()
+        result = task.apply(args=args)
+        if result.failed():
+            logger.error("sandbox clock sweep failed", extra={"task": name, "error": repr(result.result)})
+            outcomes[name] = f"erro: {result.result!r}"
+        else:
+            outcomes[name] = str(result.result)
+    return outcomes
