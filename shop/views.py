@@ -148,8 +148,10 @@ def receipt(request: HttpRequest, plan_id: uuid.UUID) -> HttpResponse:
         }
         for p in plan["recorrencias"]
     ]
+    bought = offer(str(plan.get("idProprio", "")).removeprefix("loja-").rsplit("-", 1)[0])
     context = {
         "plan": plan,
+        "name": bought.name if bought else plan.get("idProprio", ""),
         "plan_id": plan_id,
         "plan_label": PLAN_STATUS.get(plan["status"], plan["status"]),
         "amount": _brl(plan["valor"]) if "valor" in plan else "",

@@ -44,7 +44,7 @@ def shop(live_server: Any, settings: Any, demo_bank: dict[str, Any]) -> Iterator
 
 
 @pytest.mark.browser
-def test_subscribe_approve_then_next_month_pays_the_first_parcel(shop: str, browser: Any):
+def test_subscribe_approve_then_next_month_pays_the_first_parcel(shop: str, browser: Any, eager_celery: None):
     page = browser.new_page(viewport={"width": 390, "height": 844})
     page.goto(shop)
     screenshot(page, "shop-plans")
@@ -89,6 +89,7 @@ def test_subscribe_approve_then_next_month_pays_the_first_parcel(shop: str, brow
         "agendado",
     ]
     assert page.inner_text("#parcel-1 td:nth-child(3)") == "Paga"
+    assert page.inner_text("#plan-name") == "Clube do Café · R$ 29,90 por parcela"
     assert list(at_holder.values_list("status", flat=True)) == ["ACSC", "SCHD", "SCHD"]
 
     # A later parcel cancelled from the receipt is cancelled at the holder
