@@ -78,12 +78,33 @@ def test_production_refuses_to_move_and_reads_real_time_without_the_cache(settin
     assert business_date() == business_date(timezone.now())
 
 
-def test_another_process_sees_a_move_within_the_refresh_interval():
-    cache.set(clock.CACHE_KEY, 86400 * 3, timeout=None)  # as another process's advance leaves it
-    clock.now()  # remembered: read once per REFRESH_SECONDS
-    time.sleep(clock.REFRESH_SECONDS + 0.1)
+def _eventually(check: Any, seconds: float = 5.0) -> bool:
+    """True once ``check()`` is: a stale read wakes the refresher thread and answers the old value meanwhile."""
+    deadline = time.monotonic() + seconds
+    while not check():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
 
-    assert clock.offset() == dt.timedelta(days=3)
+
+def test_another_process_sees_a_move_within_the_refresh_interval():
+    assert clock.offset() == dt.timedelta(0)  # the first read of a process asks the cache
+    cache.set(clock.CACHE_KEY, 86400 * 3, timeout=None)  # as another process's advance leaves it
+
+    assert clock.offset() == dt.timedelta(0)  # remembered for REFRESH_SECONDS: no cache round trip per call
+    time.sleep(clock.REFRESH_SECONDS + 0.1)
+    assert _eventually(lambda: clock.offset() == dt.timedelta(days=3))
+
+
+def test_the_process_that_moves_sees_its_move_at_once():
+    assert clock.offset() == dt.timedelta(0)
+    clock.advance(dt.timedelta(days=4))
+    assert clock.offset() == dt.timedelta(days=4)
+    time.sleep(clock.REFRESH_SECONDS + 0.1)
+    clock.offset()
+    time.sleep(0.3)  # a refresh in flight never undoes it
+    assert clock.offset() == dt.timedelta(days=4)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -105,12 +126,10 @@ def test_moves_are_shared_across_processes_through_the_cache():
     assert f"today {clock.today().isoformat()} in Sao Paulo" in command("show")
 
     command("advance", "2d")
-    time.sleep(clock.REFRESH_SECONDS + 0.1)
-    assert clock.offset() == dt.timedelta(days=7)
+    assert _eventually(lambda: clock.offset() == dt.timedelta(days=7))
 
     command("reset")
-    time.sleep(clock.REFRESH_SECONDS + 0.1)
-    assert clock.offset() == dt.timedelta(0)
+    assert _eventually(lambda: clock.offset() == dt.timedelta(0))
 
 
 @pytest.mark.parametrize(
