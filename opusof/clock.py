@@ -10,14 +10,16 @@ windows, idempotency records, webhook retries, polling back-off, heartbeats, ret
 audit columns (they say when the row was really written, which is what staff need when reading logs).
 
 The offset lives in the Django cache (Redis, or the filesystem cache of ``make run``), so the web workers, the
-Celery worker and beat all see it. Each process keeps the value it read for at most ``REFRESH_SECONDS`` (no cache
-round trip per call); the process that moves the clock sees the move at once. In production
-(``OPUSOF_SANDBOX_CLOCK`` forced off) ``now()`` is ``timezone.now()`` without any lookup and moving is refused.
+Celery worker and beat all see it. Each process keeps the value it read for ``REFRESH_SECONDS``; then a refresher
+thread reads it again in the background (no cache round trip in a request, and a hung Redis holds no request); the
+process that moves the clock sees the move at once. In production (``OPUSOF_SANDBOX_CLOCK`` forced off) ``now()``
+is ``timezone.now()`` without any lookup and moving is refused.
 """
 
 import datetime as dt
 import logging
 import math
+import os
 import re
 import threading
 import time
@@ -49,6 +51,7 @@ class ClockRefused(Exception):
 class _Snapshot:
     offset_seconds: int = 0
     read_at: float = -math.inf
+    generation: int = 0  # moves made by this process, so a slower cache read never undoes one
 
 
 _lock = threading.Lock()
@@ -79,7 +82,7 @@ def today() -> dt.date:
     return now().astimezone(ZoneInfo(settings.OPUSOF_BUSINESS_TIME_ZONE)).date()
 
 
-def advance(delta: dt.timedelta) -> dt.timedelta:
+def advance(delta: dt.timedelta, *, by: str = "") -> dt.timedelta:
     """Moves the business clock forward by ``delta`` for every process; returns the new offset."""
     _refuse_unless_movable()
     if delta <= dt.timedelta(0):
@@ -93,17 +96,19 @@ def advance(delta: dt.timedelta) -> dt.timedelta:
     except ValueError:  # evicted between add and incr
         cache.set(CACHE_KEY, seconds, timeout=None)
         total = seconds
-    _remember(total)
-    logger.warning("sandbox business clock moved forward", extra={"advancedSeconds": seconds, "offsetSeconds": total})
+    _remember(total, moved=True)
+    logger.warning(
+        "sandbox business clock moved forward", extra={"advancedSeconds": seconds, "offsetSeconds": total, "by": by}
+    )
     return dt.timedelta(seconds=total)
 
 
-def reset() -> None:
+def reset(*, by: str = "") -> None:
     """Back to real time for every process."""
     _refuse_unless_movable()
     cache.delete(CACHE_KEY)
-    _remember(0)
-    logger.warning("sandbox business clock reset to real time")
+    _remember(0, moved=True)
+    logger.warning("sandbox business clock reset to real time", extra={"by": by})
 
 
 def forget_local() -> None:
@@ -149,23 +154,83 @@ def _refuse_unless_movable() -> None:
         raise ClockRefused("O relógio de negócio só se move em sandbox (OPUSOF_SANDBOX_CLOCK desligado).")
 
 
-def _remember(offset_seconds: int) -> None:
+def _remember(offset_seconds: int, *, moved: bool = False) -> None:
     with _lock:
         _snapshot.offset_seconds = offset_seconds
         _snapshot.read_at = time.monotonic()
+        if moved:
+            _snapshot.generation += 1
 
 
 def _offset_seconds() -> int:
-    moment = time.monotonic()
-    if moment - _snapshot.read_at < REFRESH_SECONDS:
+    """The remembered offset. Only a process's first read waits for the cache; after that a stale value wakes the
+    refresher thread and is answered as it is, so a hung Redis never holds a request (tests/background)."""
+    if time.monotonic() - _snapshot.read_at < REFRESH_SECONDS:
         return _snapshot.offset_seconds
+    if _snapshot.read_at == -math.inf:
+        _refresh()
+    else:
+        _wake_refresher()
+    return _snapshot.offset_seconds
+
+
+def _refresh() -> None:
+    generation = _snapshot.generation
     try:
         stored = cache.get(CACHE_KEY)
     except CACHE_ERRORS as exc:
-        # Keep the last value; ask again only after the broker's back-off, so a dead Redis is not waited on per call.
+        # Keep the last value; ask again only after the broker's back-off.
         logger.warning("cache unavailable, business clock keeps offset %s s: %s", _snapshot.offset_seconds, exc)
         with _lock:
-            _snapshot.read_at = moment + float(settings.OPUSOF_BROKER_RETRY_AFTER_SECONDS) - REFRESH_SECONDS
-        return _snapshot.offset_seconds
-    _remember(int(stored or 0))
-    return _snapshot.offset_seconds
+            _snapshot.read_at = time.monotonic() + float(settings.OPUSOF_BROKER_RETRY_AFTER_SECONDS) - REFRESH_SECONDS
+        return
+    with _lock:
+        if generation != _snapshot.generation:
+            return  # this process moved the clock meanwhile: its own value is newer than what was read
+        _snapshot.offset_seconds = int(stored or 0)
+        _snapshot.read_at = time.monotonic()
+
+
+_wake = threading.Event()
+_refresher_pid = 0
+
+
+def _wake_refresher() -> None:
+    """One daemon thread per process (started again in a forked worker) reads the cache when woken."""
+    global _refresher_pid
+    if _refresher_pid != os.getpid():
+        with _lock:
+            if _refresher_pid != os.getpid():
+                _refresher_pid = os.getpid()
+                threading.Thread(target=_refresher, name="business-clock", daemon=True).start()
+    _wake.set()
+
+
+def _refresher() -> None:
+    while True:
+        _wake.wait()
+        _wake.clear()
+        _refresh()
+
+
+def run_sweeps() -> dict[str, str]:
+    """Runs the beat tasks of ``OPUSOF_SANDBOX_CLOCK_SWEEPS`` once, here and now, so the moved-to day's due
+    payments, expiries and read-backs happen without waiting for beat (whose next tick would run them too). Each
+    task runs as Celery's ``apply`` (in this process; work it enqueues goes to the worker). Returns each task's
+    outcome as text; a failing task is logged and does not stop the others."""
+    from opusof.celery import app  # the Celery app imports Django settings: loaded on demand, not with the clock
+
+    app.loader.import_default_modules()
+    outcomes: dict[str, str] = {}
+    for name in settings.OPUSOF_SANDBOX_CLOCK_SWEEPS:
+        task = app.tasks.get(name)
+        if task is None:
+            continue
+        args = (today().isoformat(),) if name == "payments.execute_due_payments" else ()
+        result = task.apply(args=args)
+        if result.failed():
+            logger.error("sandbox clock sweep failed", extra={"task": name, "error": repr(result.result)})
+            outcomes[name] = f"erro: {result.result!r}"
+        else:
+            outcomes[name] = str(result.result)
+    return outcomes

@@ -28,6 +28,7 @@ class Address:
 
 ADDRESSES: tuple[Address, ...] = (
     Address("/", "Index", "Início"),
+    Address("/loja/", "Demo shop (pt-BR)", "Loja de demonstração: assinatura por Pix agendado, do plano ao recibo"),
     Address("/open-banking/payments/v4/", "Payments v4 API", "API de pagamentos v4 (Pix, agendamentos)"),
     Address(
         "/open-banking/automatic-payments/v2/",

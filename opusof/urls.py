@@ -6,10 +6,12 @@ from opusof import home
 from opusof.api.edge import api_not_found
 from opusof.authserver.throttling import admin_login
 from opusof.health import health
+from opusof.sandbox_clock import sandbox_clock
 
 urlpatterns = [
     path("", home.index, name="index"),
     path("health", health, name="health"),
+    path("sandbox/clock", sandbox_clock, name="sandbox-clock"),
     path(".well-known/", include("opusof.api.urls")),
     path("admin/login/", admin_login),
     path("admin/", admin.site.urls),
@@ -28,6 +30,8 @@ urlpatterns = [
     # Merchant Pix APIs (merchant/): the Efí and Belvo dialects at their own paths.
     path("", include("merchant.efi.urls")),
     path("", include("merchant.belvo.urls")),
+    # The demo shop (shop/): a merchant's pages calling the Efí dialect above over HTTP.
+    path("loja/", include("shop.urls")),
     # Under the API prefix nothing falls through to Django's HTML 404 (its DEBUG page ignores handler404).
     re_path(r"^open-banking/(?P<unmatched>.*)$", api_not_found),
     # Authorisation server and the customer consent pages (FAPI / OFB security profile).

@@ -8,9 +8,11 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from django.apps import apps
+from django.conf import settings
 from django.contrib.auth import authenticate, get_user_model
 from django.core.management import call_command
 
+from merchant.services.merchants import merchant_authenticate
 from opusof.jose import parse_jwks
 from opusof.keys import jwk_thumbprint
 from opusof.management.commands.load_demo import DEMO_CLIENT_ID, DEMO_ORGANISATION_ID
@@ -73,6 +75,11 @@ def test_first_run_creates_the_staff_login_customers_and_the_demo_tpp(var_dir: P
     assert info["kid"] == jwk["kid"]
     assert (tpp_dir / "README.md").is_file()
     assert f"kid {jwk['kid']}" in output
+
+    # The demo shop's merchant (shop/, docs/shop.md), with the credentials the shop is configured with
+    shop = merchant_authenticate(client_id=settings.SHOP_CLIENT_ID, client_secret=settings.SHOP_CLIENT_SECRET)
+    assert shop.redirect_url == f"{settings.OPUSOF_BASE_URL}/loja/retorno"
+    assert f"Demo shop merchant {settings.SHOP_CLIENT_ID} (created)" in output
 
 
 def test_second_run_changes_nothing(var_dir: Path) -> None:

@@ -52,6 +52,7 @@ FORBIDDEN_IMPORTS = [
     ("merchant-never-imports-holder-apps", "merchant/selectors.py", "import payments.models"),
     ("merchant-only-initiator-services", "merchant/models.py", "import initiator.models"),
     ("nothing-imports-merchant", "initiator/services/payments.py", "import merchant.models"),
+    ("shop-over-http-only", "shop/views.py", "import merchant.services.plans"),
 ]
 
 

@@ -38,6 +38,8 @@ print(json.dumps({
     "BROKER_OPTIONS": {k: str(v) for k, v in module.CELERY_BROKER_TRANSPORT_OPTIONS.items()},
     "ALLOWED_HOSTS": module.ALLOWED_HOSTS,
     "SANDBOX": module.OPUSOF_SANDBOX_SCENARIOS,
+    "CLOCK": module.OPUSOF_SANDBOX_CLOCK,
+    "SHOP": module.SHOP_ENABLED,
     "BASE_URL": module.OPUSOF_BASE_URL,
     "BEAT": sorted(module.CELERY_BEAT_SCHEDULE),
 }))
@@ -66,6 +68,11 @@ SETTINGS_VARIABLES = [
     "OPUSOF_JWKS_CACHE_SECONDS",
     "OPUSOF_HEALTH_WORKER_MAX_AGE_SECONDS",
     "OPUSOF_SANDBOX_SCENARIOS",
+    "OPUSOF_SANDBOX_CLOCK",
+    "SHOP_ENABLED",
+    "SHOP_MERCHANT_API_URL",
+    "SHOP_CLIENT_ID",
+    "SHOP_CLIENT_SECRET",
     "SECURE_HSTS_SECONDS",
     "INITIATOR_TOKEN_KEYS",
     "DJANGO_SETTINGS_MODULE",
@@ -217,9 +224,16 @@ def test_production_starts_with_everything_set(production_env: dict[str, str]) -
     assert loaded["CACHE"] == "django.core.cache.backends.redis.RedisCache"
     assert loaded["ALLOWED_HOSTS"] == ["api.bank.example", "admin.bank.example"]
     assert loaded["SANDBOX"] is False
+    assert (loaded["CLOCK"], loaded["SHOP"]) == (False, False)
     assert loaded["BASE_URL"] == "https://api.bank.example"
     assert "sandbox-settle-due" not in loaded["BEAT"], "no sandbox settlement run in production"
     assert set(loaded["BEAT"]) == set(PLATFORM_BEAT)
+
+
+def test_production_never_moves_the_business_clock(production_env: dict[str, str]) -> None:
+    loaded = import_settings("opusof.settings.production", {**production_env, "OPUSOF_SANDBOX_CLOCK": "true"})
+
+    assert loaded["CLOCK"] is False
 
 
 @pytest.mark.parametrize(

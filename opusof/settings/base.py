@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "opusof.outbox",
     "initiator",
     "merchant",
+    "shop",
 ]
 
 MIDDLEWARE = [
@@ -130,6 +131,22 @@ OPUSOF_BUSINESS_TIME_ZONE = "America/Sao_Paulo"
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
+
+# --- Demo shop (shop/, docs/shop.md) ---------------------------------------------------------------------------
+# A shop page calling the merchant API over HTTP as merchant SHOP_CLIENT_ID (created by `manage.py load_demo`).
+SHOP_ENABLED = env_bool("SHOP_ENABLED", True)
+SHOP_MERCHANT_API_URL = env_str("SHOP_MERCHANT_API_URL", "")  # empty: OPUSOF_BASE_URL
+SHOP_CLIENT_ID = env_str("SHOP_CLIENT_ID", "opusof-demo-shop")
+SHOP_CLIENT_SECRET = env_str("SHOP_CLIENT_SECRET", "loja-exemplo-sandbox")
+SHOP_DEMO_CPF = "12345678909"  # the sandbox bank's demo customer (connectors/sandbox/demo.py)
+SHOP_BENEFICIARY = {
+    "nome": "Loja Exemplo Comercio Ltda",
+    "documento": "12345678000195",
+    "codigoBanco": "12345678",
+    "agencia": "0001",
+    "conta": "90000001",
+    "tipoConta": "CACC",
+}
 
 # --- Celery -------------------------------------------------------------------------------------------------
 # Without REDIS_URL the broker is kombu's filesystem transport under var/, which needs no server.
@@ -419,6 +436,21 @@ if OPUSOF_DICT_CHECK not in ("sync", "async"):
 OPUSOF_SANDBOX_SCENARIOS = env_bool("OPUSOF_SANDBOX_SCENARIOS", True)
 # The business clock can be moved forward (opusof/clock.py, docs/sandbox.md); never in production.
 OPUSOF_SANDBOX_CLOCK = env_bool("OPUSOF_SANDBOX_CLOCK", True)
+# The beat tasks a move of the clock runs at once, in this order, in the process that moved it (opusof.clock
+# .run_sweeps): what expires, then the moved-to day's payments at the bank and at the holder, then the gateway and
+# the merchant layer reading them back. A task not registered (no sandbox bank) is skipped.
+OPUSOF_SANDBOX_CLOCK_SWEEPS = [
+    "consents.expire_due_consents",
+    "recurring.expire_due_recurring_consents",
+    "enrollments.expire_due_enrollments",
+    "initiator.send_charges",
+    "connectors.tasks.sandbox_settle_due",
+    "payments.execute_due_payments",
+    "payments.poll_open_payments",
+    "recurring.poll_open_recurring_payments",
+    "initiator.poll_open",
+    "merchant.sync_plans",
+]
 if any(path.startswith("connectors.sandbox") for path in OPUSOF_CONNECTORS.values()):
     # The sandbox bank's own settlement run: scheduled payments due today and pending ones past their delay.
     CELERY_BEAT_SCHEDULE["sandbox-settle-due"] = {

@@ -6,7 +6,7 @@ from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
 from opusof.settings.base import *  # noqa: F403
-from opusof.settings.env import ImproperlyConfiguredEnv, env_int, env_list, env_str
+from opusof.settings.env import ImproperlyConfiguredEnv, env_bool, env_int, env_list, env_str
 
 DEBUG = False
 
@@ -58,6 +58,8 @@ if not INITIATOR_TOKEN_KEYS:
 OPUSOF_SANDBOX_SCENARIOS = False
 # Nor may anyone move the business clock (opusof/clock.py): real customers' payments run on real dates.
 OPUSOF_SANDBOX_CLOCK = False
+# The demo shop's default credentials are public; a production deployment serves it only when asked to.
+SHOP_ENABLED = env_bool("SHOP_ENABLED", False)
 # The embedded sandbox bank is the default everywhere else; here every capability must name the bank's connector.
 _sandbox_capabilities = sorted(k for k, v in OPUSOF_CONNECTORS.items() if v.startswith("connectors.sandbox"))  # noqa: F405
 if _sandbox_capabilities:

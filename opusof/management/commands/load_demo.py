@@ -16,6 +16,8 @@ from jwt.algorithms import RSAAlgorithm
 
 from connectors.sandbox.demo import load_sandbox_demo
 from initiator.demo import load_initiator_demo
+from merchant.models import Merchant
+from merchant.services.merchants import merchant_create
 from opusof.authserver.directory import stand_in_key
 from opusof.keys import jwk_thumbprint, load_or_create_private_key
 from opusof.models import TppClient
@@ -85,6 +87,20 @@ class Command(BaseCommand):
             f"Initiator gateway: {initiator['participants']} participant(s); demo application "
             f"{initiator['application']['applicationId']} ({initiator['state']}); credential in {initiator['file']}"
         )
+        self.stdout.write(f"Demo shop merchant {settings.SHOP_CLIENT_ID} ({self._demo_shop()}): /loja/")
+
+    def _demo_shop(self) -> str:
+        """The merchant the demo shop (shop/) calls the Efí dialect as; its secret is the SHOP_CLIENT_SECRET setting,
+        public in a sandbox, which is why production serves no shop unless configured."""
+        if Merchant.objects.filter(client_id=settings.SHOP_CLIENT_ID).exists():
+            return "already there"
+        merchant_create(
+            name="Loja Exemplo",
+            redirect_url=f"{settings.OPUSOF_BASE_URL.rstrip('/')}/loja/retorno",
+            client_id=settings.SHOP_CLIENT_ID,
+            client_secret=settings.SHOP_CLIENT_SECRET,
+        )
+        return "created"
 
     def _admin(self) -> bool:
         user_model = get_user_model()
