@@ -137,14 +137,19 @@ def test_belvo_charge_executed_on_its_date_when_the_clock_moves(
     assert belvo.get(f"{INTENTS}{intent['id']}/").json()["status"] == "SCHEDULED"
     assert _holder_statuses(plan) == ["ACSC", "SCHD", "CANC"]
 
-    # intent: SCHEDULED; charges: 3 x SCHEDULED, 1 SUCCEEDED, 1 CANCELED — each exactly once, bearer-authenticated
-    assert webhooks_deliver() == 6
+    # intent: SCHEDULED; charges: 3 x SCHEDULED, 1 SUCCEEDED, 1 CANCELED; the paid charge's transaction
+    # OBJECT_CREATED — each exactly once, bearer-authenticated
+    assert webhooks_deliver() == 7
     assert webhooks_deliver() == 0
     received = merchant_webhook.received
     assert all(headers["authorization"] == f"Bearer {WEBHOOK_SECRET}" for _, headers in received)
-    updates = sorted((json_of(raw)["webhook_type"], json_of(raw)["data"]["status"]) for raw, _ in received)
+    updates = sorted(
+        (json_of(raw)["webhook_type"], json_of(raw)["webhook_code"], json_of(raw)["data"].get("status", ""))
+        for raw, _ in received
+    )
     assert updates == sorted(
-        [("PAYMENT_INTENTS", "SCHEDULED")]
-        + [("CHARGES", "SCHEDULED")] * 3
-        + [("CHARGES", "SUCCEEDED"), ("CHARGES", "CANCELED")]
+        [("PAYMENT_INTENTS", "STATUS_UPDATE", "SCHEDULED")]
+        + [("CHARGES", "STATUS_UPDATE", "SCHEDULED")] * 3
+        + [("CHARGES", "STATUS_UPDATE", "SUCCEEDED"), ("CHARGES", "STATUS_UPDATE", "CANCELED")]
+        + [("TRANSACTIONS", "OBJECT_CREATED", "")]
     )
