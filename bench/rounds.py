@@ -5,13 +5,15 @@ middleware's ``X-Bench-Sql`` statement counts."""
 
 import os
 import statistics
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from loadgen import PreparedRequest, Result, run
 
 SQL_HEADER = "X-Bench-Sql"
+# A request, or what builds it when its round starts (a signed body whose iat must be fresh).
+Request = PreparedRequest | Callable[[], PreparedRequest]
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -144,15 +146,18 @@ class Driver:
         return measured
 
     def interleaved(
-        self, name: str, requests: list[PreparedRequest], rounds: int, *, keep_bodies: bool = False
+        self, name: str, requests: Sequence[Request], rounds: int, *, keep_bodies: bool = False
     ) -> Endpoint:
         """``requests`` in ``rounds`` chunks, each between two reference rounds; a round's ratio is its req/s over
-        the mean of its two neighbours'."""
+        the mean of its two neighbours'. A request given as a callable is built just before its round: a signed
+        body's ``iat`` must be within the server's tolerance (60 s) when it arrives, and on a loaded machine the
+        rounds of one endpoint take longer than that."""
         endpoint = Endpoint(name)
         size = -(-len(requests) // rounds)
         for start in range(0, len(requests), size):
             before = self._last_reference or self._reference_round()
-            result, cpu = self._round(name, requests[start : start + size], keep_bodies)
+            chunk = [request() if callable(request) else request for request in requests[start : start + size]]
+            result, cpu = self._round(name, chunk, keep_bodies)
             after = self._reference_round()
             endpoint.rounds.append(Round(result, (before.result.rps + after.result.rps) / 2, cpu))
         return endpoint
