@@ -124,7 +124,7 @@ class Driver:
     def _sample(self) -> dict[str, dict[int, float]]:
         return {side: cpu_seconds(pids()) for side, pids in self.processes.items()}
 
-    def _round(self, name: str, requests: list[PreparedRequest], keep_bodies: bool) -> tuple[Result, dict[str, float]]:
+    def _round(self, name: str, requests: Sequence[Request], keep_bodies: bool) -> tuple[Result, dict[str, float]]:
         before = self._sample()
         result = run(
             name,
@@ -149,15 +149,12 @@ class Driver:
         self, name: str, requests: Sequence[Request], rounds: int, *, keep_bodies: bool = False
     ) -> Endpoint:
         """``requests`` in ``rounds`` chunks, each between two reference rounds; a round's ratio is its req/s over
-        the mean of its two neighbours'. A request given as a callable is built just before its round: a signed
-        body's ``iat`` must be within the server's tolerance (60 s) when it arrives, and on a loaded machine the
-        rounds of one endpoint take longer than that."""
+        the mean of its two neighbours'. A request given as a callable is built when it is sent (loadgen.run)."""
         endpoint = Endpoint(name)
         size = -(-len(requests) // rounds)
         for start in range(0, len(requests), size):
             before = self._last_reference or self._reference_round()
-            chunk = [request() if callable(request) else request for request in requests[start : start + size]]
-            result, cpu = self._round(name, chunk, keep_bodies)
+            result, cpu = self._round(name, requests[start : start + size], keep_bodies)
             after = self._reference_round()
             endpoint.rounds.append(Round(result, (before.result.rps + after.result.rps) / 2, cpu))
         return endpoint
