@@ -133,10 +133,12 @@ def write_together(
     ``w0``, ``w1``, ... (every one runs, referenced or not); returns the rows the one at index ``result`` (the last
     by default) returned.
 
-    ``asynchronous``: the transaction this statement commits (or belongs to) commits with ``synchronous_commit``
-    off, without waiting for its WAL to reach the disk: only for records whose loss in a crash of the database
-    server is repaired by asking the bank again or by a retry (docs/scaling.md, "Commits that do not wait for the
-    disk"); never for the record of a payment before the bank is called."""
+    ``asynchronous``: the statement's own transaction (autocommit) commits with ``synchronous_commit`` off,
+    without waiting for its WAL to reach the disk: only for records whose loss in a crash of the database server is
+    repaired by asking the bank again or by a retry (docs/scaling.md, "Commits that do not wait for the disk");
+    never for the record of a payment before the bank is called. Ignored inside a transaction."""
+    # Inside a transaction the setting would reach the caller's other writes: the statement commits as they do.
+    asynchronous = asynchronous and not connections[using].in_atomic_block
     if len(statements) == 1 and not asynchronous:
         sql, params = statements[0].sql, list(statements[0].params)
     else:

@@ -102,7 +102,6 @@ def _write_together(
     if events:
         statements.append(insert_rows_sql(events, only_if="w0" if expect_status is not None else None))
     using = router.db_for_write(type(record))
-    assert not (asynchronous and connections[using].in_atomic_block), "an asynchronous commit of its own only"
     if not write_together(statements, using=using, result=0, asynchronous=asynchronous):
         return False
     if isinstance(record, AuditedStatus):

@@ -80,7 +80,9 @@ def end_to_end_ids_used(end_to_end_ids: list[str]) -> bool:
     endToEndIds: one names one Pix for the SPI, and the bank would pay a second payment carrying it. Refused rows
     count: the bank has seen them."""
     kinds = [model for model in apps.get_models() if issubclass(model, PixPaymentBase)]
-    found = [model.objects.filter(**{"end_to_end_id__in": end_to_end_ids}).values_list("pk").order_by() for model in kinds]
+    found = [
+        model.objects.filter(**{"end_to_end_id__in": end_to_end_ids}).values_list("pk").order_by() for model in kinds
+    ]
     # One query for every kind: UNION ALL of one indexed lookup per table.
     return bool(found[0].union(*found[1:], all=True)[:1])
 

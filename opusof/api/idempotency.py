@@ -177,8 +177,11 @@ def _run_unlocked(
     with _request_lock(client, scope, key):
         # Commits without waiting for the disk: the handler's first commit that does wait (its record before the
         # bank is called) flushes this one with it, and a crash before that leaves nothing to resume.
+        asynchronous = not connection.in_atomic_block
         with transaction.atomic():
-            record, fresh = _lock_record(client=client, endpoint=scope, key=key, digest=digest, asynchronous=True)
+            record, fresh = _lock_record(
+                client=client, endpoint=scope, key=key, digest=digest, asynchronous=asynchronous
+            )
             if record.response_status is not None:
                 if record.data_hash != digest:
                     raise IdempotencyConflict(IDEMPOTENCY_CONFLICT_DETAIL)
