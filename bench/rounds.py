@@ -8,12 +8,13 @@ import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeAlias
 
 from loadgen import PreparedRequest, Result, run
 
 SQL_HEADER = "X-Bench-Sql"
-# A request, or what builds it when its round starts (a signed body whose iat must be fresh).
-Request = PreparedRequest | Callable[[], PreparedRequest]
+# A request, or what builds it when it is sent (a signed body whose iat must be fresh).
+Request: TypeAlias = PreparedRequest | Callable[[], PreparedRequest]
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 

@@ -191,7 +191,7 @@ def _apply_answer(kind: PaymentKind, payment: Any, result: PaymentStatusResult, 
     payment_id, sent_from = kind.key(payment), payment.status
     if not transaction.get_autocommit() or connections["default"].vendor != "postgresql":
         return _apply(kind, payment_id, sent_from, lambda p: apply_bank_status(p, result, actor=actor))
-    move = payment.bank_status_transition(result, now=timezone.now())
+    move = payment.bank_status_transition(result, now=clock.now())
     if move is None:
         return payment
     if transition(
