@@ -78,7 +78,7 @@ def prepare_database(args: argparse.Namespace, env: dict[str, str]) -> None:
 
 
 def wait_for(url: str, process: subprocess.Popen[bytes], what: str) -> None:
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 240  # a loaded machine starts gunicorn slowly
     while time.monotonic() < deadline:
         try:
             urllib.request.urlopen(url, timeout=1).read()
