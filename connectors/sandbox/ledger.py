@@ -4,7 +4,7 @@ held payments on. Every write of a settlement goes to PostgreSQL as one statemen
 import datetime as dt
 from dataclasses import dataclass, field
 
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from connectors.interfaces import BankPaymentStatus, PaymentInitiation
@@ -43,8 +43,7 @@ def claim(initiation: PaymentInitiation, accounts: Accounts) -> tuple[SandboxPay
         scheduled_date=None if is_immediate(data) else data.payment_date,
     )
     if connection.vendor != "postgresql":
-        payment.save()
-        return payment, True
+        return _claim_with_savepoint(payment)
     if insert_rows([payment], on_conflict_do_nothing=True):
         return payment, True
     existing = SandboxPayment.objects.filter(idempotency_key=initiation.idempotency_key).first()
@@ -57,6 +56,20 @@ class Moves:
 
     entries: list[SandboxLedgerEntry] = field(default_factory=list)
     accounts: list[SandboxAccount] = field(default_factory=list)
+
+
+def _claim_with_savepoint(payment: SandboxPayment) -> tuple[SandboxPayment, bool]:
+    """``claim`` on the embedded SQLite (one writer at a time): the existing row, else an insert."""
+    existing = SandboxPayment.objects.filter(idempotency_key=payment.idempotency_key).first()
+    if existing is not None:
+        return existing, False
+    try:
+        with transaction.atomic():
+            payment.save()
+    except IntegrityError:
+        payment.pk = None
+        return payment, False
+    return payment, True
 
 
 def settle(payments: list[SandboxPayment]) -> Moves:
