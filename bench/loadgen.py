@@ -9,6 +9,7 @@ import queue
 import statistics
 import threading
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 
@@ -50,7 +51,7 @@ class Result:
 
 def run(
     name: str,
-    requests: list[PreparedRequest],
+    requests: Sequence[PreparedRequest | Callable[[], PreparedRequest]],
     *,
     host: str,
     port: int,
@@ -59,8 +60,10 @@ def run(
     header: str | None = None,
 ) -> Result:
     """Sends ``requests`` on ``concurrency`` keep-alive connections; with ``header``, collects that response
-    header's values (the bench's statement counts)."""
-    work: queue.Queue[tuple[int, PreparedRequest]] = queue.Queue()
+    header's values (the bench's statement counts). A request given as a callable is built by the worker that sends
+    it, just before sending (outside its latency): a signed body's ``iat`` must be within the server's tolerance
+    (60 s) when it arrives, and on a loaded machine one round can take longer than that."""
+    work: queue.Queue[tuple[int, PreparedRequest | Callable[[], PreparedRequest]]] = queue.Queue()
     for index, request in enumerate(requests):
         work.put((index, request))
     result = Result(name)
@@ -74,9 +77,10 @@ def run(
         local_headers: list[str] = []
         while True:
             try:
-                index, request = work.get_nowait()
+                index, queued = work.get_nowait()
             except queue.Empty:
                 break
+            request = queued() if callable(queued) else queued
             started = time.perf_counter()
             conn.request(request.method, request.path, body=request.body, headers=request.headers)
             response = conn.getresponse()

@@ -16,6 +16,7 @@ per route from its call log.
 """
 
 import argparse
+import functools
 import json
 import os
 import random
@@ -32,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from loadgen import PreparedRequest  # noqa: E402
-from rounds import Driver, Endpoint, children  # noqa: E402
+from rounds import Driver, Endpoint, Request, children  # noqa: E402
 
 HOST = "127.0.0.1"
 API = "/open-banking/payments/v4"
@@ -77,7 +78,7 @@ def prepare_database(args: argparse.Namespace, env: dict[str, str]) -> None:
 
 
 def wait_for(url: str, process: subprocess.Popen[bytes], what: str) -> None:
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 240  # a loaded machine starts gunicorn slowly
     while time.monotonic() < deadline:
         try:
             urllib.request.urlopen(url, timeout=1).read()
@@ -189,7 +190,7 @@ def main() -> None:
     try:
         consents = driver.interleaved(
             "POST /consents",
-            [tpp.create_consent_request(f"{API}/consents", i) for i in range(args.n + mixed_writes)],
+            [functools.partial(tpp.create_consent_request, f"{API}/consents", i) for i in range(args.n + mixed_writes)],
             args.rounds,
             keep_bodies=True,
         )
@@ -199,7 +200,7 @@ def main() -> None:
 
         payments = driver.interleaved(
             "POST /pix/payments",
-            [tpp.create_payment_request(f"{API}/pix/payments", token) for token in tokens[: args.n]],
+            [functools.partial(tpp.create_payment_request, f"{API}/pix/payments", token) for token in tokens[: args.n]],
             args.rounds,
             keep_bodies=True,
         )
@@ -218,12 +219,12 @@ def main() -> None:
         endpoints.append(driver.interleaved("GET /consents/{id}", [get_consent(i) for i in range(args.n)], args.rounds))
 
         reads = args.n - 2 * mixed_writes
-        mixed = (
-            [get_payment(i) for i in range(reads // 2)]
-            + [get_consent(i) for i in range(reads - reads // 2)]
-            + [tpp.create_consent_request(f"{API}/consents", i) for i in range(mixed_writes)]
-            + [tpp.create_payment_request(f"{API}/pix/payments", token) for token in tokens[args.n :]]
-        )
+        mixed: list[Request] = [
+            *(get_payment(i) for i in range(reads // 2)),
+            *(get_consent(i) for i in range(reads - reads // 2)),
+            *(functools.partial(tpp.create_consent_request, f"{API}/consents", i) for i in range(mixed_writes)),
+            *(functools.partial(tpp.create_payment_request, f"{API}/pix/payments", t) for t in tokens[args.n :]),
+        ]
         random.Random(20).shuffle(mixed)
         endpoints.append(driver.interleaved("mixed 60% reads/40% writes", mixed, args.rounds))
     finally:

@@ -5,13 +5,16 @@ middleware's ``X-Bench-Sql`` statement counts."""
 
 import os
 import statistics
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeAlias
 
 from loadgen import PreparedRequest, Result, run
 
 SQL_HEADER = "X-Bench-Sql"
+# A request, or what builds it when it is sent (a signed body whose iat must be fresh).
+Request: TypeAlias = PreparedRequest | Callable[[], PreparedRequest]
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -122,7 +125,7 @@ class Driver:
     def _sample(self) -> dict[str, dict[int, float]]:
         return {side: cpu_seconds(pids()) for side, pids in self.processes.items()}
 
-    def _round(self, name: str, requests: list[PreparedRequest], keep_bodies: bool) -> tuple[Result, dict[str, float]]:
+    def _round(self, name: str, requests: Sequence[Request], keep_bodies: bool) -> tuple[Result, dict[str, float]]:
         before = self._sample()
         result = run(
             name,
@@ -144,10 +147,10 @@ class Driver:
         return measured
 
     def interleaved(
-        self, name: str, requests: list[PreparedRequest], rounds: int, *, keep_bodies: bool = False
+        self, name: str, requests: Sequence[Request], rounds: int, *, keep_bodies: bool = False
     ) -> Endpoint:
         """``requests`` in ``rounds`` chunks, each between two reference rounds; a round's ratio is its req/s over
-        the mean of its two neighbours'."""
+        the mean of its two neighbours'. A request given as a callable is built when it is sent (loadgen.run)."""
         endpoint = Endpoint(name)
         size = -(-len(requests) // rounds)
         for start in range(0, len(requests), size):

@@ -24,7 +24,7 @@ from opusof import clock
 from opusof.models import TppClient
 from opusof.ofb import account_from_wire
 from opusof.timeutil import business_date, end_of_business_day
-from opusof.transitions import transition
+from opusof.transitions import insert_with_history, transition
 
 # Payments v4 §5.2, stage "Autorização do cliente": the first present reason wins.
 AUTHORISATION_PRIORITY = [
@@ -75,11 +75,12 @@ def consent_create(*, client: TppClient, data: dict[str, Any]) -> PaymentConsent
     )
     if debtor := data.get("debtorAccount"):
         consent.set_debtor_account(account_from_wire(debtor))
-    with transaction.atomic():
-        consent.save()
-        ConsentStatusChange.objects.create(
-            consent=consent, to_status=consent.status, actor=f"tpp:{client.client_id}", reason="created", created_at=now
-        )
+    history = ConsentStatusChange(
+        consent=consent, to_status=consent.status, actor=f"tpp:{client.client_id}", reason="created", created_at=now
+    )
+    # One statement on PostgreSQL (no savepoint inside the idempotency layer's transaction); two elsewhere.
+    with transaction.atomic(savepoint=False):
+        insert_with_history(consent, history)
     return consent
 
 

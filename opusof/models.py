@@ -148,6 +148,10 @@ class AuditedStatus:
             if saved is None or f.name in saved or f.attname in saved:
                 loaded[f.attname] = getattr(self, f.attname)
 
+    def remember_stored(self) -> None:
+        """The record was just inserted whole (not through ``save``): what it holds is what the row holds."""
+        self._loaded = {f.attname: getattr(self, f.attname) for f in cast(Any, self)._meta.concrete_fields}
+
     def refresh_from_db(self, *args: Any, **kwargs: Any) -> None:
         super().refresh_from_db(*args, **kwargs)  # type: ignore[misc]
         self.__dict__.pop("_loaded", None)  # the next write is a whole row

@@ -24,6 +24,11 @@ _CLAIM_SQL = (
     f"ON CONFLICT (scope, issuer, jti) DO UPDATE SET expires_at = EXCLUDED.expires_at "
     f"WHERE {_TABLE}.expires_at <= %s"
 )
+# PostgreSQL, outside a transaction: the record commits without waiting for the disk (synchronous_commit off for
+# this statement's own transaction). Whatever the request then makes durable is written to the WAL after it, and a
+# commit that waits for the disk flushes everything written before it: a request's effects never survive a crash of
+# the database server without its jti (docs/scaling.md, "Commits that do not wait for the disk").
+_ASYNC_CLAIM_SQL = _CLAIM_SQL + " RETURNING (SELECT set_config('synchronous_commit', 'off', true))"
 
 
 def jti_first_use(*, scope: UsedJti.Scope, issuer: str, jti: str, ttl_seconds: float) -> bool:
@@ -32,9 +37,10 @@ def jti_first_use(*, scope: UsedJti.Scope, issuer: str, jti: str, ttl_seconds: f
     now = timezone.now()
     field = UsedJti._meta.get_field("expires_at")
     expires_at = field.get_db_prep_value(now + dt.timedelta(seconds=ttl_seconds), connection)
+    asynchronous = connection.vendor == "postgresql" and not connection.in_atomic_block
     with connection.cursor() as cursor:
         cursor.execute(
-            _CLAIM_SQL,
+            _ASYNC_CLAIM_SQL if asynchronous else _CLAIM_SQL,
             [str(scope), issuer, jti, expires_at, field.get_db_prep_value(now, connection)],
         )
         return cursor.rowcount == 1

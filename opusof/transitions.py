@@ -7,12 +7,13 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
+from django.db import connections, router
 from django.db.models import Model
 
 from opusof import clock
-from opusof.bulk import update_rows
+from opusof.bulk import insert_rows_sql, update_rows, update_rows_sql, write_together
 from opusof.models import AuditedStatus, StatusChange
-from opusof.outbox.services import StatusChangeEvent, outbox_record_status_changes
+from opusof.outbox.services import StatusChangeEvent, outbox_events_for, outbox_nudge, outbox_record_status_changes
 
 
 @dataclass
@@ -39,11 +40,16 @@ def record_transition(
     reason: str = "",
     now: dt.datetime,
     after_apply: Callable[[], None] | None = None,
-) -> None:
+    compare_and_set: bool = False,
+    asynchronous: bool = False,
+) -> bool:
     """Runs the FSM transition ``apply``, stamps ``status_updated_at`` (the spec's statusUpdateDateTime), saves,
     writes the history row and the outbox event, all in the caller's transaction (ARCHITECTURE: one writer of
-    status per aggregate; webhook 1.2.0: the event commits or rolls back with the change). Inside
-    ``transitions_in_bulk`` the three writes of a record it tracks wait for the end of the block."""
+    status per aggregate; webhook 1.2.0: the event commits or rolls back with the change); on PostgreSQL the three
+    writes are one statement. Inside ``transitions_in_bulk`` the three writes of a record it tracks wait for the end
+    of the block. ``compare_and_set``: the caller holds no row lock; nothing is written, and False returned, if the
+    row no longer holds the status the record was read in (the caller then reads it again under the lock).
+    ``asynchronous`` (outside any transaction only): see ``opusof.bulk.write_together``."""
     from_status = record.status
     apply()
     record.status_updated_at = now
@@ -67,10 +73,66 @@ def record_transition(
         deferred.changed[id(record)] = record
         deferred.history.append(history(**{owner: record}, **fields))
         deferred.events.extend(events)
+        return True
+    row = history(**{owner: record}, **fields)
+    if connections[router.db_for_write(type(record))].vendor != "postgresql":
+        assert not compare_and_set, "a compare-and-set transition is PostgreSQL's (one statement)"
+        _save(record)
+        row.save()
+        outbox_record_status_changes(events)
+        return True
+    return _write_together(
+        record, row, events, expect_status=from_status if compare_and_set else None, asynchronous=asynchronous
+    )
+
+
+def _write_together(
+    record: Any, row: StatusChange, changes: list[StatusChangeEvent], *, expect_status: str | None, asynchronous: bool
+) -> bool:
+    """The record's changed columns, its history row and its outbox events as one statement (opusof.bulk). With
+    ``expect_status``, nothing is written unless the row still holds that status; False then."""
+    changed = record.changed_fields() if isinstance(record, AuditedStatus) else None
+    if changed is None:  # not read whole: every column
+        changed = [f.name for f in type(record)._meta.concrete_fields if not f.primary_key]
+    events = outbox_events_for(changes)
+    statements = [
+        update_rows_sql([record], changed, where_status=expect_status),
+        insert_rows_sql([row], only_if="w0" if expect_status is not None else None),
+    ]
+    if events:
+        statements.append(insert_rows_sql(events, only_if="w0" if expect_status is not None else None))
+    using = router.db_for_write(type(record))
+    if not write_together(statements, using=using, result=0, asynchronous=asynchronous):
+        return False
+    if isinstance(record, AuditedStatus):
+        record.remember_saved(changed)
+    outbox_nudge(events)
+    return True
+
+
+def insert_with_history(record: AuditedStatus, row: StatusChange) -> None:
+    """Inserts a new record and its first history row (``row``, whose foreign key names ``record``): one statement
+    on PostgreSQL, the history row keyed on the id the record's INSERT returns; no savepoint is taken, so a
+    failure aborts the caller's transaction (which the caller then rolls back)."""
+    model = cast(type[Model], type(record))
+    using = router.db_for_write(model)
+    if connections[using].vendor != "postgresql":
+        cast(Model, record).save(force_insert=True)
+        row.save()
         return
-    _save(record)
-    history._default_manager.create(**{owner: record}, **fields)
-    outbox_record_status_changes(events)
+    owner = next(f for f in type(row)._meta.fields if f.is_relation and f.related_model is model)
+    key = connections[using].ops.quote_name(cast(Any, model)._meta.pk.column)
+    [(pk,)] = write_together(
+        [
+            insert_rows_sql([cast(Model, record)]),
+            insert_rows_sql([row], column_sql={owner.column: f"(SELECT {key} FROM w0)"}),  # noqa: S608 - a column name from the model
+        ],
+        using=using,
+        result=0,
+    )
+    cast(Any, record).pk = pk
+    cast(Any, record)._state.adding = False
+    record.remember_stored()
 
 
 def transition(
@@ -81,9 +143,11 @@ def transition(
     reason: str = "",
     now: dt.datetime | None = None,
     after_apply: Callable[[], None] | None = None,
-) -> None:
+    compare_and_set: bool = False,
+    asynchronous: bool = False,
+) -> bool:
     """``record_transition`` for a record that names its own history model, event kind and wire id."""
-    record_transition(
+    return record_transition(
         record,
         apply,
         history=record.history_model(),
@@ -93,6 +157,8 @@ def transition(
         reason=reason,
         now=now or clock.now(),
         after_apply=after_apply,
+        compare_and_set=compare_and_set,
+        asynchronous=asynchronous,
     )
 
 

@@ -80,7 +80,11 @@ def end_to_end_ids_used(end_to_end_ids: list[str]) -> bool:
     endToEndIds: one names one Pix for the SPI, and the bank would pay a second payment carrying it. Refused rows
     count: the bank has seen them."""
     kinds = [model for model in apps.get_models() if issubclass(model, PixPaymentBase)]
-    return any(model.objects.filter(**{"end_to_end_id__in": end_to_end_ids}).exists() for model in kinds)
+    found = [
+        model.objects.filter(**{"end_to_end_id__in": end_to_end_ids}).values_list("pk").order_by() for model in kinds
+    ]
+    # One query for every kind: UNION ALL of one indexed lookup per table.
+    return bool(found[0].union(*found[1:], all=True)[:1])
 
 
 def fault_point(name: str) -> None:
@@ -174,7 +178,27 @@ def initiate(kind: PaymentKind, payment: PixPaymentBase, *, hide_refusal: bool, 
             )
         )
     fault_point("after-bank-answer")
-    return Initiated(_apply(kind, payment_id, sent_from, lambda p: apply_bank_status(p, result, actor=actor)))
+    return Initiated(_apply_answer(kind, payment, result, actor=actor))
+
+
+def _apply_answer(kind: PaymentKind, payment: Any, result: PaymentStatusResult, *, actor: str) -> Any:
+    """The bank's answer to an initiation, as the second transaction of ``_apply`` would apply it, in one
+    statement and without reading the row under its lock first: the move is written only if the row still holds
+    the status the bank was asked from (a compare-and-set, opusof.transitions); a row that moved meanwhile (a poll,
+    a retried request) is read again under the lock. It commits without waiting for the disk: our record of the
+    payment was committed, durably, before the bank was called, and a crash of the database server that loses this
+    answer leaves it RCVD and handed to the bank, which the poll asks the bank about (``resolve``)."""
+    payment_id, sent_from = kind.key(payment), payment.status
+    if not transaction.get_autocommit() or connections["default"].vendor != "postgresql":
+        return _apply(kind, payment_id, sent_from, lambda p: apply_bank_status(p, result, actor=actor))
+    move = payment.bank_status_transition(result, now=clock.now())
+    if move is None:
+        return payment
+    if transition(
+        payment, move, actor=actor, reason=result.rejection_code or "", compare_and_set=True, asynchronous=True
+    ):
+        return payment
+    return _apply(kind, payment_id, sent_from, lambda p: apply_bank_status(p, result, actor=actor))
 
 
 def resolve(kind: PaymentKind, payment_id: str, *, actor: str) -> Any:

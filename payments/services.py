@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 
 from connectors.interfaces import (
     ConnectorUnavailable,
@@ -28,6 +28,7 @@ from opusof.degrade import enqueue_after_commit
 from opusof.errors import ParameterInvalid, ParameterMissing, RegulatedError
 from opusof.models import TppClient
 from opusof.timeutil import business_date
+from opusof.transitions import insert_with_history
 from payments.checks import check_items
 from payments.errors import (
     BANK_REFUSALS,
@@ -157,6 +158,7 @@ def payment_create(
     items: list[dict[str, Any]],
     request_key: str = "",
     lock_settlement_check: Callable[[], SettlementCheck] | None = None,
+    resume: bool = True,
 ) -> list[PixPayment]:
     """POST /pix/payments (§2), record before effect (docs/money-safety.md). First transaction, under the consent's
     row lock: every check that needs no bank, the payments recorded RCVD with the key the bank deduplicates on and
@@ -166,7 +168,8 @@ def payment_create(
     untouched; a DICT or bank refusal consumes it and shows no payment (§2.3, §2.2.2). A retry of the same request
     after a crash resumes the payments it recorded. ``lock_settlement_check`` takes, first in the transaction, the
     lock that serialises a settlement limit and returns the check refusing a payment as the bank would at its
-    settlement, consuming the consent (the enrollment's limits of the FIDO flow)."""
+    settlement, consuming the consent (the enrollment's limits of the FIDO flow). ``resume=False``: the request is
+    the first with its key (opusof.api.idempotency.first_attempt), so there is nothing recorded to resume."""
     actor = f"tpp:{client.client_id}"
     dict_refusal = _dict_precheck(client=client, consent_id=consent_id, items=items)
     refusal: RegulatedError | None = None
@@ -176,7 +179,7 @@ def payment_create(
             consent = lock_consent(consent_id=consent_id, client=client)
         except ConsentNotFound as exc:
             raise ConsentInvalid(f"Consentimento {consent_id} não encontrado para este cliente.") from exc
-        payments = _recorded_by(consent, items, client=client, request_key=request_key)
+        payments = _recorded_by(consent, items, client=client, request_key=request_key) if resume else []
         resumed = bool(payments)
         if not resumed:
             # Raised after the block so that an expiry found by lock_consent is kept.
@@ -314,7 +317,12 @@ def _fido_flow_consent_id(items: list[dict[str, Any]]) -> str:
 
 
 def payment_create_with_enrollment(
-    *, client: TppClient, enrollment_id: str, items: list[dict[str, Any]], request_key: str = ""
+    *,
+    client: TppClient,
+    enrollment_id: str,
+    items: list[dict[str, Any]],
+    request_key: str = "",
+    resume: bool = True,
 ) -> list[PixPayment]:
     """POST /pix/payments with the non-redirect token (security NonRedirectAuthorizationCode: openid
     ``enrollment:{enrollmentId}`` payments nrp-consents): the consent is the body's ``consentId``, which the token's
@@ -344,6 +352,7 @@ def payment_create_with_enrollment(
         items=items,
         request_key=request_key,
         lock_settlement_check=lock_enrollment_limits,
+        resume=resume,
     )
 
 
@@ -362,20 +371,26 @@ def payment_dict_refusal(payment: PixPayment, consent: PaymentConsent) -> Regula
 
 
 def _save_received(payments: list[PixPayment], *, actor: str, handed_to_bank: bool) -> None:
-    """Inserts the RCVD rows with their history. ``handed_to_bank``: the caller calls the bank right after the
-    commit, so from then on only the bank can tell the outcome. Two requests of different consents reusing one
-    endToEndId race past the check to the unique index; the second is the same 422, before any bank call."""
+    """Inserts the RCVD rows with their history, each row and its history in one statement on PostgreSQL.
+    ``handed_to_bank``: the caller calls the bank right after the commit, so from then on only the bank can tell the
+    outcome. Two requests of different consents reusing one endToEndId race past the check to the unique index; the
+    second is the same 422, before any bank call (the caller's transaction is rolled back with it)."""
+    postgres = connection.vendor == "postgresql"
     for payment in payments:
         if handed_to_bank:
             payment.bank_requested_at = payment.created_at
+        history = PaymentStatusChange(
+            payment=payment, to_status=payment.status, actor=actor, reason="created", created_at=payment.created_at
+        )
         try:
+            if postgres:
+                insert_with_history(payment, history)
+                continue
             with transaction.atomic():
                 payment.save(force_insert=True)
         except IntegrityError as exc:
             raise ParameterInvalid("endToEndId já utilizado em outro pagamento.") from exc
-        PaymentStatusChange.objects.create(
-            payment=payment, to_status=payment.status, actor=actor, reason="created", created_at=payment.created_at
-        )
+        history.save()
 
 
 def payments_due_for_poll(*, limit: int = 500) -> list[str]:

@@ -25,6 +25,7 @@ from rest_framework.response import Response
 
 from opusof.api.errors import error_body, error_response
 from opusof.api.headers import IDEMPOTENCY_KEY_HEADER
+from opusof.bulk import update_rows_sql, write_together
 from opusof.errors import IdempotencyConflict, RegulatedError
 from opusof.models import IdempotencyRecord, TppClient
 from opusof.outbox.services import outbox_batch
@@ -44,6 +45,16 @@ def data_hash(data: Any) -> str:
 
 
 _INSERTED = ("client", "endpoint", "key", "data_hash", "created_at", "expires_at")
+_STORED = ["data_hash", "response_status", "response_body", "created_at", "expires_at"]
+# Appended to a RETURNING list: this transaction commits without waiting for the disk (docs/scaling.md).
+_ASYNC = ", (SELECT set_config('synchronous_commit', 'off', true))"
+_FIRST_ATTEMPT = "_opusof_idempotency_first_attempt"
+
+
+def first_attempt(request: Request) -> bool:
+    """Whether this request is the first with its ``x-idempotency-key`` (its record was inserted now): no earlier
+    attempt can have recorded anything under the key, so a service need not look for work to resume."""
+    return bool(getattr(request._request, _FIRST_ATTEMPT, False))
 
 
 def _field(name: str) -> "Field[Any, Any]":
@@ -59,13 +70,16 @@ def _db_value(name: str, value: Any) -> Any:
     return _field(name).get_db_prep_value(value, connection)
 
 
-def _lock_record(*, client: TppClient, endpoint: str, key: str, digest: str) -> IdempotencyRecord:
+def _lock_record(
+    *, client: TppClient, endpoint: str, key: str, digest: str, asynchronous: bool = False
+) -> tuple[IdempotencyRecord, bool]:
     """Inserts the record if absent (INSERT … ON CONFLICT DO NOTHING RETURNING), else locks the existing one
-    (SELECT … FOR UPDATE).
+    (SELECT … FOR UPDATE); True when it was inserted now (no earlier attempt with this key ran).
 
     A freshly inserted row is already ours until commit; concurrent duplicates block on the conflicting insert or
     on the row lock until the first one commits, so exactly one of them runs the view. An expired record is reset
-    and treated as new.
+    and treated as new. ``asynchronous``: the caller's transaction holds only this record and commits without
+    waiting for the disk (``_run_unlocked``).
     """
     now = timezone.now()
     expires_at = now + dt.timedelta(seconds=settings.OPUSOF_IDEMPOTENCY_TTL_SECONDS)
@@ -76,14 +90,15 @@ def _lock_record(*, client: TppClient, endpoint: str, key: str, digest: str) -> 
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {table} (client_id, endpoint, key, data_hash, created_at, expires_at, response_body) "  # noqa: S608 - table name from the model
-            "VALUES (%s, %s, %s, %s, %s, %s, '') ON CONFLICT (client_id, endpoint, key) DO NOTHING RETURNING id",
+            "VALUES (%s, %s, %s, %s, %s, %s, '') ON CONFLICT (client_id, endpoint, key) DO NOTHING RETURNING id"
+            + (_ASYNC if asynchronous else ""),
             [_db_value(name, value) for name, value in _insert_values(fresh)],
         )
         inserted = cursor.fetchone()
     if inserted is not None:
         fresh.pk = inserted[0]
         fresh._state.adding = False
-        return fresh
+        return fresh, True
     record = IdempotencyRecord.objects.select_for_update().get(client=client, endpoint=endpoint, key=key)
     if record.response_status is None and record.expires_at > now and record.data_hash != digest:
         # A first request with this key committed its work without an answer (a crash, a lost connection): the key
@@ -95,13 +110,19 @@ def _lock_record(*, client: TppClient, endpoint: str, key: str, digest: str) -> 
         record.response_body = ""
         record.created_at = now
         record.expires_at = expires_at
-    return record
+    return record, False
 
 
-def _store(record: IdempotencyRecord, status: int, payload: Any) -> None:
+def _store(record: IdempotencyRecord, status: int, payload: Any, *, asynchronous: bool = False) -> None:
+    """Stores the answer. ``asynchronous`` (outside a transaction, ``_run_unlocked``): one statement committing
+    without waiting for the disk; if a crash of the database server loses it, the record is left unanswered and a
+    retry of the same request resumes its work, which was committed before (docs/money-safety.md)."""
     record.response_status = status
     record.response_body = json.dumps(payload, cls=DjangoJSONEncoder, ensure_ascii=False)
-    record.save(update_fields=["data_hash", "response_status", "response_body", "created_at", "expires_at"])
+    if asynchronous:
+        write_together([update_rows_sql([record], _STORED)], asynchronous=True)
+        return
+    record.save(update_fields=_STORED)
 
 
 def _replay(record: IdempotencyRecord, request: Request) -> HttpResponseBase:
@@ -154,29 +175,34 @@ def _run_unlocked(
     unexpected exception leaves the record unanswered: the key stays bound to its data and a retry runs again."""
     client = cast(TppClient, request.user)
     with _request_lock(client, scope, key):
+        # Commits without waiting for the disk: the handler's first commit that does wait (its record before the
+        # bank is called) flushes this one with it, and a crash before that leaves nothing to resume.
+        asynchronous = not connection.in_atomic_block
         with transaction.atomic():
-            record = _lock_record(client=client, endpoint=scope, key=key, digest=digest)
+            record, fresh = _lock_record(
+                client=client, endpoint=scope, key=key, digest=digest, asynchronous=asynchronous
+            )
             if record.response_status is not None:
                 if record.data_hash != digest:
                     raise IdempotencyConflict(IDEMPOTENCY_CONFLICT_DETAIL)
                 return _replay(record, request)
-            record.save(update_fields=["data_hash", "response_status", "response_body", "created_at", "expires_at"])
+            if not fresh:
+                record.save(update_fields=_STORED)
+        setattr(request._request, _FIRST_ATTEMPT, fresh)
         try:
-            with outbox_batch():
+            with outbox_batch(known=[client]):
                 response = method(view, request, *args, **kwargs)
         except RegulatedError as exc:
             if exc.status_code >= 500:
                 raise
             body = error_body(exc)
-            with transaction.atomic():
-                _store(record, exc.status_code, body)
+            _store(record, exc.status_code, body, asynchronous=True)
             return error_response(exc.status_code, body, request)
         if response.status_code >= 500:
             return response
         if not isinstance(response, Response):
             raise TypeError(f"@idempotent handler {method.__qualname__} must return a DRF Response")
-        with transaction.atomic():
-            _store(record, response.status_code, response.data)
+        _store(record, response.status_code, response.data, asynchronous=True)
         return response
 
 
@@ -207,8 +233,8 @@ def idempotent(endpoint: str, *, atomic: bool = True) -> Callable[[ViewMethod], 
             if not atomic and connection.vendor == "postgresql":
                 return _run_unlocked(method, view, request, args, kwargs, scope=scope, key=key, digest=digest)
             # One transaction per request; its status changes read the client's webhook registration once.
-            with transaction.atomic(), outbox_batch():
-                record = _lock_record(client=client, endpoint=scope, key=key, digest=digest)
+            with transaction.atomic(), outbox_batch(known=[client]):
+                record, _ = _lock_record(client=client, endpoint=scope, key=key, digest=digest)
                 if record.response_status is not None:
                     if record.data_hash != digest:
                         raise IdempotencyConflict(IDEMPOTENCY_CONFLICT_DETAIL)

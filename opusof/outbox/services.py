@@ -18,6 +18,7 @@ import time
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import quote
 
 import httpx
@@ -73,13 +74,19 @@ _batch_uris: contextvars.ContextVar[dict[str, list[str]] | None] = contextvars.C
 
 
 @contextlib.contextmanager
-def outbox_batch() -> Iterator[None]:
-    """Caches the clients' webhook URIs for the events recorded inside the block (one transaction)."""
-    token = _batch_uris.set({})
+def outbox_batch(*, known: Iterable[TppClient] = ()) -> Iterator[None]:
+    """Caches the clients' webhook URIs for the events recorded inside the block (one request or transaction).
+    ``known``: clients already read as ACTIVE in this block (the request's authenticated client, read with its
+    token), whose registration is not read again."""
+    token = _batch_uris.set({str(client.pk): _usable(client.webhook_uris) for client in known})
     try:
         yield
     finally:
         _batch_uris.reset(token)
+
+
+def _usable(webhook_uris: Any) -> list[str]:
+    return [uri for uri in webhook_uris or [] if isinstance(uri, str) and uri]
 
 
 def _registered_uris(client_id: uuid.UUID | str) -> list[str]:
@@ -87,7 +94,7 @@ def _registered_uris(client_id: uuid.UUID | str) -> list[str]:
     if cache is not None and str(client_id) in cache:
         return cache[str(client_id)]
     row = TppClient.objects.filter(pk=client_id, status=TppClient.Status.ACTIVE).values_list("webhook_uris").first()
-    uris = [uri for uri in (row[0] if row else None) or [] if isinstance(uri, str) and uri]
+    uris = _usable(row[0] if row else None)
     if cache is not None:
         cache[str(client_id)] = uris
     return uris
@@ -121,9 +128,10 @@ def outbox_record_status_change(
     )
 
 
-def outbox_record_status_changes(changes: Iterable[StatusChangeEvent]) -> list[OutboxEvent]:
-    """``outbox_record_status_change`` for many changes with one INSERT (a sweep batch's transitions)."""
-    events = [
+def outbox_events_for(changes: Iterable[StatusChangeEvent]) -> list[OutboxEvent]:
+    """The outbox events of ``changes``, one per webhook URI each client registered, not yet saved: for a writer
+    that inserts them in its own statement (opusof.transitions) and then calls ``outbox_nudge``."""
+    return [
         OutboxEvent(
             client_id=change.client_id,
             kind=change.kind,
@@ -138,12 +146,24 @@ def outbox_record_status_changes(changes: Iterable[StatusChangeEvent]) -> list[O
         for change in changes
         for uri in dict.fromkeys(_registered_uris(change.client_id))
     ]
+
+
+def outbox_nudge(events: list[OutboxEvent]) -> None:
+    """Starts the delivery of saved ``events`` once the transaction commits (beat's dispatcher is the safety net)."""
     if not events:
-        return []
-    OutboxEvent.objects.bulk_create(events)
+        return
     from opusof.outbox.tasks import deliver_webhook
 
     enqueue_each_after_commit(deliver_webhook, [(str(event.id),) for event in events], recovered_by="outbox-dispatch")
+
+
+def outbox_record_status_changes(changes: Iterable[StatusChangeEvent]) -> list[OutboxEvent]:
+    """``outbox_record_status_change`` for many changes with one INSERT (a sweep batch's transitions)."""
+    events = outbox_events_for(changes)
+    if not events:
+        return []
+    OutboxEvent.objects.bulk_create(events)
+    outbox_nudge(events)
     return events
 
 

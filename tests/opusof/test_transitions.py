@@ -77,7 +77,10 @@ def test_a_transition_writes_the_changed_columns_including_those_set_before_it(p
     with CaptureQueriesContext(connection) as queries:
         transition(payment, lambda: payment.reject(reason="SALDO_INSUFICIENTE", detail="sem saldo"), actor="test")
 
-    [update] = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("UPDATE")]
+    # One statement: the UPDATE, the history row and the outbox events as data-modifying CTEs (opusof.bulk).
+    [statement] = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("WITH")]
+    update = statement.split("INSERT INTO")[0]
+    assert update.startswith("WITH w0 AS (UPDATE")
     assert '"bank_reference"' in update and '"rejection_reason"' in update and '"status"' in update
     assert '"creditor_number"' not in update, "only what changed is written"
     stored = PixPayment.objects.get(pk=payment.pk)
