@@ -18,7 +18,14 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from initiator.errors import HolderUnreachable, IdempotencyConflict, NotFound, ParameterInvalid, ParameterMissing
+from initiator.errors import (
+    ConsentNotAuthorisable,
+    HolderUnreachable,
+    IdempotencyConflict,
+    NotFound,
+    ParameterInvalid,
+    ParameterMissing,
+)
 from initiator.models import Application, ConsentProduct, InitiatorConsent, InitiatorPayment, PaymentStatus
 from initiator.services import participants as directory
 from initiator.services.authorisation import payment_token
@@ -107,6 +114,9 @@ def payment_create(
     if not isinstance(body, dict) or not isinstance(body.get("data"), list | dict):
         raise ParameterMissing("Corpo deve conter data.")
     consent = consent_for(application, consent_id, authorisation_server_id, product)
+    if not consent.access_token and consent.enrollment_id is None:
+        # Neither the redirect's token nor an enrollment's (authorise without redirect): nothing to pay it with.
+        raise ConsentNotAuthorisable(f"Consentimento {consent.status} sem autorização do cliente para pagar.")
     payment = _record(application, consent, idempotency_key, _non_redirect(consent, body))
     url, version = pix_url(consent)
     if payment.holder_status_code is not None:  # answered before: the same answer
