@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from initiator.errors import HolderUnreachable, NotFound, ParameterInvalid, ParameterMissing
 from initiator.fapi.client import HolderAnswer
-from initiator.models import Application, InitiatorEnrollment, Participant
+from initiator.models import Application, EnrollmentStatus, InitiatorEnrollment, Participant
 from initiator.services import participants as directory
 from initiator.services.consents import (
     HOLDER_FAILURES,
@@ -235,10 +235,18 @@ def enrollment_risk_signals(
     validates the account at the holder) and its URL for the application (Opus answers 201 ``redirectUrl``)."""
     enrollment = enrollment_for(application, enrollment_id, authorisation_server_id)
     url = enrollment_url(enrollment, "/risk-signals")
-    answer = _client_call(enrollment, "risk-signals", "POST", url, _require_data(body), idempotency_key)
-    refresh_quietly(enrollment, actor="holder:risk-signals")
-    if answer.status_code != 204:
-        return HolderReply(answer.status_code, answer.body, enrollment.regulatory_version, url, answer.interaction_id)
+    _require_data(body)
+    if enrollment.status == EnrollmentStatus.AWAITING_ACCOUNT_HOLDER_VALIDATION and not enrollment.authorisation_url:
+        # The holder took the signals but the PAR that followed failed (502 to the application): the repeat only
+        # pushes a new authorisation request, if the holder still waits for the customer.
+        enrollment_refresh(enrollment=enrollment, actor="holder:risk-signals")
+        enrollment.refresh_from_db()
+    if enrollment.status != EnrollmentStatus.AWAITING_ACCOUNT_HOLDER_VALIDATION or enrollment.authorisation_url:
+        answer = _client_call(enrollment, "risk-signals", "POST", url, body, idempotency_key)
+        refresh_quietly(enrollment, actor="holder:risk-signals")
+        if answer.status_code != 204:
+            version = enrollment.regulatory_version
+            return HolderReply(answer.status_code, answer.body, version, url, answer.interaction_id)
     fapi = fapi_for(enrollment.participant, log=CallLog(enrollment.participant, enrollment=enrollment))
     with transaction.atomic():
         locked = InitiatorEnrollment.objects.select_for_update().select_related("application").get(pk=enrollment.pk)

@@ -11,11 +11,18 @@ from django.utils import timezone
 
 from enrollments.models import Enrollment
 from enrollments.services import enrollment_cancel_by_customer
-from initiator.models import ApplicationNotification, InitiatorConsent, InitiatorEnrollment, InitiatorPayment
+from initiator.models import (
+    ApplicationNotification,
+    HolderCall,
+    InitiatorConsent,
+    InitiatorEnrollment,
+    InitiatorPayment,
+)
 from initiator.services.notifications import notifications_deliver
 from opusof.outbox.services import outbox_claim_due, webhook_deliver
 from payments.models import PixPayment
 from tests.initiator.conftest import CALLBACK, Gateway
+from tests.initiator.holder_proxy import HolderProxy
 from tests.support.initiator_enrollments import AppDevice, regulated_error
 from tests.support.payment_bodies import ANA_ACCOUNT, ANA_CPF, consent_data, own, payment_item
 
@@ -137,3 +144,24 @@ def test_a_revocation_at_the_holder_reaches_the_application(
         "REVOKED",
     ]
     assert ApplicationNotification.objects.exclude(state="DELIVERED").count() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failed_authorisation_request_is_pushed_again_without_resending_the_signals(
+    proxied_gateway: tuple[Gateway, HolderProxy],
+):
+    gateway, proxy = proxied_gateway
+    app = AppDevice(gateway, callback=CALLBACK)
+    enrollment_id = app.created()
+    proxy.prefix, proxy.mode = "/auth/par", "down"
+    failed = app.risk_signals(enrollment_id)
+    assert (failed.status_code, failed.headers["x-origin-error"]) == (502, "participant"), failed.text
+    mirror = InitiatorEnrollment.objects.get(enrollment_id=enrollment_id)
+    assert (mirror.status, mirror.authorisation_url) == ("AWAITING_ACCOUNT_HOLDER_VALIDATION", "")
+    proxy.mode = "up"
+    again = app.risk_signals(enrollment_id)
+    assert again.status_code == 201, again.text
+    assert HolderCall.objects.filter(enrollment=mirror, operation="risk-signals").count() == 1
+    back = app.customer_approves(again.json()["data"]["redirectUrl"])
+    assert back.headers["location"] == f"{CALLBACK}?result=success"
+    assert InitiatorEnrollment.objects.get(pk=mirror.pk).status == "AWAITING_ENROLLMENT"
