@@ -52,10 +52,15 @@ def error_response(exc: InitiatorError, *, version: str | None) -> JsonResponse:
 
 def reply_response(reply: HolderReply) -> HttpResponse:
     """The holder's answer as JSON with the holder's status code; a holder error says so (x-origin-error)."""
+    body = reply.body
+    if reply.status_code >= 400 and not isinstance(body.get("errors"), list):
+        # A holder error without the regulated body (a proxy's page, an empty answer): still Opus's error shape.
+        detail = f"A detentora respondeu HTTP {reply.status_code} sem corpo de erro regulado."
+        body = {"errors": [{"code": "ERRO_DETENTORA", "title": "Erro na detentora.", "detail": detail}]}
     if reply.status_code == 204:
         response: HttpResponse = HttpResponse(status=204)
     else:
-        response = JsonResponse(reply.body, status=reply.status_code)
+        response = JsonResponse(body, status=reply.status_code)
     response["x-selected-regulatory-v"] = reply.version
     if reply.interaction_id:
         response["x-fapi-interaction-id"] = reply.interaction_id
