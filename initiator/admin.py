@@ -13,6 +13,8 @@ from initiator.models import (
     HolderRegistration,
     InitiatorConsent,
     InitiatorConsentStatusChange,
+    InitiatorEnrollment,
+    InitiatorEnrollmentStatusChange,
     InitiatorPayment,
     InitiatorPaymentStatusChange,
     Participant,
@@ -56,6 +58,15 @@ class PaymentCallInline(CallInline):
     fk_name = "payment"
 
 
+class EnrollmentHistoryInline(ReadOnlyInline):
+    model = InitiatorEnrollmentStatusChange
+    fields = ("created_at", "from_status", "to_status", "actor", "reason")
+
+
+class EnrollmentCallInline(CallInline):
+    fk_name = "enrollment"
+
+
 class ReadOnlyAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -96,6 +107,27 @@ class InitiatorConsentAdmin(ReadOnlyAdmin):
     search_fields = ("consent_id",)
     exclude = ("code_verifier", "access_token", "refresh_token", "state", "nonce")
     inlines = [ConsentHistoryInline, ConsentCallInline]
+
+
+@admin.register(InitiatorEnrollment)
+class InitiatorEnrollmentAdmin(ReadOnlyAdmin):
+    """Everything the holder reported is read-only here: an enrollment is rejected or revoked through the holder
+    (PATCH /enrollments/{id}), never edited. The journey's secrets are not shown."""
+
+    list_display = (
+        "enrollment_id",
+        "status",
+        "logged_user_document",
+        "application",
+        "participant",
+        "cancellation_reason",
+        "created_at",
+        "status_updated_at",
+    )
+    list_filter = ("status", "participant", "application", "cancellation_reason")
+    search_fields = ("enrollment_id", "logged_user_document", "business_entity_document")
+    exclude = ("code_verifier", "access_token", "refresh_token", "state", "nonce")
+    inlines = [EnrollmentHistoryInline, EnrollmentCallInline]
 
 
 @admin.register(InitiatorPayment)

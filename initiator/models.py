@@ -165,6 +165,11 @@ class InitiatorConsent(HolderMirror):
     access_token = models.TextField(blank=True)
     refresh_token = models.TextField(blank=True)
     access_token_expires_at = models.DateTimeField(null=True, blank=True)
+    # Set when the consent was authorised without redirect (enrollments v2 /authorise): its payments then use the
+    # enrollment's token (payments v4 security NonRedirectAuthorizationCode), not a token of the consent's own.
+    enrollment = models.ForeignKey(
+        "InitiatorEnrollment", null=True, blank=True, on_delete=models.PROTECT, related_name="consents"
+    )
 
     class Meta:
         ordering = ["-created_at"]
@@ -238,12 +243,90 @@ class InitiatorPaymentStatusChange(StatusChange):
         verbose_name = "payment status change"
 
 
+class EnrollmentStatus(models.TextChoices):
+    # enrollments-2.1.0.yml EnumEnrollmentStatus (initiator_vinculoDeDispositivo.md "State machine")
+    AWAITING_RISK_SIGNALS = "AWAITING_RISK_SIGNALS"
+    AWAITING_ACCOUNT_HOLDER_VALIDATION = "AWAITING_ACCOUNT_HOLDER_VALIDATION"
+    AWAITING_ENROLLMENT = "AWAITING_ENROLLMENT"
+    AUTHORISED = "AUTHORISED"
+    REVOKED = "REVOKED"
+    REJECTED = "REJECTED"
+
+
+ENROLLMENT_FINAL = {EnrollmentStatus.REVOKED, EnrollmentStatus.REJECTED}
+_ENROLLMENT_OPEN = [s for s in EnrollmentStatus.values if s not in ENROLLMENT_FINAL]
+
+
+class InitiatorEnrollment(HolderMirror):
+    """An account enrollment (device binding, enrollments v2) created at a holder for an application. The
+    application's device holds the FIDO2 private key: only options, public attestation and assertions pass through
+    here. The hybrid-flow tokens of the enrollment's journey (the non-redirect token) are kept encrypted."""
+
+    event_kind: ClassVar[str] = "INITIATOR_ENROLLMENT"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    application = models.ForeignKey(Application, on_delete=models.PROTECT, related_name="enrollments")
+    participant = models.ForeignKey(Participant, on_delete=models.PROTECT, related_name="enrollments")
+    enrollment_id = models.CharField(max_length=256, db_index=True, help_text="The holder's enrollment URN.")
+    status = FSMField(
+        max_length=40, choices=EnrollmentStatus.choices, default=EnrollmentStatus.AWAITING_RISK_SIGNALS, protected=True
+    )
+    regulatory_version = models.CharField(max_length=20)
+    request_body = models.JSONField()
+    holder_data = models.JSONField(default=dict, help_text="The holder's last answer (data), verified.")
+    holder_read_at = models.DateTimeField(default=timezone.now)
+    logged_user_document = models.CharField(max_length=14, db_index=True, blank=True)
+    business_entity_document = models.CharField(max_length=14, blank=True)
+    permissions = models.JSONField(default=list, blank=True)
+    cancellation_reason = models.CharField(max_length=60, blank=True)
+    callback_uri = models.CharField(max_length=2000, blank=True)
+    # The journey at the holder (risk signals accepted → PAR): as InitiatorConsent's attempt fields.
+    state = models.CharField(max_length=64, unique=True)
+    nonce = models.CharField(max_length=64)
+    code_verifier = models.TextField()
+    response_mode = models.CharField(max_length=10, default="jwt")
+    authorisation_url = models.CharField(max_length=4000, blank=True)
+    authorisation_result = models.CharField(max_length=40, blank=True)
+    access_token = models.TextField(blank=True)
+    refresh_token = models.TextField(blank=True)
+    access_token_expires_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["participant", "enrollment_id"], name="initiator_enrollment_once_per_holder"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.enrollment_id} ({self.status})"
+
+    @property
+    def resource_id(self) -> str:
+        return self.enrollment_id
+
+    @transition(field="status", source=_ENROLLMENT_OPEN, target=RETURN_VALUE(*EnrollmentStatus.values))
+    def holder_reported(self, *, status: str) -> str:
+        return status
+
+
+class InitiatorEnrollmentStatusChange(StatusChange):
+    enrollment = models.ForeignKey(InitiatorEnrollment, on_delete=models.CASCADE, related_name="history")
+
+    class Meta(StatusChange.Meta):
+        verbose_name = "enrollment status change"
+
+
 class HolderCall(models.Model):
     """One HTTP call to a holder: what was called, with which ids, what came back and how long it took."""
 
     participant = models.ForeignKey(Participant, on_delete=models.CASCADE, related_name="calls")
     consent = models.ForeignKey(InitiatorConsent, null=True, blank=True, on_delete=models.CASCADE, related_name="calls")
     payment = models.ForeignKey(InitiatorPayment, null=True, blank=True, on_delete=models.CASCADE, related_name="calls")
+    enrollment = models.ForeignKey(
+        "InitiatorEnrollment", null=True, blank=True, on_delete=models.CASCADE, related_name="calls"
+    )
     operation = models.CharField(max_length=40)
     method = models.CharField(max_length=8)
     url = models.CharField(max_length=2000)
@@ -275,8 +358,8 @@ class ApplicationNotification(models.Model):
     application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="notifications")
     kind = models.CharField(max_length=20)
     resource_id = models.CharField(max_length=256, db_index=True)
-    from_status = models.CharField(max_length=30, blank=True)
-    to_status = models.CharField(max_length=30)
+    from_status = models.CharField(max_length=40, blank=True)
+    to_status = models.CharField(max_length=40)
     occurred_at = models.DateTimeField()
     state = models.CharField(max_length=10, choices=NotificationState.choices, default=NotificationState.PENDING)
     attempts = models.PositiveIntegerField(default=0)

@@ -9,6 +9,7 @@ from initiator.models import (
     ConsentProduct,
     HolderRegistration,
     InitiatorConsent,
+    InitiatorEnrollment,
     InitiatorPayment,
     Participant,
 )
@@ -73,3 +74,31 @@ def backoffice_payments(*, application: Application, consent_id: str) -> QuerySe
     return InitiatorPayment.objects.filter(application=application, consent__consent_id=consent_id).order_by(
         "-created_at"
     )
+
+
+def backoffice_enrollments(
+    *,
+    application: Application,
+    statuses: list[str],
+    enrollment_ids: list[str],
+    cpf: str = "",
+    cnpj: str = "",
+    created_from: dt.datetime | None = None,
+    created_to: dt.datetime | None = None,
+    ascending: bool = False,
+) -> QuerySet[InitiatorEnrollment]:
+    """en-opusTPP-backoffice.yml GET /backoffice/enrollments: the application's enrollments, filtered."""
+    enrollments = InitiatorEnrollment.objects.select_related("participant").filter(application=application)
+    if statuses:
+        enrollments = enrollments.filter(status__in=statuses)
+    if enrollment_ids:
+        enrollments = enrollments.filter(enrollment_id__in=enrollment_ids)
+    if cpf:
+        enrollments = enrollments.filter(logged_user_document=cpf)
+    if cnpj:
+        enrollments = enrollments.filter(business_entity_document=cnpj)
+    if created_from:
+        enrollments = enrollments.filter(created_at__gte=created_from)
+    if created_to:
+        enrollments = enrollments.filter(created_at__lte=created_to)
+    return enrollments.order_by("created_at" if ascending else "-created_at")

@@ -69,6 +69,11 @@ MODEL_NAMES: dict[tuple[str, str], tuple[str, str]] = {
         "mudança de situação do pagamento iniciado",
         "histórico de pagamentos iniciados",
     ),
+    ("initiator", "initiatorenrollment"): ("vínculo iniciado", "vínculos iniciados"),
+    ("initiator", "initiatorenrollmentstatuschange"): (
+        "mudança de situação do vínculo iniciado",
+        "histórico de vínculos iniciados",
+    ),
     ("initiator", "holdercall"): ("chamada à detentora", "chamadas às detentoras"),
     ("initiator", "applicationnotification"): ("notificação à aplicação", "notificações às aplicações"),
     ("merchant", "merchant"): ("lojista", "lojistas"),
@@ -442,6 +447,9 @@ CHOICE_LABELS = {
 # The same value means different things in these fields: (app_label, model, field) → {value: label}.
 FIELD_CHOICE_LABELS = {
     ("enrollments", "enrollment", "status"): {code: f"{label} ({code})" for code, label in ENROLLMENT_STATUS.items()},
+    ("initiator", "initiatorenrollment", "status"): {
+        code: f"{label} ({code})" for code, label in ENROLLMENT_STATUS.items()
+    },
     ("connectors", "connectorcall", "outcome"): {"REJECTED": "Recusada (erro de negócio)"},
     ("merchant", "refund", "status"): {
         "CREATED": "Registrada, aguardando o banco (CREATED)",

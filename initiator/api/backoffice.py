@@ -1,4 +1,5 @@
-"""Backoffice (en-opusTPP-backoffice.yml): an application's consents and their payments, filtered and paged."""
+"""Backoffice (en-opusTPP-backoffice.yml): an application's consents and their payments, and its enrollments,
+filtered and paged."""
 
 import datetime as dt
 import math
@@ -10,7 +11,7 @@ from django.utils.dateparse import parse_datetime
 from initiator import selectors
 from initiator.api.base import endpoint
 from initiator.errors import ParameterInvalid
-from initiator.models import Application, InitiatorConsent
+from initiator.models import Application, ConsentStatus, InitiatorConsent, InitiatorEnrollment
 from opusof.timeutil import now_rfc3339, rfc3339
 
 
@@ -96,8 +97,45 @@ def consent_payments(request: HttpRequest, consent_id: str, *, application: Appl
     return JsonResponse({"data": data, "meta": meta})
 
 
+def _order(request: HttpRequest) -> bool:
+    order = request.GET.get("orderType", "DESC")
+    if order not in ("ASC", "DESC"):
+        raise ParameterInvalid("orderType deve ser ASC ou DESC.")
+    return order == "ASC"
+
+
+def _enrollment_summary(enrollment: InitiatorEnrollment) -> dict[str, Any]:
+    """EnrollmentSummary: the holder's regulated ``data`` as last read, and who the holder is. The linked consent
+    (regulatoryLinkedConsentData) is the newest consent this enrollment authorised that is still AUTHORISED."""
+    linked = enrollment.consents.filter(status=ConsentStatus.AUTHORISED).order_by("-created_at").first()
+    return {
+        "regulatoryEnrollmentData": enrollment.holder_data,
+        "additionalData": {
+            "tppData": {
+                "internalTppId": enrollment.participant.authorisation_server_id,
+                "tppName": enrollment.participant.friendly_name,
+                "tppLogo": enrollment.participant.logo_uri,
+            },
+            "regulatoryLinkedConsentData": linked.holder_data if linked is not None else {},
+        },
+    }
+
+
 @endpoint(["GET"])
 def enrollments(request: HttpRequest, *, application: Application) -> HttpResponse:
-    """Enrollments are not driven by this gateway yet: always an empty page."""
-    rows, meta = _page(request, [])
-    return JsonResponse({"data": rows, "meta": meta})
+    listed = selectors.backoffice_enrollments(
+        application=application,
+        statuses=selectors.split_list(
+            ",".join([request.GET.get("enrollmentStatus", ""), request.GET.get("enrollmentStatusList", "")])
+        ),
+        enrollment_ids=selectors.split_list(
+            ",".join([request.GET.get("enrollmentId", ""), request.GET.get("enrollmentIdList", "")])
+        ),
+        cpf=request.GET.get("cpf", ""),
+        cnpj=request.GET.get("cnpj", ""),
+        created_from=_datetime(request, "createdOnBegin"),
+        created_to=_datetime(request, "createdOnEnd"),
+        ascending=_order(request),
+    )
+    rows, meta = _page(request, list(listed))
+    return JsonResponse({"data": [_enrollment_summary(e) for e in rows], "meta": meta})

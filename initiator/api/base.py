@@ -50,9 +50,17 @@ def error_response(exc: InitiatorError, *, version: str | None) -> JsonResponse:
     return response
 
 
-def reply_response(reply: HolderReply) -> JsonResponse:
+def reply_response(reply: HolderReply) -> HttpResponse:
     """The holder's answer as JSON with the holder's status code; a holder error says so (x-origin-error)."""
-    response = JsonResponse(reply.body, status=reply.status_code)
+    body = reply.body
+    if reply.status_code >= 400 and not isinstance(body.get("errors"), list):
+        # A holder error without the regulated body (a proxy's page, an empty answer): still Opus's error shape.
+        detail = f"A detentora respondeu HTTP {reply.status_code} sem corpo de erro regulado."
+        body = {"errors": [{"code": "ERRO_DETENTORA", "title": "Erro na detentora.", "detail": detail}]}
+    if reply.status_code == 204:
+        response: HttpResponse = HttpResponse(status=204)
+    else:
+        response = JsonResponse(body, status=reply.status_code)
     response["x-selected-regulatory-v"] = reply.version
     if reply.interaction_id:
         response["x-fapi-interaction-id"] = reply.interaction_id
@@ -63,13 +71,16 @@ def reply_response(reply: HolderReply) -> JsonResponse:
     return response
 
 
-def endpoint(methods: list[str], *, authenticated: bool = True, versioned: bool = False) -> Callable[[View], View]:
-    """A gateway view: method check, application authentication (passed as ``application``), errors rendered."""
+def endpoint(
+    methods: list[str], *, authenticated: bool = True, versioned: bool | str = False
+) -> Callable[[View], View]:
+    """A gateway view: method check, application authentication (passed as ``application``), errors rendered.
+    ``versioned``: the route reaches a holder; a string names the version an answer gives when none was reached."""
 
     def decorate(view: View) -> View:
         @wraps(view)
         def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-            version = DEFAULT_VERSION if versioned else None
+            version = (versioned if isinstance(versioned, str) else DEFAULT_VERSION) if versioned else None
             if request.method not in methods:
                 error = InitiatorError("Método não permitido.", code="METODO_NAO_PERMITIDO")
                 error.status_code = 405

@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from initiator.api import automatic, backoffice, proxy, views, webhooks
+from initiator.api import automatic, backoffice, enrollments, proxy, views, webhooks
 
 app_name = "initiator"
 
@@ -49,6 +49,42 @@ urlpatterns = [
         automatic.recurring_payment,
         name="proxy-recurring-payment",
     ),
+    path("opus-open-finance/enrollments/v1/enrollments", enrollments.enrollment_create, name="enrollments"),
+    path(
+        "opus-open-finance/enrollments/v1/enrollments/<str:enrollment_id>",
+        enrollments.enrollment,
+        name="enrollment",
+    ),
+    path(
+        "opus-open-finance/enrollments/v1/enrollments/<str:enrollment_id>/risk-signals",
+        enrollments.risk_signals,
+        name="enrollment-risk-signals",
+    ),
+    path(
+        "opus-open-finance/enrollments/v1/enrollments/<str:enrollment_id>/fido-sign-options",
+        enrollments.fido_sign_options,
+        name="enrollment-fido-sign-options",
+    ),
+    path(
+        "proxy/open-banking/enrollments/v2/enrollments/<str:enrollment_id>/fido-registration-options",
+        enrollments.fido_registration_options,
+        name="proxy-fido-registration-options",
+    ),
+    path(
+        "proxy/open-banking/enrollments/v2/enrollments/<str:enrollment_id>/fido-registration",
+        enrollments.fido_registration,
+        name="proxy-fido-registration",
+    ),
+    path(
+        "proxy/open-banking/enrollments/v2/consents/<str:consent_id>/authorise",
+        enrollments.consent_authorise,
+        name="proxy-consent-authorise",
+    ),
+    path(
+        "proxy/open-banking/enrollments/v2/recurring-consents/<str:recurring_consent_id>/authorise",
+        enrollments.recurring_consent_authorise,
+        name="proxy-recurring-consent-authorise",
+    ),
     path("opus-open-finance/authorization-result", views.authorisation_result, name="authorization-result"),
     path("opus-open-finance/payments/redirect-uri", views.redirect_uri, name="redirect-uri"),
     path("opus-open-finance/payments/redirect-uri/<slug:redirect_identifier>", views.redirect_uri, name="redirect"),
@@ -96,8 +132,8 @@ urlpatterns = [
     ),
     re_path(
         rf"^open-banking/webhook/v1/enrollments/(?P<version>v\d+)/enrollments/(?P<resource_id>{_ID})$",
-        webhooks.not_tracked,
-        name="webhook-untracked",
+        webhooks.enrollment,
+        name="webhook-enrollment",
     ),
     path("backoffice/consents", backoffice.consents, name="backoffice-consents"),
     path("backoffice/consents/<str:consent_id>/payments", backoffice.consent_payments, name="backoffice-payments"),

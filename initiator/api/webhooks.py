@@ -23,7 +23,7 @@ def _accepted(request: HttpRequest, kind: str, resource_id: str) -> HttpResponse
             "interaction_id": request.headers.get("x-webhook-interaction-id"),
         },
     )
-    if kind in ("consent", "payment"):
+    if kind in ("consent", "payment", "enrollment"):
         # A lost message is covered by the poll of every open resource (initiator-poll-open).
         enqueue_after_commit(holder_webhook, kind, resource_id, recovered_by="initiator-poll-open")
     return HttpResponse(status=202)
@@ -43,6 +43,5 @@ def pix_payment(request: HttpRequest, version: str, resource_id: str) -> HttpRes
 
 @csrf_exempt
 @require_POST
-def not_tracked(request: HttpRequest, resource_id: str, **path: str) -> HttpResponse:
-    """Enrollments: not driven by this gateway yet; accepted and logged."""
-    return _accepted(request, "untracked", resource_id)
+def enrollment(request: HttpRequest, version: str, resource_id: str) -> HttpResponse:
+    return _accepted(request, "enrollment", resource_id)

@@ -315,7 +315,10 @@ class FapiClient:
         answer_id = response.headers.get("x-fapi-interaction-id", "")
         version = response.headers.get("x-v", "")
         signed = response.headers.get("content-type", "").startswith(JWT)
-        if signed:
+        if response.status_code == 204 and not response.content:
+            # enrollments v2 (risk-signals, fido-registration, authorise, PATCH): no content, nothing to sign.
+            body: dict[str, Any] = {}
+        elif signed:
             key = self.holder_key(response.text)
             claims = jose.verify_holder_body(response.text, key=key, holder_organisation_id=self.organisation_id)
             body = {k: v for k, v in claims.items() if k not in ("iss", "aud", "iat", "jti")}

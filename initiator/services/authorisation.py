@@ -17,13 +17,18 @@ from initiator import crypto
 from initiator.errors import AuthorisationFailed, HolderUnreachable
 from initiator.fapi.client import FapiClient, OAuthRefused
 from initiator.fapi.jose import HolderSignatureInvalid, verify_id_token, verify_jarm
-from initiator.models import InitiatorConsent
+from initiator.models import InitiatorConsent, InitiatorEnrollment
+from initiator.services import enrollments
 from initiator.services.consents import HOLDER_FAILURES, consent_refresh, holder_failure
 from initiator.services.holder import CallLog, fapi_for
 from initiator.services.registration import redirect_uri_for
 
 SUCCESS = "success"
 ERROR = "error"
+
+# What an authorisation attempt is for: a consent (payments v4, automatic payments v2) or an enrollment's journey
+# (enrollments v2): the same PAR, return paths and token custody.
+Authorisable = InitiatorConsent | InitiatorEnrollment
 
 
 def parse_result(raw: str) -> dict[str, str]:
@@ -42,7 +47,7 @@ def _state_of(params: dict[str, str]) -> str:
     return params.get("state", "")
 
 
-def _verified_params(consent: InitiatorConsent, fapi: FapiClient, params: dict[str, str]) -> dict[str, str]:
+def _verified_params(consent: Authorisable, fapi: FapiClient, params: dict[str, str]) -> dict[str, str]:
     if consent.response_mode == "jwt":
         if "response" not in params:
             raise AuthorisationFailed("invalid_request", "Resposta JARM esperada.")
@@ -66,15 +71,26 @@ def _verified_params(consent: InitiatorConsent, fapi: FapiClient, params: dict[s
     return params
 
 
-def authorisation_complete(*, params: dict[str, str], redirect_identifier: str = "") -> InitiatorConsent:
+def _attempt_of(state: str) -> Authorisable | None:
+    if not state:
+        return None
+    consent = InitiatorConsent.objects.select_related("participant", "application").filter(state=state).first()
+    if consent is not None:
+        return consent
+    return InitiatorEnrollment.objects.select_related("participant", "application").filter(state=state).first()
+
+
+def _log(record: Authorisable) -> CallLog:
+    if isinstance(record, InitiatorEnrollment):
+        return CallLog(record.participant, enrollment=record)
+    return CallLog(record.participant, consent=record)
+
+
+def authorisation_complete(*, params: dict[str, str], redirect_identifier: str = "") -> Authorisable:
     """Completes one authorisation attempt; raises ``AuthorisationFailed`` (with the callback URI when the
     attempt is known) for the holder's error or any check that fails."""
     state = _state_of(params)
-    consent = (
-        InitiatorConsent.objects.select_related("participant", "application").filter(state=state).first()
-        if state
-        else None
-    )
+    consent = _attempt_of(state)
     if consent is None:
         raise AuthorisationFailed("invalid_request", "state desconhecido.")
     callback = consent.callback_uri
@@ -84,12 +100,14 @@ def authorisation_complete(*, params: dict[str, str], redirect_identifier: str =
         )
     # One attempt completes once: a replayed answer (same state, same code) is refused before the holder is called.
     with transaction.atomic():
-        claimed = InitiatorConsent.objects.filter(pk=consent.pk, state=state, authorisation_result="").update(
-            authorisation_result="processing"
+        claimed = (
+            type(consent)
+            .objects.filter(pk=consent.pk, state=state, authorisation_result="")
+            .update(authorisation_result="processing")
         )
     if not claimed:
         raise AuthorisationFailed("invalid_grant", "Resposta de autorização já utilizada.", callback_uri=callback)
-    fapi = fapi_for(consent.participant, log=CallLog(consent.participant, consent=consent))
+    fapi = fapi_for(consent.participant, log=_log(consent))
     try:
         verified = _verified_params(consent, fapi, params)
         if verified.get("state", state) != consent.state:
@@ -121,13 +139,13 @@ def authorisation_complete(*, params: dict[str, str], redirect_identifier: str =
     return consent
 
 
-def _finish(consent: InitiatorConsent, result: str) -> None:
-    InitiatorConsent.objects.filter(pk=consent.pk).update(authorisation_result=result)
+def _finish(consent: Authorisable, result: str) -> None:
+    type(consent).objects.filter(pk=consent.pk).update(authorisation_result=result)
 
 
-def _store_tokens(consent: InitiatorConsent, tokens: dict[str, Any]) -> None:
+def _store_tokens(consent: Authorisable, tokens: dict[str, Any]) -> None:
     expires = timezone.now() + dt.timedelta(seconds=int(tokens.get("expires_in", 300)))
-    InitiatorConsent.objects.filter(pk=consent.pk).update(
+    type(consent).objects.filter(pk=consent.pk).update(
         authorisation_result=SUCCESS,
         access_token=crypto.encrypt(str(tokens.get("access_token", ""))),
         refresh_token=crypto.encrypt(str(tokens.get("refresh_token", ""))),
@@ -135,16 +153,19 @@ def _store_tokens(consent: InitiatorConsent, tokens: dict[str, Any]) -> None:
     )
 
 
-def _refresh_quietly(consent: InitiatorConsent) -> None:
+def _refresh_quietly(consent: Authorisable) -> None:
     """The consent's new status from the holder; if it cannot be read now, the poller reads it later."""
+    if isinstance(consent, InitiatorEnrollment):
+        enrollments.refresh_quietly(consent, actor="authorisation-return")
+        return
     try:
         consent_refresh(consent=consent, actor="authorisation-return")
     except HolderUnreachable:
         InitiatorConsent.objects.filter(pk=consent.pk).update(next_poll_at=timezone.now())
 
 
-def consent_token(*, consent: InitiatorConsent, fapi: FapiClient) -> str:
-    """The consent's access token, refreshed with its refresh token when (nearly) expired."""
+def consent_token(*, consent: Authorisable, fapi: FapiClient) -> str:
+    """The consent's (or enrollment's) access token, refreshed with its refresh token when (nearly) expired."""
     margin = dt.timedelta(seconds=30)
     token = crypto.decrypt(consent.access_token)
     if token and consent.access_token_expires_at and consent.access_token_expires_at - margin > timezone.now():
@@ -155,3 +176,12 @@ def consent_token(*, consent: InitiatorConsent, fapi: FapiClient) -> str:
     tokens = fapi.refresh(refresh)
     _store_tokens(consent, {**tokens, "refresh_token": tokens.get("refresh_token", refresh)})
     return str(tokens["access_token"])
+
+
+def payment_token(*, consent: InitiatorConsent, fapi: FapiClient) -> str:
+    """The token a payment of ``consent`` is made with: a consent authorised without redirect is paid with its
+    enrollment's token (payments v4 security NonRedirectAuthorizationCode), any other with its own."""
+    if consent.enrollment_id is not None:
+        enrollment = InitiatorEnrollment.objects.get(pk=consent.enrollment_id)
+        return consent_token(consent=enrollment, fapi=fapi)
+    return consent_token(consent=consent, fapi=fapi)

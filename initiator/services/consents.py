@@ -18,7 +18,14 @@ from initiator import crypto
 from initiator.errors import ConsentNotAuthorisable, HolderUnreachable, NotFound, ParameterInvalid, ParameterMissing
 from initiator.fapi.client import FapiClient, HolderAnswer, HolderAnswerInvalid, HolderUnavailable, OAuthRefused
 from initiator.fapi.jose import HolderSignatureInvalid, pkce_challenge
-from initiator.models import Application, ConsentProduct, ConsentStatus, InitiatorConsent, Participant
+from initiator.models import (
+    Application,
+    ConsentProduct,
+    ConsentStatus,
+    InitiatorConsent,
+    InitiatorEnrollment,
+    Participant,
+)
 from initiator.services import participants as directory
 from initiator.services.holder import CallLog, client_credentials_token, fapi_for
 from initiator.services.products import product_of
@@ -73,31 +80,41 @@ def _version(participant: Participant, requested: str | None, product: str) -> t
     return version, served[version]
 
 
-def _authorisation_params(consent: InitiatorConsent, fapi: FapiClient) -> dict[str, Any]:
+def authorisation_params(
+    record: InitiatorConsent | InitiatorEnrollment, fapi: FapiClient, *, scope: str
+) -> dict[str, Any]:
+    """The pushed authorisation request of one attempt (a consent's, or an enrollment's journey): JARM where the
+    holder offers it, else the hybrid flow; ``record.response_mode`` says which, for the return."""
     modes = fapi.metadata().get("response_modes_supported") or []
     jarm = settings.INITIATOR_PREFER_JARM and JARM_MODE in modes
-    consent.response_mode = JARM_MODE if jarm else "fragment"
+    record.response_mode = JARM_MODE if jarm else "fragment"
     params: dict[str, Any] = {
-        "redirect_uri": redirect_uri_for(consent.application),
-        "scope": f"openid {product_of(consent.product).scope} "
-        f"{product_of(consent.product).consent_scope_prefix}{consent.consent_id}",
-        "state": consent.state,
-        "nonce": consent.nonce,
-        "code_challenge": pkce_challenge(crypto.decrypt(consent.code_verifier)),
+        "redirect_uri": redirect_uri_for(record.application),
+        "scope": scope,
+        "state": record.state,
+        "nonce": record.nonce,
+        "code_challenge": pkce_challenge(crypto.decrypt(record.code_verifier)),
         "code_challenge_method": "S256",
     }
-    if consent.response_mode == JARM_MODE:
+    if record.response_mode == JARM_MODE:
         params.update(response_type="code", response_mode=JARM_MODE)
     else:
         params["response_type"] = "code id_token"
     return params
 
 
-def _new_attempt(consent: InitiatorConsent) -> None:
-    consent.state = secrets.token_urlsafe(32)
-    consent.nonce = secrets.token_urlsafe(32)
-    consent.code_verifier = crypto.encrypt(secrets.token_urlsafe(64))
-    consent.authorisation_result = ""
+def _authorisation_params(consent: InitiatorConsent, fapi: FapiClient) -> dict[str, Any]:
+    names = product_of(consent.product)
+    return authorisation_params(
+        consent, fapi, scope=f"openid {names.scope} {names.consent_scope_prefix}{consent.consent_id}"
+    )
+
+
+def new_attempt(record: InitiatorConsent | InitiatorEnrollment) -> None:
+    record.state = secrets.token_urlsafe(32)
+    record.nonce = secrets.token_urlsafe(32)
+    record.code_verifier = crypto.encrypt(secrets.token_urlsafe(64))
+    record.authorisation_result = ""
 
 
 def _validate_body(application: Application, body: Any, product: str) -> tuple[dict[str, Any], str]:
@@ -157,7 +174,7 @@ def consent_create(
         expires_at=parse_datetime(str(data.get("expirationDateTime", ""))),
         callback_uri=callback,
     )
-    _new_attempt(consent)
+    new_attempt(consent)
     params = _authorisation_params(consent, fapi)
     # Kept before the PAR call: if that fails, the consent the holder created is known here (polled, retryable).
     try:
@@ -270,7 +287,7 @@ def consent_retry_authorisation(
     fapi = fapi_for(consent.participant, log=CallLog(consent.participant, consent=consent))
     with transaction.atomic():
         locked = InitiatorConsent.objects.select_for_update().select_related("application").get(pk=consent.pk)
-        _new_attempt(locked)
+        new_attempt(locked)
         locked.callback_uri = callback_uri
         locked.save()
     try:

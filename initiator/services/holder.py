@@ -7,7 +7,7 @@ from django.core.cache import cache
 
 from initiator import crypto
 from initiator.fapi.client import CallTrace, FapiClient
-from initiator.models import HolderCall, InitiatorConsent, InitiatorPayment, Participant
+from initiator.models import HolderCall, InitiatorConsent, InitiatorEnrollment, InitiatorPayment, Participant
 
 # A token is not used in its last seconds: it could expire between here and the holder.
 TOKEN_MARGIN_SECONDS = 30
@@ -20,6 +20,7 @@ class CallLog:
     participant: Participant
     consent: InitiatorConsent | None = None
     payment: InitiatorPayment | None = None
+    enrollment: InitiatorEnrollment | None = None
     ids: list[int] = field(default_factory=list)
 
     def __call__(self, trace: CallTrace) -> None:
@@ -27,6 +28,7 @@ class CallLog:
             participant=self.participant,
             consent=self.consent,
             payment=self.payment,
+            enrollment=self.enrollment,
             operation=trace.operation,
             method=trace.method,
             url=trace.url[:2000],
@@ -41,6 +43,10 @@ class CallLog:
     def attach(self, consent: InitiatorConsent) -> None:
         HolderCall.objects.filter(pk__in=self.ids, consent__isnull=True).update(consent=consent)
         self.consent = consent
+
+    def attach_enrollment(self, enrollment: InitiatorEnrollment) -> None:
+        HolderCall.objects.filter(pk__in=self.ids, enrollment__isnull=True).update(enrollment=enrollment)
+        self.enrollment = enrollment
 
 
 def fapi_for(participant: Participant, *, log: CallLog | None = None) -> FapiClient:

@@ -27,7 +27,10 @@ PIX_FAMILY = "payments-pix"
 # automatic-payments-2.0.0.yml, as the Directory names its two resources.
 RECURRING_CONSENTS_FAMILY = "payments-recurring-consents"
 RECURRING_PIX_FAMILY = "payments-pix-recurring-payments"
+# enrollments-2.1.0.yml (payments without redirect), the Directory's family for /open-banking/enrollments/v2.
+ENROLLMENTS_FAMILY = "enrollments"
 MAJORS_BY_FAMILY = {
+    ENROLLMENTS_FAMILY: {2},
     CONSENTS_FAMILY: SUPPORTED_MAJORS,
     PIX_FAMILY: SUPPORTED_MAJORS,
     RECURRING_CONSENTS_FAMILY: {2},
@@ -75,6 +78,13 @@ def own_holder_document() -> list[dict[str, Any]]:
                             "ApiVersion": "2.0.0",
                             "ApiDiscoveryEndpoints": [
                                 {"ApiEndpoint": f"{base}/open-banking/automatic-payments/v2/pix/recurring-payments"}
+                            ],
+                        },
+                        {
+                            "ApiFamilyType": ENROLLMENTS_FAMILY,
+                            "ApiVersion": "2.1.0",
+                            "ApiDiscoveryEndpoints": [
+                                {"ApiEndpoint": f"{base}/open-banking/enrollments/v2/enrollments"}
                             ],
                         },
                     ],

@@ -8,6 +8,7 @@ the holder's answer is lost (timeout, 5xx, unverifiable), the row stays SUBMITTI
 second one."""
 
 import contextlib
+import copy
 import datetime as dt
 import hashlib
 import json
@@ -17,10 +18,17 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from initiator.errors import HolderUnreachable, IdempotencyConflict, NotFound, ParameterInvalid, ParameterMissing
+from initiator.errors import (
+    ConsentNotAuthorisable,
+    HolderUnreachable,
+    IdempotencyConflict,
+    NotFound,
+    ParameterInvalid,
+    ParameterMissing,
+)
 from initiator.models import Application, ConsentProduct, InitiatorConsent, InitiatorPayment, PaymentStatus
 from initiator.services import participants as directory
-from initiator.services.authorisation import consent_token
+from initiator.services.authorisation import payment_token
 from initiator.services.consents import (
     HOLDER_FAILURES,
     HolderReply,
@@ -76,6 +84,20 @@ def _record(application: Application, consent: InitiatorConsent, key: str, body:
         return existing
 
 
+def _non_redirect(consent: InitiatorConsent, body: dict[str, Any]) -> dict[str, Any]:
+    """payments v4 POST /pix/payments with the enrollment's token (NonRedirectAuthorizationCode): every item names
+    its consent and ``authorisationFlow: FIDO_FLOW``; the gateway fills them in when the application left them out."""
+    if consent.enrollment_id is None:
+        return body
+    filled = copy.deepcopy(body)
+    items = filled["data"] if isinstance(filled["data"], list) else [filled["data"]]
+    for item in items:
+        if isinstance(item, dict):
+            item.setdefault("authorisationFlow", "FIDO_FLOW")
+            item.setdefault("consentId", consent.consent_id)
+    return filled
+
+
 def payment_create(
     *,
     application: Application,
@@ -92,7 +114,10 @@ def payment_create(
     if not isinstance(body, dict) or not isinstance(body.get("data"), list | dict):
         raise ParameterMissing("Corpo deve conter data.")
     consent = consent_for(application, consent_id, authorisation_server_id, product)
-    payment = _record(application, consent, idempotency_key, body)
+    if not consent.access_token and consent.enrollment_id is None:
+        # Neither the redirect's token nor an enrollment's (authorise without redirect): nothing to pay it with.
+        raise ConsentNotAuthorisable(f"Consentimento {consent.status} sem autorização do cliente para pagar.")
+    payment = _record(application, consent, idempotency_key, _non_redirect(consent, body))
     url, version = pix_url(consent)
     if payment.holder_status_code is not None:  # answered before: the same answer
         return HolderReply(payment.holder_status_code, payment.create_answer, version)
@@ -113,7 +138,7 @@ def payment_submit(
     consent = payment.consent
     fapi = fapi_for(consent.participant, log=CallLog(consent.participant, consent=consent, payment=payment))
     try:
-        token = consent_token(consent=consent, fapi=fapi)
+        token = payment_token(consent=consent, fapi=fapi)
         answer = fapi.api(
             "payment-create",
             "POST",

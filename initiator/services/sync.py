@@ -1,5 +1,6 @@
 """Keeping up with the holders: their webhook pings (webhook 1.2.0 — a timestamp only, so the resource is read
-back) and the poll of every consent and payment not yet final, with backoff."""
+back) and the poll of every consent, payment and enrollment not yet final, with backoff (an AUTHORISED enrollment
+is read at most every 10 minutes: the customer may revoke it at the holder)."""
 
 import contextlib
 import logging
@@ -11,12 +12,15 @@ from django.utils import timezone
 from initiator.errors import HolderUnreachable
 from initiator.models import (
     CONSENT_FINAL,
+    ENROLLMENT_FINAL,
     PAYMENT_FINAL,
     InitiatorConsent,
+    InitiatorEnrollment,
     InitiatorPayment,
     PaymentStatus,
 )
 from initiator.services.consents import consent_refresh
+from initiator.services.enrollments import enrollment_refresh
 from initiator.services.payments import payment_read, payment_submit, pix_url
 from initiator.services.tracking import next_poll
 
@@ -27,7 +31,17 @@ def webhook_received(*, kind: str, resource_id: str) -> int:
     """A holder says ``resource_id`` changed: read each matching record back. Unknown ids are logged and ignored
     (the holder must still get its 202). Returns how many records were read."""
     read = 0
-    if kind == "consent":
+    if kind == "enrollment":
+        for enrollment in InitiatorEnrollment.objects.select_related("participant").filter(enrollment_id=resource_id):
+            try:
+                enrollment_refresh(enrollment=enrollment, actor="holder:webhook")
+                read += 1
+            except HolderUnreachable as exc:
+                logger.warning(
+                    "enrollment read after webhook failed", extra={"enrollment_id": resource_id, "error": str(exc)}
+                )
+                InitiatorEnrollment.objects.filter(pk=enrollment.pk).update(next_poll_at=timezone.now())
+    elif kind == "consent":
         for consent in InitiatorConsent.objects.select_related("participant").filter(consent_id=resource_id):
             try:
                 consent_refresh(consent=consent, actor="holder:webhook")
@@ -68,6 +82,16 @@ def poll_open(*, limit: int = 100) -> int:
         with contextlib.suppress(HolderUnreachable):
             consent_refresh(consent=consent, actor="poll")
         _backoff(InitiatorConsent, consent.pk, consent.status)
+    for enrollment in (
+        InitiatorEnrollment.objects.select_related("participant")
+        .exclude(status__in=ENROLLMENT_FINAL)
+        .filter(due)
+        .order_by("next_poll_at")[:limit]
+    ):
+        polled += 1
+        with contextlib.suppress(HolderUnreachable):
+            enrollment_refresh(enrollment=enrollment, actor="poll")
+        _backoff(InitiatorEnrollment, enrollment.pk, enrollment.status)
     for payment in (
         InitiatorPayment.objects.select_related("consent__participant", "application")
         .exclude(status__in=PAYMENT_FINAL)
@@ -87,7 +111,9 @@ def poll_open(*, limit: int = 100) -> int:
     return polled
 
 
-def _backoff(model: type[InitiatorConsent] | type[InitiatorPayment], pk: uuid.UUID, status: str) -> None:
+def _backoff(
+    model: type[InitiatorConsent] | type[InitiatorPayment] | type[InitiatorEnrollment], pk: uuid.UUID, status: str
+) -> None:
     """The next poll of a record that did not move (a move already set its own next poll and reset attempts)."""
     row = model.objects.filter(pk=pk).values("poll_attempts", "status").first()
     if row is None or row["status"] != status:

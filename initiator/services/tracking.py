@@ -12,10 +12,13 @@ from django.utils import timezone
 
 from initiator.models import (
     CONSENT_FINAL,
+    ENROLLMENT_FINAL,
     PAYMENT_FINAL,
     ApplicationNotification,
     ConsentStatus,
+    EnrollmentStatus,
     InitiatorConsent,
+    InitiatorEnrollment,
     InitiatorPayment,
     PaymentStatus,
     ScheduledCharge,
@@ -32,7 +35,11 @@ def next_poll(attempts: int, now: dt.datetime) -> dt.datetime:
 
 
 def _notify(
-    record: InitiatorConsent | InitiatorPayment | ScheduledCharge, *, kind: str, from_status: str, now: dt.datetime
+    record: InitiatorConsent | InitiatorPayment | InitiatorEnrollment | ScheduledCharge,
+    *,
+    kind: str,
+    from_status: str,
+    now: dt.datetime,
 ) -> None:
     if not record.application.webhook_url:
         return
@@ -107,6 +114,36 @@ def consent_apply(consent: InitiatorConsent, data: dict[str, Any], *, actor: str
         reason=rejection_reason(data),
         now=now,
     )
+
+
+def enrollment_apply(enrollment: InitiatorEnrollment, data: dict[str, Any], *, actor: str) -> bool:
+    """Takes the holder's enrollment ``data`` (verified) into ``enrollment`` (locked by the caller); True if the
+    status moved. The rejection or revocation reason (enrollments v2 ``cancellation.reason``) goes to the history."""
+    now = timezone.now()
+    enrollment.holder_data = data
+    enrollment.holder_read_at = now
+    status = str(data.get("status", enrollment.status))
+    cancellation = data.get("cancellation")
+    reason_of = cancellation.get("reason") if isinstance(cancellation, dict) else None
+    if isinstance(reason_of, dict):
+        reason = str(reason_of.get("rejectionReason") or reason_of.get("revocationReason") or "")
+        enrollment.cancellation_reason = reason[:60]
+    moved = False
+    if status in EnrollmentStatus.values and enrollment.status not in ENROLLMENT_FINAL:
+        moved = _move(
+            enrollment,
+            status=status,
+            history=enrollment.history_model(),
+            kind=InitiatorEnrollment.event_kind,
+            actor=actor,
+            reason=enrollment.cancellation_reason,
+            now=now,
+        )
+    open_ = enrollment.status not in ENROLLMENT_FINAL
+    enrollment.poll_attempts = 0 if moved else enrollment.poll_attempts
+    enrollment.next_poll_at = next_poll(enrollment.poll_attempts, now) if open_ else None
+    enrollment.save()
+    return moved
 
 
 def payment_apply(
