@@ -133,8 +133,6 @@ def enrollment_apply(enrollment: InitiatorEnrollment, data: dict[str, Any], *, a
         moved = _move(
             enrollment,
             status=status,
-            history=enrollment.history_model(),
-            kind=InitiatorEnrollment.event_kind,
             actor=actor,
             reason=enrollment.cancellation_reason,
             now=now,
