@@ -10,6 +10,18 @@ from django.db import models
 from django.utils import timezone
 from django_fsm import RETURN_VALUE, FSMField, FSMModelMixin, transition
 
+from initiator.statuses import (  # noqa: F401  (re-exported: the statuses are read as initiator.models.X)
+    CHARGE_FINAL,
+    CONSENT_FINAL,
+    ENROLLMENT_FINAL,
+    PAYMENT_FINAL,
+    ChargeStatus,
+    ConsentProduct,
+    ConsentStatus,
+    EnrollmentStatus,
+    NotificationState,
+    PaymentStatus,
+)
 from opusof.models import AuditedStatus, StatusChange
 
 
@@ -76,42 +88,6 @@ class Application(models.Model):
         return f"{self.name} ({self.redirect_identifier})"
 
 
-class ConsentStatus(models.TextChoices):
-    # payments v4 EnumAuthorisationStatusType
-    AWAITING_AUTHORISATION = "AWAITING_AUTHORISATION"
-    PARTIALLY_ACCEPTED = "PARTIALLY_ACCEPTED"
-    AUTHORISED = "AUTHORISED"
-    REJECTED = "REJECTED"
-    CONSUMED = "CONSUMED"
-    # automatic-payments v2 EnumAuthorisationStatusType adds REVOKED (a recurring consent ended by either side)
-    REVOKED = "REVOKED"
-
-
-CONSENT_FINAL = {ConsentStatus.REJECTED, ConsentStatus.CONSUMED, ConsentStatus.REVOKED}
-
-
-class ConsentProduct(models.TextChoices):
-    """Which regulated API the consent lives in at the holder (its endpoints, scopes and payment ids)."""
-
-    PAYMENTS = "payments"  # payments-4.0.0.yml
-    AUTOMATIC_PAYMENTS = "automatic-payments"  # automatic-payments-2.0.0.yml (Pix Automático, sweeping)
-
-
-class PaymentStatus(models.TextChoices):
-    # SUBMITTING is ours: recorded with its idempotency key, the holder's answer not yet known.
-    SUBMITTING = "SUBMITTING"
-    # payments v4 EnumPaymentStatusType
-    RCVD = "RCVD"
-    CANC = "CANC"
-    ACCP = "ACCP"
-    ACPD = "ACPD"
-    RJCT = "RJCT"
-    ACSC = "ACSC"
-    PDNG = "PDNG"
-    SCHD = "SCHD"
-
-
-PAYMENT_FINAL = {PaymentStatus.ACSC, PaymentStatus.RJCT, PaymentStatus.CANC}
 _CONSENT_OPEN = [ConsentStatus.AWAITING_AUTHORISATION, ConsentStatus.PARTIALLY_ACCEPTED, ConsentStatus.AUTHORISED]
 _PAYMENT_OPEN = [s for s in PaymentStatus.values if s not in PAYMENT_FINAL]
 
@@ -243,17 +219,6 @@ class InitiatorPaymentStatusChange(StatusChange):
         verbose_name = "payment status change"
 
 
-class EnrollmentStatus(models.TextChoices):
-    # enrollments-2.1.0.yml EnumEnrollmentStatus (initiator_vinculoDeDispositivo.md "State machine")
-    AWAITING_RISK_SIGNALS = "AWAITING_RISK_SIGNALS"
-    AWAITING_ACCOUNT_HOLDER_VALIDATION = "AWAITING_ACCOUNT_HOLDER_VALIDATION"
-    AWAITING_ENROLLMENT = "AWAITING_ENROLLMENT"
-    AUTHORISED = "AUTHORISED"
-    REVOKED = "REVOKED"
-    REJECTED = "REJECTED"
-
-
-ENROLLMENT_FINAL = {EnrollmentStatus.REVOKED, EnrollmentStatus.REJECTED}
 _ENROLLMENT_OPEN = [s for s in EnrollmentStatus.values if s not in ENROLLMENT_FINAL]
 
 
@@ -344,12 +309,6 @@ class HolderCall(models.Model):
         return f"{self.method} {self.url} → {self.status_code or self.error[:40]}"
 
 
-class NotificationState(models.TextChoices):
-    PENDING = "PENDING"
-    DELIVERED = "DELIVERED"
-    FAILED = "FAILED"
-
-
 class ApplicationNotification(models.Model):
     """Outbox row of one status change to forward to an application's webhook URL, written in the transaction of
     the change (delivery follows opusof.outbox's retry policy)."""
@@ -390,26 +349,6 @@ class ApplicationNotification(models.Model):
         }
 
 
-class ChargeStatus(models.TextChoices):
-    """A charge the initiator runs for an application against a recurring consent (ours, not the regulator's)."""
-
-    SCHEDULED = "SCHEDULED"  # waiting for its sending window
-    SENT = "SENT"  # recorded as a payment with its idempotency key and sent; the payment follows the holder
-    RETRY_SCHEDULED = "RETRY_SCHEDULED"  # refused for a retryable reason: a new attempt naming the original is due
-    PAID = "PAID"
-    REJECTED = "REJECTED"  # refused for good (or retries exhausted); the reason is in last_error
-    LIMIT_REACHED = "LIMIT_REACHED"  # the consent's limits leave no room: reported, the holder never called
-    MISSED = "MISSED"  # its window closed before it could be sent
-    CANCELLED = "CANCELLED"
-
-
-CHARGE_FINAL = {
-    ChargeStatus.PAID,
-    ChargeStatus.REJECTED,
-    ChargeStatus.LIMIT_REACHED,
-    ChargeStatus.MISSED,
-    ChargeStatus.CANCELLED,
-}
 _CHARGE_OPEN = [s for s in ChargeStatus.values if s not in CHARGE_FINAL]
 
 
