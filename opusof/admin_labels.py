@@ -3,7 +3,8 @@
 from django.apps import apps
 from django.db import models
 
-from opusof.labels import APP_NAMES, CHOICE_LABELS, FIELD_CHOICE_LABELS, FIELD_NAMES, MODEL_NAMES
+from opusof.choice_labels import CHOICE_LABELS, FIELD_CHOICE_LABELS
+from opusof.labels import APP_NAMES, FIELD_NAMES, MODEL_NAMES
 
 LABELLED_APPS = frozenset(APP_NAMES)
 

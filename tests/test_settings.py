@@ -88,7 +88,7 @@ CONNECTOR_VARIABLES = [
 ]
 GOOD_SECRET = "k3J9x!q2Lm8#Rt5vWz0@pY7sDf4&Hg6nBc1^Ae9*Ui3%Oo2-Pl8"
 
-# Beat entries every deployment runs (opusof/settings/base.py CELERY_BEAT_SCHEDULE).
+# Beat entries every deployment runs (opusof/settings/beat.py CELERY_BEAT_SCHEDULE).
 PLATFORM_BEAT = (
     "worker-heartbeat",
     "payments-poll-open",
