@@ -1,6 +1,8 @@
 """Payments without redirect (en-opusTPP-pagamentosSR.yml; initiator_vinculoDeDispositivo.md): the enrollment
 routes under /opus-open-finance/enrollments/v1 and the FIDO2 proxies under /proxy/open-banking/enrollments/v2."""
 
+from collections.abc import Callable
+
 from django.http import HttpRequest, HttpResponse
 
 from initiator.api.base import endpoint, json_body, reply_response
@@ -8,6 +10,7 @@ from initiator.api.proxy import CUSTOMER_HEADERS
 from initiator.api.views import server_id_of
 from initiator.models import Application, ConsentProduct
 from initiator.services import enrollment_fido, enrollments
+from initiator.services.consents import HolderReply
 
 # What an answer says when no holder was reached (enrollments-2.1.0.yml).
 VERSION = "2.1.0"
@@ -46,52 +49,43 @@ def enrollment(request: HttpRequest, enrollment_id: str, *, application: Applica
     return reply_response(reply)
 
 
-@endpoint(["POST"], versioned=VERSION)
-def risk_signals(request: HttpRequest, enrollment_id: str, *, application: Application) -> HttpResponse:
-    reply = enrollments.enrollment_risk_signals(
+def _enrollment_call(
+    service: Callable[..., HolderReply], request: HttpRequest, enrollment_id: str, application: Application, server: str
+) -> HttpResponse:
+    """One action on an enrollment: the service's answer for ``enrollment_id`` at authorisation server ``server``."""
+    reply = service(
         application=application,
         enrollment_id=enrollment_id,
-        authorisation_server_id=server_id_of(request),
+        authorisation_server_id=server,
         body=json_body(request),
         idempotency_key=_key(request),
     )
     return reply_response(reply)
+
+
+@endpoint(["POST"], versioned=VERSION)
+def risk_signals(request: HttpRequest, enrollment_id: str, *, application: Application) -> HttpResponse:
+    return _enrollment_call(
+        enrollments.enrollment_risk_signals, request, enrollment_id, application, server_id_of(request)
+    )
 
 
 @endpoint(["POST"], versioned=VERSION)
 def fido_sign_options(request: HttpRequest, enrollment_id: str, *, application: Application) -> HttpResponse:
-    reply = enrollments.fido_sign_options(
-        application=application,
-        enrollment_id=enrollment_id,
-        authorisation_server_id=server_id_of(request),
-        body=json_body(request),
-        idempotency_key=_key(request),
-    )
-    return reply_response(reply)
+    return _enrollment_call(enrollments.fido_sign_options, request, enrollment_id, application, server_id_of(request))
 
 
+# The proxies name the holder by the optional header (Opus's proxy routes), the gateway's own routes require it.
 @endpoint(["POST"], versioned=VERSION)
 def fido_registration_options(request: HttpRequest, enrollment_id: str, *, application: Application) -> HttpResponse:
-    reply = enrollment_fido.fido_registration_options(
-        application=application,
-        enrollment_id=enrollment_id,
-        body=json_body(request),
-        idempotency_key=_key(request),
-        authorisation_server_id=request.headers.get("x-authorisation-server-id", ""),
-    )
-    return reply_response(reply)
+    server = request.headers.get("x-authorisation-server-id", "")
+    return _enrollment_call(enrollment_fido.fido_registration_options, request, enrollment_id, application, server)
 
 
 @endpoint(["POST"], versioned=VERSION)
 def fido_registration(request: HttpRequest, enrollment_id: str, *, application: Application) -> HttpResponse:
-    reply = enrollment_fido.fido_registration(
-        application=application,
-        enrollment_id=enrollment_id,
-        body=json_body(request),
-        idempotency_key=_key(request),
-        authorisation_server_id=request.headers.get("x-authorisation-server-id", ""),
-    )
-    return reply_response(reply)
+    server = request.headers.get("x-authorisation-server-id", "")
+    return _enrollment_call(enrollment_fido.fido_registration, request, enrollment_id, application, server)
 
 
 def _authorise(request: HttpRequest, consent_id: str, application: Application, product: str) -> HttpResponse:
