@@ -158,7 +158,6 @@ def payment_create(
     items: list[dict[str, Any]],
     request_key: str = "",
     lock_settlement_check: Callable[[], SettlementCheck] | None = None,
-    resume: bool = True,
 ) -> list[PixPayment]:
     """POST /pix/payments (§2), record before effect (docs/money-safety.md). First transaction, under the consent's
     row lock: every check that needs no bank, the payments recorded RCVD with the key the bank deduplicates on and
@@ -168,8 +167,7 @@ def payment_create(
     untouched; a DICT or bank refusal consumes it and shows no payment (§2.3, §2.2.2). A retry of the same request
     after a crash resumes the payments it recorded. ``lock_settlement_check`` takes, first in the transaction, the
     lock that serialises a settlement limit and returns the check refusing a payment as the bank would at its
-    settlement, consuming the consent (the enrollment's limits of the FIDO flow). ``resume=False``: the request is
-    the first with its key (opusof.api.idempotency.first_attempt), so there is nothing recorded to resume."""
+    settlement, consuming the consent (the enrollment's limits of the FIDO flow)."""
     actor = f"tpp:{client.client_id}"
     dict_refusal = _dict_precheck(client=client, consent_id=consent_id, items=items)
     refusal: RegulatedError | None = None
@@ -179,7 +177,7 @@ def payment_create(
             consent = lock_consent(consent_id=consent_id, client=client)
         except ConsentNotFound as exc:
             raise ConsentInvalid(f"Consentimento {consent_id} não encontrado para este cliente.") from exc
-        payments = _recorded_by(consent, items, client=client, request_key=request_key) if resume else []
+        payments = _recorded_by(consent, items, client=client, request_key=request_key)
         resumed = bool(payments)
         if not resumed:
             # Raised after the block so that an expiry found by lock_consent is kept.
@@ -322,7 +320,6 @@ def payment_create_with_enrollment(
     enrollment_id: str,
     items: list[dict[str, Any]],
     request_key: str = "",
-    resume: bool = True,
 ) -> list[PixPayment]:
     """POST /pix/payments with the non-redirect token (security NonRedirectAuthorizationCode: openid
     ``enrollment:{enrollmentId}`` payments nrp-consents): the consent is the body's ``consentId``, which the token's
@@ -352,7 +349,6 @@ def payment_create_with_enrollment(
         items=items,
         request_key=request_key,
         lock_settlement_check=lock_enrollment_limits,
-        resume=resume,
     )
 
 

@@ -48,13 +48,6 @@ _INSERTED = ("client", "endpoint", "key", "data_hash", "created_at", "expires_at
 _STORED = ["data_hash", "response_status", "response_body", "created_at", "expires_at"]
 # Appended to a RETURNING list: this transaction commits without waiting for the disk (docs/scaling.md).
 _ASYNC = ", (SELECT set_config('synchronous_commit', 'off', true))"
-_FIRST_ATTEMPT = "_opusof_idempotency_first_attempt"
-
-
-def first_attempt(request: Request) -> bool:
-    """Whether this request is the first with its ``x-idempotency-key`` (its record was inserted now): no earlier
-    attempt can have recorded anything under the key, so a service need not look for work to resume."""
-    return bool(getattr(request._request, _FIRST_ATTEMPT, False))
 
 
 def _field(name: str) -> "Field[Any, Any]":
@@ -188,7 +181,6 @@ def _run_unlocked(
                 return _replay(record, request)
             if not fresh:
                 record.save(update_fields=_STORED)
-        setattr(request._request, _FIRST_ATTEMPT, fresh)
         try:
             with outbox_batch(known=[client]):
                 response = method(view, request, *args, **kwargs)

@@ -7,7 +7,7 @@ from rest_framework.response import Response
 from opusof.api.authentication import request_client, request_token, token_enrollment_id
 from opusof.api.errors import Forbidden
 from opusof.api.headers import IDEMPOTENCY_KEY_HEADER
-from opusof.api.idempotency import first_attempt, idempotent
+from opusof.api.idempotency import idempotent
 from opusof.api.responses import meta, self_link
 from opusof.api.schema import regulated_operation
 from opusof.api.views import OfbApiView
@@ -62,14 +62,11 @@ class PixPaymentCreateApi(OfbApiView):
         items = request.data["data"]
         # The key travels with the payments: a retry of this request after a crash resumes them.
         key = request.headers.get(IDEMPOTENCY_KEY_HEADER, "")
-        resume = not first_attempt(request)
         if enrollment_id is None:
-            payments = payment_create(
-                client=client, consent_id=token.consent_id, items=items, request_key=key, resume=resume
-            )
+            payments = payment_create(client=client, consent_id=token.consent_id, items=items, request_key=key)
         else:
             payments = payment_create_with_enrollment(
-                client=client, enrollment_id=enrollment_id, items=items, request_key=key, resume=resume
+                client=client, enrollment_id=enrollment_id, items=items, request_key=key
             )
         path = reverse("payments-v4:pix-payment-detail", kwargs={"payment_id": payments[0].payment_id})
         return Response(
