@@ -1,8 +1,9 @@
 """Reads of the gateway, always scoped by the caller where a caller exists (an application sees only its own)."""
 
 import datetime as dt
+from typing import TypeVar
 
-from django.db.models import Q, QuerySet
+from django.db.models import Model, Q, QuerySet
 
 from initiator.models import (
     Application,
@@ -13,6 +14,8 @@ from initiator.models import (
     InitiatorPayment,
     Participant,
 )
+
+_Record = TypeVar("_Record", bound=Model)
 
 
 def participants(*, role: str = "", family_type: str = "") -> list[Participant]:
@@ -63,11 +66,7 @@ def backoffice_consents(
             Q(request_body__data__businessEntity__document__identification=cnpj)
             | Q(request_body__data__creditor__cpfCnpj=cnpj)
         )
-    if created_from:
-        consents = consents.filter(created_at__gte=created_from)
-    if created_to:
-        consents = consents.filter(created_at__lte=created_to)
-    return consents.order_by("created_at" if ascending else "-created_at")
+    return _in_period(consents, created_from, created_to, ascending)
 
 
 def backoffice_payments(*, application: Application, consent_id: str) -> QuerySet[InitiatorPayment]:
@@ -97,8 +96,15 @@ def backoffice_enrollments(
         enrollments = enrollments.filter(logged_user_document=cpf)
     if cnpj:
         enrollments = enrollments.filter(business_entity_document=cnpj)
+    return _in_period(enrollments, created_from, created_to, ascending)
+
+
+def _in_period(
+    records: QuerySet[_Record], created_from: dt.datetime | None, created_to: dt.datetime | None, ascending: bool
+) -> QuerySet[_Record]:
+    """The backoffice's creation-date window and order (en-opusTPP-backoffice.yml), shared by its listings."""
     if created_from:
-        enrollments = enrollments.filter(created_at__gte=created_from)
+        records = records.filter(created_at__gte=created_from)
     if created_to:
-        enrollments = enrollments.filter(created_at__lte=created_to)
-    return enrollments.order_by("created_at" if ascending else "-created_at")
+        records = records.filter(created_at__lte=created_to)
+    return records.order_by("created_at" if ascending else "-created_at")
